@@ -1,0 +1,270 @@
+//! What each command does, over the SDK, the node and the testnet crates.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use xinlian_core::Hash;
+use xinlian_core::types::Call;
+use xinlian_sdk::{Client, keys};
+
+use crate::cli::{
+    BlockCommand, Cli, Command, InitArgs, KeyCommand, NodeCommand, TestnetCommand, TxCommand,
+};
+
+const KEY_PASSWORD_ENV: &str = "XINLIAN_KEY_PASSWORD";
+
+pub(crate) fn init_tracing(args: &Cli) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+pub(crate) async fn run(args: Cli) -> Result<()> {
+    match args.command {
+        Command::Key(command) => key(command),
+        Command::Init(init) => init_chain(init),
+        Command::Node(NodeCommand::Start { config }) => node_start(&config).await,
+        Command::Tx(command) => tx(command).await,
+        Command::Status(node) => print_json(&Client::new(&node.node)?.status().await?),
+        Command::Block(BlockCommand::Get { node, height }) => {
+            let client = Client::new(&node.node)?;
+            let block =
+                match height.as_str() {
+                    "latest" => client.latest_block().await?,
+                    h => {
+                        client
+                            .block(h.parse().with_context(|| {
+                                format!("height {h:?} is not a number or `latest`")
+                            })?)
+                            .await?
+                    }
+                };
+            print_json(&block)
+        }
+        Command::Testnet(command) => testnet(command).await,
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn password_from_env() -> Option<String> {
+    std::env::var(KEY_PASSWORD_ENV).ok()
+}
+
+fn read_key(path: &Path) -> Result<xinlian_core::crypto::PrivateKey> {
+    keys::read_key_file(path, password_from_env().as_deref())
+        .with_context(|| format!("loading key {}", path.display()))
+}
+
+fn key(command: KeyCommand) -> Result<()> {
+    match command {
+        KeyCommand::Gen {
+            scheme,
+            out,
+            encrypt,
+        } => {
+            let password = match (encrypt, password_from_env()) {
+                (false, _) => None,
+                (true, Some(p)) if !p.is_empty() => Some(p),
+                (true, _) => bail!("--encrypt needs the password in {KEY_PASSWORD_ENV}"),
+            };
+            let key = keys::generate(scheme)?;
+            keys::write_key_file(&out, &key, password.as_deref())?;
+            println!("{}", key.public_key());
+            eprintln!(
+                "wrote {} ({scheme}{})",
+                out.display(),
+                if encrypt { ", encrypted" } else { "" }
+            );
+            Ok(())
+        }
+        KeyCommand::Show { file } => {
+            let key = read_key(&file)?;
+            print_json(
+                &serde_json::json!({ "scheme": key.scheme(), "public_key": key.public_key() }),
+            )
+        }
+    }
+}
+
+fn init_chain(args: InitArgs) -> Result<()> {
+    let layout = xinlian_testnet::init(&args.dir, args.nodes, args.suite, args.http_port)?;
+    println!(
+        "chain {} written to {}",
+        layout.chain_id,
+        args.dir.display()
+    );
+    println!("  genesis: {}", layout.genesis_file.display());
+    for node in &layout.nodes {
+        println!(
+            "  {}: xinlian node start --config {}",
+            node.id,
+            node.config_file.display()
+        );
+    }
+    for key in &layout.admin_keys {
+        println!("  admin key: {}", key.display());
+    }
+    Ok(())
+}
+
+async fn node_start(config: &Path) -> Result<()> {
+    let config = xinlian_node::Config::load(config)?;
+    xinlian_node::run(config, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn tx(command: TxCommand) -> Result<()> {
+    match command {
+        TxCommand::Send {
+            node,
+            key,
+            call,
+            wait,
+            timeout_s,
+        } => {
+            let call: Call = serde_json::from_str(&call)
+                .context("--call is not a valid call (see README: Calls)")?;
+            let key = read_key(&key)?;
+            let client = Client::new(&node.node)?;
+            let tx = client.sign_call(&key, call).await?;
+            let hash = client.submit(&tx).await?;
+            println!("{hash}");
+            if wait {
+                let status = client
+                    .wait_for_commit(&hash, Duration::from_secs(timeout_s))
+                    .await?;
+                print_json(&status)?;
+            }
+            Ok(())
+        }
+        TxCommand::Get { node, hash } => {
+            let hash = Hash::from_hex(&hash)?;
+            print_json(&Client::new(&node.node)?.tx(&hash).await?)
+        }
+    }
+}
+
+async fn testnet(command: TestnetCommand) -> Result<()> {
+    match command {
+        TestnetCommand::Up {
+            nodes,
+            dir,
+            suite,
+            demo,
+            detach,
+            http_port,
+        } => testnet_up(&dir, nodes, suite, demo, detach, http_port).await,
+        TestnetCommand::Status { dir } => {
+            let layout = xinlian_testnet::Layout::load(&dir)?;
+            for node in &layout.nodes {
+                match Client::new(&node.http_url)?.status().await {
+                    Ok(s) => println!(
+                        "{}  {}  height {}  leader {:?}",
+                        node.id, node.http_url, s.height, s.leader
+                    ),
+                    Err(e) => println!("{}  {}  down ({e})", node.id, node.http_url),
+                }
+            }
+            Ok(())
+        }
+        TestnetCommand::Down { dir } => {
+            xinlian_testnet::down(&dir)?;
+            println!("stopped the nodes of {}", dir.display());
+            Ok(())
+        }
+    }
+}
+
+async fn testnet_up(
+    dir: &Path,
+    nodes: usize,
+    suite: xinlian_core::genesis::Suite,
+    demo: bool,
+    detach: bool,
+    http_port: u16,
+) -> Result<()> {
+    let mut layout = if dir.join("testnet.json").exists() {
+        xinlian_testnet::Layout::load(dir)?
+    } else {
+        xinlian_testnet::init(dir, nodes, suite, http_port)?
+    };
+    let binary = std::env::current_exe().context("locating the xinlian binary")?;
+    xinlian_testnet::start_nodes(dir, &mut layout, &binary)?;
+    if let Err(e) = xinlian_testnet::wait_healthy(&layout, Duration::from_secs(30)).await {
+        let _ = xinlian_testnet::down(dir);
+        return Err(e);
+    }
+    println!(
+        "Xinlian testnet {} is up ({} node{}):",
+        layout.chain_id,
+        layout.nodes.len(),
+        if layout.nodes.len() == 1 { "" } else { "s" }
+    );
+    for node in &layout.nodes {
+        println!(
+            "  {}  {}/v1/status   log: {}",
+            node.id,
+            node.http_url,
+            node.log_file.display()
+        );
+    }
+    if demo {
+        let report = xinlian_testnet::load_demo(&layout).await?;
+        println!("Demo transactions committed:");
+        for (what, hash, height) in &report.committed {
+            println!(
+                "  {what:<32} height {height:<4} {}/v1/txs/{hash}",
+                layout.nodes[0].http_url
+            );
+        }
+    }
+    let first = &layout.nodes[0].http_url;
+    println!("Look at: {first}/v1/blocks/latest   {first}/metrics   {first}/openapi.json");
+    println!(
+        "Admin keys: {}",
+        layout
+            .admin_keys
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if detach {
+        println!(
+            "Nodes keep running; stop them with: xinlian testnet down --dir {}",
+            dir.display()
+        );
+        return Ok(());
+    }
+    println!("Press Ctrl-C to stop the nodes.");
+    shutdown_signal().await;
+    xinlian_testnet::down(dir)?;
+    println!("stopped.");
+    Ok(())
+}

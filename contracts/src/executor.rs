@@ -1,0 +1,236 @@
+//! Executes a block's transactions in order, each in its own overlay so a refused call changes
+//! nothing, and returns receipts, the write set and the new state commitment.
+
+use std::collections::HashSet;
+
+use xinlian_core::crypto::SignatureScheme;
+use xinlian_core::genesis::Genesis;
+use xinlian_core::limits::TX_VALIDITY_BLOCKS_MAX;
+use xinlian_core::types::{Call, Receipt, ReceiptStatus, SignedTransaction};
+use xinlian_core::{Hash, HashSuite};
+
+use crate::system::{self, Member};
+use crate::{ContractError, ExecError, Overlay, StateReader, WriteSet, chain_state_root};
+
+/// The chain-wide rules fixed by genesis (later: changed by governance).
+#[derive(Clone, Debug)]
+pub struct ChainRules {
+    /// The chain id every transaction must name.
+    pub chain_id: String,
+    /// The chain's hash function.
+    pub suite: HashSuite,
+    /// Signature schemes accepted from senders.
+    pub schemes: Vec<SignatureScheme>,
+}
+
+impl ChainRules {
+    /// The rules a genesis sets.
+    pub fn from_genesis(genesis: &Genesis) -> Self {
+        ChainRules {
+            chain_id: genesis.chain_id.clone(),
+            suite: genesis.hash_suite(),
+            schemes: genesis.signature_schemes.clone(),
+        }
+    }
+
+    /// Whether keys of `scheme` are accepted.
+    pub fn accepts(&self, scheme: SignatureScheme) -> bool {
+        self.schemes.contains(&scheme)
+    }
+}
+
+/// What the block supplies to every call: its height and time. Never the wall clock.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockContext {
+    /// Height of the block being executed.
+    pub height: u64,
+    /// The block's timestamp (ms since the Unix epoch).
+    pub timestamp_ms: u64,
+}
+
+/// What one call sees of its surroundings.
+pub struct TxContext<'a> {
+    /// Chain rules.
+    pub rules: &'a ChainRules,
+    /// The block.
+    pub block: &'a BlockContext,
+    /// The transaction's hash.
+    pub tx_hash: Hash,
+}
+
+/// The result of executing a block.
+#[derive(Debug)]
+pub struct BlockOutcome {
+    /// One receipt per transaction, in order.
+    pub receipts: Vec<Receipt>,
+    /// Every state and index write of the block.
+    pub writes: WriteSet,
+    /// The state commitment after the block.
+    pub state_root: Hash,
+}
+
+/// Runs transactions through the contracts.
+#[derive(Clone, Debug)]
+pub struct Executor {
+    rules: ChainRules,
+}
+
+type Checked<T> = Result<Result<T, ContractError>, ExecError>;
+
+impl Executor {
+    /// An executor for the chain `rules` describe.
+    pub fn new(rules: ChainRules) -> Self {
+        Executor { rules }
+    }
+
+    /// The chain rules.
+    pub fn rules(&self) -> &ChainRules {
+        &self.rules
+    }
+
+    /// The state writes that genesis creates.
+    pub fn genesis_writes(genesis: &Genesis, base: &dyn StateReader) -> WriteSet {
+        let mut overlay = Overlay::new(base);
+        system::genesis_writes(genesis, &mut overlay);
+        overlay.into_writes()
+    }
+
+    /// The checks a transaction must pass to enter the mempool for inclusion at `height`: the
+    /// same ones execution makes before the call, so admission and execution cannot disagree on
+    /// committed state. The signature is checked by the caller.
+    pub fn check_admission(
+        &self,
+        state: &dyn StateReader,
+        tx: &SignedTransaction,
+        height: u64,
+    ) -> Checked<Member> {
+        let hash = tx.hash(self.rules.suite);
+        self.precheck(&Overlay::new(state), tx, &hash, height)
+    }
+
+    fn precheck(
+        &self,
+        state: &Overlay<'_>,
+        signed: &SignedTransaction,
+        hash: &Hash,
+        height: u64,
+    ) -> Checked<Member> {
+        let tx = &signed.tx;
+        if tx.chain_id != self.rules.chain_id {
+            return Ok(Err(ContractError::WrongChain {
+                expected: self.rules.chain_id.clone(),
+                found: tx.chain_id.clone(),
+            }));
+        }
+        if !self.rules.accepts(tx.sender.scheme()) {
+            return Ok(Err(ContractError::SchemeNotAccepted(
+                tx.sender.scheme().to_string(),
+            )));
+        }
+        if tx.valid_until_height < height {
+            return Ok(Err(ContractError::Expired {
+                valid_until: tx.valid_until_height,
+                height,
+            }));
+        }
+        if tx.valid_until_height - height > TX_VALIDITY_BLOCKS_MAX {
+            return Ok(Err(ContractError::WindowTooFar {
+                valid_until: tx.valid_until_height,
+                height,
+                max: TX_VALIDITY_BLOCKS_MAX,
+            }));
+        }
+        if state.tx_committed(hash)? {
+            return Ok(Err(ContractError::Duplicate(hash.to_hex())));
+        }
+        let Some(member) = system::find_member(state, self.rules.suite, &tx.sender)? else {
+            return Ok(Err(ContractError::UnknownSender(tx.sender.to_string())));
+        };
+        let allowed = match &tx.call {
+            Call::System(call) => system::role_allows(member.role, call),
+        };
+        if !allowed {
+            return Ok(Err(ContractError::RoleForbidden {
+                role: format!("{:?}", member.role).to_lowercase(),
+                org: member.org.to_string(),
+                call: tx.call.name().to_string(),
+            }));
+        }
+        Ok(Ok(member))
+    }
+
+    /// Executes `txs` as block `block` on top of `state` whose commitment is `previous_root`.
+    pub fn execute_block(
+        &self,
+        state: &dyn StateReader,
+        block: &BlockContext,
+        txs: &[SignedTransaction],
+        previous_root: &Hash,
+    ) -> Result<BlockOutcome, ExecError> {
+        let mut block_state = Overlay::new(state);
+        let mut seen = HashSet::with_capacity(txs.len());
+        let mut receipts = Vec::with_capacity(txs.len());
+        for (index, signed) in txs.iter().enumerate() {
+            let tx_hash = signed.hash(self.rules.suite);
+            let outcome = if seen.insert(tx_hash) {
+                self.execute_tx(&mut block_state, block, signed, tx_hash)?
+            } else {
+                Err(ContractError::Duplicate(tx_hash.to_hex()))
+            };
+            let status = match outcome {
+                Ok(()) => ReceiptStatus::Success,
+                Err(e) => ReceiptStatus::Failure {
+                    code: e.code().to_string(),
+                    message: e.to_string(),
+                },
+            };
+            let index = u32::try_from(index).expect("block_txs_max fits in u32");
+            receipts.push(Receipt {
+                tx_hash,
+                height: block.height,
+                index,
+                status,
+            });
+        }
+        let writes = block_state.into_writes();
+        let state_root = chain_state_root(self.rules.suite, previous_root, &writes);
+        Ok(BlockOutcome {
+            receipts,
+            writes,
+            state_root,
+        })
+    }
+
+    fn execute_tx(
+        &self,
+        block_state: &mut Overlay<'_>,
+        block: &BlockContext,
+        signed: &SignedTransaction,
+        tx_hash: Hash,
+    ) -> Checked<()> {
+        let writes = {
+            let mut tx_state = Overlay::new(&*block_state);
+            let member = match self.precheck(&tx_state, signed, &tx_hash, block.height)? {
+                Ok(member) => member,
+                Err(e) => return Ok(Err(e)),
+            };
+            let ctx = TxContext {
+                rules: &self.rules,
+                block,
+                tx_hash,
+            };
+            let result = match &signed.tx.call {
+                Call::System(call) => system::execute(&mut tx_state, &ctx, &member, call)?,
+            };
+            if let Err(e) = result {
+                return Ok(Err(e));
+            }
+            tx_state.into_writes()
+        };
+        block_state.absorb(writes);
+        Ok(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,240 @@
+//! Each test names the rule it checks.
+
+use xinlian_core::crypto::{PrivateKey, SignatureScheme};
+use xinlian_core::genesis::{Genesis, GenesisNode, GenesisOrganisation, Suite};
+use xinlian_core::types::{MemberRole, OrgRole, SystemCall, Transaction};
+
+use super::*;
+use crate::MemoryState;
+
+const ORG_A: &str = "91110000600037341L";
+const ORG_B: &str = "11430000006122244L";
+
+fn key(seed: u8) -> PrivateKey {
+    PrivateKey::from_seed(SignatureScheme::Sm2, [seed; 32]).unwrap()
+}
+
+fn org(uscc: &str, admin: &PrivateKey, node_seed: u8) -> GenesisOrganisation {
+    GenesisOrganisation {
+        uscc: uscc.parse().unwrap(),
+        name: format!("org {uscc}"),
+        roles: vec![OrgRole::Regulator],
+        admins: vec![admin.public_key()],
+        nodes: vec![GenesisNode {
+            id: format!("node-{node_seed}"),
+            public_key: key(node_seed).public_key(),
+        }],
+    }
+}
+
+struct Chain {
+    executor: Executor,
+    state: MemoryState,
+    root: Hash,
+    height: u64,
+}
+
+impl Chain {
+    fn new() -> Self {
+        let genesis = Genesis {
+            chain_id: "test-chain".into(),
+            suite: Suite::Gm,
+            signature_schemes: vec![SignatureScheme::Sm2, SignatureScheme::Ed25519],
+            genesis_time_ms: 0,
+            organisations: vec![org(ORG_A, &key(1), 101), org(ORG_B, &key(2), 102)],
+        };
+        genesis.validate().unwrap();
+        let mut state = MemoryState::default();
+        let writes = Executor::genesis_writes(&genesis, &state);
+        state.apply(&writes, []);
+        Chain {
+            executor: Executor::new(ChainRules::from_genesis(&genesis)),
+            state,
+            root: genesis.hash(),
+            height: 0,
+        }
+    }
+
+    fn tx(&self, signer: &PrivateKey, call: SystemCall) -> SignedTransaction {
+        Transaction {
+            chain_id: "test-chain".into(),
+            sender: signer.public_key(),
+            nonce: 7,
+            created_at_ms: 0,
+            valid_until_height: self.height + 10,
+            call: Call::System(call),
+        }
+        .sign(signer)
+        .unwrap()
+    }
+
+    fn apply(&mut self, txs: &[SignedTransaction]) -> Vec<Receipt> {
+        self.height += 1;
+        let block = BlockContext {
+            height: self.height,
+            timestamp_ms: 1000 * self.height,
+        };
+        let outcome = self
+            .executor
+            .execute_block(&self.state, &block, txs, &self.root)
+            .unwrap();
+        self.state
+            .apply(&outcome.writes, txs.iter().map(|t| t.hash(HashSuite::Sm3)));
+        self.root = outcome.state_root;
+        outcome.receipts
+    }
+}
+
+fn code(receipt: &Receipt) -> &str {
+    match &receipt.status {
+        ReceiptStatus::Success => "success",
+        ReceiptStatus::Failure { code, .. } => code,
+    }
+}
+
+fn register(public_key: &PrivateKey, role: MemberRole) -> SystemCall {
+    SystemCall::RegisterMember {
+        public_key: public_key.public_key(),
+        name: "clerk".into(),
+        role,
+    }
+}
+
+fn evidence() -> SystemCall {
+    SystemCall::RecordEvidence {
+        kind: "contract".into(),
+        digest: Hash([9; 32]),
+        memo: String::new(),
+    }
+}
+
+#[test]
+fn admin_registers_member_who_then_records_evidence() {
+    let mut chain = Chain::new();
+    let clerk = key(10);
+    let r = chain.apply(&[chain.tx(&key(1), register(&clerk, MemberRole::Operator))]);
+    assert_eq!(code(&r[0]), "success");
+    let r = chain.apply(&[chain.tx(&clerk, evidence())]);
+    assert_eq!(code(&r[0]), "success");
+}
+
+#[test]
+fn unknown_sender_is_refused() {
+    let mut chain = Chain::new();
+    let r = chain.apply(&[chain.tx(&key(50), evidence())]);
+    assert_eq!(code(&r[0]), "unknown_sender");
+}
+
+#[test]
+fn operator_may_not_register_members() {
+    let mut chain = Chain::new();
+    let clerk = key(10);
+    chain.apply(&[chain.tx(&key(1), register(&clerk, MemberRole::Operator))]);
+    let r = chain.apply(&[chain.tx(&clerk, register(&key(11), MemberRole::Operator))]);
+    assert_eq!(code(&r[0]), "role_forbidden");
+}
+
+#[test]
+fn admin_may_not_remove_another_organisations_member() {
+    let mut chain = Chain::new();
+    let r = chain.apply(&[chain.tx(
+        &key(2),
+        SystemCall::RemoveMember {
+            public_key: key(1).public_key(),
+        },
+    )]);
+    assert_eq!(code(&r[0]), "other_organisation");
+}
+
+#[test]
+fn removed_member_can_no_longer_send() {
+    let mut chain = Chain::new();
+    let clerk = key(10);
+    chain.apply(&[chain.tx(&key(1), register(&clerk, MemberRole::Operator))]);
+    let r = chain.apply(&[chain.tx(
+        &key(1),
+        SystemCall::RemoveMember {
+            public_key: clerk.public_key(),
+        },
+    )]);
+    assert_eq!(code(&r[0]), "success");
+    let r = chain.apply(&[chain.tx(&clerk, evidence())]);
+    assert_eq!(code(&r[0]), "unknown_sender");
+}
+
+#[test]
+fn replay_of_committed_transaction_is_refused() {
+    let mut chain = Chain::new();
+    let tx = chain.tx(&key(1), evidence());
+    assert_eq!(code(&chain.apply(std::slice::from_ref(&tx))[0]), "success");
+    assert_eq!(code(&chain.apply(&[tx])[0]), "duplicate_tx");
+}
+
+#[test]
+fn duplicate_within_one_block_is_refused() {
+    let mut chain = Chain::new();
+    let tx = chain.tx(&key(1), evidence());
+    let r = chain.apply(&[tx.clone(), tx]);
+    assert_eq!((code(&r[0]), code(&r[1])), ("success", "duplicate_tx"));
+}
+
+#[test]
+fn validity_window_is_enforced_by_height() {
+    let mut chain = Chain::new();
+    let mut expired = chain.tx(&key(1), evidence());
+    expired.tx.valid_until_height = 0;
+    let mut too_far = chain.tx(&key(1), evidence());
+    too_far.tx.valid_until_height = 2 + TX_VALIDITY_BLOCKS_MAX;
+    let r = chain.apply(&[expired, too_far]);
+    assert_eq!(
+        (code(&r[0]), code(&r[1])),
+        ("tx_expired", "tx_window_too_far")
+    );
+}
+
+#[test]
+fn wrong_chain_is_refused() {
+    let mut chain = Chain::new();
+    let mut tx = chain.tx(&key(1), evidence());
+    tx.tx.chain_id = "other".into();
+    assert_eq!(code(&chain.apply(&[tx])[0]), "wrong_chain");
+}
+
+#[test]
+fn refused_call_changes_no_state() {
+    let chain = Chain::new();
+    let clerk = key(10);
+    let bad = SystemCall::RegisterMember {
+        public_key: clerk.public_key(),
+        name: String::new(),
+        role: MemberRole::Operator,
+    };
+    let before = chain.root;
+    let height = chain.height + 1;
+    let block = BlockContext {
+        height,
+        timestamp_ms: 0,
+    };
+    let outcome = chain
+        .executor
+        .execute_block(&chain.state, &block, &[chain.tx(&key(1), bad)], &before)
+        .unwrap();
+    assert_eq!(code(&outcome.receipts[0]), "invalid_argument");
+    assert!(
+        outcome.writes.is_empty(),
+        "a refused call wrote {:?}",
+        outcome.writes
+    );
+}
+
+#[test]
+fn same_blocks_give_same_state_root() {
+    let run = || {
+        let mut chain = Chain::new();
+        let clerk = key(10);
+        chain.apply(&[chain.tx(&key(1), register(&clerk, MemberRole::Operator))]);
+        chain.apply(&[chain.tx(&clerk, evidence())]);
+        chain.root
+    };
+    assert_eq!(run(), run());
+}

@@ -1,0 +1,225 @@
+//! SM2 signatures per GB/T 32918.2 over the RustCrypto `sm2` crate, with the checks a chain
+//! needs in front of it: `r` and `s` in `[1, n-1]`, `r + s != n`, public keys on the curve and not
+//! the identity, one accepted encoding of each value.
+
+use std::fmt;
+use std::hash::{Hash as StdHash, Hasher};
+use std::io;
+use std::str::FromStr;
+
+use ::sm2::dsa::{Signature as RawSignature, SigningKey, VerifyingKey, signature::Verifier};
+use borsh::{BorshDeserialize, BorshSerialize};
+
+use super::Signature;
+use crate::limits::SM2_USER_ID_BYTES_MAX;
+use crate::{Error, Result};
+
+/// The default SM2 user ID of GB/T 32918 / GM/T 0009 (ENTL = 0x0080).
+pub const DEFAULT_SM2_USER_ID: &str = "1234567812345678";
+
+/// The order `n` of the SM2 base point, big-endian.
+const ORDER_N: [u8; 32] = [
+    0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0x72, 0x03, 0xDF, 0x6B, 0x21, 0xC6, 0x05, 0x2B, 0x53, 0xBB, 0xF4, 0x09, 0x39, 0xD5, 0x41, 0x23,
+];
+
+/// An SM2 public key (uncompressed SEC1 point, `04 || x || y`) bound to the user ID that enters
+/// `Z`. Holds the parsed verifying key, so `Z` is computed once per key value.
+#[derive(Clone)]
+pub struct Sm2PublicKey {
+    point: [u8; 65],
+    user_id: String,
+    verifying_key: VerifyingKey,
+}
+
+impl Sm2PublicKey {
+    /// Parses an uncompressed SEC1 point and binds it to `user_id`. Compressed points are refused
+    /// so that each key has exactly one encoding.
+    pub fn new(point: &[u8], user_id: &str) -> Result<Self> {
+        let point: [u8; 65] = point.try_into().map_err(|_| {
+            Error::InvalidPublicKey(format!(
+                "SM2 point is {} bytes; expected 65 (uncompressed 04||x||y)",
+                point.len()
+            ))
+        })?;
+        if point[0] != 0x04 {
+            return Err(Error::InvalidPublicKey(format!(
+                "SM2 point starts with 0x{:02x}; only uncompressed points (0x04) are accepted",
+                point[0]
+            )));
+        }
+        check_user_id(user_id)?;
+        // `from_sec1_bytes` checks the point lies on the curve; the identity has no uncompressed
+        // encoding, so it cannot get here.
+        let verifying_key = VerifyingKey::from_sec1_bytes(user_id, &point)
+            .map_err(|_| Error::InvalidPublicKey("SM2 point is not on the curve".to_string()))?;
+        Ok(Sm2PublicKey {
+            point,
+            user_id: user_id.to_string(),
+            verifying_key,
+        })
+    }
+
+    pub(super) fn from_verifying_key(key: &VerifyingKey) -> Self {
+        let sec1 = key.to_sec1_bytes();
+        let point: [u8; 65] = (*sec1).try_into().expect("sm2 encodes keys uncompressed");
+        Sm2PublicKey {
+            point,
+            user_id: key.distid().to_string(),
+            verifying_key: key.clone(),
+        }
+    }
+
+    /// The uncompressed point.
+    pub fn point(&self) -> &[u8; 65] {
+        &self.point
+    }
+
+    /// The user ID signatures are made under.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// Verifies a raw `r || s` signature over `message`.
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<()> {
+        let raw = parse_signature(&signature.0)?;
+        self.verifying_key
+            .verify(message, &raw)
+            .map_err(|_| Error::InvalidSignature("SM2 signature does not verify".to_string()))
+    }
+}
+
+fn check_user_id(user_id: &str) -> Result<()> {
+    if user_id.is_empty() || user_id.len() > SM2_USER_ID_BYTES_MAX {
+        return Err(Error::InvalidPublicKey(format!(
+            "SM2 user ID must be 1 to {SM2_USER_ID_BYTES_MAX} bytes, got {}",
+            user_id.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Builds a signing key from a 32-byte secret scalar.
+pub(super) fn signing_key_from_bytes(secret: &[u8], user_id: &str) -> Result<SigningKey> {
+    check_user_id(user_id).map_err(|e| Error::InvalidPrivateKey(e.to_string()))?;
+    // GB/T 32918 requires d in [1, n-2]: with d = n-1 the factor (1+d)^-1 does not exist.
+    let mut n_minus_one = ORDER_N;
+    n_minus_one[31] -= 1;
+    if secret == n_minus_one {
+        return Err(Error::InvalidPrivateKey(
+            "SM2 secret must not be n-1".to_string(),
+        ));
+    }
+    SigningKey::from_slice(user_id, secret)
+        .map_err(|_| Error::InvalidPrivateKey("SM2 secret must lie in [1, n-2]".to_string()))
+}
+
+/// Checks a raw signature's range before the curve arithmetic: `r, s` in `[1, n-1]` and
+/// `r + s != n` (GB/T 32918.2 section 7.1, steps B1, B2 and B5).
+pub fn parse_signature(bytes: &[u8; 64]) -> Result<RawSignature> {
+    let (r, s) = bytes.split_at(32);
+    for (name, value) in [("r", r), ("s", s)] {
+        if value.iter().all(|b| *b == 0) || value >= ORDER_N.as_slice() {
+            return Err(Error::InvalidSignature(format!(
+                "SM2 {name} is outside [1, n-1]"
+            )));
+        }
+    }
+    if sum_equals_order(r, s) {
+        return Err(Error::InvalidSignature("SM2 r + s equals n".to_string()));
+    }
+    RawSignature::from_slice(bytes)
+        .map_err(|_| Error::InvalidSignature("SM2 signature is malformed".to_string()))
+}
+
+/// Whether `r + s == n` for 256-bit big-endian `r`, `s`.
+fn sum_equals_order(r: &[u8], s: &[u8]) -> bool {
+    let mut carry = 0u16;
+    for i in (0..32).rev() {
+        let sum = u16::from(r[i]) + u16::from(s[i]) + carry;
+        if (sum & 0xFF) as u8 != ORDER_N[i] {
+            return false;
+        }
+        carry = sum >> 8;
+    }
+    carry == 0
+}
+
+/// Converts a raw `r || s` signature to the DER form of GB/T 35276
+/// (`SEQUENCE { r INTEGER, s INTEGER }`).
+pub fn signature_to_der(signature: &Signature) -> Result<Vec<u8>> {
+    Ok(parse_signature(&signature.0)?.to_der().as_bytes().to_vec())
+}
+
+/// Parses a DER signature (GB/T 35276) into the raw form. Only strict DER is accepted, so each
+/// signature has one encoding.
+pub fn signature_from_der(der: &[u8]) -> Result<Signature> {
+    let raw = RawSignature::from_der(der)
+        .map_err(|_| Error::InvalidSignature("not a strict DER SM2 signature".to_string()))?;
+    let signature = Signature(raw.to_bytes().into());
+    parse_signature(&signature.0)?;
+    Ok(signature)
+}
+
+impl PartialEq for Sm2PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.point == other.point && self.user_id == other.user_id
+    }
+}
+
+impl Eq for Sm2PublicKey {}
+
+impl StdHash for Sm2PublicKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.point.hash(state);
+        self.user_id.hash(state);
+    }
+}
+
+impl BorshSerialize for Sm2PublicKey {
+    fn serialize<W: io::Write>(&self, writer: &mut W) -> io::Result<()> {
+        self.point.serialize(writer)?;
+        self.user_id.serialize(writer)
+    }
+}
+
+impl BorshDeserialize for Sm2PublicKey {
+    fn deserialize_reader<R: io::Read>(reader: &mut R) -> io::Result<Self> {
+        let point = <[u8; 65]>::deserialize_reader(reader)?;
+        let user_id = String::deserialize_reader(reader)?;
+        Sm2PublicKey::new(&point, &user_id)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+    }
+}
+
+impl fmt::Display for Sm2PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.point))?;
+        if self.user_id != DEFAULT_SM2_USER_ID {
+            write!(f, ";id={}", self.user_id)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Sm2PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sm2PublicKey({self})")
+    }
+}
+
+impl FromStr for Sm2PublicKey {
+    type Err = Error;
+    /// Parses `<130 hex digits>` or `<130 hex digits>;id=<user id>`.
+    fn from_str(text: &str) -> Result<Self> {
+        let (point_hex, user_id) = match text.split_once(";id=") {
+            Some((point, id)) => (point, id),
+            None => (text, DEFAULT_SM2_USER_ID),
+        };
+        let point = hex::decode(point_hex).map_err(|e| Error::Hex {
+            field: "sm2 public key",
+            reason: e.to_string(),
+        })?;
+        Sm2PublicKey::new(&point, user_id)
+    }
+}

@@ -1,0 +1,31 @@
+//! Named bounds on everything that enters the chain. Units come last in each name.
+//!
+//! Limits that are part of the consensus rules live here as constants, so every node enforces the
+//! same ones; operational limits (mempool size, HTTP bodies) are node configuration.
+
+/// Largest canonical encoding of one signed transaction.
+pub const TX_BYTES_MAX: usize = 64 * 1024;
+/// Most transactions one block may carry.
+pub const BLOCK_TXS_MAX: usize = 10_000;
+/// Largest canonical encoding of one block.
+pub const BLOCK_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Longest chain id.
+pub const CHAIN_ID_BYTES_MAX: usize = 64;
+/// Longest SM2 user ID (distinguishing identifier); GB/T 32918 allows 8191 bytes, no real ID
+/// comes close.
+pub const SM2_USER_ID_BYTES_MAX: usize = 128;
+/// Longest display name of an organisation, member or node.
+pub const NAME_BYTES_MAX: usize = 256;
+/// Longest free-text field (a memo, a reason).
+pub const TEXT_BYTES_MAX: usize = 4096;
+/// How far beyond the current height a transaction's `valid_until_height` may reach. Bounds the
+/// window within which its hash must stay unique, and how long a signed transaction stays usable.
+pub const TX_VALIDITY_BLOCKS_MAX: u64 = 100_000;
+/// Most organisations a genesis may name.
+pub const GENESIS_ORGS_MAX: usize = 1_000;
+
+const _: () = assert!(
+    BLOCK_TXS_MAX * 64 < BLOCK_BYTES_MAX,
+    "a block of minimal txs must fit"
+);
+const _: () = assert!(TX_BYTES_MAX < BLOCK_BYTES_MAX);

@@ -1,0 +1,11 @@
+//! Transactions, blocks and receipts: the records the chain is made of.
+
+mod block;
+mod call;
+mod receipt;
+mod tx;
+
+pub use block::{Block, BlockHeader};
+pub use call::{Call, MemberRole, OrgRole, SystemCall};
+pub use receipt::{Receipt, ReceiptStatus};
+pub use tx::{SignedTransaction, Transaction};

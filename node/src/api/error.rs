@@ -1,0 +1,119 @@
+//! API errors and the JSON extractor that turns axum's rejections into them.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use xinlian_core::api::{ErrorBody, ErrorResponse};
+
+use crate::Error;
+use crate::chain::SubmitError;
+
+/// An error answer: status, stable code, message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// Any error.
+    pub fn new(status: StatusCode, code: &'static str, message: String) -> Self {
+        ApiError {
+            status,
+            code,
+            message,
+        }
+    }
+
+    /// 400.
+    pub fn bad_request(code: &'static str, message: String) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404.
+    pub fn not_found(code: &'static str, message: String) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 500; the message is logged, the client sees a generic one.
+    pub fn internal(message: String) -> Self {
+        tracing::error!(target: "xinlian.api", %message, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the node failed to serve this request".into(),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorResponse {
+            error: ErrorBody {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        use xinlian_contracts::ContractError as C;
+        let status = match &e {
+            SubmitError::Internal(inner) => return ApiError::internal(inner.to_string()),
+            SubmitError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            SubmitError::BadSignature(_) => StatusCode::BAD_REQUEST,
+            SubmitError::AlreadyPending(_) => StatusCode::CONFLICT,
+            SubmitError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::Refused(C::Duplicate(_)) => StatusCode::CONFLICT,
+            SubmitError::Refused(
+                C::UnknownSender(_) | C::RoleForbidden { .. } | C::OtherOrganisation { .. },
+            ) => StatusCode::FORBIDDEN,
+            SubmitError::Refused(_) => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+/// `Json<T>` whose rejections are [`ApiError`]s.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(rejection_to_error(rejection)),
+        }
+    }
+}
+
+fn rejection_to_error(rejection: JsonRejection) -> ApiError {
+    let message = rejection.body_text();
+    match rejection {
+        JsonRejection::JsonDataError(_) => ApiError::bad_request("invalid_field", message),
+        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("malformed_json", message),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", message)
+        }
+        other => ApiError::new(other.status(), "bad_request", message),
+    }
+}

@@ -1,0 +1,216 @@
+//! The HTTP API (axum): JSON under `/v1/`, `/healthz`, `/metrics`, `/openapi.json`.
+//!
+//! Every failure is `{"error": {"code", "message"}}` with a fitting status, including the ones
+//! axum's extractors would otherwise answer in plain text (malformed JSON, wrong types, oversized
+//! bodies, bad paths, unknown routes).
+
+mod error;
+mod openapi;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use xinlian_core::Hash;
+use xinlian_core::api::{
+    BlockResponse, StatusResponse, SubmitTxResponse, TxState, TxStatusResponse,
+};
+use xinlian_core::types::SignedTransaction;
+
+pub use error::{ApiError, ApiJson};
+
+use crate::chain::{Chain, TxLookup};
+
+/// Builds the router over a running chain.
+pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
+    Router::new()
+        .route("/v1/txs", post(submit_tx))
+        .route("/v1/txs/{hash}", get(get_tx))
+        .route("/v1/blocks/latest", get(latest_block))
+        .route("/v1/blocks/{height}", get(get_block))
+        .route("/v1/status", get(status))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi::serve))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_bytes_max))
+        .with_state(chain)
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    chain: &Arc<Chain>,
+    work: impl FnOnce(&Chain) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let chain = chain.clone();
+    tokio::task::spawn_blocking(move || work(&chain))
+        .await
+        .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+}
+
+/// Submit a signed transaction.
+#[utoipa::path(post, path = "/v1/txs", tag = "transactions",
+    request_body(content = SignedTransaction, description = "A signed transaction, hex byte fields"),
+    responses(
+        (status = 202, description = "Admitted to the mempool", body = SubmitTxResponse),
+        (status = 400, description = "Malformed, bad signature, wrong chain, expired window", body = xinlian_core::api::ErrorResponse),
+        (status = 403, description = "Unknown sender or role forbids the call", body = xinlian_core::api::ErrorResponse),
+        (status = 409, description = "Already pending or committed", body = xinlian_core::api::ErrorResponse),
+        (status = 413, description = "Body too large", body = xinlian_core::api::ErrorResponse),
+        (status = 503, description = "Mempool full", body = xinlian_core::api::ErrorResponse),
+    ))]
+async fn submit_tx(
+    State(chain): State<Arc<Chain>>,
+    ApiJson(tx): ApiJson<SignedTransaction>,
+) -> Result<impl IntoResponse, ApiError> {
+    let tx_hash = blocking(&chain, move |c| c.submit(tx).map_err(ApiError::from)).await?;
+    Ok((StatusCode::ACCEPTED, Json(SubmitTxResponse { tx_hash })))
+}
+
+/// A transaction's status, height and receipt.
+#[utoipa::path(get, path = "/v1/txs/{hash}", tag = "transactions",
+    params(("hash" = String, Path, description = "Transaction hash, 64 hex digits")),
+    responses(
+        (status = 200, description = "Pending, committed or rejected", body = TxStatusResponse),
+        (status = 400, description = "Malformed hash", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "Never seen", body = xinlian_core::api::ErrorResponse),
+    ))]
+async fn get_tx(
+    State(chain): State<Arc<Chain>>,
+    Path(hash): Path<String>,
+) -> Result<Json<TxStatusResponse>, ApiError> {
+    let tx_hash =
+        Hash::from_hex(&hash).map_err(|e| ApiError::bad_request("invalid_hash", e.to_string()))?;
+    let response = blocking(&chain, move |c| {
+        let empty = TxStatusResponse {
+            tx_hash,
+            status: TxState::Pending,
+            height: None,
+            receipt: None,
+            error: None,
+            tx: None,
+        };
+        Ok(match c.lookup_tx(&tx_hash)? {
+            TxLookup::Committed(location, receipt) => {
+                let block = c.storage().block(location.height)?;
+                let tx = block.and_then(|b| b.txs.into_iter().nth(location.index as usize));
+                TxStatusResponse {
+                    status: TxState::Committed,
+                    height: Some(location.height),
+                    receipt: Some(receipt),
+                    tx,
+                    ..empty
+                }
+            }
+            TxLookup::Pending => empty,
+            TxLookup::Rejected(reason) => TxStatusResponse {
+                status: TxState::Rejected,
+                error: Some(reason),
+                ..empty
+            },
+            TxLookup::Unknown => {
+                return Err(ApiError::not_found(
+                    "tx_not_found",
+                    format!("transaction {tx_hash} is not known to this node"),
+                ));
+            }
+        })
+    })
+    .await?;
+    Ok(Json(response))
+}
+
+/// The block at a height.
+#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "blocks",
+    params(("height" = u64, Path, description = "Block height, from 1")),
+    responses(
+        (status = 200, description = "The block", body = BlockResponse),
+        (status = 400, description = "Malformed height", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "No block at that height yet", body = xinlian_core::api::ErrorResponse),
+    ))]
+async fn get_block(
+    State(chain): State<Arc<Chain>>,
+    Path(height): Path<String>,
+) -> Result<Json<BlockResponse>, ApiError> {
+    let height: u64 = height.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_height",
+            format!("height {height:?} is not a whole number"),
+        )
+    })?;
+    block_at(&chain, height).await
+}
+
+/// The latest block.
+#[utoipa::path(get, path = "/v1/blocks/latest", tag = "blocks",
+    responses(
+        (status = 200, description = "The latest block", body = BlockResponse),
+        (status = 404, description = "No block yet", body = xinlian_core::api::ErrorResponse),
+    ))]
+async fn latest_block(State(chain): State<Arc<Chain>>) -> Result<Json<BlockResponse>, ApiError> {
+    let height = chain.head().height;
+    block_at(&chain, height).await
+}
+
+async fn block_at(chain: &Arc<Chain>, height: u64) -> Result<Json<BlockResponse>, ApiError> {
+    let block = blocking(chain, move |c| Ok(c.storage().block(height)?)).await?;
+    let block = block.ok_or_else(|| {
+        ApiError::not_found("block_not_found", format!("no block at height {height}"))
+    })?;
+    Ok(Json(BlockResponse::new(block, chain.suite())))
+}
+
+/// Chain and node status.
+#[utoipa::path(get, path = "/v1/status", tag = "node",
+    responses((status = 200, description = "Status", body = StatusResponse)))]
+async fn status(State(chain): State<Arc<Chain>>) -> Json<StatusResponse> {
+    let head = chain.head();
+    let genesis = chain.genesis();
+    Json(StatusResponse {
+        chain_id: genesis.chain_id.clone(),
+        node_id: chain.node_id().to_string(),
+        height: head.height,
+        latest_hash: head.hash,
+        genesis_hash: genesis.hash(),
+        // A single node leads itself; the consensus issue reports the Raft leader.
+        leader: Some(chain.node_id().to_string()),
+        suite: genesis.suite,
+        signature_schemes: genesis.signature_schemes.clone(),
+        mempool_txs: chain.mempool_len(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    })
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", tag = "node", responses((status = 200, description = "The node is serving", body = String)))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "node", responses((status = 200, description = "Prometheus text format", body = String)))]
+async fn metrics(State(chain): State<Arc<Chain>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        chain.metrics().render(),
+    )
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found("route_not_found", format!("no route for {}", uri.path()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}

@@ -1,0 +1,27 @@
+//! The OpenAPI document, generated from the handlers and the API types.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Xinlian node API",
+        description = "Signed transactions in, blocks and receipts out. Errors are {\"error\": {\"code\", \"message\"}}."
+    ),
+    paths(
+        super::submit_tx,
+        super::get_tx,
+        super::get_block,
+        super::latest_block,
+        super::status,
+        super::healthz,
+        super::metrics
+    )
+)]
+struct ApiDoc;
+
+/// The document as JSON.
+pub(super) async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

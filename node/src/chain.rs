@@ -1,0 +1,366 @@
+//! The single-node chain: admission into the mempool, block production, and reads.
+//!
+//! ```text
+//! submit ─▶ form, chain, scheme, signature ─▶ contracts' admission check ─▶ mempool
+//!                                                                            │
+//! produce_block: oldest txs ─▶ drop expired/duplicate ─▶ execute ─▶ header ─▶ sign ─▶ one synced batch
+//! ```
+//! The consensus issue replaces "produce and commit" by "propose through Raft, commit on apply";
+//! admission and execution stay as they are.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use xinlian_contracts::{BlockContext, ChainRules, ContractError, Executor};
+use xinlian_core::api::ErrorBody;
+use xinlian_core::crypto::PrivateKey;
+use xinlian_core::genesis::Genesis;
+use xinlian_core::limits::TX_BYTES_MAX;
+use xinlian_core::types::{Block, BlockHeader, Receipt, SignedTransaction};
+use xinlian_core::{Hash, HashSuite, merkle};
+
+use crate::mempool::{InsertError, Mempool, RejectedTxs};
+use crate::metrics::Metrics;
+use crate::storage::{Head, Storage, TxLocation};
+use crate::{Config, Error, Result};
+
+/// Why a submitted transaction was not admitted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// Its canonical encoding is larger than [`TX_BYTES_MAX`].
+    #[error("transaction is {0} bytes, more than the limit of {TX_BYTES_MAX}")]
+    TooLarge(usize),
+    /// The signature does not verify for the sender over this chain's signing bytes.
+    #[error("{0}")]
+    BadSignature(String),
+    /// A contract rule refused it (chain, window, duplicate, sender, role).
+    #[error(transparent)]
+    Refused(#[from] ContractError),
+    /// The same transaction is already waiting.
+    #[error("transaction {0} is already pending")]
+    AlreadyPending(Hash),
+    /// The mempool is full; try again later.
+    #[error("mempool is full ({0} transactions); try again later")]
+    MempoolFull(usize),
+    /// The node failed.
+    #[error(transparent)]
+    Internal(#[from] Error),
+}
+
+impl SubmitError {
+    /// The stable code the API returns.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SubmitError::TooLarge(_) => "tx_too_large",
+            SubmitError::BadSignature(_) => "bad_signature",
+            SubmitError::Refused(e) => e.code(),
+            SubmitError::AlreadyPending(_) => "already_pending",
+            SubmitError::MempoolFull(_) => "mempool_full",
+            SubmitError::Internal(_) => "internal",
+        }
+    }
+}
+
+/// Where a transaction stands, as the node knows it.
+pub enum TxLookup {
+    /// In a block.
+    Committed(TxLocation, Receipt),
+    /// Waiting in the mempool.
+    Pending,
+    /// Dropped before a block.
+    Rejected(ErrorBody),
+    /// Never seen (or forgotten).
+    Unknown,
+}
+
+/// A running chain on one node.
+pub struct Chain {
+    storage: Storage,
+    genesis: Genesis,
+    executor: Executor,
+    node_key: PrivateKey,
+    node_id: String,
+    block_txs_max: usize,
+    mempool: Mutex<Mempool>,
+    rejected: Mutex<RejectedTxs>,
+    head: Mutex<Head>,
+    metrics: Metrics,
+    block_ready: tokio::sync::Notify,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks is a bug that already stopped the node's work;
+    // the data behind them (queues) stays consistent, so carry on with it.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Chain {
+    /// Opens the store, writes genesis on first start, checks it matches on later starts.
+    pub fn open(config: &Config, genesis: Genesis, node_key: PrivateKey) -> Result<Self> {
+        genesis.validate()?;
+        let node = genesis
+            .nodes()
+            .find(|(_, n)| n.id == config.node_id)
+            .map(|(_, n)| n.clone());
+        let node = node.ok_or_else(|| {
+            Error::Genesis(format!(
+                "node_id {:?} is not a node of the genesis",
+                config.node_id
+            ))
+        })?;
+        if node.public_key != node_key.public_key() {
+            return Err(Error::Genesis(format!(
+                "node key {} is not the key genesis gives node {:?} ({})",
+                node_key.public_key(),
+                config.node_id,
+                node.public_key
+            )));
+        }
+        std::fs::create_dir_all(&config.data_dir)?;
+        let storage = Storage::open(&config.data_dir, config.rocksdb_cache_bytes)?;
+        let head = match (storage.genesis()?, storage.head()?) {
+            (Some(stored), Some(head)) if stored == genesis => head,
+            (Some(stored), _) => {
+                return Err(Error::Genesis(format!(
+                    "the store holds chain {:?} with genesis {}, the genesis file gives {}",
+                    stored.chain_id,
+                    stored.hash(),
+                    genesis.hash()
+                )));
+            }
+            (None, _) => {
+                storage.init_genesis(&genesis, &Executor::genesis_writes(&genesis, &storage))?
+            }
+        };
+        let metrics = Metrics::new();
+        metrics.set_height(head.height);
+        Ok(Chain {
+            executor: Executor::new(ChainRules::from_genesis(&genesis)),
+            storage,
+            genesis,
+            node_key,
+            node_id: config.node_id.clone(),
+            block_txs_max: config.block_txs_max,
+            mempool: Mutex::new(Mempool::new(config.mempool_txs_max)),
+            rejected: Mutex::new(RejectedTxs::new(config.rejected_txs_kept_max)),
+            head: Mutex::new(head),
+            metrics,
+            block_ready: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// The chain's hash suite.
+    pub fn suite(&self) -> HashSuite {
+        self.genesis.hash_suite()
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// The store, for reads.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The latest block.
+    pub fn head(&self) -> Head {
+        lock(&self.head).clone()
+    }
+
+    /// Transactions waiting.
+    pub fn mempool_len(&self) -> usize {
+        lock(&self.mempool).len()
+    }
+
+    /// Admits a transaction into the mempool after checking its size, signature and the contract
+    /// rules against committed state. Returns its hash.
+    pub fn submit(&self, tx: SignedTransaction) -> Result<Hash, SubmitError> {
+        let result = self.admit(tx);
+        if let Err(e) = &result {
+            self.metrics.count_rejected(e.code());
+        }
+        result
+    }
+
+    fn admit(&self, tx: SignedTransaction) -> Result<Hash, SubmitError> {
+        let size = tx.to_bytes().len();
+        if size > TX_BYTES_MAX {
+            return Err(SubmitError::TooLarge(size));
+        }
+        let rules = self.executor.rules();
+        // Chain and scheme first, so a transaction for another chain says so rather than
+        // failing its signature check.
+        if tx.tx.chain_id != rules.chain_id {
+            return Err(ContractError::WrongChain {
+                expected: rules.chain_id.clone(),
+                found: tx.tx.chain_id.clone(),
+            }
+            .into());
+        }
+        if !rules.accepts(tx.tx.sender.scheme()) {
+            return Err(ContractError::SchemeNotAccepted(tx.tx.sender.scheme().to_string()).into());
+        }
+        tx.verify_signature()
+            .map_err(|e| SubmitError::BadSignature(e.to_string()))?;
+        let hash = tx.hash(self.suite());
+        if lock(&self.mempool).contains(&hash) {
+            return Err(SubmitError::AlreadyPending(hash));
+        }
+        let next_height = self.head().height + 1;
+        self.executor
+            .check_admission(&self.storage, &tx, next_height)
+            .map_err(Error::from)??;
+        let mut mempool = lock(&self.mempool);
+        match mempool.insert(hash, tx) {
+            Ok(()) => {
+                self.metrics.set_mempool(mempool.len());
+                if mempool.len() >= self.block_txs_max {
+                    self.block_ready.notify_one();
+                }
+                Ok(hash)
+            }
+            Err(InsertError::AlreadyPending) => Err(SubmitError::AlreadyPending(hash)),
+            Err(InsertError::Full) => Err(SubmitError::MempoolFull(mempool.len())),
+        }
+    }
+
+    /// Notified when a block's worth of transactions waits.
+    pub fn block_ready(&self) -> &tokio::sync::Notify {
+        &self.block_ready
+    }
+
+    /// Cuts, executes, signs and stores the next block from the oldest waiting transactions.
+    /// Returns `None` when nothing waits. Only one caller may produce at a time.
+    pub fn produce_block(&self, now_ms: u64) -> Result<Option<Head>> {
+        let candidates = lock(&self.mempool).oldest(self.block_txs_max);
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let head = self.head();
+        let height = head.height + 1;
+        let (txs, dropped) = self.select_includable(candidates, height)?;
+        let mut done: Vec<Hash> = dropped;
+        if txs.is_empty() {
+            self.finish(&done);
+            return Ok(None);
+        }
+        // The leader's clock, kept strictly increasing along the chain.
+        let timestamp_ms = now_ms.max(head.timestamp_ms + 1);
+        let context = BlockContext {
+            height,
+            timestamp_ms,
+        };
+        let outcome =
+            self.executor
+                .execute_block(&self.storage, &context, &txs, &head.state_root)?;
+        let header = self.header(&head, &context, &txs, &outcome.receipts, outcome.state_root);
+        let block = Block {
+            signature: header.sign(&self.node_key),
+            header,
+            txs,
+        };
+        let block_hash = block.header.hash(self.suite());
+        let new_head =
+            self.storage
+                .commit_block(&block, &block_hash, &outcome.receipts, &outcome.writes)?;
+        *lock(&self.head) = new_head.clone();
+        done.extend(outcome.receipts.iter().map(|r| r.tx_hash));
+        self.finish(&done);
+        self.metrics
+            .block_committed(new_head.height, block.txs.len(), started.elapsed());
+        Ok(Some(new_head))
+    }
+
+    /// Splits candidates into those that may enter block `height` and those whose window has
+    /// passed or that were committed meanwhile (remembered as rejected).
+    fn select_includable(
+        &self,
+        candidates: Vec<(Hash, SignedTransaction)>,
+        height: u64,
+    ) -> Result<(Vec<SignedTransaction>, Vec<Hash>)> {
+        let mut txs = Vec::with_capacity(candidates.len());
+        let mut dropped = Vec::new();
+        for (hash, tx) in candidates {
+            match self.executor.check_admission(&self.storage, &tx, height)? {
+                Err(e @ (ContractError::Expired { .. } | ContractError::Duplicate(_))) => {
+                    lock(&self.rejected).insert(
+                        hash,
+                        ErrorBody {
+                            code: e.code().into(),
+                            message: e.to_string(),
+                        },
+                    );
+                    self.metrics.count_rejected(e.code());
+                    dropped.push(hash);
+                }
+                // Other refusals (a sender removed meanwhile) are recorded in a receipt.
+                _ => txs.push(tx),
+            }
+        }
+        Ok((txs, dropped))
+    }
+
+    fn header(
+        &self,
+        head: &Head,
+        context: &BlockContext,
+        txs: &[SignedTransaction],
+        receipts: &[Receipt],
+        state_root: Hash,
+    ) -> BlockHeader {
+        let suite = self.suite();
+        let receipt_leaves: Vec<Hash> = receipts
+            .iter()
+            .map(|r| merkle::leaf_hash(suite, r.hash(suite).as_bytes()))
+            .collect();
+        BlockHeader {
+            chain_id: self.genesis.chain_id.clone(),
+            height: context.height,
+            parent_hash: head.hash,
+            tx_root: Block::compute_tx_root(suite, txs),
+            receipts_root: merkle::root_of_leaf_hashes(suite, &receipt_leaves),
+            state_root,
+            timestamp_ms: context.timestamp_ms,
+            proposer: self.node_key.public_key(),
+        }
+    }
+
+    fn finish(&self, hashes: &[Hash]) {
+        let mut mempool = lock(&self.mempool);
+        mempool.remove(hashes);
+        self.metrics.set_mempool(mempool.len());
+    }
+
+    /// Where transaction `hash` stands.
+    pub fn lookup_tx(&self, hash: &Hash) -> Result<TxLookup> {
+        if let Some(location) = self.storage.tx_location(hash)? {
+            let receipt = self
+                .storage
+                .receipt(hash)?
+                .ok_or_else(|| Error::Corrupt(format!("tx {hash} has no receipt")))?;
+            return Ok(TxLookup::Committed(location, receipt));
+        }
+        if lock(&self.mempool).contains(hash) {
+            return Ok(TxLookup::Pending);
+        }
+        if let Some(reason) = lock(&self.rejected).get(hash) {
+            return Ok(TxLookup::Rejected(reason.clone()));
+        }
+        Ok(TxLookup::Unknown)
+    }
+}

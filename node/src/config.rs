@@ -1,0 +1,189 @@
+//! Node configuration: one TOML file, defaults for everything but identity, validated at start
+//! with errors that name the field.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use xinlian_core::limits::{BLOCK_TXS_MAX, TX_BYTES_MAX};
+
+use crate::{Error, Result};
+
+/// Everything a node needs to start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// This node's id; must match a node in the genesis.
+    pub node_id: String,
+    /// Where RocksDB keeps the chain (relative paths are relative to the config file).
+    pub data_dir: PathBuf,
+    /// The genesis file (TOML).
+    pub genesis_file: PathBuf,
+    /// The node's block-signing key (PKCS#8 PEM).
+    pub node_key_file: PathBuf,
+    /// Address the HTTP API listens on.
+    #[serde(default = "defaults::http_listen")]
+    pub http_listen: SocketAddr,
+    /// A block is cut this often when transactions are waiting.
+    #[serde(default = "defaults::block_interval_ms")]
+    pub block_interval_ms: u64,
+    /// A block is cut at once when this many transactions are waiting; also the most per block.
+    #[serde(default = "defaults::block_txs_max")]
+    pub block_txs_max: usize,
+    /// Most transactions waiting in the mempool; beyond it submissions get 503.
+    #[serde(default = "defaults::mempool_txs_max")]
+    pub mempool_txs_max: usize,
+    /// Largest HTTP request body.
+    #[serde(default = "defaults::http_body_bytes_max")]
+    pub http_body_bytes_max: usize,
+    /// How many rejected transaction hashes are remembered for status queries.
+    #[serde(default = "defaults::rejected_txs_kept_max")]
+    pub rejected_txs_kept_max: usize,
+    /// RocksDB block cache size.
+    #[serde(default = "defaults::rocksdb_cache_bytes")]
+    pub rocksdb_cache_bytes: usize,
+}
+
+mod defaults {
+    use std::net::SocketAddr;
+
+    pub(super) fn http_listen() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 8545))
+    }
+    pub(super) fn block_interval_ms() -> u64 {
+        500
+    }
+    pub(super) fn block_txs_max() -> usize {
+        2_000
+    }
+    pub(super) fn mempool_txs_max() -> usize {
+        50_000
+    }
+    pub(super) fn http_body_bytes_max() -> usize {
+        // A transaction's JSON is at most about twice its canonical size (hex), plus framing.
+        2 * xinlian_core::limits::TX_BYTES_MAX + 4096
+    }
+    pub(super) fn rejected_txs_kept_max() -> usize {
+        10_000
+    }
+    pub(super) fn rocksdb_cache_bytes() -> usize {
+        64 << 20
+    }
+}
+
+impl Config {
+    /// Reads, resolves and validates a config file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for field in [
+            &mut config.data_dir,
+            &mut config.genesis_file,
+            &mut config.node_key_file,
+        ] {
+            if field.is_relative() {
+                *field = base.join(&*field);
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A config with defaults for everything but identity and paths.
+    pub fn new(
+        node_id: &str,
+        data_dir: PathBuf,
+        genesis_file: PathBuf,
+        node_key_file: PathBuf,
+    ) -> Self {
+        Config {
+            node_id: node_id.to_string(),
+            data_dir,
+            genesis_file,
+            node_key_file,
+            http_listen: defaults::http_listen(),
+            block_interval_ms: defaults::block_interval_ms(),
+            block_txs_max: defaults::block_txs_max(),
+            mempool_txs_max: defaults::mempool_txs_max(),
+            http_body_bytes_max: defaults::http_body_bytes_max(),
+            rejected_txs_kept_max: defaults::rejected_txs_kept_max(),
+            rocksdb_cache_bytes: defaults::rocksdb_cache_bytes(),
+        }
+    }
+
+    /// Checks every field's range; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |field: &str, rule: String| Err(Error::Config(format!("{field}: {rule}")));
+        if self.node_id.is_empty() {
+            return fail("node_id", "must not be empty".into());
+        }
+        if !(10..=60_000).contains(&self.block_interval_ms) {
+            return fail(
+                "block_interval_ms",
+                format!("must be 10 to 60000, got {}", self.block_interval_ms),
+            );
+        }
+        if !(1..=BLOCK_TXS_MAX).contains(&self.block_txs_max) {
+            return fail(
+                "block_txs_max",
+                format!("must be 1 to {BLOCK_TXS_MAX}, got {}", self.block_txs_max),
+            );
+        }
+        if self.mempool_txs_max < self.block_txs_max {
+            return fail(
+                "mempool_txs_max",
+                format!("must be at least block_txs_max ({})", self.block_txs_max),
+            );
+        }
+        if self.http_body_bytes_max < TX_BYTES_MAX {
+            return fail(
+                "http_body_bytes_max",
+                format!("must be at least {TX_BYTES_MAX} so any valid transaction fits"),
+            );
+        }
+        if self.rejected_txs_kept_max == 0 {
+            return fail("rejected_txs_kept_max", "must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("node.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const MINIMAL: &str = "node_id = \"n0\"\ndata_dir = \"data\"\ngenesis_file = \"genesis.toml\"\nnode_key_file = \"k.pem\"\n";
+
+    #[test]
+    fn defaults_fill_in_and_paths_resolve_against_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(&write(dir.path(), MINIMAL)).unwrap();
+        assert_eq!(config.data_dir, dir.path().join("data"));
+        assert_eq!(config.block_interval_ms, 500);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let err =
+            Config::load(&write(dir.path(), &format!("{MINIMAL}block_txs_max = 0\n"))).unwrap_err();
+        assert!(err.to_string().contains("block_txs_max"), "{err}");
+        let err = Config::load(&write(dir.path(), &format!("{MINIMAL}colour = 1\n"))).unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+        let err = Config::load(&write(
+            dir.path(),
+            &format!("{MINIMAL}block_interval_ms = \"soon\"\n"),
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("block_interval_ms"), "{err}");
+    }
+}

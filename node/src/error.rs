@@ -1,0 +1,30 @@
+//! The node's error type.
+
+/// Result with the node [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can stop a node or fail an operation on it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration is unusable; the message names the field.
+    #[error("config: {0}")]
+    Config(String),
+    /// The genesis file is unusable or does not match the stored chain.
+    #[error("genesis: {0}")]
+    Genesis(String),
+    /// RocksDB failed. A failed durable write is fatal for the node.
+    #[error("storage: {0}")]
+    Storage(#[from] rocksdb::Error),
+    /// Stored data failed to decode: corruption or a bug, never user input.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// Executing a block failed for a reason other than a refused call.
+    #[error("execution: {0}")]
+    Exec(#[from] xinlian_contracts::ExecError),
+    /// Core rejected a value (bad key file, ...).
+    #[error(transparent)]
+    Core(#[from] xinlian_core::Error),
+    /// I/O outside RocksDB (files, sockets).
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}

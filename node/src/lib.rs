@@ -1,0 +1,117 @@
+//! Xinlian node: the daemon a department runs.
+//!
+//! ```text
+//!   HTTP (axum) ──POST /v1/txs──▶ Chain::submit ──▶ mempool
+//!        ▲                                            │ every block_interval_ms, or when full
+//!        │ reads                                      ▼
+//!   RocksDB (Storage) ◀──one synced batch── Chain::produce_block ◀── contracts (Executor)
+//! ```
+//!
+//! Domain rules live in `xinlian-contracts`; this crate stores, schedules and serves.
+
+pub mod api;
+pub mod chain;
+pub mod config;
+mod error;
+pub mod mempool;
+pub mod metrics;
+pub mod storage;
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::net::TcpListener;
+use xinlian_core::crypto::{PrivateKey, keyfile};
+use xinlian_core::genesis::Genesis;
+
+pub use api::router;
+pub use chain::{Chain, SubmitError, TxLookup};
+pub use config::Config;
+pub use error::{Error, Result};
+pub use storage::{Head, Storage};
+
+/// Environment variable holding the node key's password when its file is encrypted.
+pub const NODE_KEY_PASSWORD_ENV: &str = "XINLIAN_NODE_KEY_PASSWORD";
+
+/// Reads and validates a genesis TOML file.
+pub fn load_genesis(path: &Path) -> Result<Genesis> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Genesis(format!("cannot read {}: {e}", path.display())))?;
+    let genesis: Genesis =
+        toml::from_str(&text).map_err(|e| Error::Genesis(format!("{}: {e}", path.display())))?;
+    genesis.validate()?;
+    Ok(genesis)
+}
+
+/// Reads the node key, decrypting it with `XINLIAN_NODE_KEY_PASSWORD` when the file is encrypted.
+pub fn load_node_key(path: &Path) -> Result<PrivateKey> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("node_key_file {}: {e}", path.display())))?;
+    let password = std::env::var(NODE_KEY_PASSWORD_ENV).ok();
+    Ok(keyfile::from_pem(
+        &text,
+        password.as_deref().map(str::as_bytes),
+    )?)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Runs a node until `shutdown` completes or a fatal error (a failed durable write) occurs.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let genesis = load_genesis(&config.genesis_file)?;
+    let node_key = load_node_key(&config.node_key_file)?;
+    let chain = Arc::new(Chain::open(&config, genesis, node_key)?);
+    let listener = TcpListener::bind(config.http_listen).await?;
+    tracing::info!(
+        target: "xinlian.node",
+        node_id = %config.node_id,
+        http = %listener.local_addr()?,
+        height = chain.head().height,
+        "node started"
+    );
+    let app = router(chain.clone(), config.http_body_bytes_max);
+    let server = axum::serve(listener, app).into_future();
+    let producer = produce_blocks(chain, Duration::from_millis(config.block_interval_ms));
+    tokio::select! {
+        result = server => result.map_err(Error::Io),
+        result = producer => result,
+        () = shutdown => {
+            tracing::info!(target: "xinlian.node", "shutting down");
+            Ok(())
+        }
+    }
+}
+
+/// Cuts a block every `interval` while transactions wait, or at once when a block's worth waits.
+/// Returns only on a fatal error: a block that cannot be stored stops the node.
+async fn produce_blocks(chain: Arc<Chain>, interval: Duration) -> Result<()> {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = chain.block_ready().notified() => {}
+        }
+        let worker = chain.clone();
+        let produced = tokio::task::spawn_blocking(move || worker.produce_block(now_ms()))
+            .await
+            .map_err(|e| Error::Corrupt(format!("block producer panicked: {e}")))?;
+        match produced {
+            Ok(Some(head)) => {
+                tracing::debug!(target: "xinlian.node.producer", height = head.height, "block committed")
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(target: "xinlian.node.producer", error = %e, "cannot commit block; stopping");
+                return Err(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Prometheus metrics of the node, one struct for the whole chain component. Each metric's help
+//! text gives its unit.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    code: String,
+}
+
+/// The chain's metrics and the registry that renders them.
+pub struct Metrics {
+    registry: Registry,
+    height: Gauge,
+    blocks: Counter,
+    txs_committed: Counter,
+    mempool_txs: Gauge,
+    txs_rejected: Family<CodeLabel, Counter>,
+    block_commit_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("xinlian");
+        let height = Gauge::default();
+        let blocks = Counter::default();
+        let txs_committed = Counter::default();
+        let mempool_txs = Gauge::default();
+        let txs_rejected = Family::<CodeLabel, Counter>::default();
+        let block_commit_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
+        registry.register(
+            "height",
+            "Latest committed block height (blocks)",
+            height.clone(),
+        );
+        registry.register(
+            "blocks_committed",
+            "Blocks committed by this node (blocks)",
+            blocks.clone(),
+        );
+        registry.register(
+            "txs_committed",
+            "Transactions committed, successful or not (transactions)",
+            txs_committed.clone(),
+        );
+        registry.register(
+            "mempool_txs",
+            "Transactions waiting in the mempool (transactions)",
+            mempool_txs.clone(),
+        );
+        registry.register(
+            "txs_rejected",
+            "Transactions refused at admission or dropped before a block, by code (transactions)",
+            txs_rejected.clone(),
+        );
+        registry.register_with_unit(
+            "block_commit",
+            "Time to execute, sign and durably store a block (seconds)",
+            Unit::Seconds,
+            block_commit_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            height,
+            blocks,
+            txs_committed,
+            mempool_txs,
+            txs_rejected,
+            block_commit_seconds,
+        }
+    }
+
+    /// Sets the committed height.
+    pub fn set_height(&self, height: u64) {
+        self.height.set(i64::try_from(height).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the mempool size.
+    pub fn set_mempool(&self, txs: usize) {
+        self.mempool_txs.set(i64::try_from(txs).unwrap_or(i64::MAX));
+    }
+
+    /// Records a committed block.
+    pub fn block_committed(&self, height: u64, txs: usize, took: Duration) {
+        self.set_height(height);
+        self.blocks.inc();
+        self.txs_committed.inc_by(txs as u64);
+        self.block_commit_seconds.observe(took.as_secs_f64());
+    }
+
+    /// Counts a refused or dropped transaction by its code.
+    pub fn count_rejected(&self, code: &str) {
+        self.txs_rejected
+            .get_or_create(&CodeLabel {
+                code: code.to_string(),
+            })
+            .inc();
+    }
+
+    /// Renders the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String never fails");
+        out
+    }
+}

@@ -1,0 +1,308 @@
+//! The node's RocksDB store.
+//!
+//! Column families:
+//! | cf | key | value |
+//! |---|---|---|
+//! | `blocks` | height (u64 big-endian) | canonical [`Block`] |
+//! | `block_hashes` | block hash | height (u64 big-endian) |
+//! | `txs` | tx hash | [`TxLocation`] |
+//! | `receipts` | tx hash | canonical [`Receipt`] |
+//! | `state` | contract key | contract value |
+//! | `index` | query-index key | usually empty |
+//! | `raft` | reserved for the Raft log and hard state (consensus issue) | |
+//! | `meta` | `genesis`, `head` | canonical genesis, [`Head`] |
+//!
+//! Every block is written in one synced write batch together with its receipts, state, indexes
+//! and the new head, so after a crash at any moment the store holds the whole block or none of it.
+
+use std::path::Path;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, DBRecoveryMode,
+    Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
+use xinlian_contracts::{ExecError, Space, StateReader, WriteSet};
+use xinlian_core::genesis::Genesis;
+use xinlian_core::limits::BLOCK_BYTES_MAX;
+use xinlian_core::types::{Block, Receipt};
+use xinlian_core::{Hash, encoding};
+
+use crate::{Error, Result};
+
+const CF_BLOCKS: &str = "blocks";
+const CF_BLOCK_HASHES: &str = "block_hashes";
+const CF_TXS: &str = "txs";
+const CF_RECEIPTS: &str = "receipts";
+const CF_STATE: &str = "state";
+const CF_INDEX: &str = "index";
+const CF_RAFT: &str = "raft";
+const CF_META: &str = "meta";
+const ALL_CFS: [&str; 8] = [
+    CF_BLOCKS,
+    CF_BLOCK_HASHES,
+    CF_TXS,
+    CF_RECEIPTS,
+    CF_STATE,
+    CF_INDEX,
+    CF_RAFT,
+    CF_META,
+];
+
+const META_GENESIS: &[u8] = b"genesis";
+const META_HEAD: &[u8] = b"head";
+
+/// The latest applied block, as far as the store is concerned.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Head {
+    /// Height (0: genesis applied, no block yet).
+    pub height: u64,
+    /// Block hash (the genesis hash at height 0).
+    pub hash: Hash,
+    /// State commitment after it.
+    pub state_root: Hash,
+    /// Its timestamp.
+    pub timestamp_ms: u64,
+}
+
+/// Where a committed transaction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+}
+
+/// The RocksDB store.
+pub struct Storage {
+    db: DB,
+}
+
+fn db_options(cache_bytes: usize) -> (Options, Options) {
+    let mut db = Options::default();
+    db.create_if_missing(true);
+    db.create_missing_column_families(true);
+    db.set_paranoid_checks(true);
+    // Synced batches are the unit of durability; replay the WAL up to the last whole batch.
+    db.set_wal_recovery_mode(DBRecoveryMode::PointInTime);
+    db.set_max_open_files(512);
+    db.set_keep_log_file_num(5);
+    db.set_bytes_per_sync(1 << 20);
+    db.increase_parallelism(2);
+    db.set_max_background_jobs(2);
+
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(&Cache::new_lru_cache(cache_bytes));
+    table.set_bloom_filter(10.0, false);
+    table.set_cache_index_and_filter_blocks(true);
+    let mut cf = Options::default();
+    cf.set_block_based_table_factory(&table);
+    cf.set_compression_type(DBCompressionType::Lz4);
+    cf.set_write_buffer_size(32 << 20);
+    (db, cf)
+}
+
+fn be_height(height: u64) -> [u8; 8] {
+    height.to_be_bytes()
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Corrupt(format!("{what}: {e}"))
+}
+
+impl Storage {
+    /// Opens (or creates) the store under `dir`.
+    pub fn open(dir: &Path, cache_bytes: usize) -> Result<Self> {
+        let (db_opts, cf_opts) = db_options(cache_bytes);
+        let cfs = ALL_CFS
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, cf_opts.clone()));
+        let db = DB::open_cf_descriptors(&db_opts, dir, cfs)?;
+        Ok(Storage { db })
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("every column family is created at open")
+    }
+
+    fn synced() -> WriteOptions {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        opts
+    }
+
+    /// The stored genesis, if the chain was initialised.
+    pub fn genesis(&self) -> Result<Option<Genesis>> {
+        let Some(bytes) = self.db.get_cf(self.cf(CF_META), META_GENESIS)? else {
+            return Ok(None);
+        };
+        borsh::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| corrupt("genesis", e))
+    }
+
+    /// Writes genesis, its state and head 0 in one synced batch.
+    pub fn init_genesis(&self, genesis: &Genesis, writes: &WriteSet) -> Result<Head> {
+        let head = Head {
+            height: 0,
+            hash: genesis.hash(),
+            state_root: genesis.hash(),
+            timestamp_ms: genesis.genesis_time_ms,
+        };
+        let mut batch = WriteBatch::default();
+        self.add_writes(&mut batch, writes);
+        batch.put_cf(self.cf(CF_META), META_GENESIS, encoding::encode(genesis));
+        batch.put_cf(self.cf(CF_META), META_HEAD, encoding::encode(&head));
+        self.db.write_opt(batch, &Self::synced())?;
+        Ok(head)
+    }
+
+    /// The latest applied block.
+    pub fn head(&self) -> Result<Option<Head>> {
+        let Some(bytes) = self.db.get_cf(self.cf(CF_META), META_HEAD)? else {
+            return Ok(None);
+        };
+        borsh::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| corrupt("head", e))
+    }
+
+    fn add_writes(&self, batch: &mut WriteBatch, writes: &WriteSet) {
+        for ((space, key), value) in writes {
+            let cf = self.cf(match space {
+                Space::State => CF_STATE,
+                Space::Index => CF_INDEX,
+            });
+            match value {
+                Some(v) => batch.put_cf(cf, key, v),
+                None => batch.delete_cf(cf, key),
+            }
+        }
+    }
+
+    /// Stores a block with its receipts, state writes and indexes, and moves the head, in one
+    /// synced batch. Panics if the block does not extend the head: that is our bug, and applying
+    /// it would corrupt the chain.
+    pub fn commit_block(
+        &self,
+        block: &Block,
+        block_hash: &Hash,
+        receipts: &[Receipt],
+        writes: &WriteSet,
+    ) -> Result<Head> {
+        let head = self.head()?.expect("genesis is stored before any block");
+        assert_eq!(
+            block.header.height,
+            head.height + 1,
+            "block does not extend the head"
+        );
+        assert_eq!(
+            block.header.parent_hash, head.hash,
+            "block parent is not the head"
+        );
+        assert_eq!(
+            block.txs.len(),
+            receipts.len(),
+            "one receipt per transaction"
+        );
+        let mut batch = WriteBatch::default();
+        let height = be_height(block.header.height);
+        batch.put_cf(self.cf(CF_BLOCKS), height, block.to_bytes());
+        batch.put_cf(self.cf(CF_BLOCK_HASHES), block_hash.as_bytes(), height);
+        for receipt in receipts {
+            let location = TxLocation {
+                height: block.header.height,
+                index: receipt.index,
+            };
+            batch.put_cf(
+                self.cf(CF_TXS),
+                receipt.tx_hash.as_bytes(),
+                encoding::encode(&location),
+            );
+            batch.put_cf(
+                self.cf(CF_RECEIPTS),
+                receipt.tx_hash.as_bytes(),
+                encoding::encode(receipt),
+            );
+        }
+        self.add_writes(&mut batch, writes);
+        let new_head = Head {
+            height: block.header.height,
+            hash: *block_hash,
+            state_root: block.header.state_root,
+            timestamp_ms: block.header.timestamp_ms,
+        };
+        batch.put_cf(self.cf(CF_META), META_HEAD, encoding::encode(&new_head));
+        self.db.write_opt(batch, &Self::synced())?;
+        Ok(new_head)
+    }
+
+    /// The block at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<Block>> {
+        let Some(bytes) = self.db.get_cf(self.cf(CF_BLOCKS), be_height(height))? else {
+            return Ok(None);
+        };
+        encoding::decode(&bytes, "stored block", BLOCK_BYTES_MAX)
+            .map(Some)
+            .map_err(|e| corrupt("block", e))
+    }
+
+    /// Where a committed transaction is.
+    pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>> {
+        let Some(bytes) = self.db.get_cf(self.cf(CF_TXS), hash.as_bytes())? else {
+            return Ok(None);
+        };
+        borsh::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| corrupt("tx location", e))
+    }
+
+    /// A committed transaction's receipt.
+    pub fn receipt(&self, hash: &Hash) -> Result<Option<Receipt>> {
+        let Some(bytes) = self.db.get_cf(self.cf(CF_RECEIPTS), hash.as_bytes())? else {
+            return Ok(None);
+        };
+        borsh::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| corrupt("receipt", e))
+    }
+
+    /// Keys (after the prefix) of up to `limit` index entries under `prefix`.
+    pub fn index_keys(&self, prefix: &[u8], limit: usize) -> Result<Vec<Vec<u8>>> {
+        let iter = self.db.iterator_cf(
+            self.cf(CF_INDEX),
+            IteratorMode::From(prefix, Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, _) = item?;
+            if !key.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(key[prefix.len()..].to_vec());
+        }
+        Ok(out)
+    }
+}
+
+impl StateReader for Storage {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+        let cf = match space {
+            Space::State => CF_STATE,
+            Space::Index => CF_INDEX,
+        };
+        self.db
+            .get_cf(self.cf(cf), key)
+            .map_err(|e| ExecError::Storage(e.to_string()))
+    }
+
+    fn tx_committed(&self, tx_hash: &Hash) -> Result<bool, ExecError> {
+        self.db
+            .get_pinned_cf(self.cf(CF_TXS), tx_hash.as_bytes())
+            .map(|v| v.is_some())
+            .map_err(|e| ExecError::Storage(e.to_string()))
+    }
+}

@@ -1,0 +1,175 @@
+//! The HTTP client of a node's API.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use xinlian_core::Hash;
+use xinlian_core::api::{
+    BlockResponse, ErrorResponse, StatusResponse, SubmitTxResponse, TxState, TxStatusResponse,
+};
+use xinlian_core::crypto::PrivateKey;
+use xinlian_core::types::{Call, SignedTransaction, Transaction};
+
+use crate::{Result, SdkError, keys};
+
+/// How many blocks ahead a transaction built by [`Client::sign_call`] stays valid.
+pub const DEFAULT_VALIDITY_BLOCKS: u64 = 1_000;
+/// How often [`Client::wait_for_commit`] asks.
+const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(100);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A client of one node.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client for the node at `base_url` (e.g. `http://127.0.0.1:8545`).
+    pub fn new(base_url: &str) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| SdkError::Transport(e.to_string()))?;
+        Ok(Client {
+            base: base_url.trim_end_matches('/').to_string(),
+            http,
+        })
+    }
+
+    /// The node's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    async fn answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| SdkError::Transport(e.to_string()))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| SdkError::Decode(format!("{e}")));
+        }
+        match serde_json::from_slice::<ErrorResponse>(&body) {
+            Ok(err) => Err(SdkError::Node {
+                status: status.as_u16(),
+                code: err.error.code,
+                message: err.error.message,
+            }),
+            Err(_) => Err(SdkError::Node {
+                status: status.as_u16(),
+                code: status_code_name(status),
+                message: String::from_utf8_lossy(&body).into_owned(),
+            }),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(transport)?;
+        Self::answer(response).await
+    }
+
+    /// `GET /v1/status`.
+    pub async fn status(&self) -> Result<StatusResponse> {
+        self.get("/v1/status").await
+    }
+
+    /// `GET /v1/blocks/{height}`.
+    pub async fn block(&self, height: u64) -> Result<BlockResponse> {
+        self.get(&format!("/v1/blocks/{height}")).await
+    }
+
+    /// `GET /v1/blocks/latest`.
+    pub async fn latest_block(&self) -> Result<BlockResponse> {
+        self.get("/v1/blocks/latest").await
+    }
+
+    /// `GET /v1/txs/{hash}`.
+    pub async fn tx(&self, hash: &Hash) -> Result<TxStatusResponse> {
+        self.get(&format!("/v1/txs/{hash}")).await
+    }
+
+    /// `POST /v1/txs`: submits a signed transaction, returns its hash once admitted.
+    pub async fn submit(&self, tx: &SignedTransaction) -> Result<Hash> {
+        let response = self
+            .http
+            .post(format!("{}/v1/txs", self.base))
+            .json(tx)
+            .send()
+            .await
+            .map_err(transport)?;
+        let answer: SubmitTxResponse = Self::answer(response).await?;
+        Ok(answer.tx_hash)
+    }
+
+    /// Builds and signs a transaction for `call`, asking the node for the chain id and height.
+    pub async fn sign_call(&self, key: &PrivateKey, call: Call) -> Result<SignedTransaction> {
+        let status = self.status().await?;
+        let tx = Transaction {
+            chain_id: status.chain_id,
+            sender: key.public_key(),
+            nonce: keys::random_nonce()?,
+            created_at_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+            valid_until_height: status.height + DEFAULT_VALIDITY_BLOCKS,
+            call,
+        };
+        Ok(tx.sign(key)?)
+    }
+
+    /// Waits until the transaction is committed (returning its status with the receipt) or
+    /// rejected (returning [`SdkError::Node`] with the reason), or `timeout` passes.
+    pub async fn wait_for_commit(
+        &self,
+        hash: &Hash,
+        timeout: Duration,
+    ) -> Result<TxStatusResponse> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let status = self.tx(hash).await?;
+            match status.status {
+                TxState::Committed => return Ok(status),
+                TxState::Rejected => {
+                    let reason = status
+                        .error
+                        .unwrap_or_else(|| xinlian_core::api::ErrorBody {
+                            code: "rejected".into(),
+                            message: String::new(),
+                        });
+                    return Err(SdkError::Node {
+                        status: 200,
+                        code: reason.code,
+                        message: reason.message,
+                    });
+                }
+                TxState::Pending => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SdkError::Timeout(hash.to_hex(), timeout));
+            }
+            tokio::time::sleep(WAIT_POLL_INTERVAL).await;
+        }
+    }
+}
+
+fn transport(e: reqwest::Error) -> SdkError {
+    SdkError::Transport(e.to_string())
+}
+
+fn status_code_name(status: StatusCode) -> String {
+    status
+        .canonical_reason()
+        .unwrap_or("http_error")
+        .to_lowercase()
+        .replace(' ', "_")
+}

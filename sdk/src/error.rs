@@ -1,0 +1,52 @@
+//! The SDK's error type.
+
+/// Result with [`SdkError`].
+pub type Result<T, E = SdkError> = std::result::Result<T, E>;
+
+/// What can go wrong talking to a node.
+#[derive(Debug, thiserror::Error)]
+pub enum SdkError {
+    /// The node answered with an error; `code` is its stable code.
+    #[error("node refused ({status} {code}): {message}")]
+    Node {
+        /// HTTP status.
+        status: u16,
+        /// The node's stable error code.
+        code: String,
+        /// The node's message.
+        message: String,
+    },
+    /// The node could not be reached or the connection broke.
+    #[error("cannot reach node: {0}")]
+    Transport(String),
+    /// The node's answer was not what the API promises.
+    #[error("unexpected answer from node: {0}")]
+    Decode(String),
+    /// A wait ran out before the transaction committed.
+    #[error("transaction {0} was not committed within {1:?}")]
+    Timeout(String, std::time::Duration),
+    /// A key, signature or value was refused locally.
+    #[error(transparent)]
+    Core(#[from] xinlian_core::Error),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The operating system's random source failed.
+    #[error("random source failed: {0}")]
+    Random(String),
+}
+
+impl SdkError {
+    /// The node's error code, when the node answered with one.
+    pub fn node_code(&self) -> Option<&str> {
+        match self {
+            SdkError::Node { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Xinlian SDK: build, sign, submit, wait, query.
+//!
+//! ```text
+//!  keys (generate / PKCS#8 PEM) ──▶ Client::sign_call ──▶ SignedTransaction ──▶ Client::submit
+//!                                                                                  │
+//!                               Client::wait_for_commit ◀── GET /v1/txs/{hash} ◀───┘
+//! ```
+//!
+//! Every node error surfaces as [`SdkError::Node`] with the node's status, code and message;
+//! nothing the node refused is retried as if it were a network failure.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), xinlian_sdk::SdkError> {
+//! use xinlian_core::crypto::SignatureScheme;
+//! use xinlian_core::types::{Call, SystemCall};
+//! let key = xinlian_sdk::keys::generate(SignatureScheme::Sm2)?;
+//! let client = xinlian_sdk::Client::new("http://127.0.0.1:8545")?;
+//! let call = Call::System(SystemCall::RecordEvidence {
+//!     kind: "contract".into(),
+//!     digest: xinlian_core::HashSuite::Sm3.digest(b"the contract"),
+//!     memo: String::new(),
+//! });
+//! let tx = client.sign_call(&key, call).await?;
+//! let hash = client.submit(&tx).await?;
+//! let outcome = client.wait_for_commit(&hash, std::time::Duration::from_secs(10)).await?;
+//! println!("{:?}", outcome.receipt);
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod error;
+pub mod keys;
+
+pub use client::{Client, DEFAULT_VALIDITY_BLOCKS};
+pub use error::{Result, SdkError};

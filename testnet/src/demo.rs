@@ -1,0 +1,82 @@
+//! Demo data for a fresh testnet: members of both schemes and evidence records they sign.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use xinlian_core::Hash;
+use xinlian_core::crypto::{PrivateKey, SignatureScheme};
+use xinlian_core::types::{Call, MemberRole, SystemCall};
+use xinlian_sdk::{Client, keys};
+
+use crate::Layout;
+use crate::layout::admin_key;
+
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the demo committed, for printing.
+pub struct DemoReport {
+    /// `(description, tx hash, height)` of each committed transaction.
+    pub committed: Vec<(String, Hash, u64)>,
+}
+
+async fn send(
+    client: &Client,
+    key: &PrivateKey,
+    call: Call,
+    what: &str,
+    report: &mut DemoReport,
+) -> Result<()> {
+    let tx = client.sign_call(key, call).await?;
+    let hash = client
+        .submit(&tx)
+        .await
+        .with_context(|| format!("submitting {what}"))?;
+    let status = client.wait_for_commit(&hash, COMMIT_TIMEOUT).await?;
+    let receipt = status.receipt.context("committed without receipt")?;
+    anyhow::ensure!(receipt.is_success(), "{what} failed: {:?}", receipt.status);
+    report
+        .committed
+        .push((what.to_string(), hash, status.height.unwrap_or_default()));
+    Ok(())
+}
+
+/// Registers an SM2 and an Ed25519 operator and has each record evidence, through node 0.
+pub async fn load_demo(layout: &Layout) -> Result<DemoReport> {
+    let client = Client::new(&layout.nodes[0].http_url)?;
+    let admin = admin_key(layout, 0)?;
+    let suite = layout.suite.hash_suite();
+    let mut report = DemoReport {
+        committed: Vec::new(),
+    };
+    for scheme in [SignatureScheme::Sm2, SignatureScheme::Ed25519] {
+        let operator = keys::generate(scheme)?;
+        let register = Call::System(SystemCall::RegisterMember {
+            public_key: operator.public_key(),
+            name: format!("冷链专员 ({scheme})"),
+            role: MemberRole::Operator,
+        });
+        send(
+            &client,
+            &admin,
+            register,
+            &format!("register {scheme} operator"),
+            &mut report,
+        )
+        .await?;
+        let document = format!("检验检疫证明 No. 2026-{scheme}-0001");
+        let evidence = Call::System(SystemCall::RecordEvidence {
+            kind: "inspection-certificate".into(),
+            digest: suite.digest(document.as_bytes()),
+            memo: document.clone(),
+        });
+        send(
+            &client,
+            &operator,
+            evidence,
+            &format!("{scheme}-signed evidence"),
+            &mut report,
+        )
+        .await?;
+    }
+    Ok(report)
+}

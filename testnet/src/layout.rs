@@ -1,0 +1,204 @@
+//! Writing a testnet's files.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use xinlian_core::crypto::{PrivateKey, SignatureScheme};
+use xinlian_core::genesis::{Genesis, GenesisNode, GenesisOrganisation, Suite};
+use xinlian_core::ids::Uscc;
+use xinlian_core::types::OrgRole;
+use xinlian_node::Config;
+use xinlian_sdk::keys;
+
+/// `testnet.json`: where everything of a testnet is.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Layout {
+    /// The chain id.
+    pub chain_id: String,
+    /// The suite.
+    pub suite: Suite,
+    /// The genesis file.
+    pub genesis_file: PathBuf,
+    /// Admin keys that may submit transactions, SM2 first.
+    pub admin_keys: Vec<PathBuf>,
+    /// The nodes.
+    pub nodes: Vec<NodeEntry>,
+}
+
+/// One node of the testnet.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeEntry {
+    /// Its id in genesis.
+    pub id: String,
+    /// Its HTTP API.
+    pub http_url: String,
+    /// Reserved for the peer-to-peer address (consensus issue).
+    pub p2p_address: Option<String>,
+    /// Process id while running.
+    pub pid: Option<u32>,
+    /// Its config file.
+    pub config_file: PathBuf,
+    /// Its RocksDB directory.
+    pub data_dir: PathBuf,
+    /// Its log file.
+    pub log_file: PathBuf,
+}
+
+impl Layout {
+    /// Reads `DIR/testnet.json`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join("testnet.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Writes `DIR/testnet.json`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join("testnet.json");
+        std::fs::write(&path, serde_json::to_string_pretty(self)?)
+            .with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// A founding organisation of the local chain: USCC prefix, name, roles.
+const ORGS: [(&str, &str, &[OrgRole]); 4] = [
+    (
+        "11410100MB1234567",
+        "郑州市市场监督管理局",
+        &[
+            OrgRole::Regulator,
+            OrgRole::Admin,
+            OrgRole::EnterpriseRegistrar,
+        ],
+    ),
+    (
+        "11410100MB2234567",
+        "郑州市行政审批和政务信息管理局",
+        &[OrgRole::Issuer, OrgRole::Admin],
+    ),
+    (
+        "11410100MB3234567",
+        "郑州海关",
+        &[OrgRole::Regulator, OrgRole::Admin],
+    ),
+    (
+        "11410100MB4234567",
+        "郑州市大数据管理局",
+        &[OrgRole::Admin, OrgRole::Audit],
+    ),
+];
+
+/// Writes keys, genesis and node configs for `nodes` nodes (one organisation each) under `dir`,
+/// with HTTP ports from `http_port_base`.
+pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Result<Layout> {
+    if !(1..=ORGS.len()).contains(&nodes) {
+        bail!("--nodes must be 1 to {}", ORGS.len());
+    }
+    if dir.join("genesis.toml").exists() {
+        bail!(
+            "{} already holds a chain; remove it or choose another --dir",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir.join("keys"))?;
+    let scheme = suite.default_scheme();
+    let other = match scheme {
+        SignatureScheme::Sm2 => SignatureScheme::Ed25519,
+        SignatureScheme::Ed25519 => SignatureScheme::Sm2,
+    };
+    let mut organisations = Vec::new();
+    let mut admin_keys = Vec::new();
+    let mut entries = Vec::new();
+    for (i, (uscc17, name, roles)) in ORGS.iter().take(nodes).enumerate() {
+        let uscc = Uscc::with_check_character(uscc17)?;
+        let mut admins = Vec::new();
+        // The first organisation also gets an admin of the other scheme, so both are exercised.
+        let schemes: &[SignatureScheme] = if i == 0 { &[scheme, other] } else { &[scheme] };
+        for s in schemes {
+            let key = keys::generate(*s)?;
+            let path = dir.join("keys").join(format!("org{i}-admin-{s}.pem"));
+            keys::write_key_file(&path, &key, None)?;
+            admins.push(key.public_key());
+            admin_keys.push(path);
+        }
+        let node_dir = dir.join(format!("node{i}"));
+        std::fs::create_dir_all(&node_dir)?;
+        let node_key = keys::generate(scheme)?;
+        keys::write_key_file(&node_dir.join("node.key.pem"), &node_key, None)?;
+        let node_id = format!("node{i}");
+        let port = http_port_base + i as u16;
+        entries.push(write_node_config(dir, &node_dir, &node_id, port)?);
+        organisations.push(GenesisOrganisation {
+            uscc,
+            name: name.to_string(),
+            roles: roles.to_vec(),
+            admins,
+            nodes: vec![GenesisNode {
+                id: node_id,
+                public_key: node_key.public_key(),
+            }],
+        });
+    }
+    let genesis = Genesis {
+        chain_id: "xinlian-local".into(),
+        suite,
+        signature_schemes: vec![SignatureScheme::Sm2, SignatureScheme::Ed25519],
+        genesis_time_ms: now_ms(),
+        organisations,
+    };
+    genesis.validate()?;
+    let genesis_file = dir.join("genesis.toml");
+    std::fs::write(&genesis_file, toml::to_string_pretty(&genesis)?)?;
+    let layout = Layout {
+        chain_id: genesis.chain_id,
+        suite,
+        genesis_file,
+        admin_keys,
+        nodes: entries,
+    };
+    layout.save(dir)?;
+    Ok(layout)
+}
+
+fn write_node_config(dir: &Path, node_dir: &Path, node_id: &str, port: u16) -> Result<NodeEntry> {
+    let mut config = Config::new(
+        node_id,
+        "data".into(),
+        "../genesis.toml".into(),
+        "node.key.pem".into(),
+    );
+    config.http_listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    // A local chain should feel instant: cut blocks often.
+    config.block_interval_ms = 200;
+    let config_file = node_dir.join("node.toml");
+    std::fs::write(&config_file, toml::to_string_pretty(&config)?)?;
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let _ = dir;
+    Ok(NodeEntry {
+        id: node_id.to_string(),
+        http_url: format!("http://127.0.0.1:{port}"),
+        p2p_address: None,
+        pid: None,
+        config_file: absolute(&config_file),
+        data_dir: absolute(&node_dir.join("data")),
+        log_file: absolute(&node_dir.join("node.log")),
+    })
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Loads the admin key at `index` of the layout.
+pub(crate) fn admin_key(layout: &Layout, index: usize) -> Result<PrivateKey> {
+    let path = layout
+        .admin_keys
+        .get(index)
+        .context("the testnet has no such admin key")?;
+    Ok(keys::read_key_file(path, None)?)
+}
