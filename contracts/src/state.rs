@@ -108,11 +108,8 @@ impl StateReader for Overlay<'_> {
 /// in the next header. It is a commitment, not a provable root: membership proofs of single keys
 /// would need a Merkle state tree (see `docs/formats.md`).
 pub fn chain_state_root(suite: HashSuite, previous: &Hash, writes: &WriteSet) -> Hash {
-    let entries: Vec<(&Space, &Vec<u8>, &Option<Vec<u8>>)> = writes
-        .iter()
-        .map(|((space, key), value)| (space, key, value))
-        .collect();
-    let body = encoding::encode(&(previous, entries));
+    // Borsh encodes a map as its length and its entries in key order: the write set's order.
+    let body = encoding::encode(&(previous, writes));
     suite.digest_tagged(&domains::STATE_COMMIT, &body)
 }
 

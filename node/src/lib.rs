@@ -56,6 +56,8 @@ pub fn load_node_key(path: &Path) -> Result<PrivateKey> {
     )?)
 }
 
+/// The leader's clock for block timestamps (the node is where time enters the chain).
+#[allow(clippy::disallowed_methods)]
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -117,10 +117,7 @@ impl Client {
             chain_id: status.chain_id,
             sender: key.public_key(),
             nonce: keys::random_nonce()?,
-            created_at_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
+            created_at_ms: now_ms(),
             valid_until_height: status.height + DEFAULT_VALIDITY_BLOCKS,
             call,
         };
@@ -160,6 +157,15 @@ impl Client {
             tokio::time::sleep(WAIT_POLL_INTERVAL).await;
         }
     }
+}
+
+/// The client's clock, for `created_at_ms` (shown to people; never decides validity).
+#[allow(clippy::disallowed_methods)]
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 fn transport(e: reqwest::Error) -> SdkError {

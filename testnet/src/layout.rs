@@ -129,7 +129,7 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
         keys::write_key_file(&node_dir.join("node.key.pem"), &node_key, None)?;
         let node_id = format!("node{i}");
         let port = http_port_base + i as u16;
-        entries.push(write_node_config(dir, &node_dir, &node_id, port)?);
+        entries.push(write_node_config(&node_dir, &node_id, port)?);
         organisations.push(GenesisOrganisation {
             uscc,
             name: name.to_string(),
@@ -162,7 +162,7 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
     Ok(layout)
 }
 
-fn write_node_config(dir: &Path, node_dir: &Path, node_id: &str, port: u16) -> Result<NodeEntry> {
+fn write_node_config(node_dir: &Path, node_id: &str, port: u16) -> Result<NodeEntry> {
     let mut config = Config::new(
         node_id,
         "data".into(),
@@ -175,7 +175,6 @@ fn write_node_config(dir: &Path, node_dir: &Path, node_id: &str, port: u16) -> R
     let config_file = node_dir.join("node.toml");
     std::fs::write(&config_file, toml::to_string_pretty(&config)?)?;
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let _ = dir;
     Ok(NodeEntry {
         id: node_id.to_string(),
         http_url: format!("http://127.0.0.1:{port}"),
@@ -187,6 +186,7 @@ fn write_node_config(dir: &Path, node_dir: &Path, node_id: &str, port: u16) -> R
     })
 }
 
+#[allow(clippy::disallowed_methods)] // genesis time of a new local chain
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

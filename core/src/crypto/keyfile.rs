@@ -68,7 +68,15 @@ fn pkcs8_document(key: &PrivateKey) -> Result<SecretDocument> {
             let secret = ::sm2::SecretKey::from(key.as_nonzero_scalar());
             secret.to_pkcs8_der().map_err(keyfile_error)
         }
-        PrivateKey::Ed25519(key) => key.to_pkcs8_der().map_err(keyfile_error),
+        // PKCS#8 v1 without the optional public key: OpenSSL 3.0 refuses the v2 form that
+        // `SigningKey::to_pkcs8_der` writes.
+        PrivateKey::Ed25519(key) => {
+            let keypair = ed25519_dalek::pkcs8::KeypairBytes {
+                secret_key: key.to_bytes(),
+                public_key: None,
+            };
+            keypair.to_pkcs8_der().map_err(keyfile_error)
+        }
     }
 }
 

@@ -189,15 +189,16 @@ fn ed25519_rejects_small_order_key_and_non_canonical_s() {
         0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
         0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
+    key.public_key().verify(b"m", &sig).unwrap();
     let mut carry = 0u16;
-    for i in 0..32 {
-        let sum = u16::from(sig.0[32 + i]) + u16::from(L[i]) + carry;
-        sig.0[32 + i] = sum as u8;
+    for (s_byte, l_byte) in sig.0[32..].iter_mut().zip(L) {
+        let sum = u16::from(*s_byte) + u16::from(l_byte) + carry;
+        *s_byte = sum as u8;
         carry = sum >> 8;
     }
-    if carry == 0 {
-        assert!(key.public_key().verify(b"m", &sig).is_err());
-    }
+    // S < L < 2^253, so S + L still fits in 32 bytes.
+    assert_eq!(carry, 0);
+    assert!(key.public_key().verify(b"m", &sig).is_err());
 }
 
 #[test]
