@@ -52,59 +52,61 @@ async fn load(
     }
 }
 
+const ROUNDS: usize = 3;
+const COMMITS_PER_ROUND: usize = 30;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_under_load_loses_nothing_reported_committed() {
     let mut node = TestNode::start(Suite::Gm).await;
     let committed = Arc::new(Mutex::new(HashMap::new()));
-    let mut workers = Vec::new();
-    for worker in 0..SUBMITTERS {
-        let key = node.admin(worker % 2);
-        workers.push(tokio::spawn(load(
-            node.client.clone(),
-            key,
-            worker,
-            committed.clone(),
-        )));
-    }
-    // Let blocks accumulate, then kill without warning while submissions are in flight.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while committed.lock().await.len() < 40 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "too few commits before the kill"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    node.kill_9();
-    for worker in workers {
-        let _ = worker.await;
-    }
-    let before_restart = committed.lock().await.clone();
-
-    node.spawn().await;
-    for (hash, height) in &before_restart {
-        let status = node
-            .client
-            .tx(hash)
-            .await
-            .expect("committed transaction is known after restart");
-        assert_eq!(status.status, TxState::Committed, "{hash} lost");
-        assert_eq!(status.height, Some(*height), "{hash} moved");
+    for round in 1..=ROUNDS {
+        let mut workers = Vec::new();
+        for worker in 0..SUBMITTERS {
+            let key = node.admin(worker % 2);
+            workers.push(tokio::spawn(load(
+                node.client.clone(),
+                key,
+                worker * ROUNDS + round,
+                committed.clone(),
+            )));
+        }
+        // Let blocks accumulate, then kill without warning while submissions are in flight.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while committed.lock().await.len() < round * COMMITS_PER_ROUND {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "round {round}: too few commits before the kill"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        node.kill_9();
+        for worker in workers {
+            let _ = worker.await;
+        }
+        node.spawn().await;
+        let reported = committed.lock().await.clone();
+        for (hash, height) in &reported {
+            let status = node
+                .client
+                .tx(hash)
+                .await
+                .expect("committed transaction is known after restart");
+            assert_eq!(
+                status.status,
+                TxState::Committed,
+                "round {round}: {hash} lost"
+            );
+            assert_eq!(status.height, Some(*height), "round {round}: {hash} moved");
+        }
     }
     // The chain links up and carries on.
     let height_after_restart = node.client.status().await.unwrap().height;
-    let tx = node
-        .client
-        .sign_call(
-            &node.admin(0),
-            Call::System(SystemCall::RecordEvidence {
-                kind: "after-crash".into(),
-                digest: Hash([9; 32]),
-                memo: String::new(),
-            }),
-        )
-        .await
-        .unwrap();
+    let call = Call::System(SystemCall::RecordEvidence {
+        kind: "after-crash".into(),
+        digest: Hash([9; 32]),
+        memo: String::new(),
+    });
+    let tx = node.client.sign_call(&node.admin(0), call).await.unwrap();
     let hash = node.client.submit(&tx).await.unwrap();
     let status = node
         .client
@@ -112,8 +114,13 @@ async fn sigkill_under_load_loses_nothing_reported_committed() {
         .await
         .unwrap();
     assert!(status.height.unwrap() > height_after_restart);
-    let block = node.client.block(status.height.unwrap()).await.unwrap();
-    let parent = node.client.block(status.height.unwrap() - 1).await.unwrap();
-    assert_eq!(block.header.parent_hash, parent.hash);
-    assert!(node.dir().exists());
+    let mut parent = node.client.status().await.unwrap().genesis_hash;
+    for height in 1..=status.height.unwrap() {
+        let block = node.client.block(height).await.unwrap();
+        assert_eq!(
+            block.header.parent_hash, parent,
+            "height {height} does not link"
+        );
+        parent = block.hash;
+    }
 }

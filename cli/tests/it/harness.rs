@@ -1,6 +1,6 @@
 //! Starting and stopping real node processes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -13,7 +13,8 @@ pub(crate) const XINLIAN: &str = env!("CARGO_BIN_EXE_xinlian");
 
 /// A one-node chain in a temporary directory, its process, and a client.
 pub(crate) struct TestNode {
-    pub(crate) dir: tempfile::TempDir,
+    /// Holds the chain's files until the test ends.
+    _dir: tempfile::TempDir,
     pub(crate) layout: Layout,
     pub(crate) client: Client,
     child: Option<Child>,
@@ -30,7 +31,7 @@ impl TestNode {
         let layout = xinlian_testnet::init(dir.path(), 1, suite, free_port()).expect("init chain");
         let client = Client::new(&layout.nodes[0].http_url).expect("client");
         let mut node = TestNode {
-            dir,
+            _dir: dir,
             layout,
             client,
             child: None,
@@ -83,10 +84,6 @@ impl TestNode {
 
     pub(crate) fn admin(&self, index: usize) -> PrivateKey {
         keys::read_key_file(&self.layout.admin_keys[index], None).expect("admin key")
-    }
-
-    pub(crate) fn dir(&self) -> &Path {
-        self.dir.path()
     }
 }
 

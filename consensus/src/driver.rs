@@ -1,0 +1,407 @@
+//! The driver: ticks raft-rs, steps checked peer messages, proposes blocks, and handles `Ready`
+//! in the order raft-rs documents (snapshot, apply committed, persist entries and hard state, then
+//! release messages; then the light ready).
+
+use std::collections::BTreeMap;
+
+use protobuf::Message as _;
+use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Message, Snapshot};
+use raft::{RawNode, StateRole};
+
+use crate::{ConsensusError, LogStore, Result};
+
+/// Tunables of one Raft member. Times are in ticks; the node decides how long a tick is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriverConfig {
+    /// This member's Raft id (non-zero).
+    pub id: u64,
+    /// Ticks without a leader before a (pre-)election.
+    pub election_ticks: usize,
+    /// Ticks between leader heartbeats.
+    pub heartbeat_ticks: usize,
+    /// Most bytes of entries in one append message.
+    pub append_bytes_max: u64,
+    /// Most append messages in flight to one follower.
+    pub inflight_msgs_max: usize,
+    /// A message whose term exceeds ours by more than this is dropped as impossible: with
+    /// pre-vote, terms only grow by real elections, a handful at a time.
+    pub term_jump_max: u64,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            id: 1,
+            election_ticks: 10,
+            heartbeat_ticks: 2,
+            append_bytes_max: 4 << 20,
+            inflight_msgs_max: 64,
+            term_jump_max: 10_000,
+        }
+    }
+}
+
+impl DriverConfig {
+    /// Checks the fields; the error names the one at fault.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |m: String| Err(ConsensusError::Config(m));
+        if self.id == 0 {
+            return fail("id must be non-zero".into());
+        }
+        if self.heartbeat_ticks == 0 {
+            return fail("heartbeat_ticks must be at least 1".into());
+        }
+        if self.election_ticks < 2 * self.heartbeat_ticks + 1 {
+            return fail(format!(
+                "election_ticks ({}) must exceed twice heartbeat_ticks ({})",
+                self.election_ticks, self.heartbeat_ticks
+            ));
+        }
+        if self.inflight_msgs_max == 0 || self.append_bytes_max == 0 || self.term_jump_max == 0 {
+            return fail(
+                "inflight_msgs_max, append_bytes_max and term_jump_max must be positive".into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn to_raft(&self, applied: u64) -> raft::Config {
+        raft::Config {
+            id: self.id,
+            election_tick: self.election_ticks,
+            heartbeat_tick: self.heartbeat_ticks,
+            applied,
+            max_size_per_msg: self.append_bytes_max,
+            max_inflight_msgs: self.inflight_msgs_max,
+            pre_vote: true,
+            check_quorum: true,
+            ..raft::Config::default()
+        }
+    }
+}
+
+/// Why a peer message was dropped before reaching raft-rs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DropReason {
+    /// Addressed to another member.
+    WrongRecipient,
+    /// From a peer outside the membership.
+    UnknownPeer,
+    /// A type only the local node may generate (e.g. `MsgHup`).
+    LocalOnlyType,
+    /// A term beyond any that elections could have reached.
+    ImpossibleTerm,
+    /// raft-rs refused it.
+    Refused,
+}
+
+/// What the application is asked to apply, in log order.
+#[derive(Debug)]
+pub enum Applied<'a> {
+    /// A committed normal entry (a block). Empty entries (a new leader's no-op) are not passed.
+    Entry {
+        /// Log index.
+        index: u64,
+        /// Log term.
+        term: u64,
+        /// The entry's bytes.
+        data: &'a [u8],
+    },
+    /// A committed membership change, already applied to Raft.
+    Membership {
+        /// Log index.
+        index: u64,
+        /// Voters after the change.
+        voters: Vec<u64>,
+        /// Learners after the change.
+        learners: Vec<u64>,
+    },
+    /// The log was replaced by a snapshot from `from`: the application must catch up to `index`
+    /// by fetching and validating blocks from peers.
+    Snapshot {
+        /// The snapshot's last index.
+        index: u64,
+        /// Who sent it (the leader).
+        from: u64,
+        /// The snapshot's application data.
+        data: &'a [u8],
+    },
+}
+
+/// A Raft member driven by its owner.
+pub struct Driver<S: LogStore> {
+    node: RawNode<S>,
+    config: DriverConfig,
+    dropped: BTreeMap<DropReason, u64>,
+    jitter: SplitMix64,
+    shape: (u64, StateRole, u64),
+}
+
+/// SplitMix64: a tiny seeded generator for election jitter, so a simulation run is a function
+/// of its seed. Not for anything secret.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+impl<S: LogStore> Driver<S> {
+    /// Starts (or restarts) a member over `store`, whose application has applied up to `applied`.
+    /// `jitter_seed` drives the randomised election timeouts: the node passes OS randomness, the
+    /// simulation a value derived from its seed.
+    pub fn new(config: DriverConfig, store: S, applied: u64, jitter_seed: u64) -> Result<Self> {
+        config.validate()?;
+        let raft_config = config.to_raft(applied);
+        raft_config.validate()?;
+        let logger = slog::Logger::root(slog::Discard, slog::o!());
+        let node = RawNode::new(&raft_config, store, &logger)?;
+        let shape = (node.raft.term, node.raft.state, node.raft.leader_id);
+        let mut driver = Driver {
+            node,
+            config,
+            dropped: BTreeMap::new(),
+            jitter: SplitMix64(jitter_seed),
+            shape,
+        };
+        driver.rejitter();
+        Ok(driver)
+    }
+
+    /// raft-rs draws a fresh election timeout from `thread_rng` whenever a member changes term or
+    /// role. Overwrite it from our seeded generator at each such change, before any tick reads
+    /// it, so that timing is reproducible from the seed.
+    fn rejitter_if_reset(&mut self) {
+        let shape = (
+            self.node.raft.term,
+            self.node.raft.state,
+            self.node.raft.leader_id,
+        );
+        if shape != self.shape {
+            self.shape = shape;
+            self.rejitter();
+        }
+    }
+
+    fn rejitter(&mut self) {
+        let min = self.config.election_ticks as u64;
+        let timeout = min + self.jitter.next() % min;
+        self.node
+            .raft
+            .set_randomized_election_timeout(timeout as usize);
+    }
+
+    /// Advances logical time by one tick.
+    pub fn tick(&mut self) {
+        self.node.tick();
+        self.rejitter_if_reset();
+    }
+
+    /// This member's id.
+    pub fn id(&self) -> u64 {
+        self.config.id
+    }
+
+    /// The leader this member knows of.
+    pub fn leader(&self) -> Option<u64> {
+        let leader = self.node.raft.leader_id;
+        (leader != raft::INVALID_ID).then_some(leader)
+    }
+
+    /// Whether this member leads.
+    pub fn is_leader(&self) -> bool {
+        self.node.raft.state == StateRole::Leader
+    }
+
+    /// The current term.
+    pub fn term(&self) -> u64 {
+        self.node.raft.term
+    }
+
+    /// The committed index.
+    pub fn commit_index(&self) -> u64 {
+        self.node.raft.raft_log.committed
+    }
+
+    /// Voters of the current membership.
+    pub fn voters(&self) -> Vec<u64> {
+        self.node.raft.prs().conf().voters().ids().iter().collect()
+    }
+
+    /// Messages dropped so far, by reason.
+    pub fn dropped(&self) -> &BTreeMap<DropReason, u64> {
+        &self.dropped
+    }
+
+    /// The log store.
+    pub fn store(&self) -> &S {
+        self.node.store()
+    }
+
+    fn drop_message(&mut self, reason: DropReason) -> Result<(), DropReason> {
+        *self.dropped.entry(reason).or_default() += 1;
+        Err(reason)
+    }
+
+    /// Steps a message from a peer after checking it could have come from one.
+    pub fn step(&mut self, message: Message) -> Result<(), DropReason> {
+        if message.to != self.config.id {
+            return self.drop_message(DropReason::WrongRecipient);
+        }
+        if raft::raw_node::is_local_msg(message.get_msg_type()) {
+            return self.drop_message(DropReason::LocalOnlyType);
+        }
+        let known = self.node.raft.prs().conf().voters().contains(message.from)
+            || self
+                .node
+                .raft
+                .prs()
+                .conf()
+                .learners()
+                .contains(&message.from);
+        if !known {
+            return self.drop_message(DropReason::UnknownPeer);
+        }
+        if message.term > self.term().saturating_add(self.config.term_jump_max) {
+            return self.drop_message(DropReason::ImpossibleTerm);
+        }
+        let stepped = self.node.step(message);
+        self.rejitter_if_reset();
+        match stepped {
+            Ok(()) => Ok(()),
+            Err(_) => self.drop_message(DropReason::Refused),
+        }
+    }
+
+    /// Proposes one block (as one log entry). Only the leader may.
+    pub fn propose(&mut self, data: Vec<u8>) -> Result<()> {
+        if !self.is_leader() {
+            return Err(ConsensusError::NotLeader {
+                leader: self.leader(),
+            });
+        }
+        self.node.propose(Vec::new(), data)?;
+        Ok(())
+    }
+
+    /// Proposes adding (`learner` false: as a voter) or removing a member.
+    pub fn propose_membership(&mut self, change: ConfChange) -> Result<()> {
+        if !self.is_leader() {
+            return Err(ConsensusError::NotLeader {
+                leader: self.leader(),
+            });
+        }
+        self.node.propose_conf_change(Vec::new(), change)?;
+        Ok(())
+    }
+
+    /// Drops log entries before `index` once the application has applied past them.
+    pub fn compact(&mut self, index: u64) -> Result<()> {
+        self.node.mut_store().compact(index)
+    }
+
+    /// Handles one `Ready`, if any: applies committed entries through `apply`, persists, and
+    /// returns the messages to send. Messages are released only after the entries and hard state
+    /// they depend on are durable.
+    pub fn process_ready(
+        &mut self,
+        mut apply: impl FnMut(Applied<'_>) -> Result<()>,
+    ) -> Result<Vec<Message>> {
+        if !self.node.has_ready() {
+            return Ok(Vec::new());
+        }
+        let mut ready = self.node.ready();
+        let mut outgoing = ready.take_messages();
+        if !ready.snapshot().is_empty() {
+            let snapshot: Snapshot = ready.snapshot().clone();
+            self.node.mut_store().apply_snapshot(&snapshot)?;
+            let from = self.leader().unwrap_or_default();
+            let index = snapshot.get_metadata().index;
+            apply(Applied::Snapshot {
+                index,
+                from,
+                data: &snapshot.data,
+            })?;
+        }
+        self.apply_committed(ready.take_committed_entries(), &mut apply)?;
+        if !ready.entries().is_empty() {
+            self.node.mut_store().append(ready.entries())?;
+        }
+        if let Some(hard_state) = ready.hs() {
+            self.node.mut_store().set_hard_state(hard_state)?;
+        }
+        outgoing.extend(ready.take_persisted_messages());
+        let mut light = self.node.advance(ready);
+        if let Some(commit) = light.commit_index() {
+            self.node.mut_store().set_commit(commit)?;
+        }
+        outgoing.extend(light.take_messages());
+        self.apply_committed(light.take_committed_entries(), &mut apply)?;
+        self.node.advance_apply();
+        self.rejitter_if_reset();
+        Ok(outgoing)
+    }
+
+    fn apply_committed(
+        &mut self,
+        entries: Vec<Entry>,
+        apply: &mut impl FnMut(Applied<'_>) -> Result<()>,
+    ) -> Result<()> {
+        for entry in entries {
+            match entry.get_entry_type() {
+                EntryType::EntryNormal if entry.data.is_empty() => {}
+                EntryType::EntryNormal => apply(Applied::Entry {
+                    index: entry.index,
+                    term: entry.term,
+                    data: &entry.data,
+                })?,
+                EntryType::EntryConfChange | EntryType::EntryConfChangeV2 => {
+                    let conf_state = self.apply_membership(&entry)?;
+                    self.node.mut_store().set_conf_state(&conf_state)?;
+                    apply(Applied::Membership {
+                        index: entry.index,
+                        voters: conf_state.voters,
+                        learners: conf_state.learners,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_membership(&mut self, entry: &Entry) -> Result<raft::eraftpb::ConfState> {
+        let decode_error = |e: protobuf::ProtobufError| {
+            ConsensusError::Apply(format!("committed conf change: {e}"))
+        };
+        let conf_state = if entry.get_entry_type() == EntryType::EntryConfChange {
+            let change = ConfChange::parse_from_bytes(&entry.data).map_err(decode_error)?;
+            self.node.apply_conf_change(&change)?
+        } else {
+            let change = ConfChangeV2::parse_from_bytes(&entry.data).map_err(decode_error)?;
+            self.node.apply_conf_change(&change)?
+        };
+        Ok(conf_state)
+    }
+
+    /// Reports whether a snapshot message reached `peer`. The leader pauses replication to a peer
+    /// while its snapshot is in flight; the transport must say how that ended, or a lost
+    /// snapshot would stall the peer for good.
+    pub fn report_snapshot(&mut self, peer: u64, delivered: bool) {
+        let status = if delivered {
+            raft::SnapshotStatus::Finish
+        } else {
+            raft::SnapshotStatus::Failure
+        };
+        self.node.report_snapshot(peer, status);
+    }
+
+    /// Reports that a peer could not be reached, so raft-rs probes it gently.
+    pub fn report_unreachable(&mut self, peer: u64) {
+        self.node.report_unreachable(peer);
+    }
+}
