@@ -278,6 +278,13 @@ impl<S: LogStore> Driver<S> {
         }
     }
 
+    /// Starts an election now (a single-member cluster need not wait for a timeout).
+    pub fn campaign(&mut self) -> Result<()> {
+        self.node.campaign()?;
+        self.rejitter_if_reset();
+        Ok(())
+    }
+
     /// Proposes one block (as one log entry). Only the leader may.
     pub fn propose(&mut self, data: Vec<u8>) -> Result<()> {
         if !self.is_leader() {

@@ -15,7 +15,7 @@ use xinlian_contracts::{BlockContext, ChainRules, ContractError, Executor};
 use xinlian_core::api::ErrorBody;
 use xinlian_core::crypto::PrivateKey;
 use xinlian_core::genesis::Genesis;
-use xinlian_core::limits::TX_BYTES_MAX;
+use xinlian_core::limits::{BLOCK_TXS_MAX, TX_BYTES_MAX};
 use xinlian_core::types::{Block, BlockHeader, Receipt, SignedTransaction};
 use xinlian_core::{Hash, HashSuite, merkle};
 
@@ -61,6 +61,59 @@ impl SubmitError {
     }
 }
 
+/// Merkle root over receipt hashes, as a header's `receipts_root` must be.
+fn receipts_root(suite: HashSuite, receipts: &[Receipt]) -> Hash {
+    let leaves: Vec<Hash> = receipts
+        .iter()
+        .map(|r| merkle::leaf_hash(suite, r.hash(suite).as_bytes()))
+        .collect();
+    merkle::root_of_leaf_hashes(suite, &leaves)
+}
+
+/// Why a committed entry was not applied as a block. Every node reaches the same verdict, so
+/// the chains stay identical.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockRefusal {
+    /// It does not extend the head (a proposal overtaken by another leader's).
+    #[error("stale block at height {height}; head is {head}")]
+    Stale {
+        /// The block's height.
+        height: u64,
+        /// The head it should have followed.
+        head: u64,
+    },
+    /// The proposer is not a member node, or its signature does not verify.
+    #[error("bad proposer: {0}")]
+    Proposer(String),
+    /// It does not decode, or breaks a rule of form.
+    #[error("malformed block: {0}")]
+    Malformed(String),
+    /// Executing it gives other roots than its header claims.
+    #[error("outcome mismatch: {0}")]
+    Outcome(String),
+}
+
+impl BlockRefusal {
+    /// Stable code for metrics and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BlockRefusal::Stale { .. } => "stale",
+            BlockRefusal::Proposer(_) => "bad_proposer",
+            BlockRefusal::Malformed(_) => "malformed",
+            BlockRefusal::Outcome(_) => "outcome_mismatch",
+        }
+    }
+}
+
+/// What applying a committed entry did.
+#[derive(Debug)]
+pub enum Applied {
+    /// A block was stored; the new head.
+    Block(Head),
+    /// The entry was refused; nothing changed but the applied index.
+    Refused(BlockRefusal),
+}
+
 /// Where a transaction stands, as the node knows it.
 pub enum TxLookup {
     /// In a block.
@@ -85,7 +138,7 @@ pub struct Chain {
     rejected: Mutex<RejectedTxs>,
     head: Mutex<Head>,
     metrics: Metrics,
-    block_ready: tokio::sync::Notify,
+    leader: Mutex<Option<String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -147,7 +200,7 @@ impl Chain {
             rejected: Mutex::new(RejectedTxs::new(config.rejected_txs_kept_max)),
             head: Mutex::new(head),
             metrics,
-            block_ready: tokio::sync::Notify::new(),
+            leader: Mutex::new(None),
         })
     }
 
@@ -174,6 +227,41 @@ impl Chain {
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// This node's Raft id: its position among the genesis nodes, from 1.
+    pub fn raft_id(&self) -> u64 {
+        self.raft_id_of(&self.node_id)
+            .expect("checked at open: this node is in the genesis")
+    }
+
+    /// The Raft id of node `node_id`.
+    pub fn raft_id_of(&self, node_id: &str) -> Option<u64> {
+        self.genesis
+            .nodes()
+            .position(|(_, n)| n.id == node_id)
+            .map(|i| i as u64 + 1)
+    }
+
+    /// The node id behind a Raft id.
+    pub fn node_id_of(&self, raft_id: u64) -> Option<String> {
+        let index = usize::try_from(raft_id.checked_sub(1)?).ok()?;
+        self.genesis.nodes().nth(index).map(|(_, n)| n.id.clone())
+    }
+
+    /// Raft ids of the genesis voters.
+    pub fn genesis_voters(&self) -> Vec<u64> {
+        (1..=self.genesis.nodes().count() as u64).collect()
+    }
+
+    /// The leader as last seen by the consensus loop.
+    pub fn leader(&self) -> Option<String> {
+        lock(&self.leader).clone()
+    }
+
+    /// Records the leader the consensus loop sees.
+    pub fn set_leader(&self, leader: Option<String>) {
+        *lock(&self.leader) = leader;
     }
 
     /// The latest block.
@@ -228,9 +316,6 @@ impl Chain {
         match mempool.insert(hash, tx) {
             Ok(()) => {
                 self.metrics.set_mempool(mempool.len());
-                if mempool.len() >= self.block_txs_max {
-                    self.block_ready.notify_one();
-                }
                 Ok(hash)
             }
             Err(InsertError::AlreadyPending) => Err(SubmitError::AlreadyPending(hash)),
@@ -238,26 +323,24 @@ impl Chain {
         }
     }
 
-    /// Notified when a block's worth of transactions waits.
-    pub fn block_ready(&self) -> &tokio::sync::Notify {
-        &self.block_ready
+    /// Most transactions per block.
+    pub fn block_txs_max(&self) -> usize {
+        self.block_txs_max
     }
 
-    /// Cuts, executes, signs and stores the next block from the oldest waiting transactions.
-    /// Returns `None` when nothing waits. Only one caller may produce at a time.
-    pub fn produce_block(&self, now_ms: u64) -> Result<Option<Head>> {
+    /// Builds, executes and signs the next block from the oldest waiting transactions, without
+    /// storing it: the leader proposes it through Raft and every node (this one too) applies it
+    /// when committed. Returns `None` when nothing waits.
+    pub fn build_block(&self, now_ms: u64) -> Result<Option<Block>> {
         let candidates = lock(&self.mempool).oldest(self.block_txs_max);
         if candidates.is_empty() {
             return Ok(None);
         }
-        #[allow(clippy::disallowed_methods)] // the node measures its own work
-        let started = Instant::now();
         let head = self.head();
         let height = head.height + 1;
         let (txs, dropped) = self.select_includable(candidates, height)?;
-        let mut done: Vec<Hash> = dropped;
+        self.finish(&dropped);
         if txs.is_empty() {
-            self.finish(&done);
             return Ok(None);
         }
         // The leader's clock, kept strictly increasing along the chain.
@@ -270,21 +353,120 @@ impl Chain {
             self.executor
                 .execute_block(&self.storage, &context, &txs, &head.state_root)?;
         let header = self.header(&head, &context, &txs, &outcome.receipts, outcome.state_root);
-        let block = Block {
+        Ok(Some(Block {
             signature: header.sign(&self.node_key),
             header,
             txs,
+        }))
+    }
+
+    /// Applies the committed Raft entry at `index`: a block that passes validation is executed
+    /// and stored with `index` in one batch; anything else (stale, invalid) is recorded as
+    /// applied and changes nothing, the same way on every node.
+    pub fn apply_entry(&self, index: u64, data: &[u8]) -> Result<Applied> {
+        #[allow(clippy::disallowed_methods)] // the node measures its own work
+        let started = Instant::now();
+        let block = match self.validate(data) {
+            Ok(block) => block,
+            Err(refusal) => {
+                self.storage.set_applied_index(index)?;
+                self.metrics.count_refused_block(refusal.code());
+                return Ok(Applied::Refused(refusal));
+            }
         };
-        let block_hash = block.header.hash(self.suite());
-        let new_head =
-            self.storage
-                .commit_block(&block, &block_hash, &outcome.receipts, &outcome.writes)?;
+        let head = self.head();
+        let context = BlockContext {
+            height: block.header.height,
+            timestamp_ms: block.header.timestamp_ms,
+        };
+        let outcome =
+            self.executor
+                .execute_block(&self.storage, &context, &block.txs, &head.state_root)?;
+        let suite = self.suite();
+        let receipts_root = receipts_root(suite, &outcome.receipts);
+        if receipts_root != block.header.receipts_root
+            || outcome.state_root != block.header.state_root
+        {
+            let refusal = BlockRefusal::Outcome(format!(
+                "block {} claims receipts root {} and state root {}; executing it gives {receipts_root} and {}",
+                block.header.height,
+                block.header.receipts_root,
+                block.header.state_root,
+                outcome.state_root
+            ));
+            self.storage.set_applied_index(index)?;
+            self.metrics.count_refused_block(refusal.code());
+            return Ok(Applied::Refused(refusal));
+        }
+        let block_hash = block.header.hash(suite);
+        let new_head = self.storage.commit_block(
+            &block,
+            &block_hash,
+            &outcome.receipts,
+            &outcome.writes,
+            index,
+        )?;
         *lock(&self.head) = new_head.clone();
-        done.extend(outcome.receipts.iter().map(|r| r.tx_hash));
+        let done: Vec<Hash> = outcome.receipts.iter().map(|r| r.tx_hash).collect();
         self.finish(&done);
         self.metrics
             .block_committed(new_head.height, block.txs.len(), started.elapsed());
-        Ok(Some(new_head))
+        Ok(Applied::Block(new_head))
+    }
+
+    /// The checks a follower makes before executing a committed block.
+    fn validate(&self, data: &[u8]) -> Result<Block, BlockRefusal> {
+        let block = Block::from_bytes(data).map_err(|e| BlockRefusal::Malformed(e.to_string()))?;
+        let header = &block.header;
+        let head = self.head();
+        if header.chain_id != self.genesis.chain_id {
+            return Err(BlockRefusal::Malformed(format!(
+                "block for chain {:?}",
+                header.chain_id
+            )));
+        }
+        if header.height != head.height + 1 || header.parent_hash != head.hash {
+            return Err(BlockRefusal::Stale {
+                height: header.height,
+                head: head.height,
+            });
+        }
+        if !self
+            .genesis
+            .nodes()
+            .any(|(_, node)| node.public_key == header.proposer)
+        {
+            return Err(BlockRefusal::Proposer(format!(
+                "{} is not a member node",
+                header.proposer
+            )));
+        }
+        header
+            .verify_signature(&block.signature)
+            .map_err(|e| BlockRefusal::Proposer(format!("proposer signature: {e}")))?;
+        if header.timestamp_ms <= head.timestamp_ms {
+            return Err(BlockRefusal::Malformed(format!(
+                "timestamp {} does not follow {}",
+                header.timestamp_ms, head.timestamp_ms
+            )));
+        }
+        if block.txs.len() > BLOCK_TXS_MAX {
+            return Err(BlockRefusal::Malformed(format!(
+                "{} transactions, more than {BLOCK_TXS_MAX}",
+                block.txs.len()
+            )));
+        }
+        if Block::compute_tx_root(self.suite(), &block.txs) != header.tx_root {
+            return Err(BlockRefusal::Malformed(
+                "transaction root does not match".into(),
+            ));
+        }
+        for tx in &block.txs {
+            tx.verify_signature().map_err(|e| {
+                BlockRefusal::Malformed(format!("transaction {}: {e}", tx.hash(self.suite())))
+            })?;
+        }
+        Ok(block)
     }
 
     /// Splits candidates into those that may enter block `height` and those whose window has
@@ -325,16 +507,12 @@ impl Chain {
         state_root: Hash,
     ) -> BlockHeader {
         let suite = self.suite();
-        let receipt_leaves: Vec<Hash> = receipts
-            .iter()
-            .map(|r| merkle::leaf_hash(suite, r.hash(suite).as_bytes()))
-            .collect();
         BlockHeader {
             chain_id: self.genesis.chain_id.clone(),
             height: context.height,
             parent_hash: head.hash,
             tx_root: Block::compute_tx_root(suite, txs),
-            receipts_root: merkle::root_of_leaf_hashes(suite, &receipt_leaves),
+            receipts_root: receipts_root(suite, receipts),
             state_root,
             timestamp_ms: context.timestamp_ms,
             proposer: self.node_key.public_key(),

@@ -39,6 +39,18 @@ pub struct Config {
     /// How many rejected transaction hashes are remembered for status queries.
     #[serde(default = "defaults::rejected_txs_kept_max")]
     pub rejected_txs_kept_max: usize,
+    /// Length of one Raft tick.
+    #[serde(default = "defaults::raft_tick_ms")]
+    pub raft_tick_ms: u64,
+    /// Ticks without a leader before an election (randomised up to twice this).
+    #[serde(default = "defaults::raft_election_ticks")]
+    pub raft_election_ticks: usize,
+    /// Ticks between leader heartbeats.
+    #[serde(default = "defaults::raft_heartbeat_ticks")]
+    pub raft_heartbeat_ticks: usize,
+    /// Raft log entries kept behind the applied index before compaction.
+    #[serde(default = "defaults::raft_log_kept_entries")]
+    pub raft_log_kept_entries: u64,
     /// RocksDB block cache size.
     #[serde(default = "defaults::rocksdb_cache_bytes")]
     pub rocksdb_cache_bytes: usize,
@@ -65,6 +77,18 @@ mod defaults {
     }
     pub(super) fn rejected_txs_kept_max() -> usize {
         10_000
+    }
+    pub(super) fn raft_tick_ms() -> u64 {
+        100
+    }
+    pub(super) fn raft_election_ticks() -> usize {
+        10
+    }
+    pub(super) fn raft_heartbeat_ticks() -> usize {
+        2
+    }
+    pub(super) fn raft_log_kept_entries() -> u64 {
+        1_000
     }
     pub(super) fn rocksdb_cache_bytes() -> usize {
         64 << 20
@@ -111,6 +135,10 @@ impl Config {
             http_body_bytes_max: defaults::http_body_bytes_max(),
             rejected_txs_kept_max: defaults::rejected_txs_kept_max(),
             rocksdb_cache_bytes: defaults::rocksdb_cache_bytes(),
+            raft_tick_ms: defaults::raft_tick_ms(),
+            raft_election_ticks: defaults::raft_election_ticks(),
+            raft_heartbeat_ticks: defaults::raft_heartbeat_ticks(),
+            raft_log_kept_entries: defaults::raft_log_kept_entries(),
         }
     }
 
@@ -143,6 +171,23 @@ impl Config {
                 "http_body_bytes_max",
                 format!("must be at least {TX_BYTES_MAX} so any valid transaction fits"),
             );
+        }
+        if !(1..=10_000).contains(&self.raft_tick_ms) {
+            return fail(
+                "raft_tick_ms",
+                format!("must be 1 to 10000, got {}", self.raft_tick_ms),
+            );
+        }
+        if self.raft_heartbeat_ticks == 0
+            || self.raft_election_ticks <= 2 * self.raft_heartbeat_ticks
+        {
+            return fail(
+                "raft_election_ticks",
+                "must exceed twice raft_heartbeat_ticks (at least 1)".into(),
+            );
+        }
+        if self.raft_log_kept_entries == 0 {
+            return fail("raft_log_kept_entries", "must be at least 1".into());
         }
         if self.rejected_txs_kept_max == 0 {
             return fail("rejected_txs_kept_max", "must be at least 1".into());

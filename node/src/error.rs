@@ -21,6 +21,9 @@ pub enum Error {
     /// Executing a block failed for a reason other than a refused call.
     #[error("execution: {0}")]
     Exec(#[from] xinlian_contracts::ExecError),
+    /// The consensus driver or its log store failed.
+    #[error("consensus: {0}")]
+    Consensus(String),
     /// Core rejected a value (bad key file, ...).
     #[error(transparent)]
     Core(#[from] xinlian_core::Error),

@@ -15,12 +15,14 @@ pub mod config;
 mod error;
 pub mod mempool;
 pub mod metrics;
+pub mod raft_loop;
+pub mod raft_store;
 pub mod storage;
 
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpListener;
 use xinlian_core::crypto::{PrivateKey, keyfile};
@@ -58,7 +60,7 @@ pub fn load_node_key(path: &Path) -> Result<PrivateKey> {
 
 /// The leader's clock for block timestamps (the node is where time enters the chain).
 #[allow(clippy::disallowed_methods)]
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -80,40 +82,27 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     );
     let app = router(chain.clone(), config.http_body_bytes_max);
     let server = axum::serve(listener, app).into_future();
-    let producer = produce_blocks(chain, Duration::from_millis(config.block_interval_ms));
-    tokio::select! {
+    let mut raft = raft_loop::RaftLoop::start(chain, &config, raft_loop::no_peers())?;
+    let inputs = raft.inputs();
+    // The loop only ends by itself on a fatal error; watch for that on a blocking thread.
+    let (failed_tx, failed_rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = failed_tx.send(raft.join());
+    });
+    let outcome = tokio::select! {
         result = server => result.map_err(Error::Io),
-        result = producer => result,
+        failure = failed_rx => match failure {
+            Ok(Err(e)) => {
+                tracing::error!(target: "xinlian.node", error = %e, "consensus stopped; stopping the node");
+                Err(e)
+            }
+            _ => Ok(()),
+        },
         () = shutdown => {
             tracing::info!(target: "xinlian.node", "shutting down");
             Ok(())
         }
-    }
-}
-
-/// Cuts a block every `interval` while transactions wait, or at once when a block's worth waits.
-/// Returns only on a fatal error: a block that cannot be stored stops the node.
-async fn produce_blocks(chain: Arc<Chain>, interval: Duration) -> Result<()> {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            () = chain.block_ready().notified() => {}
-        }
-        let worker = chain.clone();
-        let produced = tokio::task::spawn_blocking(move || worker.produce_block(now_ms()))
-            .await
-            .map_err(|e| Error::Corrupt(format!("block producer panicked: {e}")))?;
-        match produced {
-            Ok(Some(head)) => {
-                tracing::debug!(target: "xinlian.node.producer", height = head.height, "block committed")
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(target: "xinlian.node.producer", error = %e, "cannot commit block; stopping");
-                return Err(e);
-            }
-        }
-    }
+    };
+    let _ = inputs.send(raft_loop::Input::Stop);
+    outcome
 }

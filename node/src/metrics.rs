@@ -24,6 +24,10 @@ pub struct Metrics {
     mempool_txs: Gauge,
     txs_rejected: Family<CodeLabel, Counter>,
     block_commit_seconds: Histogram,
+    blocks_refused: Family<CodeLabel, Counter>,
+    raft_term: Gauge,
+    raft_is_leader: Gauge,
+    peer_messages_dropped: Family<CodeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -42,6 +46,12 @@ impl Metrics {
         let mempool_txs = Gauge::default();
         let txs_rejected = Family::<CodeLabel, Counter>::default();
         let block_commit_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
+        let blocks_refused = Family::<CodeLabel, Counter>::default();
+        registry.register(
+            "blocks_refused",
+            "Committed entries not applied as blocks (stale proposals, invalid blocks), by code (entries)",
+            blocks_refused.clone(),
+        );
         registry.register(
             "height",
             "Latest committed block height (blocks)",
@@ -73,6 +83,20 @@ impl Metrics {
             Unit::Seconds,
             block_commit_seconds.clone(),
         );
+        let raft_term = Gauge::default();
+        let raft_is_leader = Gauge::default();
+        let peer_messages_dropped = Family::<CodeLabel, Counter>::default();
+        registry.register("raft_term", "Current Raft term (terms)", raft_term.clone());
+        registry.register(
+            "raft_is_leader",
+            "1 while this node leads, else 0 (boolean)",
+            raft_is_leader.clone(),
+        );
+        registry.register(
+            "peer_messages_dropped",
+            "Peer messages dropped before consensus, by reason (messages)",
+            peer_messages_dropped.clone(),
+        );
         Metrics {
             registry,
             height,
@@ -81,6 +105,10 @@ impl Metrics {
             mempool_txs,
             txs_rejected,
             block_commit_seconds,
+            blocks_refused,
+            raft_term,
+            raft_is_leader,
+            peer_messages_dropped,
         }
     }
 
@@ -107,6 +135,30 @@ impl Metrics {
         self.txs_rejected
             .get_or_create(&CodeLabel {
                 code: code.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts a committed entry refused as a block.
+    pub fn count_refused_block(&self, code: &str) {
+        self.blocks_refused
+            .get_or_create(&CodeLabel {
+                code: code.to_string(),
+            })
+            .inc();
+    }
+
+    /// Records the Raft term and whether this node leads.
+    pub fn set_raft(&self, term: u64, is_leader: bool) {
+        self.raft_term.set(i64::try_from(term).unwrap_or(i64::MAX));
+        self.raft_is_leader.set(i64::from(is_leader));
+    }
+
+    /// Counts a peer message dropped before consensus.
+    pub fn count_dropped_peer_message(&self, reason: &str) {
+        self.peer_messages_dropped
+            .get_or_create(&CodeLabel {
+                code: reason.to_string(),
             })
             .inc();
     }

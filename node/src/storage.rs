@@ -16,6 +16,7 @@
 //! and the new head, so after a crash at any moment the store holds the whole block or none of it.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use rocksdb::{
@@ -51,6 +52,7 @@ const ALL_CFS: [&str; 8] = [
 
 const META_GENESIS: &[u8] = b"genesis";
 const META_HEAD: &[u8] = b"head";
+const META_APPLIED: &[u8] = b"applied_index";
 
 /// The latest applied block, as far as the store is concerned.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -76,7 +78,7 @@ pub struct TxLocation {
 
 /// The RocksDB store.
 pub struct Storage {
-    db: DB,
+    db: Arc<DB>,
 }
 
 fn db_options(cache_bytes: usize) -> (Options, Options) {
@@ -119,7 +121,7 @@ impl Storage {
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, cf_opts.clone()));
         let db = DB::open_cf_descriptors(&db_opts, dir, cfs)?;
-        Ok(Storage { db })
+        Ok(Storage { db: Arc::new(db) })
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
@@ -192,6 +194,7 @@ impl Storage {
         block_hash: &Hash,
         receipts: &[Receipt],
         writes: &WriteSet,
+        applied_index: u64,
     ) -> Result<Head> {
         let head = self.head()?.expect("genesis is stored before any block");
         assert_eq!(
@@ -236,8 +239,40 @@ impl Storage {
             timestamp_ms: block.header.timestamp_ms,
         };
         batch.put_cf(self.cf(CF_META), META_HEAD, encoding::encode(&new_head));
+        // The Raft index of this block, in the same batch: a crash never applies it twice.
+        batch.put_cf(self.cf(CF_META), META_APPLIED, applied_index.to_be_bytes());
         self.db.write_opt(batch, &Self::synced())?;
         Ok(new_head)
+    }
+
+    /// The Raft index applied last (0 before any).
+    pub fn applied_index(&self) -> Result<u64> {
+        let Some(bytes) = self.db.get_cf(self.cf(CF_META), META_APPLIED)? else {
+            return Ok(0);
+        };
+        let bytes: [u8; 8] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Corrupt("applied index is not 8 bytes".into()))?;
+        Ok(u64::from_be_bytes(bytes))
+    }
+
+    /// Records a Raft index applied without a block (a membership change, a refused proposal).
+    pub fn set_applied_index(&self, applied_index: u64) -> Result<()> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.db.put_cf_opt(
+            self.cf(CF_META),
+            META_APPLIED,
+            applied_index.to_be_bytes(),
+            &opts,
+        )?;
+        Ok(())
+    }
+
+    /// The shared database handle, for the Raft log store.
+    pub fn db(&self) -> Arc<DB> {
+        self.db.clone()
     }
 
     /// The block at `height`.

@@ -176,8 +176,8 @@ async fn status(State(chain): State<Arc<Chain>>) -> Json<StatusResponse> {
         height: head.height,
         latest_hash: head.hash,
         genesis_hash: genesis.hash(),
-        // A single node leads itself; the consensus issue reports the Raft leader.
-        leader: Some(chain.node_id().to_string()),
+
+        leader: chain.leader(),
         suite: genesis.suite,
         signature_schemes: genesis.signature_schemes.clone(),
         mempool_txs: chain.mempool_len(),

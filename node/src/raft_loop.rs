@@ -1,0 +1,245 @@
+//! The consensus loop: one OS thread that owns the Raft driver, ticks it, steps peer messages,
+//! proposes blocks when this node leads, applies committed entries through [`Chain`], and hands
+//! outgoing messages to the transport.
+//!
+//! A thread rather than an async task: every step writes RocksDB synchronously, and nothing else
+//! should wait behind it.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use xinlian_consensus::{Applied, ConsensusError, Driver, DriverConfig, Message};
+use xinlian_core::encoding;
+
+use crate::chain::Chain;
+use crate::raft_store::RaftLogStore;
+use crate::{Config, Error, Result};
+
+/// Most inputs waiting for the loop; a full queue makes senders wait (back-pressure).
+pub const RAFT_INPUTS_MAX: usize = 4_096;
+
+/// What the loop is told.
+pub enum Input {
+    /// A message from a peer (already size-checked and decoded by the transport).
+    Peer(Message),
+    /// A snapshot send to a peer ended.
+    SnapshotSent {
+        /// The peer.
+        peer: u64,
+        /// Whether it arrived.
+        delivered: bool,
+    },
+    /// Stop after the current step.
+    Stop,
+}
+
+/// Where outgoing Raft messages go.
+pub type Outbound = Box<dyn FnMut(Message) + Send>;
+
+/// A running loop: its input queue and its thread.
+pub struct RaftLoop {
+    inputs: SyncSender<Input>,
+    thread: Option<JoinHandle<Result<()>>>,
+}
+
+struct Pacing {
+    block_interval: Duration,
+    in_flight: Option<(u64, Instant)>,
+    in_flight_timeout: Duration,
+    last_block: Instant,
+}
+
+impl RaftLoop {
+    /// Starts the loop for `chain`.
+    pub fn start(chain: Arc<Chain>, config: &Config, outbound: Outbound) -> Result<Self> {
+        let (inputs, receiver) = sync_channel(RAFT_INPUTS_MAX);
+        let driver = open_driver(&chain, config)?;
+        let tick = Duration::from_millis(config.raft_tick_ms);
+        #[allow(clippy::disallowed_methods)] // the node keeps its own time
+        let now = Instant::now();
+        let pacing = Pacing {
+            block_interval: Duration::from_millis(config.block_interval_ms),
+            in_flight: None,
+            in_flight_timeout: tick * (config.raft_election_ticks as u32) * 4,
+            last_block: now,
+        };
+        let kept = config.raft_log_kept_entries;
+        let thread = std::thread::Builder::new()
+            .name("xinlian-raft".into())
+            .spawn(move || run(chain, driver, receiver, outbound, tick, pacing, kept))?;
+        Ok(RaftLoop {
+            inputs,
+            thread: Some(thread),
+        })
+    }
+
+    /// A handle for the transport to deliver peer messages.
+    pub fn inputs(&self) -> SyncSender<Input> {
+        self.inputs.clone()
+    }
+
+    /// Stops the loop and waits for it; returns its error if it failed.
+    pub fn stop(mut self) -> Result<()> {
+        let _ = self.inputs.send(Input::Stop);
+        self.join()
+    }
+
+    /// Waits for the loop to end on its own (it only does on a fatal error).
+    pub fn join(&mut self) -> Result<()> {
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(Error::Corrupt("the consensus loop panicked".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+fn open_driver(chain: &Arc<Chain>, config: &Config) -> Result<Driver<RaftLogStore>> {
+    let source_chain = Arc::downgrade(chain);
+    let snapshot_source = Arc::new(move || match source_chain.upgrade() {
+        Some(chain) => {
+            let applied = chain.storage().applied_index().unwrap_or(0);
+            let head = chain.head();
+            (applied, encoding::encode(&(head.height, head.hash)))
+        }
+        None => (0, Vec::new()),
+    });
+    let voters = chain.genesis_voters();
+    let store = RaftLogStore::open(chain.storage().db(), voters.clone(), snapshot_source)
+        .map_err(consensus_error)?;
+    let applied = chain.storage().applied_index()?;
+    let driver_config = DriverConfig {
+        id: chain.raft_id(),
+        election_ticks: config.raft_election_ticks,
+        heartbeat_ticks: config.raft_heartbeat_ticks,
+        ..DriverConfig::default()
+    };
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).map_err(|e| Error::Config(format!("no OS randomness: {e}")))?;
+    let mut driver = Driver::new(driver_config, store, applied, u64::from_le_bytes(seed))
+        .map_err(consensus_error)?;
+    if voters == [chain.raft_id()] {
+        driver.campaign().map_err(consensus_error)?;
+    }
+    Ok(driver)
+}
+
+fn consensus_error(e: ConsensusError) -> Error {
+    Error::Consensus(e.to_string())
+}
+
+fn run(
+    chain: Arc<Chain>,
+    mut driver: Driver<RaftLogStore>,
+    receiver: Receiver<Input>,
+    mut outbound: Outbound,
+    tick: Duration,
+    mut pacing: Pacing,
+    kept: u64,
+) -> Result<()> {
+    #[allow(clippy::disallowed_methods)] // the node keeps its own time
+    let mut next_tick = Instant::now() + tick;
+    loop {
+        #[allow(clippy::disallowed_methods)]
+        let now = Instant::now();
+        match receiver.recv_timeout(next_tick.saturating_duration_since(now)) {
+            Ok(Input::Peer(message)) => {
+                if let Err(reason) = driver.step(message) {
+                    chain
+                        .metrics()
+                        .count_dropped_peer_message(&format!("{reason:?}"));
+                }
+            }
+            Ok(Input::SnapshotSent { peer, delivered }) => driver.report_snapshot(peer, delivered),
+            Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        #[allow(clippy::disallowed_methods)]
+        let now = Instant::now();
+        if now >= next_tick {
+            driver.tick();
+            next_tick = now + tick;
+        }
+        chain.set_leader(driver.leader().and_then(|id| chain.node_id_of(id)));
+        chain.metrics().set_raft(driver.term(), driver.is_leader());
+        maybe_propose(&chain, &mut driver, &mut pacing, now)?;
+        let messages = driver
+            .process_ready(|applied| apply(&chain, applied))
+            .map_err(consensus_error)?;
+        for message in messages {
+            outbound(message);
+        }
+        compact(&chain, &mut driver, kept)?;
+    }
+}
+
+fn apply(chain: &Chain, applied: Applied<'_>) -> Result<(), ConsensusError> {
+    let result = match applied {
+        Applied::Entry { index, data, .. } => chain.apply_entry(index, data).map(|outcome| {
+            if let crate::chain::Applied::Refused(refusal) = outcome {
+                tracing::warn!(target: "xinlian.node.raft", index, %refusal, "committed entry refused as a block");
+            }
+        }),
+        Applied::Membership { index, .. } => chain.storage().set_applied_index(index),
+        Applied::Snapshot { index, .. } => {
+            // Catch-up by block sync arrives with the peer-to-peer transport.
+            return Err(ConsensusError::Apply(format!("snapshot to index {index}: block sync is not built yet")));
+        }
+    };
+    result.map_err(|e| ConsensusError::Apply(e.to_string()))
+}
+
+fn maybe_propose(
+    chain: &Chain,
+    driver: &mut Driver<RaftLogStore>,
+    pacing: &mut Pacing,
+    now: Instant,
+) -> Result<()> {
+    if !driver.is_leader() {
+        pacing.in_flight = None;
+        return Ok(());
+    }
+    if let Some((height, since)) = pacing.in_flight {
+        let applied = chain.head().height >= height;
+        if !applied && now.duration_since(since) < pacing.in_flight_timeout {
+            return Ok(());
+        }
+        pacing.in_flight = None;
+    }
+    let waiting = chain.mempool_len();
+    let due = waiting >= chain.block_txs_max()
+        || (waiting > 0 && now.duration_since(pacing.last_block) >= pacing.block_interval);
+    if !due {
+        return Ok(());
+    }
+    let Some(block) = chain.build_block(crate::now_ms())? else {
+        return Ok(());
+    };
+    let height = block.header.height;
+    match driver.propose(block.to_bytes()) {
+        Ok(()) => {
+            pacing.in_flight = Some((height, now));
+            pacing.last_block = now;
+        }
+        Err(e) => tracing::debug!(target: "xinlian.node.raft", error = %e, "proposal refused"),
+    }
+    Ok(())
+}
+
+fn compact(chain: &Chain, driver: &mut Driver<RaftLogStore>, kept: u64) -> Result<()> {
+    let applied = chain.storage().applied_index()?;
+    let first = raft::Storage::first_index(driver.store()).unwrap_or(1);
+    if applied > first + 2 * kept {
+        driver.compact(applied - kept).map_err(consensus_error)?;
+    }
+    Ok(())
+}
+
+/// A sender that drops everything: the transport of a single-node chain.
+pub fn no_peers() -> Outbound {
+    Box::new(|message: Message| {
+        tracing::warn!(target: "xinlian.node.raft", to = message.to, "no transport for a peer message");
+    })
+}
