@@ -97,6 +97,9 @@ pub struct GenesisNode {
     pub id: String,
     /// The key it signs blocks with.
     pub public_key: PublicKey,
+    /// Its libp2p peer id (base58, from its Ed25519 transport key). Connections from peers not
+    /// listed here are refused.
+    pub p2p_peer_id: String,
 }
 
 impl Genesis {
@@ -143,6 +146,7 @@ impl Genesis {
         let mut usccs = HashSet::new();
         let mut keys = HashSet::new();
         let mut node_ids = HashSet::new();
+        let mut peer_ids = HashSet::new();
         for org in &self.organisations {
             if !usccs.insert(org.uscc.clone()) {
                 return fail(format!("organisation {} appears twice", org.uscc));
@@ -169,6 +173,15 @@ impl Genesis {
                 }
             }
             for node in &org.nodes {
+                if node.p2p_peer_id.is_empty()
+                    || node.p2p_peer_id.len() > NAME_BYTES_MAX
+                    || !peer_ids.insert(node.p2p_peer_id.clone())
+                {
+                    return fail(format!(
+                        "node {:?}: p2p_peer_id is empty, too long or not unique",
+                        node.id
+                    ));
+                }
                 if node.id.is_empty()
                     || node.id.len() > NAME_BYTES_MAX
                     || !node_ids.insert(node.id.clone())

@@ -139,7 +139,11 @@ pub struct Chain {
     head: Mutex<Head>,
     metrics: Metrics,
     leader: Mutex<Option<String>>,
+    gossip: std::sync::OnceLock<Gossip>,
 }
+
+/// Passes a transaction admitted over HTTP on to the peers.
+pub type Gossip = Box<dyn Fn(&SignedTransaction) + Send + Sync>;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks is a bug that already stopped the node's work;
@@ -201,6 +205,7 @@ impl Chain {
             head: Mutex::new(head),
             metrics,
             leader: Mutex::new(None),
+            gossip: std::sync::OnceLock::new(),
         })
     }
 
@@ -272,6 +277,22 @@ impl Chain {
     /// Transactions waiting.
     pub fn mempool_len(&self) -> usize {
         lock(&self.mempool).len()
+    }
+
+    /// Sets where admitted client transactions are passed on (once, at start).
+    pub fn set_gossip(&self, gossip: Gossip) {
+        let _ = self.gossip.set(gossip);
+    }
+
+    /// Admits a client's transaction (see [`Chain::submit`]) and passes it on to the peers, so
+    /// whichever node leads now or later can include it.
+    pub fn submit_from_client(&self, tx: SignedTransaction) -> Result<Hash, SubmitError> {
+        let copy = self.gossip.get().map(|_| tx.clone());
+        let hash = self.submit(tx)?;
+        if let (Some(gossip), Some(tx)) = (self.gossip.get(), copy) {
+            gossip(&tx);
+        }
+        Ok(hash)
     }
 
     /// Admits a transaction into the mempool after checking its size, signature and the contract

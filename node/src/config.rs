@@ -21,6 +21,17 @@ pub struct Config {
     pub genesis_file: PathBuf,
     /// The node's block-signing key (PKCS#8 PEM).
     pub node_key_file: PathBuf,
+    /// The node's peer-to-peer transport key (Ed25519, PKCS#8 PEM); its peer id is in genesis.
+    pub p2p_key_file: PathBuf,
+    /// Multiaddr the peer-to-peer transport listens on.
+    #[serde(default = "defaults::p2p_listen")]
+    pub p2p_listen: String,
+    /// Peers to dial: multiaddrs ending in `/p2p/<peer id>`.
+    #[serde(default)]
+    pub peers: Vec<String>,
+    /// Largest peer message (a Raft append or a batch of blocks).
+    #[serde(default = "defaults::raft_message_bytes_max")]
+    pub raft_message_bytes_max: usize,
     /// Address the HTTP API listens on.
     #[serde(default = "defaults::http_listen")]
     pub http_listen: SocketAddr,
@@ -61,6 +72,12 @@ mod defaults {
 
     pub(super) fn http_listen() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 8545))
+    }
+    pub(super) fn p2p_listen() -> String {
+        "/ip4/127.0.0.1/tcp/9545".into()
+    }
+    pub(super) fn raft_message_bytes_max() -> usize {
+        16 << 20
     }
     pub(super) fn block_interval_ms() -> u64 {
         500
@@ -107,6 +124,7 @@ impl Config {
             &mut config.data_dir,
             &mut config.genesis_file,
             &mut config.node_key_file,
+            &mut config.p2p_key_file,
         ] {
             if field.is_relative() {
                 *field = base.join(&*field);
@@ -122,12 +140,17 @@ impl Config {
         data_dir: PathBuf,
         genesis_file: PathBuf,
         node_key_file: PathBuf,
+        p2p_key_file: PathBuf,
     ) -> Self {
         Config {
             node_id: node_id.to_string(),
             data_dir,
             genesis_file,
             node_key_file,
+            p2p_key_file,
+            p2p_listen: defaults::p2p_listen(),
+            peers: Vec::new(),
+            raft_message_bytes_max: defaults::raft_message_bytes_max(),
             http_listen: defaults::http_listen(),
             block_interval_ms: defaults::block_interval_ms(),
             block_txs_max: defaults::block_txs_max(),
@@ -189,6 +212,15 @@ impl Config {
         if self.raft_log_kept_entries == 0 {
             return fail("raft_log_kept_entries", "must be at least 1".into());
         }
+        if self.raft_message_bytes_max < xinlian_core::limits::TX_BYTES_MAX * 2 {
+            return fail(
+                "raft_message_bytes_max",
+                format!(
+                    "must be at least {}",
+                    xinlian_core::limits::TX_BYTES_MAX * 2
+                ),
+            );
+        }
         if self.rejected_txs_kept_max == 0 {
             return fail("rejected_txs_kept_max", "must be at least 1".into());
         }
@@ -206,7 +238,7 @@ mod tests {
         path
     }
 
-    const MINIMAL: &str = "node_id = \"n0\"\ndata_dir = \"data\"\ngenesis_file = \"genesis.toml\"\nnode_key_file = \"k.pem\"\n";
+    const MINIMAL: &str = "node_id = \"n0\"\ndata_dir = \"data\"\ngenesis_file = \"genesis.toml\"\nnode_key_file = \"k.pem\"\np2p_key_file = \"p2p.pem\"\n";
 
     #[test]
     fn defaults_fill_in_and_paths_resolve_against_the_file() {

@@ -15,6 +15,7 @@ pub mod config;
 mod error;
 pub mod mempool;
 pub mod metrics;
+pub mod network;
 pub mod raft_loop;
 pub mod raft_store;
 pub mod storage;
@@ -49,8 +50,13 @@ pub fn load_genesis(path: &Path) -> Result<Genesis> {
 
 /// Reads the node key, decrypting it with `XINLIAN_NODE_KEY_PASSWORD` when the file is encrypted.
 pub fn load_node_key(path: &Path) -> Result<PrivateKey> {
+    load_key(path, "node_key_file")
+}
+
+/// Reads a key file named by config `field`; an encrypted one needs `XINLIAN_NODE_KEY_PASSWORD`.
+fn load_key(path: &Path, field: &str) -> Result<PrivateKey> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Config(format!("node_key_file {}: {e}", path.display())))?;
+        .map_err(|e| Error::Config(format!("{field} {}: {e}", path.display())))?;
     let password = std::env::var(NODE_KEY_PASSWORD_ENV).ok();
     Ok(keyfile::from_pem(
         &text,
@@ -82,8 +88,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     );
     let app = router(chain.clone(), config.http_body_bytes_max);
     let server = axum::serve(listener, app).into_future();
-    let mut raft = raft_loop::RaftLoop::start(chain, &config, raft_loop::no_peers())?;
+    let p2p_key = load_key(&config.p2p_key_file, "p2p_key_file")?;
+    let (network, outgoing) = network::channel(chain.clone());
+    let raft_network = network.clone();
+    let outbound: raft_loop::Outbound =
+        Box::new(move |message| raft_network.send(network::Outgoing::Raft(message)));
+    let mut raft = raft_loop::RaftLoop::start(chain.clone(), &config, outbound)?;
     let inputs = raft.inputs();
+    network::start(chain.clone(), &config, &p2p_key, outgoing, inputs.clone())?;
+    chain.set_gossip(Box::new(move |tx| {
+        network.send(network::Outgoing::Tx(Box::new(tx.clone())))
+    }));
     // The loop only ends by itself on a fatal error; watch for that on a blocking thread.
     let (failed_tx, failed_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {

@@ -31,6 +31,8 @@ pub enum Input {
         /// Whether it arrived.
         delivered: bool,
     },
+    /// A peer could not be reached.
+    Unreachable(u64),
     /// Stop after the current step.
     Stop,
 }
@@ -153,6 +155,7 @@ fn run(
                 }
             }
             Ok(Input::SnapshotSent { peer, delivered }) => driver.report_snapshot(peer, delivered),
+            Ok(Input::Unreachable(peer)) => driver.report_unreachable(peer),
             Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
             Err(RecvTimeoutError::Timeout) => {}
         }
@@ -235,11 +238,4 @@ fn compact(chain: &Chain, driver: &mut Driver<RaftLogStore>, kept: u64) -> Resul
         driver.compact(applied - kept).map_err(consensus_error)?;
     }
     Ok(())
-}
-
-/// A sender that drops everything: the transport of a single-node chain.
-pub fn no_peers() -> Outbound {
-    Box::new(|message: Message| {
-        tracing::warn!(target: "xinlian.node.raft", to = message.to, "no transport for a peer message");
-    })
 }

@@ -93,14 +93,9 @@ const ORGS: [(&str, &str, &[OrgRole]); 4] = [
 /// Writes keys, genesis and node configs for `nodes` nodes (one organisation each) under `dir`,
 /// with HTTP ports from `http_port_base`.
 pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Result<Layout> {
-    // Until the Raft driver lands, every node would cut its own blocks and the chains would
-    // diverge: refuse rather than start a testnet that silently disagrees with itself.
-    if nodes != 1 {
-        bail!(
-            "--nodes must be 1 for now: multi-node chains need consensus, which is not built yet"
-        );
+    if !(1..=ORGS.len()).contains(&nodes) {
+        bail!("--nodes must be 1 to {}", ORGS.len());
     }
-    debug_assert!(nodes <= ORGS.len());
     if dir.join("genesis.toml").exists() {
         bail!(
             "{} already holds a chain; remove it or choose another --dir",
@@ -115,7 +110,7 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
     };
     let mut organisations = Vec::new();
     let mut admin_keys = Vec::new();
-    let mut entries = Vec::new();
+    let mut nodes_made = Vec::new();
     for (i, (uscc17, name, roles)) in ORGS.iter().take(nodes).enumerate() {
         let uscc = Uscc::with_check_character(uscc17)?;
         let mut admins = Vec::new();
@@ -132,9 +127,18 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
         std::fs::create_dir_all(&node_dir)?;
         let node_key = keys::generate(scheme)?;
         keys::write_key_file(&node_dir.join("node.key.pem"), &node_key, None)?;
+        let p2p_key = keys::generate(SignatureScheme::Ed25519)?;
+        keys::write_key_file(&node_dir.join("p2p.key.pem"), &p2p_key, None)?;
+        let peer_id = xinlian_node::network::identity_of(&p2p_key)?
+            .public()
+            .to_peer_id()
+            .to_string();
         let node_id = format!("node{i}");
-        let port = http_port_base + i as u16;
-        entries.push(write_node_config(&node_dir, &node_id, port)?);
+        let ports = Ports {
+            http: http_port_base + i as u16,
+            p2p: http_port_base + P2P_PORT_OFFSET + i as u16,
+        };
+        nodes_made.push((node_id.clone(), node_dir.clone(), ports, peer_id.clone()));
         organisations.push(GenesisOrganisation {
             uscc,
             name: name.to_string(),
@@ -143,6 +147,7 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
             nodes: vec![GenesisNode {
                 id: node_id,
                 public_key: node_key.public_key(),
+                p2p_peer_id: peer_id,
             }],
         });
     }
@@ -154,6 +159,20 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
         organisations,
     };
     genesis.validate()?;
+    let addresses: Vec<String> = nodes_made
+        .iter()
+        .map(|(_, _, ports, peer)| format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer}", ports.p2p))
+        .collect();
+    let mut entries = Vec::new();
+    for (i, (node_id, node_dir, ports, _)) in nodes_made.iter().enumerate() {
+        let peers = addresses
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, a)| a.clone())
+            .collect();
+        entries.push(write_node_config(node_dir, node_id, *ports, peers)?);
+    }
     let genesis_file = dir.join("genesis.toml");
     std::fs::write(&genesis_file, toml::to_string_pretty(&genesis)?)?;
     let layout = Layout {
@@ -167,14 +186,34 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
     Ok(layout)
 }
 
-fn write_node_config(node_dir: &Path, node_id: &str, port: u16) -> Result<NodeEntry> {
+/// Ports of one node.
+#[derive(Clone, Copy)]
+struct Ports {
+    http: u16,
+    p2p: u16,
+}
+
+/// Node i's p2p port is its HTTP port plus this.
+const P2P_PORT_OFFSET: u16 = 1000;
+
+fn write_node_config(
+    node_dir: &Path,
+    node_id: &str,
+    ports: Ports,
+    peers: Vec<String>,
+) -> Result<NodeEntry> {
     let mut config = Config::new(
         node_id,
         "data".into(),
         "../genesis.toml".into(),
         "node.key.pem".into(),
+        "p2p.key.pem".into(),
     );
-    config.http_listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    config.http_listen = std::net::SocketAddr::from(([127, 0, 0, 1], ports.http));
+    config.p2p_listen = format!("/ip4/127.0.0.1/tcp/{}", ports.p2p);
+    config.peers = peers;
+    // Loopback: short ticks make elections and commits quick.
+    config.raft_tick_ms = 50;
     // A local chain should feel instant: cut blocks often.
     config.block_interval_ms = 200;
     let config_file = node_dir.join("node.toml");
@@ -182,8 +221,8 @@ fn write_node_config(node_dir: &Path, node_id: &str, port: u16) -> Result<NodeEn
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     Ok(NodeEntry {
         id: node_id.to_string(),
-        http_url: format!("http://127.0.0.1:{port}"),
-        p2p_address: None,
+        http_url: format!("http://127.0.0.1:{}", ports.http),
+        p2p_address: Some(format!("/ip4/127.0.0.1/tcp/{}", ports.p2p)),
         pid: None,
         config_file: absolute(&config_file),
         data_dir: absolute(&node_dir.join("data")),

@@ -3,8 +3,11 @@
 
 // Tests fail by panicking; unwrapping is how they say what went wrong.
 #![allow(clippy::unwrap_used)]
+// End-to-end tests measure real time against real processes.
+#![allow(clippy::disallowed_methods)]
 
 mod bad_input;
+mod cluster;
 mod crash;
 mod happy_path;
 mod harness;

@@ -23,6 +23,7 @@ fn org(uscc: &str, admin: &PrivateKey, node_seed: u8) -> GenesisOrganisation {
         nodes: vec![GenesisNode {
             id: format!("node-{node_seed}"),
             public_key: key(node_seed).public_key(),
+            p2p_peer_id: format!("peer-{node_seed}"),
         }],
     }
 }

@@ -86,6 +86,7 @@ fn samples() -> BTreeMap<String, Sample> {
             nodes: vec![GenesisNode {
                 id: "node0".into(),
                 public_key: key(SignatureScheme::Sm2, 9).public_key(),
+                p2p_peer_id: "12D3KooWFixtureNode0".into(),
             }],
         }],
     };

@@ -67,7 +67,10 @@ async fn submit_tx(
     State(chain): State<Arc<Chain>>,
     ApiJson(tx): ApiJson<SignedTransaction>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let tx_hash = blocking(&chain, move |c| c.submit(tx).map_err(ApiError::from)).await?;
+    let tx_hash = blocking(&chain, move |c| {
+        c.submit_from_client(tx).map_err(ApiError::from)
+    })
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(SubmitTxResponse { tx_hash })))
 }
 

@@ -1,0 +1,378 @@
+//! The peer-to-peer transport: libp2p over TCP with Noise and Yamux, one request-response
+//! protocol (`/xinlian/peer/1`, CBOR) for Raft messages, transaction gossip and block sync.
+//!
+//! Only the peers named in genesis may connect (an allow list); a Raft message must come from
+//! the peer whose genesis entry has the Raft id it claims. Every message is size-bounded by the
+//! codec, every queue is bounded, and a full queue drops (and counts) rather than blocks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::time::Duration;
+
+use libp2p::futures::StreamExt;
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, allow_block_list, identity, noise, tcp, yamux};
+use protobuf::Message as _;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use xinlian_consensus::{Message, MessageType};
+use xinlian_core::crypto::PrivateKey;
+use xinlian_core::types::SignedTransaction;
+
+use crate::chain::Chain;
+use crate::raft_loop::Input;
+use crate::{Config, Error, Result};
+
+const PROTOCOL: &str = "/xinlian/peer/1";
+/// Most outgoing items waiting for the transport.
+pub const OUTGOING_MAX: usize = 8_192;
+/// Most blocks one sync response carries.
+pub const SYNC_BLOCKS_MAX: u32 = 64;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const REDIAL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// What one peer asks another.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum PeerRequest {
+    /// A Raft message, protobuf-encoded.
+    Raft(Vec<u8>),
+    /// Signed transactions (canonical bytes) admitted by the sender.
+    Txs(Vec<Vec<u8>>),
+    /// Blocks from `from` on, at most `count`.
+    Blocks {
+        /// First height.
+        from: u64,
+        /// How many.
+        count: u32,
+    },
+}
+
+/// The answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum PeerResponse {
+    /// Received.
+    Ack,
+    /// Blocks in canonical bytes, in height order.
+    Blocks(Vec<Vec<u8>>),
+    /// Refused, with the reason.
+    Refused(String),
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    rpc: request_response::cbor::Behaviour<PeerRequest, PeerResponse>,
+}
+
+/// Something to send.
+pub enum Outgoing {
+    /// A Raft message to its recipient.
+    Raft(Message),
+    /// A transaction to every peer.
+    Tx(Box<SignedTransaction>),
+}
+
+/// A handle to queue outgoing items.
+#[derive(Clone)]
+pub struct NetworkHandle {
+    outgoing: mpsc::Sender<Outgoing>,
+    chain: Arc<Chain>,
+}
+
+impl NetworkHandle {
+    /// Queues an item; drops and counts it when the queue is full.
+    pub fn send(&self, item: Outgoing) {
+        if self.outgoing.try_send(item).is_err() {
+            self.chain
+                .metrics()
+                .count_dropped_peer_message("outgoing_queue_full");
+        }
+    }
+}
+
+/// The libp2p identity from an Ed25519 key file's key.
+pub fn identity_of(key: &PrivateKey) -> Result<identity::Keypair> {
+    match key {
+        PrivateKey::Ed25519(signing) => identity::Keypair::ed25519_from_bytes(signing.to_bytes())
+            .map_err(|e| Error::Config(format!("p2p_key_file: {e}"))),
+        PrivateKey::Sm2(_) => Err(Error::Config(
+            "p2p_key_file must be an Ed25519 key (libp2p identity)".into(),
+        )),
+    }
+}
+
+struct Peers {
+    raft_to_peer: HashMap<u64, PeerId>,
+    peer_to_raft: HashMap<PeerId, u64>,
+}
+
+impl Peers {
+    fn from_genesis(chain: &Chain) -> Result<Self> {
+        let mut raft_to_peer = HashMap::new();
+        let mut peer_to_raft = HashMap::new();
+        for (index, (_, node)) in chain.genesis().nodes().enumerate() {
+            let peer: PeerId = node
+                .p2p_peer_id
+                .parse()
+                .map_err(|e| Error::Genesis(format!("node {:?}: p2p_peer_id: {e}", node.id)))?;
+            raft_to_peer.insert(index as u64 + 1, peer);
+            peer_to_raft.insert(peer, index as u64 + 1);
+        }
+        Ok(Peers {
+            raft_to_peer,
+            peer_to_raft,
+        })
+    }
+}
+
+/// The queue of outgoing items: the handle for senders, the receiver for [`start`].
+pub fn channel(chain: Arc<Chain>) -> (NetworkHandle, mpsc::Receiver<Outgoing>) {
+    let (outgoing, receiver) = mpsc::channel(OUTGOING_MAX);
+    (NetworkHandle { outgoing, chain }, receiver)
+}
+
+/// Starts the transport, sending what arrives on `outgoing`.
+pub fn start(
+    chain: Arc<Chain>,
+    config: &Config,
+    p2p_key: &PrivateKey,
+    outgoing: mpsc::Receiver<Outgoing>,
+    raft_inputs: SyncSender<Input>,
+) -> Result<()> {
+    let keypair = identity_of(p2p_key)?;
+    let own = keypair.public().to_peer_id();
+    let expected = chain
+        .genesis()
+        .nodes()
+        .find(|(_, n)| n.id == chain.node_id())
+        .map(|(_, n)| n.p2p_peer_id.clone());
+    if expected.as_deref() != Some(own.to_string().as_str()) {
+        return Err(Error::Genesis(format!(
+            "p2p key gives peer id {own}; genesis lists {expected:?} for this node"
+        )));
+    }
+    let peers = Peers::from_genesis(&chain)?;
+    let codec = request_response::cbor::codec::Codec::default()
+        .set_request_size_maximum(config.raft_message_bytes_max as u64)
+        .set_response_size_maximum(config.raft_message_bytes_max as u64);
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| Error::Config(format!("p2p transport: {e}")))?
+        .with_behaviour(|_| {
+            let mut allowed = allow_block_list::Behaviour::default();
+            for peer in peers.peer_to_raft.keys() {
+                allowed.allow_peer(*peer);
+            }
+            let rpc = request_response::Behaviour::with_codec(
+                codec,
+                [(StreamProtocol::new(PROTOCOL), ProtocolSupport::Full)],
+                request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
+            );
+            Behaviour { allowed, rpc }
+        })
+        .map_err(|e| Error::Config(format!("p2p behaviour: {e}")))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+        .build();
+    let listen: Multiaddr = config
+        .p2p_listen
+        .parse()
+        .map_err(|e| Error::Config(format!("p2p_listen: {e}")))?;
+    swarm
+        .listen_on(listen)
+        .map_err(|e| Error::Config(format!("p2p_listen: {e}")))?;
+    let dial: Vec<Multiaddr> = config
+        .peers
+        .iter()
+        .map(|p| {
+            p.parse()
+                .map_err(|e| Error::Config(format!("peers: {p:?}: {e}")))
+        })
+        .collect::<Result<_>>()?;
+    tokio::spawn(run(swarm, chain, peers, dial, outgoing, raft_inputs));
+    Ok(())
+}
+
+async fn run(
+    mut swarm: libp2p::Swarm<Behaviour>,
+    chain: Arc<Chain>,
+    peers: Peers,
+    dial: Vec<Multiaddr>,
+    mut outgoing: mpsc::Receiver<Outgoing>,
+    raft_inputs: SyncSender<Input>,
+) {
+    let mut snapshots_in_flight: HashMap<request_response::OutboundRequestId, u64> = HashMap::new();
+    let mut redial = tokio::time::interval(REDIAL_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = redial.tick() => {
+                for address in &dial {
+                    let connected = address.iter().find_map(|p| match p {
+                        libp2p::multiaddr::Protocol::P2p(peer) => Some(swarm.is_connected(&peer)),
+                        _ => None,
+                    });
+                    if connected != Some(true) {
+                        let _ = swarm.dial(address.clone());
+                    }
+                }
+            }
+            item = outgoing.recv() => match item {
+                Some(Outgoing::Raft(message)) => send_raft(&mut swarm, &peers, &chain, message, &mut snapshots_in_flight),
+                Some(Outgoing::Tx(tx)) => {
+                    let tx = *tx;
+                    let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
+                    for peer in connected {
+                        swarm.behaviour_mut().rpc.send_request(&peer, PeerRequest::Txs(vec![tx.to_bytes()]));
+                    }
+                }
+                None => return,
+            },
+            event = swarm.select_next_some() => {
+                if let SwarmEvent::Behaviour(BehaviourEvent::Rpc(event)) = event {
+                    handle_rpc(&mut swarm, &peers, &chain, event, &mut snapshots_in_flight, &raft_inputs);
+                }
+            }
+        }
+    }
+}
+
+fn send_raft(
+    swarm: &mut libp2p::Swarm<Behaviour>,
+    peers: &Peers,
+    chain: &Chain,
+    message: Message,
+    snapshots: &mut HashMap<request_response::OutboundRequestId, u64>,
+) {
+    let Some(peer) = peers.raft_to_peer.get(&message.to).copied() else {
+        chain
+            .metrics()
+            .count_dropped_peer_message("unknown_recipient");
+        return;
+    };
+    let is_snapshot = message.get_msg_type() == MessageType::MsgSnapshot;
+    let to = message.to;
+    let Ok(bytes) = message.write_to_bytes() else {
+        return;
+    };
+    let id = swarm
+        .behaviour_mut()
+        .rpc
+        .send_request(&peer, PeerRequest::Raft(bytes));
+    if is_snapshot {
+        snapshots.insert(id, to);
+    }
+}
+
+fn handle_rpc(
+    swarm: &mut libp2p::Swarm<Behaviour>,
+    peers: &Peers,
+    chain: &Arc<Chain>,
+    event: request_response::Event<PeerRequest, PeerResponse>,
+    snapshots: &mut HashMap<request_response::OutboundRequestId, u64>,
+    raft_inputs: &SyncSender<Input>,
+) {
+    match event {
+        request_response::Event::Message {
+            peer,
+            message:
+                request_response::Message::Request {
+                    request, channel, ..
+                },
+            ..
+        } => {
+            let response = answer(peers, chain, peer, request, raft_inputs);
+            let _ = swarm.behaviour_mut().rpc.send_response(channel, response);
+        }
+        request_response::Event::Message {
+            message: request_response::Message::Response { request_id, .. },
+            ..
+        } => {
+            if let Some(to) = snapshots.remove(&request_id) {
+                let _ = raft_inputs.try_send(Input::SnapshotSent {
+                    peer: to,
+                    delivered: true,
+                });
+            }
+        }
+        request_response::Event::OutboundFailure {
+            request_id, peer, ..
+        } => {
+            if let Some(to) = snapshots.remove(&request_id) {
+                let _ = raft_inputs.try_send(Input::SnapshotSent {
+                    peer: to,
+                    delivered: false,
+                });
+            }
+            if let Some(raft_id) = peers.peer_to_raft.get(&peer) {
+                let _ = raft_inputs.try_send(Input::Unreachable(*raft_id));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn answer(
+    peers: &Peers,
+    chain: &Arc<Chain>,
+    peer: PeerId,
+    request: PeerRequest,
+    raft_inputs: &SyncSender<Input>,
+) -> PeerResponse {
+    let Some(raft_id) = peers.peer_to_raft.get(&peer).copied() else {
+        return PeerResponse::Refused("not a member".into());
+    };
+    match request {
+        PeerRequest::Raft(bytes) => {
+            let Ok(message) = Message::parse_from_bytes(&bytes) else {
+                chain.metrics().count_dropped_peer_message("undecodable");
+                return PeerResponse::Refused("undecodable Raft message".into());
+            };
+            if message.from != raft_id {
+                chain.metrics().count_dropped_peer_message("impersonation");
+                return PeerResponse::Refused(format!(
+                    "peer is Raft member {raft_id}, message claims {}",
+                    message.from
+                ));
+            }
+            match raft_inputs.try_send(Input::Peer(message)) {
+                Ok(()) => PeerResponse::Ack,
+                Err(TrySendError::Full(_)) => {
+                    chain
+                        .metrics()
+                        .count_dropped_peer_message("raft_queue_full");
+                    PeerResponse::Refused("busy".into())
+                }
+                Err(TrySendError::Disconnected(_)) => PeerResponse::Refused("stopping".into()),
+            }
+        }
+        PeerRequest::Txs(txs) => {
+            for bytes in txs {
+                match SignedTransaction::from_bytes(&bytes) {
+                    // Admission checks the signature and the rules again; a refusal is normal
+                    // (already pending, just committed) and not an error of the peer.
+                    Ok(tx) => {
+                        let _ = chain.submit(tx);
+                    }
+                    Err(_) => chain.metrics().count_dropped_peer_message("undecodable_tx"),
+                }
+            }
+            PeerResponse::Ack
+        }
+        PeerRequest::Blocks { from, count } => {
+            let mut blocks = Vec::new();
+            for height in from..from.saturating_add(u64::from(count.min(SYNC_BLOCKS_MAX))) {
+                match chain.storage().block(height) {
+                    Ok(Some(block)) => blocks.push(block.to_bytes()),
+                    _ => break,
+                }
+            }
+            PeerResponse::Blocks(blocks)
+        }
+    }
+}
