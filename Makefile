@@ -16,7 +16,7 @@ build: deps
 
 ## The main job: a local chain loaded with demo data; prints where to look. Ctrl-C stops it.
 run: build
-	$(XINLIAN) testnet up --nodes 1 --demo --dir $(TESTNET_DIR)
+	$(XINLIAN) testnet up --nodes 4 --demo --dir $(TESTNET_DIR)
 
 ## The tests: unit, property, conformance (OpenSSL), and real node processes.
 test: deps

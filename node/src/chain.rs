@@ -435,6 +435,14 @@ impl Chain {
         Ok(Applied::Block(new_head))
     }
 
+    /// Applies a block fetched by block sync (catching up after a snapshot): the same checks
+    /// and execution as a committed entry, leaving the applied Raft index where it is.
+    pub fn apply_synced_block(&self, data: &[u8]) -> Result<Applied> {
+        let index = self.storage.applied_index()?;
+        let outcome = self.apply_entry(index, data)?;
+        Ok(outcome)
+    }
+
     /// The checks a follower makes before executing a committed block.
     fn validate(&self, data: &[u8]) -> Result<Block, BlockRefusal> {
         let block = Block::from_bytes(data).map_err(|e| BlockRefusal::Malformed(e.to_string()))?;

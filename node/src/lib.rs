@@ -93,7 +93,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let raft_network = network.clone();
     let outbound: raft_loop::Outbound =
         Box::new(move |message| raft_network.send(network::Outgoing::Raft(message)));
-    let mut raft = raft_loop::RaftLoop::start(chain.clone(), &config, outbound)?;
+    let fetch_network = network.clone();
+    let fetcher: raft_loop::BlockFetcher =
+        Box::new(move |peer, from, count| fetch_network.fetch_blocks(peer, from, count));
+    let mut raft = raft_loop::RaftLoop::start(
+        chain.clone(),
+        &config,
+        raft_loop::Transport { outbound, fetcher },
+    )?;
     let inputs = raft.inputs();
     network::start(chain.clone(), &config, &p2p_key, outgoing, inputs.clone())?;
     chain.set_gossip(Box::new(move |tx| {

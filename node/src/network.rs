@@ -72,6 +72,27 @@ pub enum Outgoing {
     Raft(Message),
     /// A transaction to every peer.
     Tx(Box<SignedTransaction>),
+    /// Fetch blocks from a peer (block sync); the answer goes to `reply`.
+    FetchBlocks {
+        /// The peer's Raft id.
+        peer: u64,
+        /// First height.
+        from: u64,
+        /// How many.
+        count: u32,
+        /// Where the blocks (canonical bytes) or the failure go.
+        reply: BlocksReply,
+    },
+}
+
+/// Where the answer to a block fetch goes.
+type BlocksReply = tokio::sync::oneshot::Sender<Result<Vec<Vec<u8>>, String>>;
+
+/// Requests in flight whose outcome someone waits for.
+#[derive(Default)]
+struct Pending {
+    snapshots: HashMap<request_response::OutboundRequestId, u64>,
+    fetches: HashMap<request_response::OutboundRequestId, BlocksReply>,
 }
 
 /// A handle to queue outgoing items.
@@ -82,6 +103,27 @@ pub struct NetworkHandle {
 }
 
 impl NetworkHandle {
+    /// Block sync: asks peer `peer` for blocks and waits (on the calling, non-async thread).
+    pub fn fetch_blocks(
+        &self,
+        peer: u64,
+        from: u64,
+        count: u32,
+    ) -> std::result::Result<Vec<Vec<u8>>, String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.outgoing
+            .blocking_send(Outgoing::FetchBlocks {
+                peer,
+                from,
+                count,
+                reply,
+            })
+            .map_err(|_| "transport stopped".to_string())?;
+        answer
+            .blocking_recv()
+            .map_err(|_| "transport dropped the request".to_string())?
+    }
+
     /// Queues an item; drops and counts it when the queue is full.
     pub fn send(&self, item: Outgoing) {
         if self.outgoing.try_send(item).is_err() {
@@ -207,7 +249,7 @@ async fn run(
     mut outgoing: mpsc::Receiver<Outgoing>,
     raft_inputs: SyncSender<Input>,
 ) {
-    let mut snapshots_in_flight: HashMap<request_response::OutboundRequestId, u64> = HashMap::new();
+    let mut pending = Pending::default();
     let mut redial = tokio::time::interval(REDIAL_INTERVAL);
     loop {
         tokio::select! {
@@ -223,7 +265,16 @@ async fn run(
                 }
             }
             item = outgoing.recv() => match item {
-                Some(Outgoing::Raft(message)) => send_raft(&mut swarm, &peers, &chain, message, &mut snapshots_in_flight),
+                Some(Outgoing::Raft(message)) => send_raft(&mut swarm, &peers, &chain, message, &mut pending.snapshots),
+                Some(Outgoing::FetchBlocks { peer, from, count, reply }) => match peers.raft_to_peer.get(&peer) {
+                    Some(peer_id) => {
+                        let id = swarm.behaviour_mut().rpc.send_request(peer_id, PeerRequest::Blocks { from, count });
+                        pending.fetches.insert(id, reply);
+                    }
+                    None => {
+                        let _ = reply.send(Err(format!("no peer with Raft id {peer}")));
+                    }
+                },
                 Some(Outgoing::Tx(tx)) => {
                     let tx = *tx;
                     let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
@@ -235,7 +286,7 @@ async fn run(
             },
             event = swarm.select_next_some() => {
                 if let SwarmEvent::Behaviour(BehaviourEvent::Rpc(event)) = event {
-                    handle_rpc(&mut swarm, &peers, &chain, event, &mut snapshots_in_flight, &raft_inputs);
+                    handle_rpc(&mut swarm, &peers, &chain, event, &mut pending, &raft_inputs);
                 }
             }
         }
@@ -274,7 +325,7 @@ fn handle_rpc(
     peers: &Peers,
     chain: &Arc<Chain>,
     event: request_response::Event<PeerRequest, PeerResponse>,
-    snapshots: &mut HashMap<request_response::OutboundRequestId, u64>,
+    pending: &mut Pending,
     raft_inputs: &SyncSender<Input>,
 ) {
     match event {
@@ -290,10 +341,20 @@ fn handle_rpc(
             let _ = swarm.behaviour_mut().rpc.send_response(channel, response);
         }
         request_response::Event::Message {
-            message: request_response::Message::Response { request_id, .. },
+            message:
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                },
             ..
         } => {
-            if let Some(to) = snapshots.remove(&request_id) {
+            if let Some(reply) = pending.fetches.remove(&request_id) {
+                let _ = reply.send(match response {
+                    PeerResponse::Blocks(blocks) => Ok(blocks),
+                    other => Err(format!("peer answered {other:?}")),
+                });
+            }
+            if let Some(to) = pending.snapshots.remove(&request_id) {
                 let _ = raft_inputs.try_send(Input::SnapshotSent {
                     peer: to,
                     delivered: true,
@@ -301,9 +362,15 @@ fn handle_rpc(
             }
         }
         request_response::Event::OutboundFailure {
-            request_id, peer, ..
+            request_id,
+            peer,
+            error,
+            ..
         } => {
-            if let Some(to) = snapshots.remove(&request_id) {
+            if let Some(reply) = pending.fetches.remove(&request_id) {
+                let _ = reply.send(Err(error.to_string()));
+            }
+            if let Some(to) = pending.snapshots.remove(&request_id) {
                 let _ = raft_inputs.try_send(Input::SnapshotSent {
                     peer: to,
                     delivered: false,

@@ -40,6 +40,18 @@ pub enum Input {
 /// Where outgoing Raft messages go.
 pub type Outbound = Box<dyn FnMut(Message) + Send>;
 
+/// Fetches blocks `from..from+count` (canonical bytes) from the peer with a Raft id; blocks the
+/// calling thread until the answer or a timeout.
+pub type BlockFetcher = Box<dyn Fn(u64, u64, u32) -> Result<Vec<Vec<u8>>, String> + Send>;
+
+/// How the loop reaches its peers.
+pub struct Transport {
+    /// Where outgoing Raft messages go.
+    pub outbound: Outbound,
+    /// Block sync.
+    pub fetcher: BlockFetcher,
+}
+
 /// A running loop: its input queue and its thread.
 pub struct RaftLoop {
     inputs: SyncSender<Input>,
@@ -55,7 +67,7 @@ struct Pacing {
 
 impl RaftLoop {
     /// Starts the loop for `chain`.
-    pub fn start(chain: Arc<Chain>, config: &Config, outbound: Outbound) -> Result<Self> {
+    pub fn start(chain: Arc<Chain>, config: &Config, transport: Transport) -> Result<Self> {
         let (inputs, receiver) = sync_channel(RAFT_INPUTS_MAX);
         let driver = open_driver(&chain, config)?;
         let tick = Duration::from_millis(config.raft_tick_ms);
@@ -70,7 +82,7 @@ impl RaftLoop {
         let kept = config.raft_log_kept_entries;
         let thread = std::thread::Builder::new()
             .name("xinlian-raft".into())
-            .spawn(move || run(chain, driver, receiver, outbound, tick, pacing, kept))?;
+            .spawn(move || run(chain, driver, receiver, transport, tick, pacing, kept))?;
         Ok(RaftLoop {
             inputs,
             thread: Some(thread),
@@ -136,7 +148,7 @@ fn run(
     chain: Arc<Chain>,
     mut driver: Driver<RaftLogStore>,
     receiver: Receiver<Input>,
-    mut outbound: Outbound,
+    mut transport: Transport,
     tick: Duration,
     mut pacing: Pacing,
     kept: u64,
@@ -169,16 +181,20 @@ fn run(
         chain.metrics().set_raft(driver.term(), driver.is_leader());
         maybe_propose(&chain, &mut driver, &mut pacing, now)?;
         let messages = driver
-            .process_ready(|applied| apply(&chain, applied))
+            .process_ready(|applied| apply(&chain, &transport.fetcher, applied))
             .map_err(consensus_error)?;
         for message in messages {
-            outbound(message);
+            (transport.outbound)(message);
         }
         compact(&chain, &mut driver, kept)?;
     }
 }
 
-fn apply(chain: &Chain, applied: Applied<'_>) -> Result<(), ConsensusError> {
+fn apply(
+    chain: &Chain,
+    fetcher: &BlockFetcher,
+    applied: Applied<'_>,
+) -> Result<(), ConsensusError> {
     let result = match applied {
         Applied::Entry { index, data, .. } => chain.apply_entry(index, data).map(|outcome| {
             if let crate::chain::Applied::Refused(refusal) = outcome {
@@ -186,12 +202,70 @@ fn apply(chain: &Chain, applied: Applied<'_>) -> Result<(), ConsensusError> {
             }
         }),
         Applied::Membership { index, .. } => chain.storage().set_applied_index(index),
-        Applied::Snapshot { index, .. } => {
-            // Catch-up by block sync arrives with the peer-to-peer transport.
-            return Err(ConsensusError::Apply(format!("snapshot to index {index}: block sync is not built yet")));
-        }
+        Applied::Snapshot { index, from, data } => catch_up(chain, fetcher, index, from, data),
     };
     result.map_err(|e| ConsensusError::Apply(e.to_string()))
+}
+
+/// Most rounds of block sync before giving up (each round asks every peer once).
+const SYNC_ROUNDS_MAX: u32 = 50;
+const SYNC_ROUND_PAUSE: Duration = Duration::from_millis(200);
+
+/// The log was compacted past this node: fetch the missing blocks from peers (the snapshot's
+/// sender first), validate and apply each, then record the snapshot's index as applied.
+fn catch_up(
+    chain: &Chain,
+    fetcher: &BlockFetcher,
+    index: u64,
+    from: u64,
+    data: &[u8],
+) -> Result<()> {
+    let (target_height, target_hash): (u64, xinlian_core::Hash) =
+        encoding::decode(data, "snapshot", 64)?;
+    tracing::info!(target: "xinlian.node.raft", target_height, index, "catching up by block sync");
+    let mut peers: Vec<u64> = chain
+        .genesis_voters()
+        .into_iter()
+        .filter(|p| *p != chain.raft_id())
+        .collect();
+    peers.sort_by_key(|p| *p != from);
+    let mut rounds = 0;
+    while chain.head().height < target_height {
+        let mut progressed = false;
+        for peer in &peers {
+            let next = chain.head().height + 1;
+            let Ok(blocks) = fetcher(*peer, next, crate::network::SYNC_BLOCKS_MAX) else {
+                continue;
+            };
+            for bytes in blocks {
+                if chain.head().height >= target_height {
+                    break;
+                }
+                match chain.apply_synced_block(&bytes)? {
+                    crate::chain::Applied::Block(_) => progressed = true,
+                    crate::chain::Applied::Refused(refusal) => {
+                        tracing::warn!(target: "xinlian.node.raft", peer, %refusal, "peer sent a block we refuse");
+                        break;
+                    }
+                }
+            }
+        }
+        if !progressed {
+            rounds += 1;
+            if rounds >= SYNC_ROUNDS_MAX {
+                return Err(Error::Consensus(format!(
+                    "block sync stalled below height {target_height}"
+                )));
+            }
+            std::thread::sleep(SYNC_ROUND_PAUSE);
+        }
+    }
+    if chain.head().hash != target_hash {
+        return Err(Error::Consensus(format!(
+            "after block sync the head at {target_height} is not the snapshot's {target_hash}"
+        )));
+    }
+    chain.storage().set_applied_index(index)
 }
 
 fn maybe_propose(

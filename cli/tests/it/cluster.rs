@@ -20,10 +20,14 @@ struct Cluster {
     children: Vec<Option<Child>>,
 }
 
-/// A base port with `n` free HTTP ports above it and `n` free p2p ports 1000 higher.
+/// A base port with `n` free HTTP ports above it and `n` free p2p ports 1000 higher. Tests in
+/// one process take different ranges (a counter), processes differ by pid.
 fn free_port_base(n: u16) -> u16 {
-    for attempt in 0..200u16 {
-        let base = 20_000 + (std::process::id() as u16 % 97) * 100 + attempt * 7 % 9_000;
+    static NEXT_RANGE: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let pid_offset = (std::process::id() % 50) as u16 * 160;
+    for _ in 0..200 {
+        let range = NEXT_RANGE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 160;
+        let base = 20_000 + pid_offset + range * 10;
         let free = (0..n).all(|i| {
             std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()
                 && std::net::TcpListener::bind(("127.0.0.1", base + 1000 + i)).is_ok()
@@ -37,10 +41,20 @@ fn free_port_base(n: u16) -> u16 {
 
 impl Cluster {
     async fn start(nodes: usize) -> Cluster {
+        Self::start_with(nodes, |_| {}).await
+    }
+
+    /// Starts a cluster after `tweak` edits each node's config text.
+    async fn start_with(nodes: usize, tweak: impl Fn(&mut String)) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let layout =
             xinlian_testnet::init(dir.path(), nodes, Suite::Gm, free_port_base(nodes as u16))
                 .unwrap();
+        for node in &layout.nodes {
+            let mut text = std::fs::read_to_string(&node.config_file).unwrap();
+            tweak(&mut text);
+            std::fs::write(&node.config_file, text).unwrap();
+        }
         let mut cluster = Cluster {
             _dir: dir,
             children: (0..nodes).map(|_| None).collect(),
@@ -220,4 +234,31 @@ async fn four_nodes_agree_survive_a_leader_kill_and_catch_up() {
             );
         }
     }
+}
+
+/// A node kept down while the others compact their Raft logs past it gets a snapshot on return
+/// and catches up by fetching and validating blocks from its peers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_down_past_log_compaction_catches_up_by_block_sync() {
+    let mut cluster = Cluster::start_with(4, |text| {
+        *text = text.replace("raft_log_kept_entries = 1000", "raft_log_kept_entries = 2");
+    })
+    .await;
+    let leader = cluster.leader(None).await;
+    let down = (leader + 1) % 4;
+    cluster.kill_9(down);
+    let mut last = (Hash::ZERO, 0);
+    for n in 0..12 {
+        last = cluster.commit_via(leader, &format!("while-down-{n}")).await;
+    }
+    cluster.spawn(down);
+    cluster.wait_height(down, last.1).await;
+    cluster.assert_identical(last.1).await;
+    let status = cluster.client(down).tx(&last.0).await.unwrap();
+    assert_eq!(status.status, TxState::Committed);
+    let log = std::fs::read_to_string(&cluster.layout.nodes[down].log_file).unwrap();
+    assert!(
+        log.contains("catching up by block sync"),
+        "the node caught up without a snapshot; compaction did not happen?"
+    );
 }
