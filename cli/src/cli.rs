@@ -189,6 +189,22 @@ pub(crate) enum TestnetCommand {
         #[arg(long, default_value = ".xinlian-testnet")]
         dir: PathBuf,
     },
+    /// Kill one node with SIGKILL (no clean shutdown; data is kept).
+    ///
+    /// Example: xinlian testnet kill --node 2
+    Kill(TestnetNodeArgs),
+    /// Start one node again (after kill), keeping its data; it catches up from its peers.
+    ///
+    /// Example: xinlian testnet restart --node 2
+    Restart(TestnetNodeArgs),
+    /// Cut one node off from its peers through its fault switch (needs its admin.token).
+    ///
+    /// Example: xinlian testnet isolate --node 1
+    Isolate(TestnetNodeArgs),
+    /// Reconnect an isolated node.
+    ///
+    /// Example: xinlian testnet heal --node 1
+    Heal(TestnetNodeArgs),
     /// Stop the testnet's nodes (data is kept).
     ///
     /// Example: xinlian testnet down
@@ -197,6 +213,16 @@ pub(crate) enum TestnetCommand {
         #[arg(long, default_value = ".xinlian-testnet")]
         dir: PathBuf,
     },
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct TestnetNodeArgs {
+    /// The node's index (0 for node0).
+    #[arg(long)]
+    pub(crate) node: usize,
+    /// The testnet's directory.
+    #[arg(long, default_value = ".xinlian-testnet")]
+    pub(crate) dir: PathBuf,
 }
 
 fn parse_scheme(text: &str) -> Result<SignatureScheme, String> {

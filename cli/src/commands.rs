@@ -193,6 +193,29 @@ async fn testnet(command: TestnetCommand) -> Result<()> {
             }
             Ok(())
         }
+        TestnetCommand::Kill(args) => {
+            xinlian_testnet::kill_node(&args.dir, args.node)?;
+            println!("killed node{} (SIGKILL)", args.node);
+            Ok(())
+        }
+        TestnetCommand::Restart(args) => {
+            let mut layout = xinlian_testnet::Layout::load(&args.dir)?;
+            let binary = std::env::current_exe().context("locating the xinlian binary")?;
+            xinlian_testnet::start_node(&mut layout, args.node, &binary)?;
+            layout.save(&args.dir)?;
+            println!("restarted node{}", args.node);
+            Ok(())
+        }
+        TestnetCommand::Isolate(args) => {
+            xinlian_testnet::set_isolated(&args.dir, args.node, true).await?;
+            println!("node{} is cut off from its peers", args.node);
+            Ok(())
+        }
+        TestnetCommand::Heal(args) => {
+            xinlian_testnet::set_isolated(&args.dir, args.node, false).await?;
+            println!("node{} is reconnected", args.node);
+            Ok(())
+        }
         TestnetCommand::Down { dir } => {
             xinlian_testnet::down(&dir)?;
             println!("stopped the nodes of {}", dir.display());

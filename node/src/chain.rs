@@ -61,6 +61,21 @@ impl SubmitError {
     }
 }
 
+/// Writes a fresh random admin token to `DATA_DIR/admin.token` (mode 0600): whoever can read the
+/// node's data directory is a local admin and may use the fault switch.
+fn write_admin_token(data_dir: &std::path::Path) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Config(format!("no OS randomness: {e}")))?;
+    let token = hex::encode(bytes);
+    let path = data_dir.join("admin.token");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(&path)?, token.as_bytes())?;
+    Ok(token)
+}
+
 /// Merkle root over receipt hashes, as a header's `receipts_root` must be.
 fn receipts_root(suite: HashSuite, receipts: &[Receipt]) -> Hash {
     let leaves: Vec<Hash> = receipts
@@ -140,6 +155,8 @@ pub struct Chain {
     metrics: Metrics,
     leader: Mutex<Option<String>>,
     gossip: std::sync::OnceLock<Gossip>,
+    isolated: std::sync::atomic::AtomicBool,
+    admin_token: String,
 }
 
 /// Passes a transaction admitted over HTTP on to the peers.
@@ -206,6 +223,8 @@ impl Chain {
             metrics,
             leader: Mutex::new(None),
             gossip: std::sync::OnceLock::new(),
+            isolated: std::sync::atomic::AtomicBool::new(false),
+            admin_token: write_admin_token(&config.data_dir)?,
         })
     }
 
@@ -279,6 +298,28 @@ impl Chain {
         lock(&self.mempool).len()
     }
 
+    /// Whether the fault switch cuts this node off from its peers.
+    pub fn is_isolated(&self) -> bool {
+        self.isolated.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Cuts this node off from its peers, or reconnects it (fault injection for local tests).
+    pub fn set_isolated(&self, isolated: bool) {
+        self.isolated
+            .store(isolated, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether `token` is this node's local admin token.
+    pub fn is_admin_token(&self, token: &str) -> bool {
+        // Length first, then every byte: no early exit that would time the comparison.
+        token.len() == self.admin_token.len()
+            && token
+                .bytes()
+                .zip(self.admin_token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
     /// Sets where admitted client transactions are passed on (once, at start).
     pub fn set_gossip(&self, gossip: Gossip) {
         let _ = self.gossip.set(gossip);
@@ -323,12 +364,14 @@ impl Chain {
         if !rules.accepts(tx.tx.sender.scheme()) {
             return Err(ContractError::SchemeNotAccepted(tx.tx.sender.scheme().to_string()).into());
         }
-        tx.verify_signature()
-            .map_err(|e| SubmitError::BadSignature(e.to_string()))?;
+        // A duplicate (re-gossiped, or sent twice) is recognised by its hash before the costly
+        // signature check; the hash excludes the signature, so this cannot admit a forgery.
         let hash = tx.hash(self.suite());
         if lock(&self.mempool).contains(&hash) {
             return Err(SubmitError::AlreadyPending(hash));
         }
+        tx.verify_signature()
+            .map_err(|e| SubmitError::BadSignature(e.to_string()))?;
         let next_height = self.head().height + 1;
         self.executor
             .check_admission(&self.storage, &tx, next_height)
@@ -342,6 +385,46 @@ impl Chain {
             Err(InsertError::AlreadyPending) => Err(SubmitError::AlreadyPending(hash)),
             Err(InsertError::Full) => Err(SubmitError::MempoolFull(mempool.len())),
         }
+    }
+
+    /// Up to `n` of the oldest waiting transactions, for re-sending to peers.
+    pub fn oldest_pending(&self, n: usize) -> Vec<SignedTransaction> {
+        lock(&self.mempool)
+            .oldest(n)
+            .into_iter()
+            .map(|(_, tx)| tx)
+            .collect()
+    }
+
+    /// Drops waiting transactions whose window closed at the head, remembering why.
+    fn prune_expired(&self, head_height: u64) {
+        let expired: Vec<(Hash, u64)> = lock(&self.mempool)
+            .oldest(usize::MAX)
+            .into_iter()
+            .filter(|(_, tx)| tx.tx.valid_until_height <= head_height)
+            .map(|(hash, tx)| (hash, tx.tx.valid_until_height))
+            .collect();
+        if expired.is_empty() {
+            return;
+        }
+        let mut rejected = lock(&self.rejected);
+        for (hash, valid_until) in &expired {
+            let e = ContractError::Expired {
+                valid_until: *valid_until,
+                height: head_height + 1,
+            };
+            rejected.insert(
+                *hash,
+                ErrorBody {
+                    code: e.code().into(),
+                    message: e.to_string(),
+                },
+            );
+            self.metrics.count_rejected(e.code());
+        }
+        drop(rejected);
+        let hashes: Vec<Hash> = expired.into_iter().map(|(h, _)| h).collect();
+        self.finish(&hashes);
     }
 
     /// Most transactions per block.
@@ -430,6 +513,7 @@ impl Chain {
         *lock(&self.head) = new_head.clone();
         let done: Vec<Hash> = outcome.receipts.iter().map(|r| r.tx_hash).collect();
         self.finish(&done);
+        self.prune_expired(new_head.height);
         self.metrics
             .block_committed(new_head.height, block.txs.len(), started.elapsed());
         Ok(Applied::Block(new_head))

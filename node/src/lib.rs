@@ -73,6 +73,26 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// How often a follower re-sends what still waits in its mempool, so transactions reach a new
+/// leader or one that was unreachable when they arrived.
+const REGOSSIP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+/// Most transactions re-sent per round.
+const REGOSSIP_TXS_MAX: usize = 256;
+
+async fn regossip(chain: std::sync::Arc<Chain>, network: network::NetworkHandle) {
+    let mut interval = tokio::time::interval(REGOSSIP_INTERVAL);
+    loop {
+        interval.tick().await;
+        let leads = chain.leader().as_deref() == Some(chain.node_id());
+        if leads {
+            continue;
+        }
+        for tx in chain.oldest_pending(REGOSSIP_TXS_MAX) {
+            network.send(network::Outgoing::Tx(Box::new(tx)));
+        }
+    }
+}
+
 /// Runs a node until `shutdown` completes or a fatal error (a failed durable write) occurs.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
     let genesis = load_genesis(&config.genesis_file)?;
@@ -103,6 +123,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     )?;
     let inputs = raft.inputs();
     network::start(chain.clone(), &config, &p2p_key, outgoing, inputs.clone())?;
+    tokio::spawn(regossip(chain.clone(), network.clone()));
     chain.set_gossip(Box::new(move |tx| {
         network.send(network::Outgoing::Tx(Box::new(tx.clone())))
     }));

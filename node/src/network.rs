@@ -265,6 +265,10 @@ async fn run(
                 }
             }
             item = outgoing.recv() => match item {
+                Some(Outgoing::FetchBlocks { reply, .. }) if chain.is_isolated() => {
+                    let _ = reply.send(Err("isolated by the fault switch".into()));
+                }
+                Some(_) if chain.is_isolated() => chain.metrics().count_dropped_peer_message("isolated"),
                 Some(Outgoing::Raft(message)) => send_raft(&mut swarm, &peers, &chain, message, &mut pending.snapshots),
                 Some(Outgoing::FetchBlocks { peer, from, count, reply }) => match peers.raft_to_peer.get(&peer) {
                     Some(peer_id) => {
@@ -391,6 +395,10 @@ fn answer(
     request: PeerRequest,
     raft_inputs: &SyncSender<Input>,
 ) -> PeerResponse {
+    if chain.is_isolated() {
+        chain.metrics().count_dropped_peer_message("isolated");
+        return PeerResponse::Refused("isolated".into());
+    }
     let Some(raft_id) = peers.peer_to_raft.get(&peer).copied() else {
         return PeerResponse::Refused("not a member".into());
     };

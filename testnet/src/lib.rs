@@ -18,4 +18,4 @@ mod process;
 
 pub use demo::load_demo;
 pub use layout::{Layout, NodeEntry, init};
-pub use process::{down, start_nodes, wait_healthy};
+pub use process::{down, kill_node, set_isolated, start_node, start_nodes, wait_healthy};

@@ -11,7 +11,20 @@ use crate::Layout;
 /// Starts every node of the layout as `<xinlian binary> node start --config ...`, each logging to
 /// its own file, and records the pids.
 pub fn start_nodes(dir: &Path, layout: &mut Layout, xinlian_binary: &Path) -> Result<()> {
-    for node in &mut layout.nodes {
+    for index in 0..layout.nodes.len() {
+        start_node(layout, index, xinlian_binary)?;
+    }
+    layout.save(dir)
+}
+
+/// Starts node `index` (again), keeping its data.
+pub fn start_node(layout: &mut Layout, index: usize, xinlian_binary: &Path) -> Result<()> {
+    let count = layout.nodes.len();
+    let node = layout
+        .nodes
+        .get_mut(index)
+        .with_context(|| format!("--node must be below {count}"))?;
+    {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -27,7 +40,50 @@ pub fn start_nodes(dir: &Path, layout: &mut Layout, xinlian_binary: &Path) -> Re
             .with_context(|| format!("starting {}", xinlian_binary.display()))?;
         node.pid = Some(child.id());
     }
+    Ok(())
+}
+
+/// Kills node `index` with SIGKILL (no clean shutdown), keeping its data.
+pub fn kill_node(dir: &Path, index: usize) -> Result<()> {
+    let mut layout = Layout::load(dir)?;
+    let count = layout.nodes.len();
+    let node = layout
+        .nodes
+        .get_mut(index)
+        .with_context(|| format!("--node must be below {count}"))?;
+    let pid = node
+        .pid
+        .take()
+        .with_context(|| format!("{} is not running", node.id))?;
+    signal(pid, "KILL");
     layout.save(dir)
+}
+
+/// Cuts node `index` off from its peers (`isolate`) or reconnects it, through the node's fault
+/// switch, authorised by the admin token in its data directory.
+pub async fn set_isolated(dir: &Path, index: usize, isolate: bool) -> Result<()> {
+    let layout = Layout::load(dir)?;
+    let node = layout
+        .nodes
+        .get(index)
+        .with_context(|| format!("--node must be below {}", layout.nodes.len()))?;
+    let token_file = node.data_dir.join("admin.token");
+    let token = std::fs::read_to_string(&token_file)
+        .with_context(|| format!("reading {}", token_file.display()))?;
+    let response = reqwest::Client::new()
+        .post(format!("{}/admin/fault", node.http_url))
+        .header("x-admin-token", token.trim())
+        .json(&serde_json::json!({ "isolate": isolate }))
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!(
+            "{} refused the fault switch: {}",
+            node.id,
+            response.text().await.unwrap_or_default()
+        );
+    }
+    Ok(())
 }
 
 /// Waits until every node answers `/healthz`, or `timeout` passes.

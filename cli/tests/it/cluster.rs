@@ -262,3 +262,52 @@ async fn a_node_down_past_log_compaction_catches_up_by_block_sync() {
         "the node caught up without a snapshot; compaction did not happen?"
     );
 }
+
+/// Cut the leader off: the others elect a new leader and keep committing, the isolated node
+/// commits nothing; once healed it converges on the same blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_isolated_leader_commits_nothing_and_converges_after_healing() {
+    let cluster = Cluster::start(4).await;
+    let leader = cluster.leader(None).await;
+    cluster.commit_via(leader, "before-isolation").await;
+    xinlian_testnet::set_isolated(cluster._dir.path(), leader, true)
+        .await
+        .unwrap();
+    let isolated_height = cluster.client(leader).status().await.unwrap().height;
+
+    // A transaction sent to the isolated node cannot commit.
+    let key = keys::read_key_file(&cluster.layout.admin_keys[0], None).unwrap();
+    let call = Call::System(SystemCall::RecordEvidence {
+        kind: "isolated".into(),
+        digest: Hash([5; 32]),
+        memo: String::new(),
+    });
+    let stranded = cluster.client(leader).sign_call(&key, call).await.unwrap();
+    let stranded_hash = cluster.client(leader).submit(&stranded).await.unwrap();
+
+    let others: Vec<usize> = (0..4).filter(|i| *i != leader).collect();
+    let mut last = (Hash::ZERO, 0);
+    for (n, i) in others.iter().cycle().take(5).enumerate() {
+        last = cluster.commit_via(*i, &format!("during-{n}")).await;
+    }
+    let status = cluster.client(leader).status().await.unwrap();
+    assert_eq!(
+        status.height, isolated_height,
+        "the isolated node committed something"
+    );
+    assert_eq!(
+        cluster
+            .client(leader)
+            .tx(&stranded_hash)
+            .await
+            .unwrap()
+            .status,
+        TxState::Pending
+    );
+
+    xinlian_testnet::set_isolated(cluster._dir.path(), leader, false)
+        .await
+        .unwrap();
+    cluster.wait_height(leader, last.1).await;
+    cluster.assert_identical(last.1).await;
+}

@@ -33,6 +33,7 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .route("/v1/blocks/{height}", get(get_block))
         .route("/v1/status", get(status))
         .route("/healthz", get(healthz))
+        .route("/admin/fault", post(fault))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found)
@@ -186,6 +187,36 @@ async fn status(State(chain): State<Arc<Chain>>) -> Json<StatusResponse> {
         mempool_txs: chain.mempool_len(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     })
+}
+
+/// The fault switch's request: cut the node off from its peers, or reconnect it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultRequest {
+    isolate: bool,
+}
+
+/// Fault injection for local tests: only a caller holding the node's admin token (the file
+/// `admin.token` in its data directory) may isolate or heal it.
+async fn fault(
+    State(chain): State<Arc<Chain>>,
+    headers: axum::http::HeaderMap,
+    ApiJson(request): ApiJson<FaultRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let token = headers
+        .get("x-admin-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !chain.is_admin_token(token) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_admin",
+            "x-admin-token does not match this node's admin.token".into(),
+        ));
+    }
+    chain.set_isolated(request.isolate);
+    tracing::warn!(target: "xinlian.node", isolated = request.isolate, "fault switch set");
+    Ok(Json(serde_json::json!({ "isolated": request.isolate })))
 }
 
 /// Liveness.
