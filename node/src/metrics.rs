@@ -26,6 +26,9 @@ pub struct Metrics {
     block_commit_seconds: Histogram,
     blocks_refused: Family<CodeLabel, Counter>,
     raft_term: Gauge,
+    raft_leader_changes: Counter,
+    proposal_commit_seconds: Histogram,
+    peers_connected: Gauge,
     raft_is_leader: Gauge,
     peer_messages_dropped: Family<CodeLabel, Counter>,
 }
@@ -84,6 +87,25 @@ impl Metrics {
             block_commit_seconds.clone(),
         );
         let raft_term = Gauge::default();
+        let raft_leader_changes = Counter::default();
+        let proposal_commit_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        let peers_connected = Gauge::default();
+        registry.register(
+            "raft_leader_changes",
+            "Times this node saw the leader change (changes)",
+            raft_leader_changes.clone(),
+        );
+        registry.register_with_unit(
+            "proposal_commit",
+            "From proposing a block to applying it, on the leader (seconds)",
+            Unit::Seconds,
+            proposal_commit_seconds.clone(),
+        );
+        registry.register(
+            "peers_connected",
+            "Peers with an open connection (peers)",
+            peers_connected.clone(),
+        );
         let raft_is_leader = Gauge::default();
         let peer_messages_dropped = Family::<CodeLabel, Counter>::default();
         registry.register("raft_term", "Current Raft term (terms)", raft_term.clone());
@@ -107,6 +129,9 @@ impl Metrics {
             block_commit_seconds,
             blocks_refused,
             raft_term,
+            raft_leader_changes,
+            proposal_commit_seconds,
+            peers_connected,
             raft_is_leader,
             peer_messages_dropped,
         }
@@ -152,6 +177,22 @@ impl Metrics {
     pub fn set_raft(&self, term: u64, is_leader: bool) {
         self.raft_term.set(i64::try_from(term).unwrap_or(i64::MAX));
         self.raft_is_leader.set(i64::from(is_leader));
+    }
+
+    /// Counts a change of leader.
+    pub fn leader_changed(&self) {
+        self.raft_leader_changes.inc();
+    }
+
+    /// Records how long a proposed block took to be applied.
+    pub fn proposal_committed(&self, took: Duration) {
+        self.proposal_commit_seconds.observe(took.as_secs_f64());
+    }
+
+    /// Sets the number of connected peers.
+    pub fn set_peers(&self, peers: usize) {
+        self.peers_connected
+            .set(i64::try_from(peers).unwrap_or(i64::MAX));
     }
 
     /// Counts a peer message dropped before consensus.

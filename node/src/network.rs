@@ -289,6 +289,9 @@ async fn run(
                 None => return,
             },
             event = swarm.select_next_some() => {
+                if matches!(event, SwarmEvent::ConnectionEstablished { .. } | SwarmEvent::ConnectionClosed { .. }) {
+                    chain.metrics().set_peers(swarm.connected_peers().count());
+                }
                 if let SwarmEvent::Behaviour(BehaviourEvent::Rpc(event)) = event {
                     handle_rpc(&mut swarm, &peers, &chain, event, &mut pending, &raft_inputs);
                 }

@@ -177,12 +177,22 @@ fn run(
             driver.tick();
             next_tick = now + tick;
         }
-        chain.set_leader(driver.leader().and_then(|id| chain.node_id_of(id)));
+        let leader = driver.leader().and_then(|id| chain.node_id_of(id));
+        if leader.is_some() && leader != chain.leader() {
+            chain.metrics().leader_changed();
+        }
+        chain.set_leader(leader);
         chain.metrics().set_raft(driver.term(), driver.is_leader());
         maybe_propose(&chain, &mut driver, &mut pacing, now)?;
         let messages = driver
             .process_ready(|applied| apply(&chain, &transport.fetcher, applied))
             .map_err(consensus_error)?;
+        if let Some((height, since)) = pacing.in_flight
+            && chain.head().height >= height
+        {
+            chain.metrics().proposal_committed(since.elapsed());
+            pacing.in_flight = None;
+        }
         for message in messages {
             (transport.outbound)(message);
         }
@@ -283,6 +293,7 @@ fn maybe_propose(
         if !applied && now.duration_since(since) < pacing.in_flight_timeout {
             return Ok(());
         }
+
         pacing.in_flight = None;
     }
     let waiting = chain.mempool_len();
