@@ -63,6 +63,38 @@ pub enum ContractError {
     /// The member named does not exist.
     #[error("member {0} is not registered")]
     MemberNotFound(String),
+    /// Only admins of organisations with the `admin` role take part in governance.
+    #[error("{0} may not propose or approve: not an admin of an organisation with the admin role")]
+    NotGovernor(String),
+    /// No proposal with that id.
+    #[error("proposal {0} does not exist")]
+    ProposalNotFound(String),
+    /// The proposal already took effect.
+    #[error("proposal {0} is closed")]
+    ProposalClosed(String),
+    /// The proposal's approval window passed.
+    #[error("proposal {id} expired at height {expired_at}")]
+    ProposalExpired {
+        /// The proposal.
+        id: String,
+        /// Its last height.
+        expired_at: u64,
+    },
+    /// The organisation approved already.
+    #[error("{0} already approved this proposal")]
+    AlreadyApproved(String),
+    /// The organisation exists already.
+    #[error("organisation {0} already exists")]
+    OrganisationExists(String),
+    /// The organisation does not exist.
+    #[error("organisation {0} does not exist")]
+    UnknownOrganisation(String),
+    /// A node with that id, key or peer id exists already.
+    #[error("node {0} already exists")]
+    NodeExists(String),
+    /// No active node with that id.
+    #[error("node {0} does not exist")]
+    NodeNotFound(String),
     /// An argument breaks a rule; the message names it.
     #[error("invalid argument {field}: {reason}")]
     InvalidArgument {
@@ -87,6 +119,15 @@ impl ContractError {
             ContractError::OtherOrganisation { .. } => "other_organisation",
             ContractError::MemberExists(_) => "member_exists",
             ContractError::MemberNotFound(_) => "member_not_found",
+            ContractError::NotGovernor(_) => "not_governor",
+            ContractError::ProposalNotFound(_) => "proposal_not_found",
+            ContractError::ProposalClosed(_) => "proposal_closed",
+            ContractError::ProposalExpired { .. } => "proposal_expired",
+            ContractError::AlreadyApproved(_) => "already_approved",
+            ContractError::OrganisationExists(_) => "organisation_exists",
+            ContractError::UnknownOrganisation(_) => "unknown_organisation",
+            ContractError::NodeExists(_) => "node_exists",
+            ContractError::NodeNotFound(_) => "node_not_found",
             ContractError::InvalidArgument { .. } => "invalid_argument",
         }
     }

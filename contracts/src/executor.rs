@@ -9,6 +9,7 @@ use xinlian_core::limits::TX_VALIDITY_BLOCKS_MAX;
 use xinlian_core::types::{Call, Receipt, ReceiptStatus, SignedTransaction};
 use xinlian_core::{Hash, HashSuite};
 
+use crate::governance;
 use crate::system::{self, Member};
 use crate::{ContractError, ExecError, Overlay, StateReader, WriteSet, chain_state_root};
 
@@ -56,6 +57,15 @@ pub struct TxContext<'a> {
     pub block: &'a BlockContext,
     /// The transaction's hash.
     pub tx_hash: Hash,
+    /// Signature schemes accepted at this point of the chain.
+    pub schemes: Vec<SignatureScheme>,
+}
+
+impl TxContext<'_> {
+    /// Whether keys of `scheme` are accepted now.
+    pub fn accepts(&self, scheme: SignatureScheme) -> bool {
+        self.schemes.contains(&scheme)
+    }
 }
 
 /// The result of executing a block.
@@ -92,7 +102,19 @@ impl Executor {
     pub fn genesis_writes(genesis: &Genesis, base: &dyn StateReader) -> WriteSet {
         let mut overlay = Overlay::new(base);
         system::genesis_writes(genesis, &mut overlay);
+        governance::genesis_writes(genesis, &mut overlay);
         overlay.into_writes()
+    }
+
+    /// The signature schemes accepted now: as governance last set them, else as genesis did.
+    pub fn accepted_schemes(
+        &self,
+        state: &dyn StateReader,
+    ) -> Result<Vec<SignatureScheme>, ExecError> {
+        let overlay = Overlay::new(state);
+        Ok(governance::settings(&overlay)?
+            .map(|s| s.signature_schemes)
+            .unwrap_or_else(|| self.rules.schemes.clone()))
     }
 
     /// The checks a transaction must pass to enter the mempool for inclusion at `height`: the
@@ -122,7 +144,7 @@ impl Executor {
                 found: tx.chain_id.clone(),
             }));
         }
-        if !self.rules.accepts(tx.sender.scheme()) {
+        if !self.accepted_schemes(state)?.contains(&tx.sender.scheme()) {
             return Ok(Err(ContractError::SchemeNotAccepted(
                 tx.sender.scheme().to_string(),
             )));
@@ -148,6 +170,7 @@ impl Executor {
         };
         let allowed = match &tx.call {
             Call::System(call) => system::role_allows(member.role, call),
+            Call::Governance(_) => governance::is_governor(state, &member)?,
         };
         if !allowed {
             return Ok(Err(ContractError::RoleForbidden {
@@ -214,13 +237,16 @@ impl Executor {
                 Ok(member) => member,
                 Err(e) => return Ok(Err(e)),
             };
+            let schemes = self.accepted_schemes(&tx_state)?;
             let ctx = TxContext {
                 rules: &self.rules,
                 block,
                 tx_hash,
+                schemes,
             };
             let result = match &signed.tx.call {
                 Call::System(call) => system::execute(&mut tx_state, &ctx, &member, call)?,
+                Call::Governance(call) => governance::execute(&mut tx_state, &ctx, &member, call)?,
             };
             if let Err(e) = result {
                 return Ok(Err(e));

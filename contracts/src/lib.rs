@@ -15,6 +15,7 @@
 
 mod error;
 mod executor;
+pub mod governance;
 mod state;
 pub mod system;
 

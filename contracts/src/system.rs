@@ -116,16 +116,27 @@ pub fn genesis_writes(genesis: &Genesis, state: &mut Overlay<'_>) {
             roles: org.roles.clone(),
         };
         state.put_value(Space::State, org_key(&org.uscc), &record);
-        for (i, admin) in org.admins.iter().enumerate() {
-            let member = Member {
-                public_key: admin.clone(),
-                org: org.uscc.clone(),
-                name: format!("{} admin {}", org.name, i + 1),
-                role: MemberRole::Admin,
-                registered_at: 0,
-            };
-            put_member(state, suite, &member);
-        }
+        add_admins(state, suite, &record, &org.admins, 0);
+    }
+}
+
+/// Registers `admins` as admin members of `org`.
+pub(crate) fn add_admins(
+    state: &mut Overlay<'_>,
+    suite: HashSuite,
+    org: &Organisation,
+    admins: &[PublicKey],
+    height: u64,
+) {
+    for (i, admin) in admins.iter().enumerate() {
+        let member = Member {
+            public_key: admin.clone(),
+            org: org.uscc.clone(),
+            name: format!("{} admin {}", org.name, i + 1),
+            role: MemberRole::Admin,
+            registered_at: height,
+        };
+        put_member(state, suite, &member);
     }
 }
 
@@ -202,7 +213,7 @@ fn register_member(
     if let Err(e) = check_text("name", name, 1, NAME_BYTES_MAX) {
         return Ok(Err(e));
     }
-    if !ctx.rules.accepts(public_key.scheme()) {
+    if !ctx.accepts(public_key.scheme()) {
         return Ok(Err(ContractError::SchemeNotAccepted(
             public_key.scheme().to_string(),
         )));

@@ -17,6 +17,8 @@ use crate::crypto::PublicKey;
 pub enum Call {
     /// The system contract: organisations, members, evidence.
     System(SystemCall),
+    /// Governance: proposals and approvals that change the consortium.
+    Governance(GovCall),
 }
 
 impl Call {
@@ -24,6 +26,8 @@ impl Call {
     pub fn name(&self) -> &'static str {
         match self {
             Call::System(call) => call.name(),
+            Call::Governance(GovCall::Propose { .. }) => "governance.propose",
+            Call::Governance(GovCall::Approve { .. }) => "governance.approve",
         }
     }
 }
@@ -66,6 +70,69 @@ impl SystemCall {
             SystemCall::RecordEvidence { .. } => "system.record_evidence",
         }
     }
+}
+
+/// Methods of the governance contract. Only admins of organisations with the `admin` role take
+/// part; each such organisation has one vote.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[allow(clippy::large_enum_variant)] // a wire type, decoded once per transaction
+pub enum GovCall {
+    /// Proposes a change; the proposer's organisation approves it at once.
+    Propose {
+        /// What would change.
+        change: GovChange,
+        /// Why (shown to the other organisations).
+        memo: String,
+    },
+    /// Approves an open proposal on behalf of the sender's organisation.
+    Approve {
+        /// The proposal's id (the hash of the transaction that proposed it).
+        proposal_id: Hash,
+    },
+}
+
+/// A change the consortium can make by proposal and approval.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[allow(clippy::large_enum_variant)] // a wire type, decoded once per transaction
+pub enum GovChange {
+    /// A new organisation with its first admin keys.
+    AddOrganisation {
+        /// Its USCC.
+        uscc: crate::ids::Uscc,
+        /// Its name.
+        name: String,
+        /// What it is on the chain.
+        roles: Vec<OrgRole>,
+        /// Its first admins.
+        admins: Vec<PublicKey>,
+    },
+    /// A node run by a member organisation: a voter, or a learner (read-only replica).
+    AddNode {
+        /// The organisation that runs it.
+        org: crate::ids::Uscc,
+        /// Its unique id.
+        id: String,
+        /// Its block-signing key.
+        public_key: PublicKey,
+        /// Its libp2p peer id.
+        p2p_peer_id: String,
+        /// A learner receives blocks but does not vote or propose.
+        learner: bool,
+    },
+    /// Removes a node; the others refuse its connections from then on.
+    RemoveNode {
+        /// Its id.
+        id: String,
+    },
+    /// Changes which signature schemes the chain accepts from senders.
+    SetSignatureSchemes {
+        /// The accepted schemes (at least one).
+        schemes: Vec<crate::crypto::SignatureScheme>,
+    },
 }
 
 /// A member's role inside their organisation.

@@ -6,6 +6,6 @@ mod receipt;
 mod tx;
 
 pub use block::{Block, BlockHeader};
-pub use call::{Call, MemberRole, OrgRole, SystemCall};
+pub use call::{Call, GovCall, GovChange, MemberRole, OrgRole, SystemCall};
 pub use receipt::{Receipt, ReceiptStatus};
 pub use tx::{SignedTransaction, Transaction};
