@@ -160,11 +160,8 @@ fn propose(
     change: &GovChange,
     memo: &str,
 ) -> Outcome {
-    if memo.len() > TEXT_BYTES_MAX {
-        return Ok(Err(ContractError::InvalidArgument {
-            field: "memo",
-            reason: format!("more than {TEXT_BYTES_MAX} bytes"),
-        }));
+    if let Err(e) = system::check_text("memo", memo, 0, TEXT_BYTES_MAX) {
+        return Ok(Err(e));
     }
     if let Err(e) = validate_change(state, ctx, change)? {
         return Ok(Err(e));
@@ -225,13 +222,7 @@ fn settle(state: &mut Overlay<'_>, ctx: &TxContext<'_>, mut proposal: Proposal) 
 }
 
 fn text(field: &'static str, value: &str) -> Result<(), ContractError> {
-    if value.is_empty() || value.len() > NAME_BYTES_MAX {
-        return Err(ContractError::InvalidArgument {
-            field,
-            reason: format!("must be 1 to {NAME_BYTES_MAX} bytes"),
-        });
-    }
-    Ok(())
+    system::check_text(field, value, 1, NAME_BYTES_MAX)
 }
 
 fn validate_change(

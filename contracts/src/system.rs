@@ -187,7 +187,8 @@ pub fn execute(
     }
 }
 
-fn check_text(
+/// Checks a text argument's length in bytes; the error names the field.
+pub(crate) fn check_text(
     field: &'static str,
     value: &str,
     min: usize,
