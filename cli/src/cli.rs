@@ -3,8 +3,11 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use xinlian_core::crypto::SignatureScheme;
+use xinlian_core::api::ProposalStatus;
+use xinlian_core::crypto::{PublicKey, SignatureScheme};
 use xinlian_core::genesis::Suite;
+use xinlian_core::ids::Uscc;
+use xinlian_core::types::{GovChange, OrgRole};
 
 /// Xinlian (信链): a permissioned consortium chain with national (SM2/SM3) and international
 /// (Ed25519/BLAKE3) cryptography.
@@ -19,6 +22,7 @@ pub(crate) struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 pub(crate) enum Command {
     /// Generate and inspect key files (PKCS#8 PEM, readable by OpenSSL 3).
     #[command(subcommand)]
@@ -43,6 +47,128 @@ pub(crate) enum Command {
     /// Run a local chain of node processes on this machine.
     #[command(subcommand)]
     Testnet(TestnetCommand),
+    /// Governance: propose and approve changes to the consortium, list proposals and nodes.
+    #[command(subcommand)]
+    Gov(GovCommand),
+}
+
+#[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
+pub(crate) enum GovCommand {
+    /// Propose a change, signed by an admin of an admin organisation; prints the proposal id
+    /// (the transaction hash). It takes effect once a majority of admin organisations approve
+    /// (the proposer's counts).
+    ///
+    /// Example: xinlian gov propose --key org0-admin.pem --memo "海关节点" add-node
+    ///   --org 91110000100000000X --id node4 --public-key sm2:04... --p2p-peer-id 12D3Koo...
+    Propose {
+        #[command(flatten)]
+        node: NodeArg,
+        /// The proposer's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Why (kept on chain).
+        #[arg(long, default_value = "")]
+        memo: String,
+        /// Wait until committed and print the proposal.
+        #[arg(long)]
+        wait: bool,
+        #[command(subcommand)]
+        change: ChangeArg,
+    },
+    /// Approve a proposal for your organisation.
+    ///
+    /// Example: xinlian gov approve --key org1-admin.pem --wait <proposal id>
+    Approve {
+        #[command(flatten)]
+        node: NodeArg,
+        /// The approver's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Wait until committed and print the proposal.
+        #[arg(long)]
+        wait: bool,
+        /// The proposal id.
+        id: String,
+    },
+    /// List proposals, newest first, as JSON.
+    ///
+    /// Example: xinlian gov list --status open
+    List {
+        #[command(flatten)]
+        node: NodeArg,
+        /// Only `open`, `executed` or `expired` ones.
+        #[arg(long, value_parser = parse_proposal_status)]
+        status: Option<ProposalStatus>,
+        /// Most to list.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Show one proposal as JSON.
+    ///
+    /// Example: xinlian gov show <proposal id>
+    Show {
+        #[command(flatten)]
+        node: NodeArg,
+        /// The proposal id.
+        id: String,
+    },
+    /// List the chain's nodes (the registry) and Raft's current members, as JSON.
+    ///
+    /// Example: xinlian gov nodes
+    Nodes(NodeArg),
+}
+
+/// What a proposal changes.
+#[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
+pub(crate) enum ChangeArg {
+    /// Add a node run by a member organisation (get its keys with `xinlian node identity`).
+    AddNode {
+        /// The organisation that runs it (USCC).
+        #[arg(long)]
+        org: Uscc,
+        /// Its node id (the `node_id` of its config).
+        #[arg(long)]
+        id: String,
+        /// Its block-signing public key.
+        #[arg(long)]
+        public_key: PublicKey,
+        /// Its libp2p peer id.
+        #[arg(long)]
+        p2p_peer_id: String,
+        /// A read-only replica that does not vote (an observer such as a regulator).
+        #[arg(long)]
+        learner: bool,
+    },
+    /// Remove a node; the others cut it off once Raft applies the removal.
+    RemoveNode {
+        /// Its node id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Add an organisation with its first admin keys.
+    AddOrg {
+        /// Its USCC.
+        #[arg(long)]
+        uscc: Uscc,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// Its roles, comma separated: admin, regulator, issuer, enterprise-registrar, enterprise,
+        /// audit.
+        #[arg(long, value_delimiter = ',', value_parser = parse_org_role)]
+        roles: Vec<OrgRole>,
+        /// Its first admins' public keys (repeat, or comma separated).
+        #[arg(long = "admin", value_delimiter = ',', required = true)]
+        admins: Vec<PublicKey>,
+    },
+    /// Set which signature schemes senders may use.
+    SetSchemes {
+        /// Comma separated: sm2, ed25519.
+        #[arg(long, value_delimiter = ',', value_parser = parse_scheme, required = true)]
+        schemes: Vec<SignatureScheme>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -95,6 +221,15 @@ pub(crate) enum NodeCommand {
     ///
     /// Example: xinlian node start --config ./mychain/node0/node.toml
     Start {
+        /// The node's config file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Print what governance needs to add this node: its id, block-signing public key and
+    /// libp2p peer id, as JSON (no secrets).
+    ///
+    /// Example: xinlian node identity --config ./node4/node.toml
+    Identity {
         /// The node's config file (TOML).
         #[arg(long)]
         config: PathBuf,
@@ -205,6 +340,22 @@ pub(crate) enum TestnetCommand {
     ///
     /// Example: xinlian testnet heal --node 1
     Heal(TestnetNodeArgs),
+    /// Add a node through governance: write its keys and config, pass the proposal with the
+    /// testnet's admin keys, start it; it syncs and joins Raft.
+    ///
+    /// Example: xinlian testnet add-node --learner
+    AddNode {
+        /// The testnet's directory.
+        #[arg(long, default_value = ".xinlian-testnet")]
+        dir: PathBuf,
+        /// Add it as a learner (replicates, does not vote).
+        #[arg(long)]
+        learner: bool,
+    },
+    /// Remove a node through governance; its process keeps running, cut off from the others.
+    ///
+    /// Example: xinlian testnet remove-node --node 3
+    RemoveNode(TestnetNodeArgs),
     /// Stop the testnet's nodes (data is kept).
     ///
     /// Example: xinlian testnet down
@@ -227,6 +378,50 @@ pub(crate) struct TestnetNodeArgs {
 
 fn parse_scheme(text: &str) -> Result<SignatureScheme, String> {
     text.parse().map_err(|e: xinlian_core::Error| e.to_string())
+}
+
+impl ChangeArg {
+    pub(crate) fn into_change(self) -> GovChange {
+        match self {
+            ChangeArg::AddNode {
+                org,
+                id,
+                public_key,
+                p2p_peer_id,
+                learner,
+            } => GovChange::AddNode {
+                org,
+                id,
+                public_key,
+                p2p_peer_id,
+                learner,
+            },
+            ChangeArg::RemoveNode { id } => GovChange::RemoveNode { id },
+            ChangeArg::AddOrg {
+                uscc,
+                name,
+                roles,
+                admins,
+            } => GovChange::AddOrganisation {
+                uscc,
+                name,
+                roles,
+                admins,
+            },
+            ChangeArg::SetSchemes { schemes } => GovChange::SetSignatureSchemes { schemes },
+        }
+    }
+}
+
+fn parse_proposal_status(text: &str) -> Result<ProposalStatus, String> {
+    serde_json::from_value(serde_json::Value::String(text.into()))
+        .map_err(|_| format!("unknown status {text:?}; expected open, executed or expired"))
+}
+
+fn parse_org_role(text: &str) -> Result<OrgRole, String> {
+    serde_json::from_value(serde_json::Value::String(text.into())).map_err(|_| {
+        format!("unknown role {text:?}; expected admin, regulator, issuer, enterprise-registrar, enterprise or audit")
+    })
 }
 
 fn parse_suite(text: &str) -> Result<Suite, String> {

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use xinlian_core::Hash;
-use xinlian_core::types::Call;
+use xinlian_core::types::{Call, GovCall};
 use xinlian_sdk::{Client, keys};
 
 use crate::cli::{
-    BlockCommand, Cli, Command, InitArgs, KeyCommand, NodeCommand, TestnetCommand, TxCommand,
+    BlockCommand, Cli, Command, GovCommand, InitArgs, KeyCommand, NodeCommand, TestnetCommand,
+    TxCommand,
 };
 
 const KEY_PASSWORD_ENV: &str = "XINLIAN_KEY_PASSWORD";
@@ -28,6 +29,8 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
         Command::Key(command) => key(command),
         Command::Init(init) => init_chain(init),
         Command::Node(NodeCommand::Start { config }) => node_start(&config).await,
+        Command::Node(NodeCommand::Identity { config }) => node_identity(&config),
+        Command::Gov(command) => gov(command).await,
         Command::Tx(command) => tx(command).await,
         Command::Status(node) => print_json(&Client::new(&node.node)?.status().await?),
         Command::Block(BlockCommand::Get { node, height }) => {
@@ -119,6 +122,83 @@ async fn node_start(config: &Path) -> Result<()> {
     let config = xinlian_node::Config::load(config)?;
     xinlian_node::run(config, shutdown_signal()).await?;
     Ok(())
+}
+
+fn node_identity(config: &Path) -> Result<()> {
+    let config = xinlian_node::Config::load(config)?;
+    let node_key = xinlian_node::load_node_key(&config.node_key_file)?;
+    let p2p_key = read_key(&config.p2p_key_file)?;
+    let peer_id = xinlian_node::network::identity_of(&p2p_key)?
+        .public()
+        .to_peer_id();
+    print_json(&serde_json::json!({
+        "node_id": config.node_id,
+        "public_key": node_key.public_key(),
+        "p2p_peer_id": peer_id.to_string(),
+    }))
+}
+
+async fn gov(command: GovCommand) -> Result<()> {
+    match command {
+        GovCommand::Propose {
+            node,
+            key,
+            memo,
+            wait,
+            change,
+        } => {
+            let call = Call::Governance(GovCall::Propose {
+                change: change.into_change(),
+                memo,
+            });
+            gov_send(&node.node, &key, call, wait).await
+        }
+        GovCommand::Approve {
+            node,
+            key,
+            wait,
+            id,
+        } => {
+            let proposal_id = Hash::from_hex(&id).context("proposal id")?;
+            let call = Call::Governance(GovCall::Approve { proposal_id });
+            gov_send(&node.node, &key, call, wait).await
+        }
+        GovCommand::List {
+            node,
+            status,
+            limit,
+        } => print_json(&Client::new(&node.node)?.proposals(status, limit).await?),
+        GovCommand::Show { node, id } => {
+            let id = Hash::from_hex(&id).context("proposal id")?;
+            print_json(&Client::new(&node.node)?.proposal(&id).await?)
+        }
+        GovCommand::Nodes(node) => print_json(&Client::new(&node.node)?.gov_nodes().await?),
+    }
+}
+
+/// Signs and submits a governance call; prints its hash and, with `wait`, the proposal after
+/// the call committed (an approval prints the proposal it approved).
+async fn gov_send(node: &str, key: &Path, call: Call, wait: bool) -> Result<()> {
+    let approved = match &call {
+        Call::Governance(GovCall::Approve { proposal_id }) => Some(*proposal_id),
+        _ => None,
+    };
+    let key = read_key(key)?;
+    let client = Client::new(node)?;
+    let tx = client.sign_call(&key, call).await?;
+    let hash = client.submit(&tx).await?;
+    println!("{hash}");
+    if !wait {
+        return Ok(());
+    }
+    let status = client
+        .wait_for_commit(&hash, Duration::from_secs(30))
+        .await?;
+    let receipt = status.receipt.context("committed without a receipt")?;
+    if !receipt.is_success() {
+        bail!("refused: {:?}", receipt.status);
+    }
+    print_json(&client.proposal(&approved.unwrap_or(hash)).await?)
 }
 
 async fn shutdown_signal() {
@@ -214,6 +294,30 @@ async fn testnet(command: TestnetCommand) -> Result<()> {
         TestnetCommand::Heal(args) => {
             xinlian_testnet::set_isolated(&args.dir, args.node, false).await?;
             println!("node{} is reconnected", args.node);
+            Ok(())
+        }
+        TestnetCommand::AddNode { dir, learner } => {
+            let mut layout = xinlian_testnet::Layout::load(&dir)?;
+            let binary = std::env::current_exe().context("locating the xinlian binary")?;
+            let (index, proposal) =
+                xinlian_testnet::add_node(&dir, &mut layout, &binary, learner).await?;
+            let node = &layout.nodes[index];
+            println!(
+                "{} added by proposal {proposal}{}; it syncs and joins Raft",
+                node.id,
+                if learner { " as a learner" } else { "" }
+            );
+            println!(
+                "  {}/v1/status   log: {}",
+                node.http_url,
+                node.log_file.display()
+            );
+            Ok(())
+        }
+        TestnetCommand::RemoveNode(args) => {
+            let layout = xinlian_testnet::Layout::load(&args.dir)?;
+            let proposal = xinlian_testnet::remove_node(&layout, args.node).await?;
+            println!("node{} removed by proposal {proposal}", args.node);
             Ok(())
         }
         TestnetCommand::Down { dir } => {

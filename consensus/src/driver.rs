@@ -233,6 +233,40 @@ impl<S: LogStore> Driver<S> {
         self.node.raft.prs().conf().voters().ids().iter().collect()
     }
 
+    /// Learners of the current membership.
+    pub fn learners(&self) -> Vec<u64> {
+        self.node
+            .raft
+            .prs()
+            .conf()
+            .learners()
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    /// Whether a membership change was proposed and is not applied yet: raft-rs takes one at a
+    /// time and turns a second into an empty entry.
+    pub fn membership_change_pending(&self) -> bool {
+        self.node.raft.has_pending_conf()
+    }
+
+    /// How far member `id`'s log is known to match this leader's (0 when unknown).
+    pub fn matched(&self, id: u64) -> u64 {
+        self.node.raft.prs().get(id).map_or(0, |p| p.matched)
+    }
+
+    /// The last index of this member's log.
+    pub fn last_index(&self) -> u64 {
+        self.node.raft.raft_log.last_index()
+    }
+
+    /// Hands leadership to voter `to`: raft-rs brings it up to date and tells it to campaign.
+    pub fn transfer_leadership(&mut self, to: u64) {
+        self.node.transfer_leader(to);
+        self.rejitter_if_reset();
+    }
+
     /// Messages dropped so far, by reason.
     pub fn dropped(&self) -> &BTreeMap<DropReason, u64> {
         &self.dropped

@@ -22,5 +22,8 @@ mod store;
 
 pub use driver::{Applied, Driver, DriverConfig, DropReason};
 pub use error::{ConsensusError, Result};
-pub use raft::eraftpb::{ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot};
+pub use raft::eraftpb::{
+    ConfChange, ConfChangeType, ConfState, Entry, EntryType, HardState, Message, MessageType,
+    Snapshot,
+};
 pub use store::{LogStore, MemLogStore};

@@ -11,14 +11,12 @@
 //! - state `gov/electorate` → u64; state `gov/settings` → [`Settings`]
 //! - index `gov/proposals/<height BE><id>` → empty (listing, newest last)
 
-use borsh::{BorshDeserialize, BorshSerialize};
-use serde::{Deserialize, Serialize};
 use xinlian_core::Hash;
-use xinlian_core::crypto::{PublicKey, SignatureScheme};
+use xinlian_core::crypto::PublicKey;
 use xinlian_core::genesis::Genesis;
-use xinlian_core::ids::Uscc;
 use xinlian_core::limits::{NAME_BYTES_MAX, TEXT_BYTES_MAX};
 use xinlian_core::types::{GovCall, GovChange, MemberRole, OrgRole};
+pub use xinlian_core::types::{NodeRecord, Proposal, Settings};
 
 use crate::executor::TxContext;
 use crate::system::{self, Member, Organisation};
@@ -26,51 +24,6 @@ use crate::{ContractError, ExecError, Overlay, Space, StateReader};
 
 /// Blocks after which an open proposal can no longer be approved.
 pub const PROPOSAL_BLOCKS_MAX: u64 = 100_000;
-
-/// A proposal and its approvals.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-pub struct Proposal {
-    /// Its id.
-    pub id: Hash,
-    /// What would change.
-    pub change: GovChange,
-    /// Why.
-    pub memo: String,
-    /// Organisations that approved, proposer first.
-    pub approvals: Vec<Uscc>,
-    /// Height it was made at.
-    pub created_height: u64,
-    /// Last height it can be approved at.
-    pub expires_at_height: u64,
-    /// Height it took effect at, once it did.
-    pub executed_height: Option<u64>,
-}
-
-/// A consensus node as the chain knows it.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-pub struct NodeRecord {
-    /// Its id.
-    pub id: String,
-    /// The organisation that runs it.
-    pub org: Uscc,
-    /// Its block-signing key.
-    pub public_key: PublicKey,
-    /// Its libp2p peer id.
-    pub p2p_peer_id: String,
-    /// Its Raft id (never reused).
-    pub raft_id: u64,
-    /// A learner replicates but does not vote.
-    pub learner: bool,
-    /// Removed nodes keep their record (and Raft id) but are cut off.
-    pub removed: bool,
-}
-
-/// Chain settings changed by governance.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-pub struct Settings {
-    /// Signature schemes accepted from senders.
-    pub signature_schemes: Vec<SignatureScheme>,
-}
 
 const ELECTORATE_KEY: &[u8] = b"gov/electorate";
 const NEXT_RAFT_ID_KEY: &[u8] = b"gov/next-raft-id";
@@ -127,6 +80,21 @@ pub fn genesis_writes(genesis: &Genesis, state: &mut Overlay<'_>) {
 /// The accepted signature schemes, as governance last set them.
 pub fn settings(state: &Overlay<'_>) -> Result<Option<Settings>, ExecError> {
     state.get_value(Space::State, SETTINGS_KEY)
+}
+
+/// Organisations with a vote (those with the admin role).
+pub fn electorate(state: &Overlay<'_>) -> Result<u64, ExecError> {
+    Ok(state.get_value(Space::State, ELECTORATE_KEY)?.unwrap_or(1))
+}
+
+/// Approvals a proposal needs to take effect: more than half the electorate.
+pub fn approvals_needed(electorate: u64) -> u64 {
+    electorate / 2 + 1
+}
+
+/// A stored proposal.
+pub fn proposal(state: &Overlay<'_>, id: &Hash) -> Result<Option<Proposal>, ExecError> {
+    state.get_value(Space::State, &proposal_key(id))
 }
 
 /// Whether `member` may take part in governance.
@@ -208,8 +176,7 @@ fn approve(state: &mut Overlay<'_>, ctx: &TxContext<'_>, sender: &Member, id: &H
 
 /// Stores the proposal and, once more than half the electorate approved, applies its change.
 fn settle(state: &mut Overlay<'_>, ctx: &TxContext<'_>, mut proposal: Proposal) -> Outcome {
-    let electorate: u64 = state.get_value(Space::State, ELECTORATE_KEY)?.unwrap_or(1);
-    if 2 * proposal.approvals.len() as u64 > electorate {
+    if proposal.approvals.len() as u64 >= approvals_needed(electorate(state)?) {
         // The state may have moved since the proposal was made: check again before applying.
         if let Err(e) = validate_change(state, ctx, &proposal.change)? {
             return Ok(Err(e));

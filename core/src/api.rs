@@ -7,7 +7,7 @@ use crate::Hash;
 use crate::crypto::Signature;
 use crate::crypto::SignatureScheme;
 use crate::genesis::Suite;
-use crate::types::{Block, BlockHeader, Receipt, SignedTransaction};
+use crate::types::{Block, BlockHeader, NodeRecord, Proposal, Receipt, SignedTransaction};
 
 /// Every error the API returns: `{"error": {"code": ..., "message": ...}}`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -111,6 +111,8 @@ pub struct StatusResponse {
     pub genesis_hash: Hash,
     /// Node id of the current leader, if known.
     pub leader: Option<String>,
+    /// This node's place in the consortium.
+    pub membership: NodeMembership,
     /// The cryptographic suite.
     pub suite: Suite,
     /// Schemes the chain accepts.
@@ -119,4 +121,66 @@ pub struct StatusResponse {
     pub mempool_txs: usize,
     /// Node software version.
     pub version: String,
+}
+
+/// A node's place in the consortium, as its own registry copy says.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeMembership {
+    /// Votes and may lead.
+    Voter,
+    /// Replicates blocks, does not vote (an observer such as a regulator).
+    Learner,
+    /// Not in the registry yet: syncing blocks until governance adds it.
+    Joining,
+    /// Removed by governance; serves its copy of the chain, takes no part in consensus.
+    Removed,
+}
+
+/// Answer to `GET /v1/gov/nodes`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GovNodesResponse {
+    /// The node registry, removed nodes included, in the order nodes joined.
+    pub nodes: Vec<NodeRecord>,
+    /// Raft ids of Raft's voters as this node last applied them; they follow the registry
+    /// through the leader's conf changes (a new voter is a learner until it has caught up).
+    pub raft_voters: Vec<u64>,
+    /// Raft ids of Raft's learners as this node last applied them.
+    pub raft_learners: Vec<u64>,
+}
+
+/// Where a proposal stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalStatus {
+    /// Open for approvals.
+    Open,
+    /// Took effect.
+    Executed,
+    /// Its approval window closed first.
+    Expired,
+}
+
+/// A proposal with where it stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalView {
+    /// The proposal as stored.
+    #[serde(flatten)]
+    pub proposal: Proposal,
+    /// Where it stands at the node's head.
+    pub status: ProposalStatus,
+    /// Approvals it needs in all under the current policy (a majority of admin organisations).
+    pub approvals_needed: u64,
+}
+
+/// Answer to `GET /v1/gov/proposals`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalsResponse {
+    /// Proposals, newest first.
+    pub proposals: Vec<ProposalView>,
 }

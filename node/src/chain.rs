@@ -8,7 +8,7 @@
 //! The consensus issue replaces "produce and commit" by "propose through Raft, commit on apply";
 //! admission and execution stay as they are.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use xinlian_contracts::{BlockContext, ChainRules, ContractError, Executor};
@@ -16,9 +16,10 @@ use xinlian_core::api::ErrorBody;
 use xinlian_core::crypto::PrivateKey;
 use xinlian_core::genesis::Genesis;
 use xinlian_core::limits::{BLOCK_TXS_MAX, TX_BYTES_MAX};
-use xinlian_core::types::{Block, BlockHeader, Receipt, SignedTransaction};
+use xinlian_core::types::{Block, BlockHeader, Call, NodeRecord, Receipt, SignedTransaction};
 use xinlian_core::{Hash, HashSuite, merkle};
 
+use crate::membership::Membership;
 use crate::mempool::{InsertError, Mempool, RejectedTxs};
 use crate::metrics::Metrics;
 use crate::storage::{Head, Storage, TxLocation};
@@ -89,6 +90,9 @@ fn receipts_root(suite: HashSuite, receipts: &[Receipt]) -> Hash {
 /// the chains stay identical.
 #[derive(Debug, thiserror::Error)]
 pub enum BlockRefusal {
+    /// This node already holds this very block (it synced it before Raft replayed the entry).
+    #[error("block {0} is already applied")]
+    AlreadyApplied(u64),
     /// It does not extend the head (a proposal overtaken by another leader's).
     #[error("stale block at height {height}; head is {head}")]
     Stale {
@@ -112,6 +116,7 @@ impl BlockRefusal {
     /// Stable code for metrics and logs.
     pub fn code(&self) -> &'static str {
         match self {
+            BlockRefusal::AlreadyApplied(_) => "already_applied",
             BlockRefusal::Stale { .. } => "stale",
             BlockRefusal::Proposer(_) => "bad_proposer",
             BlockRefusal::Malformed(_) => "malformed",
@@ -157,6 +162,29 @@ pub struct Chain {
     gossip: std::sync::OnceLock<Gossip>,
     isolated: std::sync::atomic::AtomicBool,
     admin_token: String,
+    p2p_peer_id: String,
+    membership: tokio::sync::watch::Sender<Arc<Membership>>,
+}
+
+/// Checks that the registry's record of this node names this node's keys.
+fn check_own_record(record: &NodeRecord, node_key: &PrivateKey, p2p_peer_id: &str) -> Result<()> {
+    if record.removed {
+        return Err(Error::Membership(format!(
+            "node {:?} was removed from the chain by governance; it can no longer take part",
+            record.id
+        )));
+    }
+    if record.public_key != node_key.public_key() || record.p2p_peer_id != p2p_peer_id {
+        return Err(Error::Membership(format!(
+            "the chain registers node {:?} with key {} and peer id {}; this node has key {} and peer id {}",
+            record.id,
+            record.public_key,
+            record.p2p_peer_id,
+            node_key.public_key(),
+            p2p_peer_id
+        )));
+    }
+    Ok(())
 }
 
 /// Passes a transaction admitted over HTTP on to the peers.
@@ -171,27 +199,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Chain {
-    /// Opens the store, writes genesis on first start, checks it matches on later starts.
-    pub fn open(config: &Config, genesis: Genesis, node_key: PrivateKey) -> Result<Self> {
+    /// Opens the store, writes genesis on first start, checks it matches on later starts, and
+    /// checks this node's keys against the node registry. A node not in the registry yet starts
+    /// as a joiner: it syncs blocks until governance adds it.
+    pub fn open(
+        config: &Config,
+        genesis: Genesis,
+        node_key: PrivateKey,
+        p2p_peer_id: String,
+    ) -> Result<Self> {
         genesis.validate()?;
-        let node = genesis
-            .nodes()
-            .find(|(_, n)| n.id == config.node_id)
-            .map(|(_, n)| n.clone());
-        let node = node.ok_or_else(|| {
-            Error::Genesis(format!(
-                "node_id {:?} is not a node of the genesis",
-                config.node_id
-            ))
-        })?;
-        if node.public_key != node_key.public_key() {
-            return Err(Error::Genesis(format!(
-                "node key {} is not the key genesis gives node {:?} ({})",
-                node_key.public_key(),
-                config.node_id,
-                node.public_key
-            )));
-        }
         std::fs::create_dir_all(&config.data_dir)?;
         let storage = Storage::open(&config.data_dir, config.rocksdb_cache_bytes)?;
         let head = match (storage.genesis()?, storage.head()?) {
@@ -208,6 +225,17 @@ impl Chain {
                 storage.init_genesis(&genesis, &Executor::genesis_writes(&genesis, &storage))?
             }
         };
+        let membership = Membership::load(&storage)?;
+        match membership.by_id(&config.node_id) {
+            Some(record) => check_own_record(record, &node_key, &p2p_peer_id)?,
+            None => tracing::info!(
+                target: "xinlian.node",
+                node_id = %config.node_id,
+                public_key = %node_key.public_key(),
+                p2p_peer_id = %p2p_peer_id,
+                "this node is not in the chain's node registry yet; it will sync blocks and join once governance adds it with these keys"
+            ),
+        }
         let metrics = Metrics::new();
         metrics.set_height(head.height);
         Ok(Chain {
@@ -216,6 +244,7 @@ impl Chain {
             genesis,
             node_key,
             node_id: config.node_id.clone(),
+            p2p_peer_id,
             block_txs_max: config.block_txs_max,
             mempool: Mutex::new(Mempool::new(config.mempool_txs_max)),
             rejected: Mutex::new(RejectedTxs::new(config.rejected_txs_kept_max)),
@@ -225,6 +254,7 @@ impl Chain {
             gossip: std::sync::OnceLock::new(),
             isolated: std::sync::atomic::AtomicBool::new(false),
             admin_token: write_admin_token(&config.data_dir)?,
+            membership: tokio::sync::watch::Sender::new(Arc::new(membership)),
         })
     }
 
@@ -253,24 +283,62 @@ impl Chain {
         &self.metrics
     }
 
-    /// This node's Raft id: its position among the genesis nodes, from 1.
-    pub fn raft_id(&self) -> u64 {
-        self.raft_id_of(&self.node_id)
-            .expect("checked at open: this node is in the genesis")
+    /// Signature schemes the chain accepts now (governance may have changed genesis's).
+    pub fn accepted_schemes(&self) -> Result<Vec<xinlian_core::crypto::SignatureScheme>> {
+        Ok(self.executor.accepted_schemes(&self.storage)?)
     }
 
-    /// The Raft id of node `node_id`.
-    pub fn raft_id_of(&self, node_id: &str) -> Option<u64> {
-        self.genesis
-            .nodes()
-            .position(|(_, n)| n.id == node_id)
-            .map(|i| i as u64 + 1)
+    /// The node registry as of the head, with Raft's members as last applied here.
+    pub fn membership(&self) -> Arc<Membership> {
+        self.membership.borrow().clone()
+    }
+
+    /// A receiver that sees every change of [`Chain::membership`] (the transport's allow list).
+    pub fn watch_membership(&self) -> tokio::sync::watch::Receiver<Arc<Membership>> {
+        self.membership.subscribe()
+    }
+
+    /// Records Raft's voters and learners after a membership change was applied.
+    pub fn set_raft_members(&self, voters: Vec<u64>, learners: Vec<u64>) {
+        let current = self.membership();
+        let updated = (*current).clone().with_raft_members(voters, learners);
+        if updated != *current {
+            self.membership.send_replace(Arc::new(updated));
+        }
+    }
+
+    fn reload_membership(&self) -> Result<()> {
+        let current = self.membership();
+        let updated = Membership::load(&self.storage)?.with_raft_members(
+            current.raft_voters().to_vec(),
+            current.raft_learners().to_vec(),
+        );
+        if updated != *current {
+            self.membership.send_replace(Arc::new(updated));
+        }
+        Ok(())
+    }
+
+    /// This node's own registry record, once governance has added it.
+    pub fn own_record(&self) -> Option<NodeRecord> {
+        self.membership().by_id(&self.node_id).cloned()
+    }
+
+    /// This node's Raft id, once it is an active member; an error when its registered keys are
+    /// not this node's.
+    pub fn admitted_raft_id(&self) -> Result<Option<u64>> {
+        match self.own_record() {
+            Some(record) => {
+                check_own_record(&record, &self.node_key, &self.p2p_peer_id)?;
+                Ok(Some(record.raft_id))
+            }
+            None => Ok(None),
+        }
     }
 
     /// The node id behind a Raft id.
     pub fn node_id_of(&self, raft_id: u64) -> Option<String> {
-        let index = usize::try_from(raft_id.checked_sub(1)?).ok()?;
-        self.genesis.nodes().nth(index).map(|(_, n)| n.id.clone())
+        self.membership().by_raft_id(raft_id).map(|n| n.id.clone())
     }
 
     /// Raft ids of the genesis voters.
@@ -361,7 +429,8 @@ impl Chain {
             }
             .into());
         }
-        if !rules.accepts(tx.tx.sender.scheme()) {
+        let schemes = self.accepted_schemes()?;
+        if !schemes.contains(&tx.tx.sender.scheme()) {
             return Err(ContractError::SchemeNotAccepted(tx.tx.sender.scheme().to_string()).into());
         }
         // A duplicate (re-gossiped, or sent twice) is recognised by its hash before the costly
@@ -474,7 +543,9 @@ impl Chain {
             Ok(block) => block,
             Err(refusal) => {
                 self.storage.set_applied_index(index)?;
-                self.metrics.count_refused_block(refusal.code());
+                if !matches!(refusal, BlockRefusal::AlreadyApplied(_)) {
+                    self.metrics.count_refused_block(refusal.code());
+                }
                 return Ok(Applied::Refused(refusal));
             }
         };
@@ -511,6 +582,13 @@ impl Chain {
             index,
         )?;
         *lock(&self.head) = new_head.clone();
+        if block
+            .txs
+            .iter()
+            .any(|tx| matches!(tx.tx.call, Call::Governance(_)))
+        {
+            self.reload_membership()?;
+        }
         let done: Vec<Hash> = outcome.receipts.iter().map(|r| r.tx_hash).collect();
         self.finish(&done);
         self.prune_expired(new_head.height);
@@ -538,19 +616,18 @@ impl Chain {
                 header.chain_id
             )));
         }
+        if header.height <= head.height && self.holds(&block) {
+            return Err(BlockRefusal::AlreadyApplied(header.height));
+        }
         if header.height != head.height + 1 || header.parent_hash != head.hash {
             return Err(BlockRefusal::Stale {
                 height: header.height,
                 head: head.height,
             });
         }
-        if !self
-            .genesis
-            .nodes()
-            .any(|(_, node)| node.public_key == header.proposer)
-        {
+        if !self.membership().may_propose(&header.proposer) {
             return Err(BlockRefusal::Proposer(format!(
-                "{} is not a member node",
+                "{} is not an active voting node",
                 header.proposer
             )));
         }
@@ -580,6 +657,15 @@ impl Chain {
             })?;
         }
         Ok(block)
+    }
+
+    /// Whether the stored block at `block`'s height is `block`.
+    fn holds(&self, block: &Block) -> bool {
+        let suite = self.suite();
+        matches!(
+            self.storage.block(block.header.height),
+            Ok(Some(stored)) if stored.header.hash(suite) == block.header.hash(suite)
+        )
     }
 
     /// Splits candidates into those that may enter block `height` and those whose window has

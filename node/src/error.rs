@@ -12,6 +12,10 @@ pub enum Error {
     /// The genesis file is unusable or does not match the stored chain.
     #[error("genesis: {0}")]
     Genesis(String),
+    /// This node's place in the consortium forbids what was asked (removed, or its keys are not
+    /// the ones governance registered).
+    #[error("membership: {0}")]
+    Membership(String),
     /// RocksDB failed. A failed durable write is fatal for the node.
     #[error("storage: {0}")]
     Storage(#[from] rocksdb::Error),

@@ -13,6 +13,7 @@ pub mod api;
 pub mod chain;
 pub mod config;
 mod error;
+pub mod membership;
 pub mod mempool;
 pub mod metrics;
 pub mod network;
@@ -97,7 +98,12 @@ async fn regossip(chain: std::sync::Arc<Chain>, network: network::NetworkHandle)
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
     let genesis = load_genesis(&config.genesis_file)?;
     let node_key = load_node_key(&config.node_key_file)?;
-    let chain = Arc::new(Chain::open(&config, genesis, node_key)?);
+    let p2p_key = load_key(&config.p2p_key_file, "p2p_key_file")?;
+    let p2p_peer_id = network::identity_of(&p2p_key)?
+        .public()
+        .to_peer_id()
+        .to_string();
+    let chain = Arc::new(Chain::open(&config, genesis, node_key, p2p_peer_id)?);
     let listener = TcpListener::bind(config.http_listen).await?;
     tracing::info!(
         target: "xinlian.node",
@@ -108,7 +114,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     );
     let app = router(chain.clone(), config.http_body_bytes_max);
     let server = axum::serve(listener, app).into_future();
-    let p2p_key = load_key(&config.p2p_key_file, "p2p_key_file")?;
     let (network, outgoing) = network::channel(chain.clone());
     let raft_network = network.clone();
     let outbound: raft_loop::Outbound =
@@ -127,19 +132,23 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     chain.set_gossip(Box::new(move |tx| {
         network.send(network::Outgoing::Tx(Box::new(tx.clone())))
     }));
-    // The loop only ends by itself on a fatal error; watch for that on a blocking thread.
+    // The loop ends by itself on a fatal error, which stops the node, or when governance
+    // removed this node, which leaves the HTTP API serving its copy of the chain.
     let (failed_tx, failed_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let _ = failed_tx.send(raft.join());
     });
+    let consensus_failed = async {
+        match failed_rx.await {
+            Ok(Err(e)) => e,
+            _ => std::future::pending().await,
+        }
+    };
     let outcome = tokio::select! {
         result = server => result.map_err(Error::Io),
-        failure = failed_rx => match failure {
-            Ok(Err(e)) => {
-                tracing::error!(target: "xinlian.node", error = %e, "consensus stopped; stopping the node");
-                Err(e)
-            }
-            _ => Ok(()),
+        e = consensus_failed => {
+            tracing::error!(target: "xinlian.node", error = %e, "consensus stopped; stopping the node");
+            Err(e)
         },
         () = shutdown => {
             tracing::info!(target: "xinlian.node", "shutting down");

@@ -1,8 +1,9 @@
 //! The peer-to-peer transport: libp2p over TCP with Noise and Yamux, one request-response
 //! protocol (`/xinlian/peer/1`, CBOR) for Raft messages, transaction gossip and block sync.
 //!
-//! Only the peers named in genesis may connect (an allow list); a Raft message must come from
-//! the peer whose genesis entry has the Raft id it claims. Every message is size-bounded by the
+//! Only the nodes in the chain's node registry may connect (an allow list that follows every
+//! governance change); a Raft message must come from the peer whose registry record has the Raft
+//! id it claims. A removed node is cut off once Raft has applied its removal. Every message is size-bounded by the
 //! codec, every queue is bounded, and a full queue drops (and counts) rather than blocks.
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use xinlian_core::crypto::PrivateKey;
 use xinlian_core::types::SignedTransaction;
 
 use crate::chain::Chain;
+use crate::membership::Membership;
 use crate::raft_loop::Input;
 use crate::{Config, Error, Result};
 
@@ -145,28 +147,47 @@ pub fn identity_of(key: &PrivateKey) -> Result<identity::Keypair> {
     }
 }
 
+/// Raft ids and libp2p peer ids of the nodes the transport lets in.
+#[derive(Default)]
 struct Peers {
     raft_to_peer: HashMap<u64, PeerId>,
     peer_to_raft: HashMap<PeerId, u64>,
 }
 
 impl Peers {
-    fn from_genesis(chain: &Chain) -> Result<Self> {
-        let mut raft_to_peer = HashMap::new();
-        let mut peer_to_raft = HashMap::new();
-        for (index, (_, node)) in chain.genesis().nodes().enumerate() {
-            let peer: PeerId = node
-                .p2p_peer_id
-                .parse()
-                .map_err(|e| Error::Genesis(format!("node {:?}: p2p_peer_id: {e}", node.id)))?;
-            raft_to_peer.insert(index as u64 + 1, peer);
-            peer_to_raft.insert(peer, index as u64 + 1);
+    fn from_membership(membership: &Membership) -> Self {
+        let mut peers = Peers::default();
+        for node in membership.reachable() {
+            // The contract checks the form of a peer id only loosely; one that does not parse
+            // can never connect, so it is skipped rather than fatal.
+            match node.p2p_peer_id.parse::<PeerId>() {
+                Ok(peer) => {
+                    peers.raft_to_peer.insert(node.raft_id, peer);
+                    peers.peer_to_raft.insert(peer, node.raft_id);
+                }
+                Err(e) => {
+                    tracing::warn!(target: "xinlian.node.p2p", node = %node.id, error = %e, "registered p2p_peer_id does not parse")
+                }
+            }
         }
-        Ok(Peers {
-            raft_to_peer,
-            peer_to_raft,
-        })
+        peers
     }
+}
+
+/// Brings the allow list in line with the registry; connections of peers no longer allowed are
+/// closed by the allow list itself.
+fn update_peers(swarm: &mut libp2p::Swarm<Behaviour>, peers: &mut Peers, membership: &Membership) {
+    let next = Peers::from_membership(membership);
+    for peer in peers.peer_to_raft.keys() {
+        if !next.peer_to_raft.contains_key(peer) {
+            tracing::info!(target: "xinlian.node.p2p", %peer, "peer left the membership; disconnecting");
+            swarm.behaviour_mut().allowed.disallow_peer(*peer);
+        }
+    }
+    for peer in next.peer_to_raft.keys() {
+        swarm.behaviour_mut().allowed.allow_peer(*peer);
+    }
+    *peers = next;
 }
 
 /// The queue of outgoing items: the handle for senders, the receiver for [`start`].
@@ -183,19 +204,8 @@ pub fn start(
     outgoing: mpsc::Receiver<Outgoing>,
     raft_inputs: SyncSender<Input>,
 ) -> Result<()> {
+    // The chain checked this identity against the registry when it opened.
     let keypair = identity_of(p2p_key)?;
-    let own = keypair.public().to_peer_id();
-    let expected = chain
-        .genesis()
-        .nodes()
-        .find(|(_, n)| n.id == chain.node_id())
-        .map(|(_, n)| n.p2p_peer_id.clone());
-    if expected.as_deref() != Some(own.to_string().as_str()) {
-        return Err(Error::Genesis(format!(
-            "p2p key gives peer id {own}; genesis lists {expected:?} for this node"
-        )));
-    }
-    let peers = Peers::from_genesis(&chain)?;
     let codec = request_response::cbor::codec::Codec::default()
         .set_request_size_maximum(config.raft_message_bytes_max as u64)
         .set_response_size_maximum(config.raft_message_bytes_max as u64);
@@ -208,10 +218,7 @@ pub fn start(
         )
         .map_err(|e| Error::Config(format!("p2p transport: {e}")))?
         .with_behaviour(|_| {
-            let mut allowed = allow_block_list::Behaviour::default();
-            for peer in peers.peer_to_raft.keys() {
-                allowed.allow_peer(*peer);
-            }
+            let allowed = allow_block_list::Behaviour::default();
             let rpc = request_response::Behaviour::with_codec(
                 codec,
                 [(StreamProtocol::new(PROTOCOL), ProtocolSupport::Full)],
@@ -237,6 +244,8 @@ pub fn start(
                 .map_err(|e| Error::Config(format!("peers: {p:?}: {e}")))
         })
         .collect::<Result<_>>()?;
+    let mut peers = Peers::default();
+    update_peers(&mut swarm, &mut peers, &chain.membership());
     tokio::spawn(run(swarm, chain, peers, dial, outgoing, raft_inputs));
     Ok(())
 }
@@ -244,15 +253,20 @@ pub fn start(
 async fn run(
     mut swarm: libp2p::Swarm<Behaviour>,
     chain: Arc<Chain>,
-    peers: Peers,
+    mut peers: Peers,
     dial: Vec<Multiaddr>,
     mut outgoing: mpsc::Receiver<Outgoing>,
     raft_inputs: SyncSender<Input>,
 ) {
+    let mut membership = chain.watch_membership();
     let mut pending = Pending::default();
     let mut redial = tokio::time::interval(REDIAL_INTERVAL);
     loop {
         tokio::select! {
+            Ok(()) = membership.changed() => {
+                let current = membership.borrow_and_update().clone();
+                update_peers(&mut swarm, &mut peers, &current);
+            }
             _ = redial.tick() => {
                 for address in &dial {
                     let connected = address.iter().find_map(|p| match p {

@@ -10,10 +10,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use xinlian_consensus::{Applied, ConsensusError, Driver, DriverConfig, Message};
+use xinlian_consensus::{
+    Applied, ConfChange, ConfChangeType, ConsensusError, Driver, DriverConfig, Message,
+};
 use xinlian_core::encoding;
 
-use crate::chain::Chain;
+use crate::chain::{BlockRefusal, Chain};
+use crate::membership::{RaftView, Step, next_step};
 use crate::raft_store::RaftLogStore;
 use crate::{Config, Error, Result};
 
@@ -69,7 +72,7 @@ impl RaftLoop {
     /// Starts the loop for `chain`.
     pub fn start(chain: Arc<Chain>, config: &Config, transport: Transport) -> Result<Self> {
         let (inputs, receiver) = sync_channel(RAFT_INPUTS_MAX);
-        let driver = open_driver(&chain, config)?;
+        let config = config.clone();
         let tick = Duration::from_millis(config.raft_tick_ms);
         #[allow(clippy::disallowed_methods)] // the node keeps its own time
         let now = Instant::now();
@@ -79,10 +82,16 @@ impl RaftLoop {
             in_flight_timeout: tick * (config.raft_election_ticks as u32) * 4,
             last_block: now,
         };
-        let kept = config.raft_log_kept_entries;
         let thread = std::thread::Builder::new()
             .name("xinlian-raft".into())
-            .spawn(move || run(chain, driver, receiver, transport, tick, pacing, kept))?;
+            .spawn(move || {
+                let Some(raft_id) = await_admission(&chain, &transport.fetcher, &receiver)? else {
+                    return Ok(());
+                };
+                let driver = open_driver(&chain, &config, raft_id)?;
+                let kept = config.raft_log_kept_entries;
+                run(chain, driver, receiver, transport, tick, pacing, kept)
+            })?;
         Ok(RaftLoop {
             inputs,
             thread: Some(thread),
@@ -100,7 +109,8 @@ impl RaftLoop {
         self.join()
     }
 
-    /// Waits for the loop to end on its own (it only does on a fatal error).
+    /// Waits for the loop to end on its own: with an error when it failed, or `Ok` when
+    /// governance removed this node.
     pub fn join(&mut self) -> Result<()> {
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
@@ -110,7 +120,42 @@ impl RaftLoop {
     }
 }
 
-fn open_driver(chain: &Arc<Chain>, config: &Config) -> Result<Driver<RaftLogStore>> {
+/// Every pause of a joining node between sync rounds that brought nothing.
+const JOIN_PAUSE: Duration = Duration::from_millis(500);
+/// How often a joining node says it is still waiting.
+const JOIN_LOG_INTERVAL: Duration = Duration::from_secs(30);
+
+/// A node that governance has not added yet syncs blocks from the members until the registry
+/// holds its record, then returns its Raft id; `None` when told to stop first.
+fn await_admission(
+    chain: &Chain,
+    fetcher: &BlockFetcher,
+    receiver: &Receiver<Input>,
+) -> Result<Option<u64>> {
+    #[allow(clippy::disallowed_methods)] // the node keeps its own time
+    let mut last_log = Instant::now();
+    loop {
+        if let Some(raft_id) = chain.admitted_raft_id()? {
+            return Ok(Some(raft_id));
+        }
+        let progressed = sync_round(chain, fetcher, &chain.membership().voters(), None, None)?;
+        if progressed {
+            continue;
+        }
+        if last_log.elapsed() >= JOIN_LOG_INTERVAL {
+            last_log += JOIN_LOG_INTERVAL;
+            tracing::info!(target: "xinlian.node.raft", height = chain.head().height, "waiting for governance to add this node");
+        }
+        match receiver.recv_timeout(JOIN_PAUSE) {
+            Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(None),
+            // Raft traffic before admission cannot be for us yet.
+            Ok(_) => chain.metrics().count_dropped_peer_message("not_admitted"),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+fn open_driver(chain: &Arc<Chain>, config: &Config, raft_id: u64) -> Result<Driver<RaftLogStore>> {
     let source_chain = Arc::downgrade(chain);
     let snapshot_source = Arc::new(move || match source_chain.upgrade() {
         Some(chain) => {
@@ -120,12 +165,16 @@ fn open_driver(chain: &Arc<Chain>, config: &Config) -> Result<Driver<RaftLogStor
         }
         None => (0, Vec::new()),
     });
-    let voters = chain.genesis_voters();
-    let store = RaftLogStore::open(chain.storage().db(), voters.clone(), snapshot_source)
-        .map_err(consensus_error)?;
+    // Every member's log starts from the genesis voters; later changes are entries in it.
+    let store = RaftLogStore::open(
+        chain.storage().db(),
+        chain.genesis_voters(),
+        snapshot_source,
+    )
+    .map_err(consensus_error)?;
     let applied = chain.storage().applied_index()?;
     let driver_config = DriverConfig {
-        id: chain.raft_id(),
+        id: raft_id,
         election_ticks: config.raft_election_ticks,
         heartbeat_ticks: config.raft_heartbeat_ticks,
         ..DriverConfig::default()
@@ -134,9 +183,10 @@ fn open_driver(chain: &Arc<Chain>, config: &Config) -> Result<Driver<RaftLogStor
     getrandom::fill(&mut seed).map_err(|e| Error::Config(format!("no OS randomness: {e}")))?;
     let mut driver = Driver::new(driver_config, store, applied, u64::from_le_bytes(seed))
         .map_err(consensus_error)?;
-    if voters == [chain.raft_id()] {
+    if driver.voters() == [raft_id] {
         driver.campaign().map_err(consensus_error)?;
     }
+    chain.set_raft_members(driver.voters(), driver.learners());
     Ok(driver)
 }
 
@@ -184,6 +234,7 @@ fn run(
         chain.set_leader(leader);
         chain.metrics().set_raft(driver.term(), driver.is_leader());
         maybe_propose(&chain, &mut driver, &mut pacing, now)?;
+        reconcile_membership(&chain, &mut driver)?;
         let messages = driver
             .process_ready(|applied| apply(&chain, &transport.fetcher, applied))
             .map_err(consensus_error)?;
@@ -197,6 +248,10 @@ fn run(
             (transport.outbound)(message);
         }
         compact(&chain, &mut driver, kept)?;
+        if removed_by_governance(&chain, driver.id()) {
+            tracing::warn!(target: "xinlian.node.raft", "governance removed this node and Raft applied it: leaving consensus; the HTTP API keeps serving this node's copy of the chain");
+            return Ok(());
+        }
     }
 }
 
@@ -207,11 +262,23 @@ fn apply(
 ) -> Result<(), ConsensusError> {
     let result = match applied {
         Applied::Entry { index, data, .. } => chain.apply_entry(index, data).map(|outcome| {
-            if let crate::chain::Applied::Refused(refusal) = outcome {
-                tracing::warn!(target: "xinlian.node.raft", index, %refusal, "committed entry refused as a block");
+            match outcome {
+                crate::chain::Applied::Refused(BlockRefusal::AlreadyApplied(_)) => {}
+                crate::chain::Applied::Refused(refusal) => {
+                    tracing::warn!(target: "xinlian.node.raft", index, %refusal, "committed entry refused as a block");
+                }
+                crate::chain::Applied::Block(_) => {}
             }
         }),
-        Applied::Membership { index, .. } => chain.storage().set_applied_index(index),
+        Applied::Membership {
+            index,
+            voters,
+            learners,
+        } => {
+            tracing::info!(target: "xinlian.node.raft", index, ?voters, ?learners, "membership changed");
+            chain.set_raft_members(voters, learners);
+            chain.storage().set_applied_index(index)
+        }
         Applied::Snapshot { index, from, data } => catch_up(chain, fetcher, index, from, data),
     };
     result.map_err(|e| ConsensusError::Apply(e.to_string()))
@@ -233,34 +300,10 @@ fn catch_up(
     let (target_height, target_hash): (u64, xinlian_core::Hash) =
         encoding::decode(data, "snapshot", 64)?;
     tracing::info!(target: "xinlian.node.raft", target_height, index, "catching up by block sync");
-    let mut peers: Vec<u64> = chain
-        .genesis_voters()
-        .into_iter()
-        .filter(|p| *p != chain.raft_id())
-        .collect();
-    peers.sort_by_key(|p| *p != from);
     let mut rounds = 0;
     while chain.head().height < target_height {
-        let mut progressed = false;
-        for peer in &peers {
-            let next = chain.head().height + 1;
-            let Ok(blocks) = fetcher(*peer, next, crate::network::SYNC_BLOCKS_MAX) else {
-                continue;
-            };
-            for bytes in blocks {
-                if chain.head().height >= target_height {
-                    break;
-                }
-                match chain.apply_synced_block(&bytes)? {
-                    crate::chain::Applied::Block(_) => progressed = true,
-                    crate::chain::Applied::Refused(refusal) => {
-                        tracing::warn!(target: "xinlian.node.raft", peer, %refusal, "peer sent a block we refuse");
-                        break;
-                    }
-                }
-            }
-        }
-        if !progressed {
+        let peers = chain.membership().voters();
+        if !sync_round(chain, fetcher, &peers, Some(from), Some(target_height))? {
             rounds += 1;
             if rounds >= SYNC_ROUNDS_MAX {
                 return Err(Error::Consensus(format!(
@@ -270,12 +313,101 @@ fn catch_up(
             std::thread::sleep(SYNC_ROUND_PAUSE);
         }
     }
-    if chain.head().hash != target_hash {
+    let held = chain.storage().block(target_height)?;
+    if held.map(|b| b.header.hash(chain.suite())) != Some(target_hash) {
         return Err(Error::Consensus(format!(
-            "after block sync the head at {target_height} is not the snapshot's {target_hash}"
+            "after block sync the block at {target_height} is not the snapshot's {target_hash}"
         )));
     }
     chain.storage().set_applied_index(index)
+}
+
+/// Asks each of `peers` (`first` before the others) once for the blocks after the head, and
+/// validates and applies them, up to `until`. Returns whether the head moved.
+fn sync_round(
+    chain: &Chain,
+    fetcher: &BlockFetcher,
+    peers: &[u64],
+    first: Option<u64>,
+    until: Option<u64>,
+) -> Result<bool> {
+    let mut peers: Vec<u64> = peers
+        .iter()
+        .copied()
+        .filter(|p| Some(*p) != chain.own_record().map(|r| r.raft_id))
+        .collect();
+    peers.sort_by_key(|p| Some(*p) != first);
+    let done = |chain: &Chain| until.is_some_and(|h| chain.head().height >= h);
+    let mut progressed = false;
+    for peer in peers {
+        let next = chain.head().height + 1;
+        let Ok(blocks) = fetcher(peer, next, crate::network::SYNC_BLOCKS_MAX) else {
+            continue;
+        };
+        for bytes in blocks {
+            if done(chain) {
+                return Ok(progressed);
+            }
+            match chain.apply_synced_block(&bytes)? {
+                crate::chain::Applied::Block(_) => progressed = true,
+                crate::chain::Applied::Refused(refusal) => {
+                    tracing::warn!(target: "xinlian.node.raft", peer, %refusal, "peer sent a block we refuse");
+                    break;
+                }
+            }
+        }
+    }
+    Ok(progressed)
+}
+
+/// Whether governance removed this node and Raft has applied the removal.
+fn removed_by_governance(chain: &Chain, raft_id: u64) -> bool {
+    let removed = chain.own_record().is_some_and(|r| r.removed);
+    removed && !chain.membership().in_raft(raft_id)
+}
+
+/// On the leader: proposes the next conf change that brings Raft's membership to the
+/// registry's, one at a time.
+fn reconcile_membership(chain: &Chain, driver: &mut Driver<RaftLogStore>) -> Result<()> {
+    if !driver.is_leader() || driver.membership_change_pending() {
+        return Ok(());
+    }
+    let (voters, learners) = (driver.voters(), driver.learners());
+    let matched = |id: u64| driver.matched(id);
+    let view = RaftView {
+        leader: driver.id(),
+        voters: &voters,
+        learners: &learners,
+        last_index: driver.last_index(),
+        matched: &matched,
+    };
+    let Some(step) = next_step(&chain.membership(), &view) else {
+        return Ok(());
+    };
+    tracing::info!(target: "xinlian.node.raft", ?step, "membership step towards the registry");
+    let change = |id: u64, change_type: ConfChangeType| {
+        let mut change = ConfChange {
+            node_id: id,
+            ..ConfChange::default()
+        };
+        change.set_change_type(change_type);
+        change
+    };
+    let proposed = match step {
+        Step::AddLearner(id) => {
+            driver.propose_membership(change(id, ConfChangeType::AddLearnerNode))
+        }
+        Step::Promote(id) => driver.propose_membership(change(id, ConfChangeType::AddNode)),
+        Step::Remove(id) => driver.propose_membership(change(id, ConfChangeType::RemoveNode)),
+        Step::TransferLeadership(id) => {
+            driver.transfer_leadership(id);
+            Ok(())
+        }
+    };
+    if let Err(e) = proposed {
+        tracing::debug!(target: "xinlian.node.raft", error = %e, "membership step not proposed");
+    }
+    Ok(())
 }
 
 fn maybe_propose(

@@ -6,7 +6,8 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use xinlian_core::Hash;
 use xinlian_core::api::{
-    BlockResponse, ErrorResponse, StatusResponse, SubmitTxResponse, TxState, TxStatusResponse,
+    BlockResponse, ErrorResponse, GovNodesResponse, ProposalStatus, ProposalView,
+    ProposalsResponse, StatusResponse, SubmitTxResponse, TxState, TxStatusResponse,
 };
 use xinlian_core::crypto::PrivateKey;
 use xinlian_core::types::{Call, SignedTransaction, Transaction};
@@ -95,6 +96,32 @@ impl Client {
     /// `GET /v1/txs/{hash}`.
     pub async fn tx(&self, hash: &Hash) -> Result<TxStatusResponse> {
         self.get(&format!("/v1/txs/{hash}")).await
+    }
+
+    /// `GET /v1/gov/nodes`: the node registry and Raft's members.
+    pub async fn gov_nodes(&self) -> Result<GovNodesResponse> {
+        self.get("/v1/gov/nodes").await
+    }
+
+    /// `GET /v1/gov/proposals`: newest first, optionally only those in `status`.
+    pub async fn proposals(
+        &self,
+        status: Option<ProposalStatus>,
+        limit: usize,
+    ) -> Result<ProposalsResponse> {
+        let filter = match status {
+            Some(ProposalStatus::Open) => "&status=open",
+            Some(ProposalStatus::Executed) => "&status=executed",
+            Some(ProposalStatus::Expired) => "&status=expired",
+            None => "",
+        };
+        self.get(&format!("/v1/gov/proposals?limit={limit}{filter}"))
+            .await
+    }
+
+    /// `GET /v1/gov/proposals/{id}`.
+    pub async fn proposal(&self, id: &Hash) -> Result<ProposalView> {
+        self.get(&format!("/v1/gov/proposals/{id}")).await
     }
 
     /// `POST /v1/txs`: submits a signed transaction, returns its hash once admitted.

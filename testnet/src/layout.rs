@@ -188,15 +188,15 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
 
 /// Ports of one node.
 #[derive(Clone, Copy)]
-struct Ports {
-    http: u16,
-    p2p: u16,
+pub(crate) struct Ports {
+    pub(crate) http: u16,
+    pub(crate) p2p: u16,
 }
 
 /// Node i's p2p port is its HTTP port plus this.
-const P2P_PORT_OFFSET: u16 = 1000;
+pub(crate) const P2P_PORT_OFFSET: u16 = 1000;
 
-fn write_node_config(
+pub(crate) fn write_node_config(
     node_dir: &Path,
     node_id: &str,
     ports: Ports,

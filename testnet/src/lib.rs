@@ -9,13 +9,15 @@
 //!   node0/node.toml         config, node.key.pem, data/ (RocksDB), node.log
 //! ```
 //!
-//! The single-node form serves the foundation; the consensus issue grows it to N nodes with
-//! Raft, kill/restart and partitions.
+//! Nodes beyond the founding ones join the way a department's would: keys and a config are
+//! written, governance passes the proposal, and the node syncs and joins Raft.
 
 mod demo;
+mod governance;
 mod layout;
 mod process;
 
 pub use demo::load_demo;
+pub use governance::{PreparedNode, add_node, pass_proposal, prepare_node, remove_node};
 pub use layout::{Layout, NodeEntry, init};
 pub use process::{down, kill_node, set_isolated, start_node, start_nodes, wait_healthy};

@@ -6,9 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use xinlian_core::Hash;
-use xinlian_core::api::TxState;
+use xinlian_core::api::{NodeMembership, TxState};
 use xinlian_core::genesis::Suite;
-use xinlian_core::types::{Call, SystemCall};
+use xinlian_core::types::{Call, GovChange, SystemCall};
 use xinlian_sdk::{Client, keys};
 use xinlian_testnet::Layout;
 
@@ -310,4 +310,175 @@ async fn an_isolated_leader_commits_nothing_and_converges_after_healing() {
         .unwrap();
     cluster.wait_height(leader, last.1).await;
     cluster.assert_identical(last.1).await;
+}
+
+impl Cluster {
+    /// Polls node `i`'s registry view until `done` holds for it.
+    async fn wait_registry(
+        &self,
+        i: usize,
+        what: &str,
+        done: impl Fn(&xinlian_core::api::GovNodesResponse) -> bool,
+    ) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(nodes) = self.client(i).gov_nodes().await
+                && done(&nodes)
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "node {i}: {what} within 30s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Writes and starts one more node (not in the registry yet), returning the change that
+    /// admits it.
+    async fn spawn_joiner(&mut self, learner: bool) -> (usize, GovChange) {
+        let dir = self._dir.path().to_path_buf();
+        let prepared = xinlian_testnet::prepare_node(&dir, &mut self.layout, learner)
+            .await
+            .unwrap();
+        self.children.push(None);
+        self.spawn(prepared.index);
+        xinlian_testnet::wait_healthy(&self.layout, Duration::from_secs(30))
+            .await
+            .unwrap();
+        (prepared.index, prepared.change)
+    }
+
+    /// The same block hash at every height up to `height` on the nodes `among`.
+    async fn assert_identical_among(&self, among: &[usize], height: u64) {
+        for h in 1..=height {
+            let mut hashes = Vec::new();
+            for i in among {
+                hashes.push(self.client(*i).block(h).await.unwrap().hash);
+            }
+            assert!(
+                hashes.windows(2).all(|w| w[0] == w[1]),
+                "height {h}: {hashes:?}"
+            );
+        }
+    }
+}
+
+/// Governance changes the membership of running node processes: a node started before it is
+/// admitted is refused by the others; once a proposal passes it syncs, joins Raft as a learner,
+/// is promoted to voter and replicates; a learner (an observer such as a regulator) replicates
+/// without voting; the leader removed by proposal hands over, is cut off, commits nothing more,
+/// and cannot start again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn governance_adds_a_voter_and_a_learner_and_removes_the_leader() {
+    let mut cluster = Cluster::start(3).await;
+    let (_, first) = cluster.commit_via(0, "before").await;
+
+    // A node outside the registry: the others refuse it, so it learns nothing.
+    let (voter, change) = cluster.spawn_joiner(false).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let joining = cluster.client(voter).status().await.unwrap();
+    assert_eq!(joining.membership, NodeMembership::Joining);
+    assert_eq!(joining.height, 0, "peers served blocks to a non-member");
+
+    // Admitted by a majority of organisations, it catches up and becomes a voter.
+    xinlian_testnet::pass_proposal(&cluster.layout, change, "add a voter")
+        .await
+        .unwrap();
+    cluster
+        .wait_registry(0, "the new node becomes a Raft voter", |n| {
+            n.raft_voters == [1, 2, 3, 4]
+        })
+        .await;
+    assert_eq!(
+        cluster.client(voter).status().await.unwrap().membership,
+        NodeMembership::Voter
+    );
+    let (hash, height) = cluster.commit_via(voter, "through the new node").await;
+    for i in 0..4 {
+        cluster.wait_height(i, height).await;
+    }
+    cluster.assert_identical(height).await;
+    assert!(height > first);
+
+    // A learner replicates (and forwards transactions) without a vote.
+    let (learner, change) = cluster.spawn_joiner(true).await;
+    xinlian_testnet::pass_proposal(&cluster.layout, change, "add a learner")
+        .await
+        .unwrap();
+    cluster
+        .wait_registry(0, "the learner joins Raft", |n| {
+            n.raft_learners == [5] && n.raft_voters == [1, 2, 3, 4]
+        })
+        .await;
+    let (_, height) = cluster.commit_via(learner, "through the learner").await;
+    cluster.wait_height(learner, height).await;
+    cluster.assert_identical(height).await;
+    assert_eq!(
+        cluster.client(learner).tx(&hash).await.unwrap().status,
+        TxState::Committed
+    );
+
+    // Remove the leader: it hands leadership over first, then leaves and is cut off.
+    let leader = cluster.leader(None).await;
+    let leader_raft_id = leader as u64 + 1;
+    xinlian_testnet::remove_node(&cluster.layout, leader)
+        .await
+        .unwrap();
+    let others: Vec<usize> = (0..5).filter(|i| *i != leader).collect();
+    cluster
+        .wait_registry(others[0], "Raft removes the old leader", |n| {
+            !n.raft_voters.contains(&leader_raft_id)
+        })
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster.client(leader).status().await.unwrap().membership != NodeMembership::Removed {
+        assert!(
+            Instant::now() < deadline,
+            "the removed node never learnt it"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let removed_height = cluster.client(leader).status().await.unwrap().height;
+    let mut last = 0;
+    for (n, i) in others.iter().enumerate() {
+        last = cluster
+            .commit_via(*i, &format!("after-removal-{n}"))
+            .await
+            .1;
+    }
+    let removed = cluster.client(leader).status().await.unwrap();
+    assert_eq!(
+        removed.height, removed_height,
+        "a removed node still commits"
+    );
+    assert_eq!(removed.leader, None);
+    let metrics = reqwest::get(format!("{}/metrics", cluster.layout.nodes[leader].http_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("xinlian_peers_connected 0"),
+        "the others keep a removed node connected"
+    );
+    for i in &others {
+        cluster.wait_height(*i, last).await;
+    }
+    cluster.assert_identical_among(&others, last).await;
+
+    // Restarted, a removed node refuses to take part and says why.
+    cluster.kill_9(leader);
+    let node = &cluster.layout.nodes[leader];
+    let output = Command::new(XINLIAN)
+        .args(["node", "start", "--config"])
+        .arg(&node.config_file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("was removed from the chain by governance"),
+        "{stderr}"
+    );
 }

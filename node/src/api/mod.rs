@@ -5,6 +5,7 @@
 //! bodies, bad paths, unknown routes).
 
 mod error;
+mod gov;
 mod openapi;
 
 use std::sync::Arc;
@@ -16,11 +17,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use xinlian_core::Hash;
 use xinlian_core::api::{
-    BlockResponse, StatusResponse, SubmitTxResponse, TxState, TxStatusResponse,
+    BlockResponse, NodeMembership, StatusResponse, SubmitTxResponse, TxState, TxStatusResponse,
 };
 use xinlian_core::types::SignedTransaction;
 
-pub use error::{ApiError, ApiJson};
+pub use error::{ApiError, ApiJson, ApiQuery};
 
 use crate::chain::{Chain, TxLookup};
 
@@ -32,6 +33,9 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(get_block))
         .route("/v1/status", get(status))
+        .route("/v1/gov/nodes", get(gov::nodes))
+        .route("/v1/gov/proposals", get(gov::proposals))
+        .route("/v1/gov/proposals/{id}", get(gov::proposal))
         .route("/healthz", get(healthz))
         .route("/admin/fault", post(fault))
         .route("/metrics", get(metrics))
@@ -171,22 +175,29 @@ async fn block_at(chain: &Arc<Chain>, height: u64) -> Result<Json<BlockResponse>
 /// Chain and node status.
 #[utoipa::path(get, path = "/v1/status", tag = "node",
     responses((status = 200, description = "Status", body = StatusResponse)))]
-async fn status(State(chain): State<Arc<Chain>>) -> Json<StatusResponse> {
+async fn status(State(chain): State<Arc<Chain>>) -> Result<Json<StatusResponse>, ApiError> {
     let head = chain.head();
     let genesis = chain.genesis();
-    Json(StatusResponse {
+    let membership = match chain.own_record() {
+        None => NodeMembership::Joining,
+        Some(record) if record.removed => NodeMembership::Removed,
+        Some(record) if record.learner => NodeMembership::Learner,
+        Some(_) => NodeMembership::Voter,
+    };
+    let signature_schemes = blocking(&chain, |c| Ok(c.accepted_schemes()?)).await?;
+    Ok(Json(StatusResponse {
         chain_id: genesis.chain_id.clone(),
         node_id: chain.node_id().to_string(),
         height: head.height,
         latest_hash: head.hash,
         genesis_hash: genesis.hash(),
-
         leader: chain.leader(),
+        membership,
         suite: genesis.suite,
-        signature_schemes: genesis.signature_schemes.clone(),
+        signature_schemes,
         mempool_txs: chain.mempool_len(),
         version: env!("CARGO_PKG_VERSION").to_string(),
-    })
+    }))
 }
 
 /// The fault switch's request: cut the node off from its peers, or reconnect it.

@@ -15,6 +15,9 @@ use utoipa::OpenApi;
         super::get_block,
         super::latest_block,
         super::status,
+        super::gov::nodes,
+        super::gov::proposals,
+        super::gov::proposal,
         super::healthz,
         super::metrics
     )

@@ -1,0 +1,127 @@
+//! Governance reads: the node registry and proposals.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use xinlian_contracts::{Overlay, governance};
+use xinlian_core::Hash;
+use xinlian_core::api::{GovNodesResponse, ProposalStatus, ProposalView, ProposalsResponse};
+use xinlian_core::types::Proposal;
+
+use super::{ApiError, ApiQuery, blocking};
+use crate::chain::Chain;
+
+/// Most proposals one listing returns.
+pub(super) const PROPOSALS_LIMIT_MAX: usize = 500;
+
+/// Filters of `GET /v1/gov/proposals`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProposalsQuery {
+    /// Only proposals in this state (`open`, `executed`, `expired`); all when absent.
+    status: Option<ProposalStatus>,
+    /// Most proposals to return (1 to 500, default 50).
+    limit: Option<usize>,
+}
+
+/// The node registry and Raft's members as this node sees them.
+#[utoipa::path(get, path = "/v1/gov/nodes", tag = "governance",
+    responses((status = 200, description = "Registry and Raft members", body = GovNodesResponse)))]
+pub(super) async fn nodes(State(chain): State<Arc<Chain>>) -> Json<GovNodesResponse> {
+    let membership = chain.membership();
+    Json(GovNodesResponse {
+        nodes: membership.nodes().to_vec(),
+        raft_voters: membership.raft_voters().to_vec(),
+        raft_learners: membership.raft_learners().to_vec(),
+    })
+}
+
+/// Proposals, newest first.
+#[utoipa::path(get, path = "/v1/gov/proposals", tag = "governance",
+    params(ProposalsQuery),
+    responses(
+        (status = 200, description = "Proposals, newest first", body = ProposalsResponse),
+        (status = 400, description = "Bad filter", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn proposals(
+    State(chain): State<Arc<Chain>>,
+    ApiQuery(query): ApiQuery<ProposalsQuery>,
+) -> Result<Json<ProposalsResponse>, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=PROPOSALS_LIMIT_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be 1 to {PROPOSALS_LIMIT_MAX}, got {limit}"),
+        ));
+    }
+    let proposals = blocking(&chain, move |c| {
+        // The listing index is ordered by height; proposals are few (a consortium makes a
+        // handful a month), so reading them all and filtering is cheap.
+        let keys = c
+            .storage()
+            .index_keys(governance::PROPOSALS_INDEX_PREFIX, usize::MAX)?;
+        let mut out = Vec::new();
+        for key in keys.iter().rev() {
+            let Some(id) = key.get(8..).and_then(|b| <[u8; 32]>::try_from(b).ok()) else {
+                continue;
+            };
+            let Some(view) = view_of(c, &Hash(id))? else {
+                continue;
+            };
+            if query.status.is_none_or(|s| s == view.status) {
+                out.push(view);
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(Json(ProposalsResponse { proposals }))
+}
+
+/// One proposal.
+#[utoipa::path(get, path = "/v1/gov/proposals/{id}", tag = "governance",
+    params(("id" = String, Path, description = "Proposal id (the proposing transaction's hash)")),
+    responses(
+        (status = 200, description = "The proposal", body = ProposalView),
+        (status = 400, description = "Malformed id", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "No such proposal", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn proposal(
+    State(chain): State<Arc<Chain>>,
+    Path(id): Path<String>,
+) -> Result<Json<ProposalView>, ApiError> {
+    let id = Hash::from_hex(&id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let view = blocking(&chain, move |c| Ok(view_of(c, &id)?)).await?;
+    view.map(Json)
+        .ok_or_else(|| ApiError::not_found("proposal_not_found", format!("no proposal {id}")))
+}
+
+fn view_of(chain: &Chain, id: &Hash) -> crate::Result<Option<ProposalView>> {
+    let state = Overlay::new(chain.storage());
+    let Some(proposal) = governance::proposal(&state, id)? else {
+        return Ok(None);
+    };
+    let needed = governance::approvals_needed(governance::electorate(&state)?);
+    let status = status_of(&proposal, chain.head().height + 1);
+    Ok(Some(ProposalView {
+        proposal,
+        status,
+        approvals_needed: needed,
+    }))
+}
+
+/// Where a proposal stands for a transaction in block `next_height`.
+fn status_of(proposal: &Proposal, next_height: u64) -> ProposalStatus {
+    if proposal.executed_height.is_some() {
+        ProposalStatus::Executed
+    } else if next_height > proposal.expires_at_height {
+        ProposalStatus::Expired
+    } else {
+        ProposalStatus::Open
+    }
+}
