@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::time::Duration;
 
-use libp2p::futures::StreamExt;
+use std::io;
+
+use libp2p::futures::{AsyncRead, AsyncWrite, StreamExt};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, allow_block_list, identity, noise, tcp, yamux};
@@ -65,7 +67,71 @@ pub enum PeerResponse {
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
-    rpc: request_response::cbor::Behaviour<PeerRequest, PeerResponse>,
+    rpc: request_response::Behaviour<CountingCodec>,
+}
+
+/// libp2p's CBOR codec (which enforces the size limits), counting requests it cannot read
+/// (oversized or malformed): libp2p drops those without an event.
+#[derive(Clone)]
+struct CountingCodec {
+    inner: request_response::cbor::codec::Codec<PeerRequest, PeerResponse>,
+    on_unreadable: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl request_response::Codec for CountingCodec {
+    type Protocol = StreamProtocol;
+    type Request = PeerRequest;
+    type Response = PeerResponse;
+
+    async fn read_request<T>(
+        &mut self,
+        protocol: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<PeerRequest>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        let read = self.inner.read_request(protocol, io).await;
+        if read.is_err() {
+            (self.on_unreadable)();
+        }
+        read
+    }
+
+    async fn read_response<T>(
+        &mut self,
+        protocol: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<PeerResponse>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        self.inner.read_response(protocol, io).await
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        protocol: &StreamProtocol,
+        io: &mut T,
+        request: PeerRequest,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        self.inner.write_request(protocol, io, request).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        protocol: &StreamProtocol,
+        io: &mut T,
+        response: PeerResponse,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        self.inner.write_response(protocol, io, response).await
+    }
 }
 
 /// Something to send.
@@ -206,9 +272,17 @@ pub fn start(
 ) -> Result<()> {
     // The chain checked this identity against the registry when it opened.
     let keypair = identity_of(p2p_key)?;
-    let codec = request_response::cbor::codec::Codec::default()
-        .set_request_size_maximum(config.raft_message_bytes_max as u64)
-        .set_response_size_maximum(config.raft_message_bytes_max as u64);
+    let counting_chain = chain.clone();
+    let codec = CountingCodec {
+        inner: request_response::cbor::codec::Codec::default()
+            .set_request_size_maximum(config.raft_message_bytes_max as u64)
+            .set_response_size_maximum(config.raft_message_bytes_max as u64),
+        on_unreadable: Arc::new(move || {
+            counting_chain
+                .metrics()
+                .count_dropped_peer_message("unreadable_request")
+        }),
+    };
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(

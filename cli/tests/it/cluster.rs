@@ -14,9 +14,9 @@ use xinlian_testnet::Layout;
 
 use crate::harness::XINLIAN;
 
-struct Cluster {
-    _dir: tempfile::TempDir,
-    layout: Layout,
+pub(crate) struct Cluster {
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) layout: Layout,
     children: Vec<Option<Child>>,
 }
 
@@ -40,12 +40,12 @@ fn free_port_base(n: u16) -> u16 {
 }
 
 impl Cluster {
-    async fn start(nodes: usize) -> Cluster {
+    pub(crate) async fn start(nodes: usize) -> Cluster {
         Self::start_with(nodes, |_| {}).await
     }
 
     /// Starts a cluster after `tweak` edits each node's config text.
-    async fn start_with(nodes: usize, tweak: impl Fn(&mut String)) -> Cluster {
+    pub(crate) async fn start_with(nodes: usize, tweak: impl Fn(&mut String)) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let layout =
             xinlian_testnet::init(dir.path(), nodes, Suite::Gm, free_port_base(nodes as u16))
@@ -69,7 +69,7 @@ impl Cluster {
         cluster
     }
 
-    fn spawn(&mut self, i: usize) {
+    pub(crate) fn spawn(&mut self, i: usize) {
         let node = &self.layout.nodes[i];
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -87,18 +87,18 @@ impl Cluster {
         self.children[i] = Some(child);
     }
 
-    fn kill_9(&mut self, i: usize) {
+    pub(crate) fn kill_9(&mut self, i: usize) {
         if let Some(mut child) = self.children[i].take() {
             child.kill().unwrap();
             child.wait().unwrap();
         }
     }
 
-    fn client(&self, i: usize) -> Client {
+    pub(crate) fn client(&self, i: usize) -> Client {
         Client::new(&self.layout.nodes[i].http_url).unwrap()
     }
 
-    fn index_of(&self, node_id: &str) -> usize {
+    pub(crate) fn index_of(&self, node_id: &str) -> usize {
         self.layout
             .nodes
             .iter()
@@ -107,7 +107,7 @@ impl Cluster {
     }
 
     /// Waits until the live nodes agree on a leader (other than `not`), returning its index.
-    async fn leader(&self, not: Option<usize>) -> usize {
+    pub(crate) async fn leader(&self, not: Option<usize>) -> usize {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let mut seen = Vec::new();
@@ -132,7 +132,7 @@ impl Cluster {
     }
 
     /// Submits an evidence transaction through node `i` and waits for its commit.
-    async fn commit_via(&self, i: usize, memo: &str) -> (Hash, u64) {
+    pub(crate) async fn commit_via(&self, i: usize, memo: &str) -> (Hash, u64) {
         let key = keys::read_key_file(&self.layout.admin_keys[0], None).unwrap();
         let call = Call::System(SystemCall::RecordEvidence {
             kind: "cluster".into(),
@@ -151,7 +151,7 @@ impl Cluster {
     }
 
     /// Waits until node `i` reaches `height`.
-    async fn wait_height(&self, i: usize, height: u64) {
+    pub(crate) async fn wait_height(&self, i: usize, height: u64) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.client(i).status().await.map(|s| s.height).unwrap_or(0) < height {
             assert!(
@@ -163,7 +163,7 @@ impl Cluster {
     }
 
     /// Every node holds the same block hash at every height up to `height`.
-    async fn assert_identical(&self, height: u64) {
+    pub(crate) async fn assert_identical(&self, height: u64) {
         for h in 1..=height {
             let mut hashes = Vec::new();
             for i in 0..self.layout.nodes.len() {
@@ -314,7 +314,7 @@ async fn an_isolated_leader_commits_nothing_and_converges_after_healing() {
 
 impl Cluster {
     /// Polls node `i`'s registry view until `done` holds for it.
-    async fn wait_registry(
+    pub(crate) async fn wait_registry(
         &self,
         i: usize,
         what: &str,
@@ -334,7 +334,7 @@ impl Cluster {
 
     /// Writes and starts one more node (not in the registry yet), returning the change that
     /// admits it.
-    async fn spawn_joiner(&mut self, learner: bool) -> (usize, GovChange) {
+    pub(crate) async fn spawn_joiner(&mut self, learner: bool) -> (usize, GovChange) {
         let dir = self._dir.path().to_path_buf();
         let prepared = xinlian_testnet::prepare_node(&dir, &mut self.layout, learner)
             .await
@@ -348,7 +348,7 @@ impl Cluster {
     }
 
     /// The same block hash at every height up to `height` on the nodes `among`.
-    async fn assert_identical_among(&self, among: &[usize], height: u64) {
+    pub(crate) async fn assert_identical_among(&self, among: &[usize], height: u64) {
         for h in 1..=height {
             let mut hashes = Vec::new();
             for i in among {

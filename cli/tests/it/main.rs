@@ -11,3 +11,4 @@ mod cluster;
 mod crash;
 mod happy_path;
 mod harness;
+mod peer_input;

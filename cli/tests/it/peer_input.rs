@@ -1,0 +1,224 @@
+//! Adversarial peers against real node processes, over real libp2p connections: a stranger is
+//! refused at the connection; a member's key misused to send undecodable, impersonating,
+//! impossible or oversized messages gets each one refused and counted, and the chain carries on.
+
+use std::time::Duration;
+
+use libp2p::futures::StreamExt;
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, StreamProtocol, identity, noise, tcp, yamux};
+use protobuf::Message as _;
+use xinlian_consensus::{Message, MessageType};
+use xinlian_node::network::{PeerRequest, PeerResponse};
+use xinlian_sdk::keys;
+
+use crate::cluster::Cluster;
+
+type Rpc = request_response::cbor::Behaviour<PeerRequest, PeerResponse>;
+
+/// A bare libp2p client speaking the node's protocol, with no size limit of its own on what it
+/// sends (the node's limit is what is under test).
+fn client_swarm(keypair: identity::Keypair) -> libp2p::Swarm<Rpc> {
+    let codec = request_response::cbor::codec::Codec::default()
+        .set_request_size_maximum(64 << 20)
+        .set_response_size_maximum(64 << 20);
+    libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| {
+            request_response::Behaviour::with_codec(
+                codec,
+                [(
+                    StreamProtocol::new("/xinlian/peer/1"),
+                    ProtocolSupport::Full,
+                )],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+            )
+        })
+        .unwrap()
+        .build()
+}
+
+/// What became of one request.
+#[derive(Debug)]
+#[allow(dead_code)] // the failure's text is read through Debug when an assertion fails
+enum Outcome {
+    Answered(PeerResponse),
+    Failed(String),
+}
+
+/// Dials `address` and sends `request`; waits for the answer, a failure, or 15 seconds.
+async fn ask(swarm: &mut libp2p::Swarm<Rpc>, address: &Multiaddr, request: PeerRequest) -> Outcome {
+    let peer = address
+        .iter()
+        .find_map(|p| match p {
+            libp2p::multiaddr::Protocol::P2p(peer) => Some(peer),
+            _ => None,
+        })
+        .unwrap();
+    if !swarm.is_connected(&peer) {
+        swarm.dial(address.clone()).unwrap();
+    }
+    let id = swarm.behaviour_mut().send_request(&peer, request);
+    let wait = async {
+        loop {
+            match swarm.select_next_some().await {
+                SwarmEvent::Behaviour(request_response::Event::Message {
+                    message:
+                        request_response::Message::Response {
+                            request_id,
+                            response,
+                        },
+                    ..
+                }) if request_id == id => return Outcome::Answered(response),
+                SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
+                    request_id,
+                    error,
+                    ..
+                }) if request_id == id => return Outcome::Failed(error.to_string()),
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), wait)
+        .await
+        .unwrap_or(Outcome::Failed("no answer within 15 s".into()))
+}
+
+fn raft_message(from: u64, to: u64, term: u64) -> Vec<u8> {
+    let mut message = Message::default();
+    message.set_msg_type(MessageType::MsgHeartbeat);
+    message.from = from;
+    message.to = to;
+    message.term = term;
+    message.write_to_bytes().unwrap()
+}
+
+async fn dropped(cluster: &Cluster, i: usize, reason: &str) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", cluster.layout.nodes[i].http_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("xinlian_peer_messages_dropped_total{{code=\"{reason}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+fn address_of(cluster: &Cluster, i: usize, peer: &str) -> Multiaddr {
+    let base = cluster.layout.nodes[i].p2p_address.clone().unwrap();
+    format!("{base}/p2p/{peer}").parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted() {
+    let mut cluster = Cluster::start(3).await;
+    cluster.commit_via(0, "before").await;
+    let registry = cluster.client(0).gov_nodes().await.unwrap();
+    let target = address_of(&cluster, 0, &registry.nodes[0].p2p_peer_id);
+
+    // A stranger's connection is refused before any request is read.
+    let mut stranger = client_swarm(identity::Keypair::generate_ed25519());
+    let outcome = ask(
+        &mut stranger,
+        &target,
+        PeerRequest::Blocks { from: 1, count: 1 },
+    )
+    .await;
+    assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
+    assert_eq!(dropped(&cluster, 0, "unreadable_request").await, 0);
+
+    // Node 2's key in the wrong hands (node 2 itself is stopped).
+    cluster.kill_9(2);
+    let node2_dir = cluster.layout.nodes[2].config_file.parent().unwrap();
+    let key = keys::read_key_file(&node2_dir.join("p2p.key.pem"), None).unwrap();
+    let keypair = xinlian_node::network::identity_of(&key).unwrap();
+    assert_eq!(
+        PeerId::from(keypair.public()).to_string(),
+        registry.nodes[2].p2p_peer_id
+    );
+    let mut member = client_swarm(keypair);
+    let node2_raft_id = registry.nodes[2].raft_id;
+    let term = 1_000;
+
+    let undecodable = PeerRequest::Raft(vec![0xff; 64]);
+    let outcome = ask(&mut member, &target, undecodable).await;
+    assert!(
+        matches!(&outcome, Outcome::Answered(PeerResponse::Refused(r)) if r.contains("undecodable")),
+        "{outcome:?}"
+    );
+
+    let impersonating = PeerRequest::Raft(raft_message(1, 1, term));
+    let outcome = ask(&mut member, &target, impersonating).await;
+    assert!(
+        matches!(&outcome, Outcome::Answered(PeerResponse::Refused(r)) if r.contains("claims 1")),
+        "{outcome:?}"
+    );
+
+    // A term no election could reach: accepted by the transport, dropped by the driver.
+    let impossible = PeerRequest::Raft(raft_message(node2_raft_id, 1, u64::MAX / 2));
+    let outcome = ask(&mut member, &target, impossible).await;
+    assert!(
+        matches!(outcome, Outcome::Answered(PeerResponse::Ack)),
+        "{outcome:?}"
+    );
+
+    let garbage_txs = PeerRequest::Txs(vec![vec![1, 2, 3]; 10]);
+    let outcome = ask(&mut member, &target, garbage_txs).await;
+    assert!(
+        matches!(outcome, Outcome::Answered(PeerResponse::Ack)),
+        "{outcome:?}"
+    );
+
+    // More than the node's 16 MiB message limit: the stream is dropped unread.
+    let oversized = PeerRequest::Txs(vec![vec![0; 17 << 20]]);
+    let outcome = ask(&mut member, &target, oversized).await;
+    assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
+
+    // Asking for a million blocks returns at most the sync batch.
+    let greedy = PeerRequest::Blocks {
+        from: 1,
+        count: 1_000_000,
+    };
+    match ask(&mut member, &target, greedy).await {
+        Outcome::Answered(PeerResponse::Blocks(blocks)) => {
+            assert!(!blocks.is_empty() && blocks.len() <= 64, "{}", blocks.len())
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let counts = [
+            dropped(&cluster, 0, "undecodable").await,
+            dropped(&cluster, 0, "impersonation").await,
+            dropped(&cluster, 0, "ImpossibleTerm").await,
+            dropped(&cluster, 0, "undecodable_tx").await,
+            dropped(&cluster, 0, "unreadable_request").await,
+        ];
+        if counts == [1, 1, 1, 10, 1] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dropped counts (undecodable, impersonation, impossible term, undecodable tx, unreadable): {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The chain carries on with the two honest nodes.
+    let (hash, height) = cluster.commit_via(0, "after the attack").await;
+    cluster.wait_height(1, height).await;
+    assert_eq!(
+        cluster.client(1).tx(&hash).await.unwrap().status,
+        xinlian_core::api::TxState::Committed
+    );
+}
