@@ -265,8 +265,12 @@ async fn testnet(command: TestnetCommand) -> Result<()> {
             for node in &layout.nodes {
                 match Client::new(&node.http_url)?.status().await {
                     Ok(s) => println!(
-                        "{}  {}  height {}  leader {:?}",
-                        node.id, node.http_url, s.height, s.leader
+                        "{}  {}  {:?}  height {}  leader {}",
+                        node.id,
+                        node.http_url,
+                        s.membership,
+                        s.height,
+                        s.leader.as_deref().unwrap_or("-")
                     ),
                     Err(e) => println!("{}  {}  down ({e})", node.id, node.http_url),
                 }
@@ -343,12 +347,19 @@ async fn testnet_up(
     };
     let binary = std::env::current_exe().context("locating the xinlian binary")?;
     xinlian_testnet::start_nodes(dir, &mut layout, &binary)?;
-    if let Err(e) = xinlian_testnet::wait_healthy(&layout, Duration::from_secs(30)).await {
-        let _ = xinlian_testnet::down(dir);
-        return Err(e);
-    }
+    let ready = async {
+        xinlian_testnet::wait_healthy(&layout, Duration::from_secs(30)).await?;
+        xinlian_testnet::wait_leader(&layout, Duration::from_secs(30)).await
+    };
+    let leader = match ready.await {
+        Ok(leader) => leader,
+        Err(e) => {
+            let _ = xinlian_testnet::down(dir);
+            return Err(e);
+        }
+    };
     println!(
-        "Xinlian testnet {} is up ({} node{}):",
+        "Xinlian testnet {} is up ({} node{}, leader {leader}):",
         layout.chain_id,
         layout.nodes.len(),
         if layout.nodes.len() == 1 { "" } else { "s" }

@@ -20,4 +20,6 @@ mod process;
 pub use demo::load_demo;
 pub use governance::{PreparedNode, add_node, pass_proposal, prepare_node, remove_node};
 pub use layout::{Layout, NodeEntry, init};
-pub use process::{down, kill_node, set_isolated, start_node, start_nodes, wait_healthy};
+pub use process::{
+    down, kill_node, set_isolated, start_node, start_nodes, wait_healthy, wait_leader,
+};

@@ -115,6 +115,31 @@ pub async fn wait_healthy(layout: &Layout, timeout: Duration) -> Result<()> {
     Ok(())
 }
 
+/// Waits until every node that takes part in consensus (all but removed ones) answers its
+/// status with the same leader, or `timeout` passes. Returns the leader's node id.
+pub async fn wait_leader(layout: &Layout, timeout: Duration) -> Result<String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let mut leaders = Vec::new();
+        for node in &layout.nodes {
+            match xinlian_sdk::Client::new(&node.http_url)?.status().await {
+                Ok(s) if s.membership == xinlian_core::api::NodeMembership::Removed => {}
+                Ok(s) => leaders.push(s.leader),
+                Err(_) => leaders.push(None),
+            }
+        }
+        if let Some(Some(leader)) = leaders.first()
+            && leaders.iter().all(|l| l.as_ref() == Some(leader))
+        {
+            return Ok(leader.clone());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("the nodes did not agree on a leader within {timeout:?}: {leaders:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Stops every recorded node process (SIGTERM, then SIGKILL after a grace period).
 pub fn down(dir: &Path) -> Result<()> {
     let mut layout = Layout::load(dir)?;
