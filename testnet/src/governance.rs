@@ -7,12 +7,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 use xinlian_core::Hash;
 use xinlian_core::api::ProposalStatus;
-use xinlian_core::crypto::{PrivateKey, SignatureScheme};
+use xinlian_core::crypto::PrivateKey;
 use xinlian_core::types::{Call, GovCall, GovChange};
 use xinlian_sdk::{Client, keys};
 
 use crate::Layout;
-use crate::layout::{P2P_PORT_OFFSET, Ports, write_node_config};
+use crate::layout::{P2P_PORT_OFFSET, Ports, write_node_config, write_node_keys};
 use crate::process::start_node;
 
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,15 +39,7 @@ pub async fn prepare_node(dir: &Path, layout: &mut Layout, learner: bool) -> Res
     );
     let node_dir = dir.join(&node_id);
     ensure!(!node_dir.exists(), "{} already exists", node_dir.display());
-    std::fs::create_dir_all(&node_dir)?;
-    let node_key = keys::generate(layout.suite.default_scheme())?;
-    keys::write_key_file(&node_dir.join("node.key.pem"), &node_key, None)?;
-    let p2p_key = keys::generate(SignatureScheme::Ed25519)?;
-    keys::write_key_file(&node_dir.join("p2p.key.pem"), &p2p_key, None)?;
-    let peer_id = xinlian_node::network::identity_of(&p2p_key)?
-        .public()
-        .to_peer_id()
-        .to_string();
+    let (node_key, peer_id) = write_node_keys(&node_dir, layout.suite.default_scheme())?;
     let peers = registry
         .nodes
         .iter()

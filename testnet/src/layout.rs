@@ -124,15 +124,7 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
             admin_keys.push(path);
         }
         let node_dir = dir.join(format!("node{i}"));
-        std::fs::create_dir_all(&node_dir)?;
-        let node_key = keys::generate(scheme)?;
-        keys::write_key_file(&node_dir.join("node.key.pem"), &node_key, None)?;
-        let p2p_key = keys::generate(SignatureScheme::Ed25519)?;
-        keys::write_key_file(&node_dir.join("p2p.key.pem"), &p2p_key, None)?;
-        let peer_id = xinlian_node::network::identity_of(&p2p_key)?
-            .public()
-            .to_peer_id()
-            .to_string();
+        let (node_key, peer_id) = write_node_keys(&node_dir, scheme)?;
         let node_id = format!("node{i}");
         let ports = Ports {
             http: http_port_base + i as u16,
@@ -184,6 +176,24 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
     };
     layout.save(dir)?;
     Ok(layout)
+}
+
+/// Creates `node_dir` with a block-signing key of `scheme` and a transport key; returns the
+/// signing key and the libp2p peer id.
+pub(crate) fn write_node_keys(
+    node_dir: &Path,
+    scheme: SignatureScheme,
+) -> Result<(PrivateKey, String)> {
+    std::fs::create_dir_all(node_dir)?;
+    let node_key = keys::generate(scheme)?;
+    keys::write_key_file(&node_dir.join("node.key.pem"), &node_key, None)?;
+    let p2p_key = keys::generate(SignatureScheme::Ed25519)?;
+    keys::write_key_file(&node_dir.join("p2p.key.pem"), &p2p_key, None)?;
+    let peer_id = xinlian_node::network::identity_of(&p2p_key)?
+        .public()
+        .to_peer_id()
+        .to_string();
+    Ok((node_key, peer_id))
 }
 
 /// Ports of one node.
