@@ -95,6 +95,116 @@ pub enum ContractError {
     /// No active node with that id.
     #[error("node {0} does not exist")]
     NodeNotFound(String),
+    /// The sender's organisation is not a registered cold-chain enterprise.
+    #[error("{0} is not a registered enterprise")]
+    NotEnterprise(String),
+    /// The enterprise is registered already.
+    #[error("enterprise {0} is already registered")]
+    EnterpriseExists(String),
+    /// The enterprise named (a shipment's receiver) is not registered.
+    #[error("{0} is not a registered enterprise")]
+    UnknownEnterprise(String),
+    /// Only importers, cold stores and processors code lots.
+    #[error("a {0} may not code lots at the first station")]
+    NotFirstStation(String),
+    /// Only the market regulator's organisation registers enterprises.
+    #[error("{0} may not register enterprises: not an enterprise registrar")]
+    NotRegistrar(String),
+    /// Only regulators hold, release and recall.
+    #[error("{0} may not hold, release or recall: not a regulator")]
+    NotRegulator(String),
+    /// No lot with that code.
+    #[error("lot {0} does not exist")]
+    LotNotFound(String),
+    /// The sender holds none of the lot.
+    #[error("{holder} holds no packages of lot {lot}")]
+    NotHolder {
+        /// The sender's enterprise.
+        holder: String,
+        /// The lot.
+        lot: String,
+    },
+    /// More packages asked for than the sender has in stock.
+    #[error("lot {lot}: {wanted} packages asked for, {in_stock} in stock")]
+    InsufficientStock {
+        /// The lot.
+        lot: String,
+        /// Asked for.
+        wanted: u64,
+        /// In the sender's stock.
+        in_stock: u64,
+    },
+    /// Package codes named that the sender does not have in stock.
+    #[error("lot {0}: some of the package codes named are not in the sender's stock")]
+    CodesNotHeld(String),
+    /// A quantity of zero, or a count beyond the limit.
+    #[error("invalid quantity {field}: {reason}")]
+    InvalidQuantity {
+        /// The argument.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The lot (or a lot it was split from) is held by a regulator.
+    #[error("lot {lot} is held by the regulator: {reason}")]
+    LotHeld {
+        /// The held lot.
+        lot: String,
+        /// The regulator's reason.
+        reason: String,
+    },
+    /// The lot (or a lot it was split from) is recalled.
+    #[error("lot {lot} is recalled: {reason}")]
+    LotRecalled {
+        /// The recalled lot.
+        lot: String,
+        /// The regulator's reason.
+        reason: String,
+    },
+    /// An imported lot lacks certificates it needs to move on or be sold (四个不得).
+    #[error("lot {lot} lacks required certificates: {missing}")]
+    CertificatesMissing {
+        /// The lot whose certificates count (the imported first-station lot).
+        lot: String,
+        /// The kinds missing.
+        missing: String,
+    },
+    /// Shipping to oneself.
+    #[error("an enterprise may not ship to itself")]
+    ShipToSelf,
+    /// No shipment with that id.
+    #[error("shipment {0} does not exist")]
+    ShipmentNotFound(String),
+    /// The sender is not the shipment's receiver.
+    #[error("shipment {shipment} is addressed to {to}, not {sender}")]
+    NotReceiver {
+        /// The shipment.
+        shipment: String,
+        /// Its receiver.
+        to: String,
+        /// The sender's enterprise.
+        sender: String,
+    },
+    /// The shipment was received already.
+    #[error("shipment {0} was already received")]
+    AlreadyReceived(String),
+    /// The regulator's order does not allow this change (release without a hold, order on a
+    /// recalled lot).
+    #[error("lot {lot}: {reason}")]
+    OrderConflict {
+        /// The lot.
+        lot: String,
+        /// Why.
+        reason: String,
+    },
+    /// The sender may not attach certificates to this lot.
+    #[error("{sender} neither coded nor holds lot {lot}, and is not a regulator")]
+    NotCertifier {
+        /// The sender's organisation.
+        sender: String,
+        /// The lot.
+        lot: String,
+    },
     /// An argument breaks a rule; the message names it.
     #[error("invalid argument {field}: {reason}")]
     InvalidArgument {
@@ -128,6 +238,26 @@ impl ContractError {
             ContractError::UnknownOrganisation(_) => "unknown_organisation",
             ContractError::NodeExists(_) => "node_exists",
             ContractError::NodeNotFound(_) => "node_not_found",
+            ContractError::NotEnterprise(_) => "not_enterprise",
+            ContractError::EnterpriseExists(_) => "enterprise_exists",
+            ContractError::UnknownEnterprise(_) => "unknown_enterprise",
+            ContractError::NotFirstStation(_) => "not_first_station",
+            ContractError::NotRegistrar(_) => "not_registrar",
+            ContractError::NotRegulator(_) => "not_regulator",
+            ContractError::LotNotFound(_) => "lot_not_found",
+            ContractError::NotHolder { .. } => "not_holder",
+            ContractError::InsufficientStock { .. } => "insufficient_stock",
+            ContractError::CodesNotHeld(_) => "codes_not_held",
+            ContractError::InvalidQuantity { .. } => "invalid_quantity",
+            ContractError::LotHeld { .. } => "lot_held",
+            ContractError::LotRecalled { .. } => "lot_recalled",
+            ContractError::CertificatesMissing { .. } => "certificates_missing",
+            ContractError::ShipToSelf => "ship_to_self",
+            ContractError::ShipmentNotFound(_) => "shipment_not_found",
+            ContractError::NotReceiver { .. } => "not_receiver",
+            ContractError::AlreadyReceived(_) => "already_received",
+            ContractError::OrderConflict { .. } => "order_conflict",
+            ContractError::NotCertifier { .. } => "not_certifier",
             ContractError::InvalidArgument { .. } => "invalid_argument",
         }
     }

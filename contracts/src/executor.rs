@@ -9,9 +9,9 @@ use xinlian_core::limits::TX_VALIDITY_BLOCKS_MAX;
 use xinlian_core::types::{Call, Receipt, ReceiptStatus, SignedTransaction};
 use xinlian_core::{Hash, HashSuite};
 
-use crate::governance;
 use crate::system::{self, Member};
 use crate::{ContractError, ExecError, Overlay, StateReader, WriteSet, chain_state_root};
+use crate::{coldchain, governance};
 
 /// The chain-wide rules fixed by genesis (later: changed by governance).
 #[derive(Clone, Debug)]
@@ -103,6 +103,7 @@ impl Executor {
         let mut overlay = Overlay::new(base);
         system::genesis_writes(genesis, &mut overlay);
         governance::genesis_writes(genesis, &mut overlay);
+        coldchain::genesis_writes(&mut overlay);
         overlay.into_writes()
     }
 
@@ -171,6 +172,7 @@ impl Executor {
         let allowed = match &tx.call {
             Call::System(call) => system::role_allows(member.role, call),
             Call::Governance(_) => governance::is_governor(state, &member)?,
+            Call::Trace(_) => coldchain::role_allows(member.role),
         };
         if !allowed {
             return Ok(Err(ContractError::RoleForbidden {
@@ -247,6 +249,7 @@ impl Executor {
             let result = match &signed.tx.call {
                 Call::System(call) => system::execute(&mut tx_state, &ctx, &member, call)?,
                 Call::Governance(call) => governance::execute(&mut tx_state, &ctx, &member, call)?,
+                Call::Trace(call) => coldchain::execute(&mut tx_state, &ctx, &member, call)?,
             };
             if let Err(e) = result {
                 return Ok(Err(e));

@@ -245,7 +245,7 @@ fn validate_change(
                 reason: "at least one scheme".into(),
             })
         }
-        GovChange::SetSignatureSchemes { .. } => Ok(()),
+        GovChange::SetSignatureSchemes { .. } | GovChange::SetRequiredCertificates { .. } => Ok(()),
     })
 }
 
@@ -327,6 +327,14 @@ fn apply_change(
                 node.removed = true;
                 state.put_value(Space::State, node_key(id), &node);
             }
+        }
+        GovChange::SetRequiredCertificates { kinds } => {
+            let mut config = crate::coldchain::config(state)?;
+            let mut kinds = kinds.clone();
+            kinds.sort_unstable();
+            kinds.dedup();
+            config.required_certificates = kinds;
+            crate::coldchain::set_config(state, &config);
         }
         GovChange::SetSignatureSchemes { schemes } => {
             state.put_value(

@@ -114,7 +114,7 @@ pub fn chain_state_root(suite: HashSuite, previous: &Hash, writes: &WriteSet) ->
 }
 
 /// State held in memory: the reference reader for unit tests and the simulation.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct MemoryState {
     entries: BTreeMap<(Space, Vec<u8>), Vec<u8>>,
     committed_txs: std::collections::BTreeSet<Hash>,
@@ -130,6 +130,11 @@ impl MemoryState {
             };
         }
         self.committed_txs.extend(tx_hashes);
+    }
+
+    /// Whether both hold the same keys and values (committed transactions aside).
+    pub fn same_entries(&self, other: &MemoryState) -> bool {
+        self.entries == other.entries
     }
 }
 

@@ -127,8 +127,40 @@ impl fmt::Debug for Uscc {
     }
 }
 
+/// The check character of ISO/IEC 7064 MOD 37,36 (GB/T 17710) over `text` (digits and upper-case
+/// letters): used by trace codes and electronic licence identifiers. `None` when `text` holds
+/// another character.
+pub fn mod37_36_check(text: &str) -> Option<char> {
+    const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut p: u32 = 36;
+    for byte in text.bytes() {
+        let value = ALPHABET.iter().position(|a| *a == byte)? as u32;
+        p = (p + value) % 36;
+        if p == 0 {
+            p = 36;
+        }
+        p = (p * 2) % 37;
+    }
+    let check = (37 - p) % 37;
+    // 36 would be an extra symbol; GB/T 17710 maps it to 0 for this alphabet.
+    Some(ALPHABET[(check % 36) as usize] as char)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mod37_36_matches_the_published_licence_identifier() {
+        // 1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.002.S
+        let body = concat!(
+            "11100000000013338W011",
+            "11430000006122244L",
+            "20230000403",
+            "002"
+        );
+        assert_eq!(super::mod37_36_check(body), Some('S'));
+        assert_eq!(super::mod37_36_check("abc"), None);
+    }
+
     use super::*;
 
     /// The valid examples of `shared/domain/README.md`.

@@ -27,6 +27,7 @@ pub mod hash;
 pub mod ids;
 pub mod limits;
 pub mod merkle;
+pub mod trace;
 pub mod types;
 
 pub use error::{Error, Result};

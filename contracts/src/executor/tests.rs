@@ -7,6 +7,8 @@ use xinlian_core::types::{GovCall, GovChange, MemberRole, OrgRole, SystemCall, T
 use super::*;
 use crate::MemoryState;
 
+mod coldchain;
+
 const ORG_A: &str = "91110000600037341L";
 const ORG_B: &str = "11430000006122244L";
 const ORG_C: &str = "11100000000013338W";
@@ -19,7 +21,11 @@ fn org(uscc: &str, admin: &PrivateKey, node_seed: u8) -> GenesisOrganisation {
     GenesisOrganisation {
         uscc: uscc.parse().unwrap(),
         name: format!("org {uscc}"),
-        roles: vec![OrgRole::Regulator, OrgRole::Admin],
+        roles: vec![
+            OrgRole::Regulator,
+            OrgRole::Admin,
+            OrgRole::EnterpriseRegistrar,
+        ],
         admins: vec![admin.public_key()],
         nodes: vec![GenesisNode {
             id: format!("node-{node_seed}"),

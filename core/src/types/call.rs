@@ -19,6 +19,8 @@ pub enum Call {
     System(SystemCall),
     /// Governance: proposals and approvals that change the consortium.
     Governance(GovCall),
+    /// Cold-chain traceability: enterprises, lots, movements, regulators' orders.
+    Trace(crate::trace::TraceCall),
 }
 
 impl Call {
@@ -28,6 +30,7 @@ impl Call {
             Call::System(call) => call.name(),
             Call::Governance(GovCall::Propose { .. }) => "governance.propose",
             Call::Governance(GovCall::Approve { .. }) => "governance.approve",
+            Call::Trace(call) => call.name(),
         }
     }
 }
@@ -132,6 +135,11 @@ pub enum GovChange {
     SetSignatureSchemes {
         /// The accepted schemes (at least one).
         schemes: Vec<crate::crypto::SignatureScheme>,
+    },
+    /// Changes which certificates an imported lot needs before it moves on or is sold.
+    SetRequiredCertificates {
+        /// The certificate kinds (may be empty).
+        kinds: Vec<crate::trace::CertificateKind>,
     },
 }
 
