@@ -20,6 +20,7 @@ pub mod network;
 pub mod raft_loop;
 pub mod raft_store;
 pub mod storage;
+pub mod trace;
 
 use std::future::Future;
 use std::path::Path;

@@ -305,6 +305,38 @@ impl Storage {
             .map_err(|e| corrupt("receipt", e))
     }
 
+    /// Up to `limit` entries under `prefix` in `space` whose key (after the prefix) lies in
+    /// `from..to` (`to` open when `None`), in key order: (key after the prefix, value).
+    pub fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        from: &[u8],
+        to: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let cf = match space {
+            Space::State => CF_STATE,
+            Space::Index => CF_INDEX,
+        };
+        let start = [prefix, from].concat();
+        let iter = self
+            .db
+            .iterator_cf(self.cf(cf), IteratorMode::From(&start, Direction::Forward));
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, value) = item?;
+            let Some(rest) = key.strip_prefix(prefix) else {
+                break;
+            };
+            if out.len() >= limit || to.is_some_and(|end| rest >= end) {
+                break;
+            }
+            out.push((rest.to_vec(), value.to_vec()));
+        }
+        Ok(out)
+    }
+
     /// Keys (after the prefix) of up to `limit` index entries under `prefix`.
     pub fn index_keys(&self, prefix: &[u8], limit: usize) -> Result<Vec<Vec<u8>>> {
         let iter = self.db.iterator_cf(

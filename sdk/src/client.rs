@@ -5,11 +5,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use xinlian_core::Hash;
+use xinlian_core::api::trace::{CodeTrace, CodedLot, LotsResponse, RecallList, StockResponse};
 use xinlian_core::api::{
     BlockResponse, ErrorResponse, GovNodesResponse, ProposalStatus, ProposalView,
     ProposalsResponse, StatusResponse, SubmitTxResponse, TxState, TxStatusResponse,
 };
 use xinlian_core::crypto::PrivateKey;
+use xinlian_core::ids::Uscc;
+use xinlian_core::trace::{EnterpriseKind, LotCode, TraceCode};
+use xinlian_core::types::ReceiptStatus;
 use xinlian_core::types::{Call, SignedTransaction, Transaction};
 
 use crate::{Result, SdkError, keys};
@@ -149,6 +153,78 @@ impl Client {
             call,
         };
         Ok(tx.sign(key)?)
+    }
+
+    /// Signs `call`, submits it and waits for its commit: the hash of a call that took effect, or
+    /// [`SdkError::Refused`] with the receipt's code.
+    pub async fn commit(&self, key: &PrivateKey, call: Call, timeout: Duration) -> Result<Hash> {
+        let tx = self.sign_call(key, call).await?;
+        let hash = self.submit(&tx).await?;
+        let status = self.wait_for_commit(&hash, timeout).await?;
+        match status.receipt.map(|r| r.status) {
+            Some(ReceiptStatus::Success) => Ok(hash),
+            Some(ReceiptStatus::Failure { code, message }) => Err(SdkError::Refused {
+                tx: hash.to_hex(),
+                code,
+                message,
+            }),
+            None => Err(SdkError::Decode(format!(
+                "committed {hash} without a receipt"
+            ))),
+        }
+    }
+
+    /// `GET /v1/trace/codes/{code}`: a code's lineage, hops, certificates and status.
+    pub async fn trace_code(&self, code: &TraceCode) -> Result<CodeTrace> {
+        self.get(&format!("/v1/trace/codes/{code}")).await
+    }
+
+    /// `GET /v1/trace/codes/{code}/holders`: the recall list of the code's lot and its
+    /// descendants, optionally only in `region` or of `kind`.
+    pub async fn trace_holders(
+        &self,
+        code: &TraceCode,
+        region: Option<u32>,
+        kind: Option<EnterpriseKind>,
+    ) -> Result<RecallList> {
+        let mut query = Vec::new();
+        if let Some(region) = region {
+            query.push(format!("region={region}"));
+        }
+        if let Some(kind) = kind {
+            let kind = serde_json::to_value(kind).map_err(|e| SdkError::Decode(e.to_string()))?;
+            query.push(format!("kind={}", kind.as_str().unwrap_or_default()));
+        }
+        self.get(&format!(
+            "/v1/trace/codes/{code}/holders?{}",
+            query.join("&")
+        ))
+        .await
+    }
+
+    /// `GET /v1/trace/lots` with the query string built from `filters` (`product`, `origin`,
+    /// `from`, `to`, `region`, `limit`).
+    pub async fn trace_lots(&self, filters: &[(&str, String)]) -> Result<LotsResponse> {
+        let response = self
+            .http
+            .get(format!("{}/v1/trace/lots", self.base))
+            .query(filters)
+            .send()
+            .await
+            .map_err(transport)?;
+        Self::answer(response).await
+    }
+
+    /// `GET /v1/trace/lots/by-tx/{hash}`: the lot a commissioning or split coded.
+    pub async fn lot_of_tx(&self, tx: &Hash) -> Result<LotCode> {
+        let coded: CodedLot = self.get(&format!("/v1/trace/lots/by-tx/{tx}")).await?;
+        Ok(coded.lot)
+    }
+
+    /// `GET /v1/trace/enterprises/{uscc}/stock`.
+    pub async fn enterprise_stock(&self, uscc: &Uscc) -> Result<StockResponse> {
+        self.get(&format!("/v1/trace/enterprises/{uscc}/stock"))
+            .await
     }
 
     /// Waits until the transaction is committed (returning its status with the receipt) or

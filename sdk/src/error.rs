@@ -16,6 +16,16 @@ pub enum SdkError {
         /// The node's message.
         message: String,
     },
+    /// The transaction committed, but its call was refused; `code` is the receipt's stable code.
+    #[error("transaction {tx} was refused ({code}): {message}")]
+    Refused {
+        /// The transaction.
+        tx: String,
+        /// The receipt's code.
+        code: String,
+        /// The receipt's message.
+        message: String,
+    },
     /// The node could not be reached or the connection broke.
     #[error("cannot reach node: {0}")]
     Transport(String),
@@ -45,7 +55,7 @@ impl SdkError {
     /// The node's error code, when the node answered with one.
     pub fn node_code(&self) -> Option<&str> {
         match self {
-            SdkError::Node { code, .. } => Some(code),
+            SdkError::Node { code, .. } | SdkError::Refused { code, .. } => Some(code),
             _ => None,
         }
     }

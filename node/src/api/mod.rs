@@ -7,6 +7,7 @@
 mod error;
 mod gov;
 mod openapi;
+mod trace;
 
 use std::sync::Arc;
 
@@ -36,6 +37,11 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .route("/v1/gov/nodes", get(gov::nodes))
         .route("/v1/gov/proposals", get(gov::proposals))
         .route("/v1/gov/proposals/{id}", get(gov::proposal))
+        .route("/v1/trace/codes/{code}", get(trace::code))
+        .route("/v1/trace/codes/{code}/holders", get(trace::holders))
+        .route("/v1/trace/lots", get(trace::lots))
+        .route("/v1/trace/lots/by-tx/{hash}", get(trace::lot_by_tx))
+        .route("/v1/trace/enterprises/{uscc}/stock", get(trace::stock))
         .route("/healthz", get(healthz))
         .route("/admin/fault", post(fault))
         .route("/metrics", get(metrics))

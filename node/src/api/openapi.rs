@@ -18,6 +18,11 @@ use utoipa::OpenApi;
         super::gov::nodes,
         super::gov::proposals,
         super::gov::proposal,
+        super::trace::code,
+        super::trace::holders,
+        super::trace::lots,
+        super::trace::lot_by_tx,
+        super::trace::stock,
         super::healthz,
         super::metrics
     )

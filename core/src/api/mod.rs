@@ -184,3 +184,4 @@ pub struct ProposalsResponse {
     /// Proposals, newest first.
     pub proposals: Vec<ProposalView>,
 }
+pub mod trace;

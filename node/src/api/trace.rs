@@ -1,0 +1,199 @@
+//! Traceability queries over HTTP (`/v1/trace/...`), answered from RocksDB indexes.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use xinlian_core::Hash;
+use xinlian_core::api::trace::{CodeTrace, CodedLot, LotsResponse, RecallList, StockResponse};
+use xinlian_core::ids::Uscc;
+use xinlian_core::trace::{EnterpriseKind, LotCode, TraceCode};
+
+use super::{ApiError, ApiQuery, blocking};
+use crate::chain::Chain;
+use crate::trace::{HolderFilter, LotQuery, TraceReader, parse_date};
+
+/// Most lots one search returns.
+const LOTS_LIMIT_MAX: usize = 500;
+
+pub(super) fn parse_code(text: &str) -> Result<TraceCode, ApiError> {
+    text.parse()
+        .map_err(|e: xinlian_core::Error| ApiError::bad_request("invalid_code", e.to_string()))
+}
+
+fn code_not_found(code: &TraceCode) -> ApiError {
+    ApiError::not_found(
+        "code_not_found",
+        format!("no lot or package has the code {code}"),
+    )
+}
+
+/// A code's lineage back to the first station, its hops, certificates and status.
+#[utoipa::path(get, path = "/v1/trace/codes/{code}", tag = "trace",
+    params(("code" = String, Path, description = "Lot or package code with its check character")),
+    responses(
+        (status = 200, description = "The code's trace", body = CodeTrace),
+        (status = 400, description = "Malformed code or bad check character", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "No such code", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn code(
+    State(chain): State<Arc<Chain>>,
+    Path(code): Path<String>,
+) -> Result<Json<CodeTrace>, ApiError> {
+    let code = parse_code(&code)?;
+    let trace = blocking(&chain, move |c| {
+        Ok(TraceReader::new(c.storage(), c.suite()).code(code)?)
+    })
+    .await?;
+    trace.map(Json).ok_or_else(|| code_not_found(&code))
+}
+
+/// Filters of a recall list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HoldersQuery {
+    /// Only enterprises in this region (6 digits).
+    region: Option<u32>,
+    /// Only enterprises of this kind (`importer`, `cold_store`, `processor`, `wholesaler`,
+    /// `supermarket`, `restaurant`, `ecommerce`, `other`).
+    kind: Option<EnterpriseKind>,
+}
+
+/// The recall list of the code's lot and all lots split from it.
+#[utoipa::path(get, path = "/v1/trace/codes/{code}/holders", tag = "trace",
+    params(("code" = String, Path, description = "Lot or package code"), HoldersQuery),
+    responses(
+        (status = 200, description = "Every holder, with quantities and stock", body = RecallList),
+        (status = 400, description = "Malformed code or filter", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "No such code", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn holders(
+    State(chain): State<Arc<Chain>>,
+    Path(code): Path<String>,
+    ApiQuery(query): ApiQuery<HoldersQuery>,
+) -> Result<Json<RecallList>, ApiError> {
+    let code = parse_code(&code)?;
+    let filter = HolderFilter {
+        region: query.region,
+        kind: query.kind,
+    };
+    let list = blocking(&chain, move |c| {
+        Ok(TraceReader::new(c.storage(), c.suite()).holders(code.lot, &filter)?)
+    })
+    .await?;
+    list.map(Json).ok_or_else(|| code_not_found(&code))
+}
+
+/// Filters of a lot search.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LotsQuery {
+    /// Exact product name.
+    product: Option<String>,
+    /// Origin country (ISO 3166-1 alpha-2).
+    origin: Option<String>,
+    /// Coded (imported) on or after this date, `YYYY-MM-DD` (UTC).
+    from: Option<String>,
+    /// Coded on or before this date, `YYYY-MM-DD` (UTC).
+    to: Option<String>,
+    /// Region of the first station (6 digits).
+    region: Option<u32>,
+    /// Most lots (1 to 500, default 100).
+    limit: Option<usize>,
+}
+
+fn date(field: &str, text: Option<&String>) -> Result<Option<u32>, ApiError> {
+    text.map(|t| {
+        parse_date(t).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("{field} must be YYYY-MM-DD, got {t:?}"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// First-station lots by product, origin, date range and region.
+#[utoipa::path(get, path = "/v1/trace/lots", tag = "trace",
+    params(LotsQuery),
+    responses(
+        (status = 200, description = "Matching lots, oldest first", body = LotsResponse),
+        (status = 400, description = "Bad filter", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn lots(
+    State(chain): State<Arc<Chain>>,
+    ApiQuery(query): ApiQuery<LotsQuery>,
+) -> Result<Json<LotsResponse>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=LOTS_LIMIT_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be 1 to {LOTS_LIMIT_MAX}, got {limit}"),
+        ));
+    }
+    let lot_query = LotQuery {
+        from_day: date("from", query.from.as_ref())?,
+        to_day: date("to", query.to.as_ref())?,
+        product: query.product,
+        origin: query.origin,
+        region: query.region,
+        limit,
+    };
+    let lots = blocking(&chain, move |c| {
+        Ok(TraceReader::new(c.storage(), c.suite()).search(&lot_query)?)
+    })
+    .await?;
+    Ok(Json(LotsResponse { lots }))
+}
+
+/// The lot a commissioning or split transaction coded.
+#[utoipa::path(get, path = "/v1/trace/lots/by-tx/{hash}", tag = "trace",
+    params(("hash" = String, Path, description = "Transaction hash")),
+    responses(
+        (status = 200, description = "The lot", body = CodedLot),
+        (status = 404, description = "The transaction coded no lot (or is not committed)", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn lot_by_tx(
+    State(chain): State<Arc<Chain>>,
+    Path(hash): Path<String>,
+) -> Result<Json<CodedLot>, ApiError> {
+    let tx =
+        Hash::from_hex(&hash).map_err(|e| ApiError::bad_request("invalid_hash", e.to_string()))?;
+    let lot = blocking(&chain, move |c| {
+        Ok(TraceReader::new(c.storage(), c.suite()).lot_of_tx(&tx)?)
+    })
+    .await?;
+    lot.map(|lot| Json(CodedLot { lot: LotCode(lot) }))
+        .ok_or_else(|| {
+            ApiError::not_found("lot_not_found", format!("transaction {tx} coded no lot"))
+        })
+}
+
+/// What an enterprise holds now, and shipments on their way to it.
+#[utoipa::path(get, path = "/v1/trace/enterprises/{uscc}/stock", tag = "trace",
+    params(("uscc" = String, Path, description = "The enterprise's USCC")),
+    responses(
+        (status = 200, description = "Stock and incoming shipments", body = StockResponse),
+        (status = 400, description = "Malformed USCC", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "Not a registered enterprise", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn stock(
+    State(chain): State<Arc<Chain>>,
+    Path(uscc): Path<String>,
+) -> Result<Json<StockResponse>, ApiError> {
+    let uscc =
+        Uscc::parse(&uscc).map_err(|e| ApiError::bad_request("invalid_uscc", e.to_string()))?;
+    let shown = uscc.clone();
+    let stock = blocking(&chain, move |c| {
+        Ok(TraceReader::new(c.storage(), c.suite()).stock(&uscc)?)
+    })
+    .await?;
+    stock.map(Json).ok_or_else(|| {
+        ApiError::not_found(
+            "enterprise_not_found",
+            format!("{shown} is not a registered enterprise"),
+        )
+    })
+}

@@ -1,0 +1,558 @@
+//! Traceability queries, answered from the cold-chain contract's state and indexes in RocksDB:
+//! a code's lineage, the recall list of a lot and its descendants, lot search, and stock.
+//!
+//! Every answer reads a bounded number of keys that depends on the lot's own history, never on
+//! the chain's length: a code is one lot record plus its events and those of its ancestors; a
+//! recall list is one prefix scan of holders per lot.
+
+use std::collections::{HashMap, VecDeque};
+
+use borsh::BorshDeserialize;
+use xinlian_contracts::coldchain::{self, search};
+use xinlian_contracts::{Overlay, Space, system};
+use xinlian_core::api::trace::{
+    CodeStatus, CodeTrace, EnterpriseRef, HolderRow, Hop, IncomingShipment, LotHops, LotSummary,
+    RecallList, StockLine, StockResponse,
+};
+use xinlian_core::ids::Uscc;
+use xinlian_core::trace::{
+    Enterprise, Holding, Lot, LotCode, LotNumber, LotOrder, Serials, Shipment, TraceCode,
+    TraceEvent,
+};
+use xinlian_core::{Hash, HashSuite};
+
+use crate::Result;
+use crate::storage::Storage;
+
+/// Most events read per lot for a trace (a lot sold package by package can have many).
+pub const EVENTS_READ_MAX: usize = 10_000;
+/// Most lots one recall list covers.
+pub const RECALL_LOTS_MAX: usize = 100_000;
+/// Most index keys a lot search reads before filtering.
+const SEARCH_SCAN_MAX: usize = 100_000;
+/// Most lines of a stock list.
+const STOCK_LINES_MAX: usize = 10_000;
+
+/// Filters of a lot search.
+#[derive(Clone, Debug, Default)]
+pub struct LotQuery {
+    /// Exact product name.
+    pub product: Option<String>,
+    /// Origin country.
+    pub origin: Option<String>,
+    /// Region of the first station.
+    pub region: Option<u32>,
+    /// First coding day (days since the epoch), inclusive.
+    pub from_day: Option<u32>,
+    /// Last coding day, inclusive.
+    pub to_day: Option<u32>,
+    /// Most results.
+    pub limit: usize,
+}
+
+/// Filters of a recall list.
+#[derive(Clone, Debug, Default)]
+pub struct HolderFilter {
+    /// Only enterprises in this region.
+    pub region: Option<u32>,
+    /// Only enterprises of this kind.
+    pub kind: Option<xinlian_core::trace::EnterpriseKind>,
+}
+
+/// Reads traceability state; caches enterprise names within one answer.
+pub struct TraceReader<'a> {
+    storage: &'a Storage,
+    suite: HashSuite,
+    names: HashMap<Uscc, EnterpriseRef>,
+}
+
+impl<'a> TraceReader<'a> {
+    /// A reader over committed state.
+    pub fn new(storage: &'a Storage, suite: HashSuite) -> Self {
+        TraceReader {
+            storage,
+            suite,
+            names: HashMap::new(),
+        }
+    }
+
+    fn get<T: BorshDeserialize>(&self, space: Space, key: &[u8]) -> Result<Option<T>> {
+        Ok(Overlay::new(self.storage).get_value(space, key)?)
+    }
+
+    /// A lot.
+    pub fn lot(&self, lot: LotNumber) -> Result<Option<Lot>> {
+        self.get(Space::State, &coldchain::lot_key(lot))
+    }
+
+    /// A registered enterprise.
+    pub fn enterprise(&self, uscc: &Uscc) -> Result<Option<Enterprise>> {
+        self.get(Space::State, &coldchain::enterprise_key(uscc))
+    }
+
+    /// The lot a commissioning or split transaction coded.
+    pub fn lot_of_tx(&self, tx: &Hash) -> Result<Option<LotNumber>> {
+        self.get(Space::Index, &coldchain::tx_lot_key(tx))
+    }
+
+    /// How an enterprise (or another organisation, such as a regulator) is shown.
+    pub fn enterprise_ref(&mut self, uscc: &Uscc) -> Result<EnterpriseRef> {
+        if let Some(known) = self.names.get(uscc) {
+            return Ok(known.clone());
+        }
+        let shown = match self.enterprise(uscc)? {
+            Some(e) => EnterpriseRef {
+                uscc: e.uscc,
+                name: e.name,
+                kind: Some(e.kind),
+                kind_label: e.kind.label().to_string(),
+                region: e.region,
+            },
+            None => {
+                let org: Option<system::Organisation> =
+                    self.get(Space::State, &system::org_key(uscc))?;
+                EnterpriseRef {
+                    uscc: uscc.clone(),
+                    name: org.map(|o| o.name).unwrap_or_default(),
+                    kind: None,
+                    kind_label: "监管部门".into(),
+                    region: 0,
+                }
+            }
+        };
+        self.names.insert(uscc.clone(), shown.clone());
+        Ok(shown)
+    }
+
+    /// A lot's events, oldest first, at most [`EVENTS_READ_MAX`]; and whether there are more.
+    fn events(&self, lot: &Lot) -> Result<(Vec<TraceEvent>, bool)> {
+        let entries = self.storage.scan(
+            Space::State,
+            &coldchain::events_prefix(lot.number),
+            &[],
+            None,
+            EVENTS_READ_MAX,
+        )?;
+        let mut events = Vec::with_capacity(entries.len());
+        for (_, bytes) in entries {
+            events.push(decode(&bytes, "trace event")?);
+        }
+        Ok((events, lot.events as usize > EVENTS_READ_MAX))
+    }
+
+    fn hop(&mut self, event: TraceEvent) -> Result<Hop> {
+        let actor = self.enterprise_ref(&event.actor)?;
+        let counterparty = match &event.counterparty {
+            Some(uscc) => Some(self.enterprise_ref(uscc)?),
+            None => None,
+        };
+        Ok(Hop {
+            kind: event.kind,
+            label: event.kind.label().to_string(),
+            actor,
+            counterparty,
+            quantity: event.serials.count(),
+            related_lot: event.related_lot.map(LotCode),
+            reference: event.reference,
+            note: event.note,
+            at_ms: event.at_ms,
+            height: event.height,
+            tx: event.tx,
+        })
+    }
+
+    /// The lot and its ancestors, each with the serials that concern the code (`None`: all).
+    fn lineage(&self, lot: Lot, focus: Option<Serials>) -> Result<Vec<(Lot, Option<Serials>)>> {
+        let mut chain = vec![(lot, focus)];
+        while chain.len() <= coldchain::SPLIT_DEPTH_MAX {
+            let Some((parent, serials)) = chain[chain.len() - 1].0.parent.clone() else {
+                break;
+            };
+            let Some(parent) = self.lot(parent)? else {
+                break;
+            };
+            chain.push((parent, Some(serials)));
+        }
+        Ok(chain)
+    }
+
+    /// A code's trace, or `None` for an unknown code.
+    pub fn code(&mut self, code: TraceCode) -> Result<Option<CodeTrace>> {
+        let Some(lot) = self.lot(code.lot)? else {
+            return Ok(None);
+        };
+        if code.serial.is_some_and(|s| s == 0 || s > lot.packages) {
+            return Ok(None);
+        }
+        let focus = code.serial.map(single);
+        let chain = self.lineage(lot.clone(), focus)?;
+        let (mut status, mut order_reason, mut order_lot) = (CodeStatus::Normal, None, None);
+        for (ancestor, _) in &chain {
+            match &ancestor.order {
+                LotOrder::Recalled { reason } => {
+                    (status, order_reason, order_lot) = (
+                        CodeStatus::Recalled,
+                        Some(reason.clone()),
+                        Some(LotCode(ancestor.number)),
+                    );
+                    break;
+                }
+                LotOrder::Held { reason } if status == CodeStatus::Normal => {
+                    (status, order_reason, order_lot) = (
+                        CodeStatus::Held,
+                        Some(reason.clone()),
+                        Some(LotCode(ancestor.number)),
+                    );
+                }
+                _ => {}
+            }
+        }
+        let mut holder = None;
+        if let Some(serial) = code.serial {
+            let (where_, who) = self.package_state(&lot, serial)?;
+            holder = match who {
+                Some(uscc) => Some(self.enterprise_ref(&uscc)?),
+                None => None,
+            };
+            if status == CodeStatus::Normal {
+                status = where_;
+            }
+        }
+        let mut certificates = Vec::new();
+        let mut lineage = Vec::with_capacity(chain.len());
+        for (ancestor, focus) in chain.iter() {
+            certificates.extend(ancestor.certificates.iter().cloned());
+            lineage.push(self.lot_hops(ancestor, focus.as_ref())?);
+        }
+        let root = &chain[chain.len() - 1].0;
+        Ok(Some(CodeTrace {
+            code,
+            lot: LotCode(lot.number),
+            status,
+            order_reason,
+            order_lot,
+            holder,
+            digital_link: lot
+                .product
+                .gtin
+                .as_ref()
+                .map(|gtin| code.digital_link(gtin, &lot.batch)),
+            product: lot.product.name.clone(),
+            category: lot.product.category.clone(),
+            specification: lot.product.specification.clone(),
+            gtin: lot.product.gtin.clone(),
+            origin_country: lot.origin_country.clone(),
+            production_date: lot.production_date,
+            shelf_life_days: lot.shelf_life_days,
+            batch: lot.batch.clone(),
+            import: root.import.clone(),
+            certificates,
+            lineage,
+        }))
+    }
+
+    fn lot_hops(&mut self, lot: &Lot, focus: Option<&Serials>) -> Result<LotHops> {
+        let (events, truncated) = self.events(lot)?;
+        let mut hops = Vec::new();
+        for event in events {
+            let concerns = match focus {
+                None => true,
+                Some(f) => event.serials.is_empty() || event.serials.intersects(f),
+            };
+            if concerns {
+                hops.push(self.hop(event)?);
+            }
+        }
+        Ok(LotHops {
+            lot: LotCode(lot.number),
+            coded_by: self.enterprise_ref(&lot.coded_by)?,
+            specification: lot.product.specification.clone(),
+            unit: lot.unit.clone(),
+            packages: lot.packages,
+            hops,
+            truncated,
+        })
+    }
+
+    /// Where one package is: sold, disposed, split, in someone's stock, or in transit.
+    fn package_state(&self, lot: &Lot, serial: u32) -> Result<(CodeStatus, Option<Uscc>)> {
+        if lot.sold.contains(serial) {
+            return Ok((CodeStatus::Sold, None));
+        }
+        if lot.disposed.contains(serial) {
+            return Ok((CodeStatus::Disposed, None));
+        }
+        if lot.split.contains(serial) {
+            return Ok((CodeStatus::Split, None));
+        }
+        for (uscc, holding) in self.holdings(lot.number)? {
+            if holding.stock.contains(serial) {
+                return Ok((CodeStatus::Normal, Some(uscc)));
+            }
+        }
+        Ok((CodeStatus::InTransit, None))
+    }
+
+    /// Everyone who ever held part of a lot, with what they did.
+    fn holdings(&self, lot: LotNumber) -> Result<Vec<(Uscc, Holding)>> {
+        let prefix = coldchain::holders_prefix(lot);
+        let mut out = Vec::new();
+        for (rest, _) in self
+            .storage
+            .scan(Space::Index, &prefix, &[], None, usize::MAX)?
+        {
+            let Ok(uscc) = Uscc::parse(&String::from_utf8_lossy(&rest)) else {
+                continue;
+            };
+            let holding: Holding = self
+                .get(Space::State, &coldchain::holding_key(lot, &uscc))?
+                .unwrap_or_default();
+            out.push((uscc, holding));
+        }
+        Ok(out)
+    }
+
+    /// The lot and its descendants, breadth first.
+    fn descendants(&self, lot: LotNumber) -> Result<Vec<Lot>> {
+        let mut lots = Vec::new();
+        let mut queue = VecDeque::from([lot]);
+        while let Some(number) = queue.pop_front() {
+            if lots.len() >= RECALL_LOTS_MAX {
+                break;
+            }
+            let Some(record) = self.lot(number)? else {
+                continue;
+            };
+            let prefix = coldchain::children_prefix(number);
+            for (rest, _) in self
+                .storage
+                .scan(Space::Index, &prefix, &[], None, usize::MAX)?
+            {
+                if let Ok(bytes) = <[u8; 8]>::try_from(rest.as_slice()) {
+                    queue.push_back(u64::from_be_bytes(bytes));
+                }
+            }
+            lots.push(record);
+        }
+        Ok(lots)
+    }
+
+    /// The recall list of a lot: every enterprise that held any part of it or its descendants.
+    pub fn holders(&mut self, lot: LotNumber, filter: &HolderFilter) -> Result<Option<RecallList>> {
+        if self.lot(lot)?.is_none() {
+            return Ok(None);
+        }
+        let lots = self.descendants(lot)?;
+        let (mut rows, mut stock_total, mut in_transit_total, mut codes) = (Vec::new(), 0, 0, 0);
+        for record in &lots {
+            codes += u64::from(record.packages);
+            let mut accounted =
+                record.sold.count() + record.disposed.count() + record.split.count();
+            for (uscc, holding) in self.holdings(record.number)? {
+                accounted += holding.stock.count();
+                let enterprise = self.enterprise_ref(&uscc)?;
+                let wanted = filter.region.is_none_or(|r| enterprise.region == r)
+                    && filter.kind.is_none_or(|k| enterprise.kind == Some(k));
+                if !wanted {
+                    continue;
+                }
+                stock_total += holding.stock.count();
+                rows.push(HolderRow {
+                    enterprise,
+                    lot: LotCode(record.number),
+                    specification: record.product.specification.clone(),
+                    received: holding.received,
+                    shipped: holding.shipped,
+                    sold: holding.sold,
+                    disposed: holding.disposed,
+                    split: holding.split,
+                    stock: holding.stock.count(),
+                    first_in_ms: holding.first_in_ms,
+                    last_event_ms: holding.last_event_ms,
+                });
+            }
+            in_transit_total += u64::from(record.packages).saturating_sub(accounted);
+        }
+        Ok(Some(RecallList {
+            lot: LotCode(lot),
+            lots: lots.iter().map(|l| LotCode(l.number)).collect(),
+            codes,
+            holders: rows,
+            stock_total,
+            in_transit_total,
+        }))
+    }
+
+    /// First-station lots matching `query`, oldest first.
+    pub fn search(&self, query: &LotQuery) -> Result<Vec<LotSummary>> {
+        let prefix = match (&query.product, &query.origin, query.region) {
+            (Some(product), _, _) => search::by_product_prefix(self.suite, product),
+            (None, Some(origin), _) => search::by_origin_prefix(origin),
+            (None, None, Some(region)) => search::by_region_prefix(region),
+            (None, None, None) => search::by_day_prefix(),
+        };
+        let from = query.from_day.unwrap_or(0).to_be_bytes();
+        let to = query
+            .to_day
+            .and_then(|d| d.checked_add(1))
+            .map(u32::to_be_bytes);
+        let keys = self.storage.scan(
+            Space::Index,
+            &prefix,
+            &from,
+            to.as_ref().map(|t| t.as_slice()),
+            SEARCH_SCAN_MAX,
+        )?;
+        let mut out = Vec::new();
+        for (rest, _) in keys {
+            let Some((_, number)) = search::parse_suffix(&rest) else {
+                continue;
+            };
+            let Some(lot) = self.lot(number)? else {
+                continue;
+            };
+            let matches = query
+                .origin
+                .as_ref()
+                .is_none_or(|o| *o == lot.origin_country)
+                && query.region.is_none_or(|r| {
+                    TraceCode {
+                        lot: number,
+                        serial: None,
+                    }
+                    .region()
+                        == r
+                });
+            if matches {
+                out.push(summary(&lot));
+            }
+            if out.len() >= query.limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// What an enterprise holds now and what is on its way to it; `None` if not registered.
+    pub fn stock(&mut self, uscc: &Uscc) -> Result<Option<StockResponse>> {
+        if self.enterprise(uscc)?.is_none() {
+            return Ok(None);
+        }
+        let enterprise = self.enterprise_ref(uscc)?;
+        let mut lines = Vec::new();
+        let prefix = coldchain::stock_prefix(uscc);
+        for (rest, _) in self
+            .storage
+            .scan(Space::Index, &prefix, &[], None, STOCK_LINES_MAX)?
+        {
+            let Ok(bytes) = <[u8; 8]>::try_from(rest.as_slice()) else {
+                continue;
+            };
+            let number = u64::from_be_bytes(bytes);
+            let (Some(lot), Some(holding)) = (
+                self.lot(number)?,
+                self.get::<Holding>(Space::State, &coldchain::holding_key(number, uscc))?,
+            ) else {
+                continue;
+            };
+            lines.push(StockLine {
+                lot: summary(&lot),
+                stock: holding.stock.count(),
+                serials: holding.stock,
+            });
+        }
+        let mut incoming = Vec::new();
+        let prefix = coldchain::transit_prefix(uscc);
+        for (rest, _) in self
+            .storage
+            .scan(Space::Index, &prefix, &[], None, STOCK_LINES_MAX)?
+        {
+            let Ok(bytes) = <[u8; 32]>::try_from(rest.as_slice()) else {
+                continue;
+            };
+            let id = Hash(bytes);
+            if let Some(shipment) =
+                self.get::<Shipment>(Space::State, &coldchain::shipment_key(&id))?
+            {
+                incoming.push(IncomingShipment {
+                    shipment: id,
+                    lot: LotCode(shipment.lot),
+                    from: shipment.from,
+                    quantity: shipment.serials.count(),
+                    shipped_at_ms: shipment.shipped_at_ms,
+                });
+            }
+        }
+        Ok(Some(StockResponse {
+            enterprise,
+            lines,
+            incoming,
+        }))
+    }
+}
+
+fn single(serial: u32) -> Serials {
+    Serials::try_from(vec![(serial, serial)]).unwrap_or_default()
+}
+
+fn summary(lot: &Lot) -> LotSummary {
+    LotSummary {
+        lot: LotCode(lot.number),
+        product: lot.product.name.clone(),
+        specification: lot.product.specification.clone(),
+        unit: lot.unit.clone(),
+        origin_country: lot.origin_country.clone(),
+        batch: lot.batch.clone(),
+        packages: lot.packages,
+        coded_by: lot.coded_by.clone(),
+        coded_at_ms: lot.coded_at_ms,
+        order: match lot.order {
+            LotOrder::None => None,
+            LotOrder::Held { .. } => Some("held".into()),
+            LotOrder::Recalled { .. } => Some("recalled".into()),
+        },
+    }
+}
+
+fn decode<T: BorshDeserialize>(bytes: &[u8], what: &str) -> Result<T> {
+    borsh::from_slice(bytes).map_err(|e| crate::Error::Corrupt(format!("{what}: {e}")))
+}
+
+/// Days since the Unix epoch of a civil date (proleptic Gregorian), for date filters. The
+/// algorithm is Howard Hinnant's `days_from_civil`.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(month);
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// Parses `YYYY-MM-DD` into days since the epoch.
+pub fn parse_date(text: &str) -> Option<u32> {
+    let mut parts = text.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (year, month, day): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    if !(1970..=2999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    u32::try_from(days_from_civil(year, month, day)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_dates() {
+        assert_eq!(super::parse_date("1970-01-01"), Some(0));
+        assert_eq!(super::parse_date("2000-03-01"), Some(11_017));
+        assert_eq!(super::parse_date("2026-11-23"), Some(20_780));
+        assert_eq!(super::parse_date("2026-13-01"), None);
+        assert_eq!(super::parse_date("26-11-23"), None);
+    }
+}
