@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test Xinlian:
-# libclang-dev (bindgen for RocksDB's C++ build) and the openssl command (interoperability tests).
+# libclang-dev (bindgen for RocksDB's C++ build), the openssl command (interoperability tests)
+# and Debian's chromium (the scan page's headless browser test).
 set -euo pipefail
 
 missing=()
 dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# A CJK font, so the scan page's screenshot shows its Chinese labels.
+dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || missing+=(fonts-wqy-zenhei)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing: ${missing[*]}"

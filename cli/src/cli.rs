@@ -50,6 +50,9 @@ pub(crate) enum Command {
     /// Governance: propose and approve changes to the consortium, list proposals and nodes.
     #[command(subcommand)]
     Gov(GovCommand),
+    /// Cold-chain traceability: enterprises, coding, movements, orders, scans and recalls.
+    #[command(subcommand)]
+    Trace(crate::trace_cli::TraceCommand),
 }
 
 #[derive(Subcommand, Debug)]

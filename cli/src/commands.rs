@@ -31,6 +31,7 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
         Command::Node(NodeCommand::Start { config }) => node_start(&config).await,
         Command::Node(NodeCommand::Identity { config }) => node_identity(&config),
         Command::Gov(command) => gov(command).await,
+        Command::Trace(command) => crate::trace_cli::run(command).await,
         Command::Tx(command) => tx(command).await,
         Command::Status(node) => print_json(&Client::new(&node.node)?.status().await?),
         Command::Block(BlockCommand::Get { node, height }) => {
@@ -52,7 +53,7 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
     }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
@@ -61,7 +62,7 @@ fn password_from_env() -> Option<String> {
     std::env::var(KEY_PASSWORD_ENV).ok()
 }
 
-fn read_key(path: &Path) -> Result<xinlian_core::crypto::PrivateKey> {
+pub(crate) fn read_key(path: &Path) -> Result<xinlian_core::crypto::PrivateKey> {
     keys::read_key_file(path, password_from_env().as_deref())
         .with_context(|| format!("loading key {}", path.display()))
 }
@@ -381,6 +382,19 @@ async fn testnet_up(
                 layout.nodes[0].http_url
             );
         }
+        let demo = &report.cold_chain;
+        println!("Cold chain (冷链追溯) — scan these on any node:");
+        for (what, code) in &demo.codes {
+            println!("  {what}: {}/scan/{code}", layout.nodes[0].http_url);
+        }
+        println!(
+            "  Recall list of the positive lot: {}/scan/{}?view=regulator   (JSON: {}/v1/trace/codes/{}/holders)",
+            layout.nodes[0].http_url, demo.recalled, layout.nodes[0].http_url, demo.recalled
+        );
+        println!(
+            "  Lot {} lacks its disinfection certificate; its shipment was refused: {}",
+            demo.refused.0, demo.refused.1
+        );
     }
     let first = &layout.nodes[0].http_url;
     println!("Look at: {first}/v1/blocks/latest   {first}/metrics   {first}/openapi.json");

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod trace_cli;
 
 use clap::Parser;
 

@@ -17,6 +17,8 @@ const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct DemoReport {
     /// `(description, tx hash, height)` of each committed transaction.
     pub committed: Vec<(String, Hash, u64)>,
+    /// The cold-chain scenario.
+    pub cold_chain: crate::coldchain_demo::ColdChainDemo,
 }
 
 async fn send(
@@ -24,7 +26,7 @@ async fn send(
     key: &PrivateKey,
     call: Call,
     what: &str,
-    report: &mut DemoReport,
+    report: &mut Vec<(String, Hash, u64)>,
 ) -> Result<()> {
     let tx = client.sign_call(key, call).await?;
     let hash = client
@@ -34,20 +36,17 @@ async fn send(
     let status = client.wait_for_commit(&hash, COMMIT_TIMEOUT).await?;
     let receipt = status.receipt.context("committed without receipt")?;
     anyhow::ensure!(receipt.is_success(), "{what} failed: {:?}", receipt.status);
-    report
-        .committed
-        .push((what.to_string(), hash, status.height.unwrap_or_default()));
+    report.push((what.to_string(), hash, status.height.unwrap_or_default()));
     Ok(())
 }
 
-/// Registers an SM2 and an Ed25519 operator and has each record evidence, through node 0.
+/// Registers an SM2 and an Ed25519 operator and has each record evidence, then plays the
+/// cold-chain scenario, through node 0.
 pub async fn load_demo(layout: &Layout) -> Result<DemoReport> {
     let client = Client::new(&layout.nodes[0].http_url)?;
     let admin = admin_key(layout, 0)?;
     let suite = layout.suite.hash_suite();
-    let mut report = DemoReport {
-        committed: Vec::new(),
-    };
+    let mut committed = Vec::new();
     for scheme in [SignatureScheme::Sm2, SignatureScheme::Ed25519] {
         let operator = keys::generate(scheme)?;
         let register = Call::System(SystemCall::RegisterMember {
@@ -60,7 +59,7 @@ pub async fn load_demo(layout: &Layout) -> Result<DemoReport> {
             &admin,
             register,
             &format!("register {scheme} operator"),
-            &mut report,
+            &mut committed,
         )
         .await?;
         let document = format!("检验检疫证明 No. 2026-{scheme}-0001");
@@ -74,9 +73,17 @@ pub async fn load_demo(layout: &Layout) -> Result<DemoReport> {
             &operator,
             evidence,
             &format!("{scheme}-signed evidence"),
-            &mut report,
+            &mut committed,
         )
         .await?;
     }
-    Ok(report)
+    let dir = layout
+        .genesis_file
+        .parent()
+        .context("the genesis file has no directory")?;
+    let cold_chain = crate::coldchain_demo::load(dir, &client, &admin).await?;
+    Ok(DemoReport {
+        committed,
+        cold_chain,
+    })
 }

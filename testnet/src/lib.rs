@@ -12,12 +12,14 @@
 //! Nodes beyond the founding ones join the way a department's would: keys and a config are
 //! written, governance passes the proposal, and the node syncs and joins Raft.
 
+mod coldchain_demo;
 mod demo;
 mod governance;
 mod layout;
 mod process;
 
-pub use demo::load_demo;
+pub use coldchain_demo::ColdChainDemo;
+pub use demo::{DemoReport, load_demo};
 pub use governance::{PreparedNode, add_node, pass_proposal, prepare_node, remove_node};
 pub use layout::{Layout, NodeEntry, init};
 pub use process::{

@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod cluster;
+mod coldchain;
 mod crash;
 mod happy_path;
 mod harness;

@@ -7,6 +7,7 @@
 mod error;
 mod gov;
 mod openapi;
+mod scan;
 mod trace;
 
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .route("/v1/trace/lots", get(trace::lots))
         .route("/v1/trace/lots/by-tx/{hash}", get(trace::lot_by_tx))
         .route("/v1/trace/enterprises/{uscc}/stock", get(trace::stock))
+        .route("/v1/trace/codes/{code}/qr.svg", get(scan::qr))
+        .route("/scan/{code}", get(scan::page))
         .route("/healthz", get(healthz))
         .route("/admin/fault", post(fault))
         .route("/metrics", get(metrics))

@@ -1,0 +1,393 @@
+//! Cold-chain traceability on a real 4-node chain loaded with the demo scenario: every node
+//! shows the same history for a scanned code, the recall list of the positive lot names every
+//! holder with the right quantities, bad input gets its own code, and the scan page renders in
+//! headless Chromium.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use xinlian_core::api::trace::{CodeStatus, HolderRow, RecallList};
+use xinlian_core::trace::{EnterpriseKind, LotCode, Selection, TraceCall, TraceCode};
+use xinlian_core::types::Call;
+use xinlian_sdk::{Client, SdkError, keys};
+
+use crate::cluster::Cluster;
+
+/// Waits until every node's head is at least node 0's.
+async fn converge(cluster: &Cluster) {
+    let height = cluster.client(0).status().await.unwrap().height;
+    for i in 0..4 {
+        cluster.wait_height(i, height).await;
+    }
+}
+
+fn row<'a>(list: &'a RecallList, lot: LotCode, kind: EnterpriseKind) -> &'a HolderRow {
+    list.holders
+        .iter()
+        .find(|h| h.lot == lot && h.enterprise.kind == Some(kind))
+        .unwrap_or_else(|| panic!("no {kind:?} row for lot {lot}: {:#?}", list.holders))
+}
+
+/// (received, shipped, sold, split, stock) of a row.
+fn numbers(h: &HolderRow) -> (u64, u64, u64, u64, u64) {
+    (h.received, h.shipped, h.sold, h.split, h.stock)
+}
+
+async fn get(url: String) -> (u16, String) {
+    let response = reqwest::get(url).await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn error_code(body: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(body).unwrap();
+    value["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_demo_chain_traces_codes_at_every_node_and_lists_the_recall() {
+    let cluster = Cluster::start(4).await;
+    cluster.leader(None).await;
+    let demo = xinlian_testnet::load_demo(&cluster.layout).await.unwrap();
+    let cold = &demo.cold_chain;
+    converge(&cluster).await;
+
+    // Every node answers the same for every demo code, back to the first station.
+    for (what, code) in &cold.codes {
+        let first = cluster.client(0).trace_code(code).await.unwrap();
+        assert_eq!(
+            first.lineage.last().unwrap().coded_by.kind,
+            Some(EnterpriseKind::Importer),
+            "{what}: the lineage ends at the first station"
+        );
+        assert!(
+            first.lineage.iter().all(|lot| !lot.hops.is_empty()),
+            "{what}"
+        );
+        for i in 1..4 {
+            assert_eq!(
+                cluster.client(i).trace_code(code).await.unwrap(),
+                first,
+                "{what} at node {i}"
+            );
+        }
+    }
+    let mut statuses = Vec::new();
+    for (_, code) in &cold.codes {
+        statuses.push(cluster.client(0).trace_code(code).await.unwrap().status);
+    }
+    // Beef sold at the supermarket; a bag of beef sold online; salmon sold and then recalled;
+    // a box split from the recalled salmon, recalled with it.
+    let expected = [
+        CodeStatus::Sold,
+        CodeStatus::Sold,
+        CodeStatus::Recalled,
+        CodeStatus::Recalled,
+    ];
+    assert_eq!(statuses, expected);
+    assert_eq!(cold.refused.1, "certificates_missing");
+
+    // The recall list: every holder of the salmon and of the boxes split from it.
+    let recalled = TraceCode {
+        lot: cold.recalled.0,
+        serial: None,
+    };
+    let list = cluster
+        .client(1)
+        .trace_holders(&recalled, None, None)
+        .await
+        .unwrap();
+    assert_eq!(list.lots.len(), 2);
+    let boxes = list.lots[1];
+    let salmon = cold.recalled;
+    assert_eq!(
+        numbers(row(&list, salmon, EnterpriseKind::Importer)),
+        (300, 240, 0, 0, 60)
+    );
+    assert_eq!(
+        numbers(row(&list, salmon, EnterpriseKind::ColdStore)),
+        (240, 150, 0, 0, 90)
+    );
+    assert_eq!(
+        numbers(row(&list, salmon, EnterpriseKind::Wholesaler)),
+        (90, 25, 0, 5, 60)
+    );
+    assert_eq!(
+        numbers(row(&list, salmon, EnterpriseKind::Supermarket)),
+        (60, 0, 18, 0, 42)
+    );
+    assert_eq!(
+        numbers(row(&list, salmon, EnterpriseKind::Restaurant)),
+        (25, 0, 0, 0, 25)
+    );
+    assert_eq!(
+        numbers(row(&list, boxes, EnterpriseKind::Wholesaler)),
+        (150, 60, 0, 0, 90)
+    );
+    assert_eq!(
+        numbers(row(&list, boxes, EnterpriseKind::Ecommerce)),
+        (60, 0, 9, 0, 51)
+    );
+    assert_eq!(list.holders.len(), 7);
+    assert_eq!(
+        (list.codes, list.stock_total, list.in_transit_total),
+        (450, 418, 0)
+    );
+    let in_zhengzhou = cluster
+        .client(2)
+        .trace_holders(&recalled, Some(410102), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        in_zhengzhou.holders.len(),
+        1,
+        "only the supermarket is in 410102"
+    );
+    let restaurants = cluster
+        .client(3)
+        .trace_holders(&recalled, None, Some(EnterpriseKind::Restaurant))
+        .await
+        .unwrap();
+    assert_eq!(restaurants.holders.len(), 1);
+
+    // Lot search and stock.
+    let client = cluster.client(0);
+    let salmon_lots = client.trace_lots(&[("origin", "NO".into())]).await.unwrap();
+    assert_eq!(salmon_lots.lots.len(), 1);
+    assert_eq!(salmon_lots.lots[0].order.as_deref(), Some("recalled"));
+    let all = client
+        .trace_lots(&[("from", "2020-01-01".into())])
+        .await
+        .unwrap();
+    assert_eq!(
+        all.lots.len(),
+        3,
+        "beef, shrimp and salmon were coded at the first station"
+    );
+    let supermarket = &row(&list, salmon, EnterpriseKind::Supermarket)
+        .enterprise
+        .uscc;
+    let stock = client.enterprise_stock(supermarket).await.unwrap();
+    let units: Vec<u64> = stock.lines.iter().map(|l| l.stock).collect();
+    assert_eq!(
+        units,
+        vec![38, 42],
+        "beef 50 - 12 sold, salmon 60 - 18 sold"
+    );
+
+    bad_input(&cluster, &client, salmon).await;
+    scan_page_in_chromium(&cluster, &cold.codes[2].1, &cold.codes[0].1).await;
+}
+
+async fn bad_input(cluster: &Cluster, client: &Client, salmon: LotCode) {
+    let base = &cluster.layout.nodes[1].http_url;
+    let unknown = TraceCode {
+        lot: 4101009999999999,
+        serial: None,
+    };
+    let beyond = TraceCode {
+        lot: salmon.0,
+        serial: Some(99_999),
+    };
+    let cases = [
+        (
+            format!("{base}/v1/trace/codes/{unknown}"),
+            404,
+            "code_not_found",
+        ),
+        (
+            format!("{base}/v1/trace/codes/{beyond}"),
+            404,
+            "code_not_found",
+        ),
+        (
+            format!("{base}/v1/trace/codes/12011600000000040"),
+            400,
+            "invalid_code",
+        ),
+        (
+            format!("{base}/v1/trace/codes/not-a-code"),
+            400,
+            "invalid_code",
+        ),
+        (
+            format!("{base}/v1/trace/codes/{salmon}/holders?kind=bakery"),
+            400,
+            "invalid_query",
+        ),
+        (
+            format!("{base}/v1/trace/lots?from=2026-02-30x"),
+            400,
+            "invalid_query",
+        ),
+        (
+            format!("{base}/v1/trace/lots?limit=0"),
+            400,
+            "invalid_query",
+        ),
+        (
+            format!("{base}/v1/trace/enterprises/91410100MA46G2LN2I/stock"),
+            400,
+            "invalid_uscc",
+        ),
+        (
+            format!("{base}/v1/trace/enterprises/91110000600037341L/stock"),
+            404,
+            "enterprise_not_found",
+        ),
+    ];
+    for (url, status, code) in cases {
+        let (got, body) = get(url.clone()).await;
+        assert_eq!(
+            (got, error_code(&body).as_str()),
+            (status, code),
+            "{url}: {body}"
+        );
+    }
+    let (status, body) = get(format!("{base}/scan/12011600000000040")).await;
+    assert!(
+        status == 400 && body.contains("无效的追溯码"),
+        "{status} {body}"
+    );
+    let (status, body) = get(format!("{base}/scan/{unknown}")).await;
+    assert!(
+        status == 404 && body.contains("未找到追溯码"),
+        "{status} {body}"
+    );
+
+    // Quantities: zero is refused by the contract; negative or beyond u32 does not decode.
+    let importer = keys::read_key_file(
+        &cluster._dir.path().join("keys/enterprise0-importer.pem"),
+        None,
+    )
+    .unwrap();
+    let zero = TraceCall::Sell {
+        lot: salmon,
+        select: Selection::Quantity(0),
+    };
+    match client
+        .commit(&importer, Call::Trace(zero), Duration::from_secs(30))
+        .await
+    {
+        Err(SdkError::Refused { code, .. }) => assert_eq!(code, "invalid_quantity"),
+        other => panic!("{other:?}"),
+    }
+    let recalled_sale = TraceCall::Sell {
+        lot: salmon,
+        select: Selection::Quantity(1),
+    };
+    match client
+        .commit(
+            &importer,
+            Call::Trace(recalled_sale),
+            Duration::from_secs(30),
+        )
+        .await
+    {
+        Err(SdkError::Refused { code, .. }) => assert_eq!(code, "lot_recalled"),
+        other => panic!("{other:?}"),
+    }
+    for quantity in ["-1", "4294967296"] {
+        let tx = client
+            .sign_call(
+                &importer,
+                Call::Trace(TraceCall::Sell {
+                    lot: salmon,
+                    select: Selection::Quantity(7),
+                }),
+            )
+            .await
+            .unwrap();
+        let body = serde_json::to_string(&tx)
+            .unwrap()
+            .replace("{\"quantity\":7}", &format!("{{\"quantity\":{quantity}}}"));
+        let response = reqwest::Client::new()
+            .post(format!("{base}/v1/txs"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "quantity {quantity}");
+        assert_eq!(error_code(&response.text().await.unwrap()), "invalid_field");
+    }
+}
+
+fn chromium(args: &[&str]) -> std::process::Output {
+    Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=412,1600",
+        ])
+        .args(args)
+        .output()
+        .expect("chromium runs (scripts/install-deps.sh installs Debian's chromium)")
+}
+
+/// The scan page as a phone would show it: the recalled salmon with its banner and timeline,
+/// the sold beef without a warning; a screenshot of the recalled one.
+async fn scan_page_in_chromium(cluster: &Cluster, recalled: &TraceCode, sold: &TraceCode) {
+    let base = &cluster.layout.nodes[2].http_url;
+    let profile = cluster._dir.path().join("chromium-profile");
+    let profile_arg = format!("--user-data-dir={}", profile.display());
+    let started = Instant::now();
+    let dom = chromium(&[
+        &profile_arg,
+        "--dump-dom",
+        &format!("{base}/scan/{recalled}"),
+    ]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("banner recalled") && dom.contains("已召回"),
+        "{dom}"
+    );
+    assert!(dom.matches("class=\"hop\"").count() >= 5, "{dom}");
+    assert!(
+        dom.contains("首站赋码") && dom.contains("挪威冰鲜三文鱼"),
+        "{dom}"
+    );
+    let sold_dom = chromium(&[&profile_arg, "--dump-dom", &format!("{base}/scan/{sold}")]);
+    let sold_dom = String::from_utf8_lossy(&sold_dom.stdout);
+    assert!(
+        sold_dom.contains("banner ok") && sold_dom.contains("已售出"),
+        "{sold_dom}"
+    );
+    assert!(!sold_dom.contains("已召回"));
+
+    let shots = std::env::var_os("XINLIAN_SCREENSHOT_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| cluster._dir.path().to_path_buf());
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join("scan-recalled.png");
+    let url = format!("{base}/scan/{recalled}?view=regulator");
+    let output = chromium(&[
+        &profile_arg,
+        &format!("--screenshot={}", shot.display()),
+        &url,
+    ]);
+    let png = std::fs::read(&shot).unwrap_or_else(|e| {
+        panic!(
+            "no screenshot ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+    eprintln!(
+        "scan page checked in chromium in {:?}; screenshot {}",
+        started.elapsed(),
+        shot.display()
+    );
+}

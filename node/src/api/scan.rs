@@ -1,0 +1,324 @@
+//! The scan page (`/scan/{code}`): what a phone shows after scanning a trace code, in Chinese,
+//! rendered on the server as plain HTML so it works on any phone browser without scripts. With
+//! `?view=regulator` it adds the recall list. And the QR code of a code's scan URL.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use xinlian_core::api::trace::{CodeStatus, CodeTrace, RecallList};
+use xinlian_core::trace::{EventKind, TraceCode};
+
+use super::{ApiError, ApiQuery, blocking};
+use crate::chain::Chain;
+use crate::trace::{HolderFilter, TraceReader};
+
+/// Options of the scan page.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScanQuery {
+    /// `regulator` adds the recall list.
+    view: Option<String>,
+}
+
+/// The scan page.
+pub(super) async fn page(
+    State(chain): State<Arc<Chain>>,
+    Path(code): Path<String>,
+    ApiQuery(query): ApiQuery<ScanQuery>,
+) -> Response {
+    let Ok(code) = code.parse::<TraceCode>() else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            &message_page(
+                "无效的追溯码",
+                &format!(
+                    "“{}”不是有效的追溯码（校验位不符或格式错误）。",
+                    escape(&code)
+                ),
+            ),
+        );
+    };
+    let regulator = query.view.as_deref() == Some("regulator");
+    let found = blocking(&chain, move |c| {
+        let mut reader = TraceReader::new(c.storage(), c.suite());
+        let Some(trace) = reader.code(code)? else {
+            return Ok(None);
+        };
+        let recall = if regulator {
+            reader.holders(code.lot, &HolderFilter::default())?
+        } else {
+            None
+        };
+        Ok(Some((trace, recall)))
+    })
+    .await;
+    match found {
+        Ok(Some((trace, recall))) => html(StatusCode::OK, &trace_page(&trace, recall.as_ref())),
+        Ok(None) => html(
+            StatusCode::NOT_FOUND,
+            &message_page("未找到追溯码", &format!("链上没有追溯码 {code}。")),
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A QR code (SVG) of the code's scan URL on this node.
+pub(super) async fn qr(headers: HeaderMap, Path(code): Path<String>) -> Result<Response, ApiError> {
+    let code = super::trace::parse_code(&code)?;
+    // The URL a phone should open: this node as the client reached it.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8545");
+    let url = format!("http://{host}/scan/{code}");
+    let qr = qrcode::QrCode::new(url.as_bytes())
+        .map_err(|e| ApiError::internal(format!("QR code of {url}: {e}")))?;
+    let svg = qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .build();
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+fn html(status: StatusCode, body: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Escapes text for HTML content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:-apple-system,'PingFang SC','Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:0;background:#f4f6f8;color:#1f2933}\
+header{background:#0b6e4f;color:#fff;padding:16px}header h1{margin:0;font-size:20px}header p{margin:4px 0 0;font-size:13px;word-break:break-all}\
+.banner{padding:14px 16px;font-weight:bold;font-size:18px;color:#fff}.banner.recalled{background:#c62828}.banner.held{background:#ef6c00}.banner.ok{background:#2e7d32;font-size:15px}\
+section{background:#fff;margin:10px;border-radius:8px;padding:12px 14px}h2{font-size:16px;margin:0 0 8px}\
+table{width:100%;border-collapse:collapse;font-size:14px}td,th{padding:5px 4px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}th{color:#52606d;font-weight:normal;width:36%}\
+ol.timeline{list-style:none;margin:0;padding:0}ol.timeline li{border-left:3px solid #0b6e4f;margin-left:6px;padding:0 0 12px 12px;position:relative}\
+ol.timeline li:before{content:'';position:absolute;left:-8px;top:2px;width:13px;height:13px;border-radius:50%;background:#0b6e4f}\
+.when{color:#52606d;font-size:12px}.what{font-weight:bold}.qr{text-align:center}.qr img{width:180px;height:180px}";
+
+fn message_page(title: &str, message: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head>\
+         <body><header><h1>信链 · 冷链食品追溯</h1></header><section id=\"message\"><h2>{title}</h2><p>{message}</p></section></body></html>"
+    )
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC+8, the users' time zone) of a block time.
+fn time(ms: u64) -> String {
+    let secs = ms / 1000 + 8 * 3600;
+    let days = (secs / 86_400) as i64;
+    let (hh, mm) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}")
+}
+
+/// Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn banner(trace: &CodeTrace) -> String {
+    let reason = escape(trace.order_reason.as_deref().unwrap_or(""));
+    let (class, text) = match trace.status {
+        CodeStatus::Recalled => (
+            "recalled",
+            format!("⚠ 已召回：{reason}　请勿销售或食用，请联系监管部门。"),
+        ),
+        CodeStatus::Held => ("held", format!("⚠ 暂停流通：{reason}")),
+        CodeStatus::Sold => ("ok", "已售出 · 来源可追溯".to_string()),
+        CodeStatus::Disposed => ("held", "已销毁".to_string()),
+        CodeStatus::Split => ("ok", "已分装为下级追溯码".to_string()),
+        CodeStatus::InTransit => ("ok", "运输中 · 来源可追溯".to_string()),
+        CodeStatus::Normal => ("ok", "正常流通 · 来源可追溯".to_string()),
+    };
+    format!("<div id=\"banner\" class=\"banner {class}\">{text}</div>")
+}
+
+fn trace_page(trace: &CodeTrace, recall: Option<&RecallList>) -> String {
+    let mut page = String::with_capacity(8192);
+    let title = escape(&trace.product);
+    let _ = write!(
+        page,
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{title} · 追溯</title><style>{STYLE}</style></head><body>\
+         <header><h1>{title}</h1><p>追溯码 <span id=\"code\">{}</span></p></header>{}",
+        trace.code,
+        banner(trace)
+    );
+    product_section(&mut page, trace);
+    certificates_section(&mut page, trace);
+    timeline_section(&mut page, trace);
+    if let Some(recall) = recall {
+        recall_section(&mut page, recall);
+    }
+    let _ = write!(
+        page,
+        "<section class=\"qr\"><img alt=\"追溯码二维码\" src=\"/v1/trace/codes/{}/qr.svg\"></section></body></html>",
+        trace.code
+    );
+    page
+}
+
+fn row(page: &mut String, label: &str, value: &str) {
+    let _ = write!(page, "<tr><th>{label}</th><td>{}</td></tr>", escape(value));
+}
+
+fn product_section(page: &mut String, trace: &CodeTrace) {
+    page.push_str("<section id=\"product\"><h2>产品信息</h2><table>");
+    row(page, "品名", &trace.product);
+    row(page, "类别", &trace.category);
+    row(page, "规格", &trace.specification);
+    row(page, "原产国", &trace.origin_country);
+    let p = trace.production_date;
+    row(
+        page,
+        "生产日期",
+        &format!("{}-{:02}-{:02}", p / 10_000, p / 100 % 100, p % 100),
+    );
+    row(page, "保质期", &format!("{} 天", trace.shelf_life_days));
+    row(page, "批号", &trace.batch);
+    if let Some(import) = &trace.import {
+        row(page, "报关单号", &import.customs_declaration);
+        row(page, "入境口岸", &import.entry_port);
+    }
+    if let Some(holder) = &trace.holder {
+        row(
+            page,
+            "当前持有",
+            &format!("{}（{}）", holder.name, holder.kind_label),
+        );
+    }
+    if let Some(link) = &trace.digital_link {
+        row(page, "GS1 数字链接", link);
+    }
+    page.push_str("</table></section>");
+}
+
+fn certificates_section(page: &mut String, trace: &CodeTrace) {
+    page.push_str("<section id=\"certificates\"><h2>证明文件</h2>");
+    if trace.certificates.is_empty() {
+        page.push_str("<p>无</p></section>");
+        return;
+    }
+    page.push_str("<table>");
+    for c in &trace.certificates {
+        let _ = write!(
+            page,
+            "<tr><th>{}</th><td>{}<br><span class=\"when\">{} · 摘要 {}…</span></td></tr>",
+            c.kind.label(),
+            escape(&c.number),
+            escape(&c.issuer),
+            &c.digest.to_hex()[..16]
+        );
+    }
+    page.push_str("</table></section>");
+}
+
+fn timeline_section(page: &mut String, trace: &CodeTrace) {
+    page.push_str("<section><h2>流转记录</h2><ol class=\"timeline\" id=\"timeline\">");
+    // The lineage runs from this lot back to the first station; people read from the start.
+    for lot in trace.lineage.iter().rev() {
+        for hop in &lot.hops {
+            let quantity = if hop.quantity > 0 {
+                format!(" {} {}", hop.quantity, escape(&lot.unit))
+            } else {
+                String::new()
+            };
+            // A receipt names where the goods came from; every other event where they went.
+            let arrow = if hop.kind == EventKind::Received {
+                "←"
+            } else {
+                "→"
+            };
+            let other = hop
+                .counterparty
+                .as_ref()
+                .map(|c| format!(" {arrow} {}", escape(&c.name)))
+                .unwrap_or_default();
+            let note = if hop.note.is_empty() {
+                String::new()
+            } else {
+                format!("<br>{}", escape(&hop.note))
+            };
+            let _ = write!(
+                page,
+                "<li class=\"hop\"><div class=\"when\">{}</div><div class=\"what\">{}{quantity}</div><div>{}（{}）{other}{note}</div></li>",
+                time(hop.at_ms),
+                hop.label,
+                escape(&hop.actor.name),
+                hop.actor.kind_label,
+            );
+        }
+    }
+    page.push_str("</ol></section>");
+}
+
+fn recall_section(page: &mut String, recall: &RecallList) {
+    let _ = write!(
+        page,
+        "<section id=\"recall\"><h2>涉及企业（监管视图）</h2><p class=\"when\">批次 {} 及其分装批次共 {} 个，追溯码 {} 个；库存合计 {}，在途 {}。</p>\
+         <table><tr><th>企业</th><td>入/出/售/库存</td></tr>",
+        recall.lot,
+        recall.lots.len(),
+        recall.codes,
+        recall.stock_total,
+        recall.in_transit_total
+    );
+    for h in &recall.holders {
+        let _ = write!(
+            page,
+            "<tr class=\"holder\"><th>{}<br><span class=\"when\">{} · {}</span></th><td>{} / {} / {} / <b>{}</b></td></tr>",
+            escape(&h.enterprise.name),
+            h.enterprise.kind_label,
+            h.enterprise.region,
+            h.received,
+            h.shipped,
+            h.sold,
+            h.stock
+        );
+    }
+    page.push_str("</table></section>");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_and_dates() {
+        assert_eq!(
+            super::escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(super::civil_from_days(20_780), (2026, 11, 23));
+        assert_eq!(super::time(0), "1970-01-01 08:00");
+    }
+}
