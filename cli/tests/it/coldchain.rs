@@ -21,7 +21,7 @@ async fn converge(cluster: &Cluster) {
     }
 }
 
-fn row<'a>(list: &'a RecallList, lot: LotCode, kind: EnterpriseKind) -> &'a HolderRow {
+fn row(list: &RecallList, lot: LotCode, kind: EnterpriseKind) -> &HolderRow {
     list.holders
         .iter()
         .find(|h| h.lot == lot && h.enterprise.kind == Some(kind))
