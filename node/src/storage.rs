@@ -270,6 +270,15 @@ impl Storage {
         Ok(())
     }
 
+    /// Flushes every column family's memtable to SST files (before measuring size on disk or
+    /// taking a file-level backup).
+    pub fn flush(&self) -> Result<()> {
+        for name in ALL_CFS {
+            self.db.flush_cf(self.cf(name))?;
+        }
+        Ok(())
+    }
+
     /// The shared database handle, for the Raft log store.
     pub fn db(&self) -> Arc<DB> {
         self.db.clone()
