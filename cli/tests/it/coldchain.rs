@@ -177,8 +177,83 @@ async fn the_demo_chain_traces_codes_at_every_node_and_lists_the_recall() {
         "beef 50 - 12 sold, salmon 60 - 18 sold"
     );
 
+    let beef = LotCode(cold.codes[0].1.lot);
+    let cold_store = row(&list, salmon, EnterpriseKind::ColdStore)
+        .enterprise
+        .uscc
+        .clone();
+    through_the_cli(&cluster, beef, &cold_store.to_string()).await;
     bad_input(&cluster, &client, salmon).await;
     scan_page_in_chromium(&cluster, &cold.codes[2].1, &cold.codes[0].1).await;
+}
+
+fn xinlian(args: &[&str]) -> String {
+    let output = Command::new(crate::harness::XINLIAN)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "xinlian {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The importer ships with `xinlian trace ship`, the cold store receives with `trace receive`,
+/// and `trace show` and `trace stock` see it.
+async fn through_the_cli(cluster: &Cluster, beef: LotCode, cold_store: &str) {
+    let node = cluster.layout.nodes[3].http_url.clone();
+    let keys = cluster._dir.path().join("keys");
+    let importer = keys.join("enterprise0-importer.pem");
+    let store = keys.join("enterprise1-coldstore.pem");
+    let (importer, store) = (importer.to_str().unwrap(), store.to_str().unwrap());
+    let lot = beef.to_string();
+    let shipment = xinlian(&[
+        "trace",
+        "ship",
+        "--node",
+        &node,
+        "--key",
+        importer,
+        "--lot",
+        &lot,
+        "--to",
+        cold_store,
+        "--quantity",
+        "5",
+    ]);
+    let before: serde_json::Value =
+        serde_json::from_str(&xinlian(&["trace", "stock", "--node", &node, cold_store])).unwrap();
+    assert_eq!(before["incoming"][0]["shipment"], shipment.trim());
+    xinlian(&[
+        "trace",
+        "receive",
+        "--node",
+        &node,
+        "--key",
+        store,
+        shipment.trim(),
+    ]);
+    let shown: serde_json::Value =
+        serde_json::from_str(&xinlian(&["trace", "show", "--node", &node, &lot])).unwrap();
+    let hops = shown["lineage"][0]["hops"].as_array().unwrap();
+    assert_eq!(hops.last().unwrap()["kind"], "received");
+    assert_eq!(hops.last().unwrap()["quantity"], 5);
+    let refused = Command::new(crate::harness::XINLIAN)
+        .args([
+            "trace",
+            "receive",
+            "--node",
+            &node,
+            "--key",
+            store,
+            shipment.trim(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("already_received"));
 }
 
 async fn bad_input(cluster: &Cluster, client: &Client, salmon: LotCode) {
