@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xinlian/target
 XINLIAN := $(CARGO_TARGET_DIR)/debug/xinlian
 TESTNET_DIR ?= .xinlian-testnet
 
-.PHONY: deps build run test lint fmt check
+.PHONY: deps build run test lint fmt check bench-trace
 
 deps:
 	@scripts/install-deps.sh
@@ -31,3 +31,8 @@ fmt:
 
 ## What to run before pushing.
 check: lint test
+
+## The cold-chain benchmark (docs/BENCHMARKS.md): a release build in its own target directory,
+## so the debug one stays warm; the first one compiles RocksDB again.
+bench-trace: deps
+	CARGO_TARGET_DIR=$(HOME)/.cache/xinlian/target-release cargo run --release -p xinlian-benches --bin trace-bench

@@ -1,5 +1,4 @@
-//! Xinlian benchmarks (criterion) of the hot paths: signature verification, hashing, Merkle
-//! roots, encoding and block validation.
-//!
-//! Not built yet: they arrive with the SDK and benchmarks issue. Benchmarks are measured and
-//! reported, never asserted as timed tests.
+//! Xinlian benchmarks. `trace-bench` (`src/bin/trace_bench.rs`) loads a city's worth of cold-chain
+//! codes through the node's block path and measures the traceability queries; figures and how to
+//! reproduce them are in `docs/BENCHMARKS.md`. Benchmarks are measured and reported, never
+//! asserted as timed tests.
