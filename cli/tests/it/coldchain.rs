@@ -364,6 +364,32 @@ async fn bad_input(cluster: &Cluster, client: &Client, salmon: LotCode) {
         Err(SdkError::Refused { code, .. }) => assert_eq!(code, "lot_recalled"),
         other => panic!("{other:?}"),
     }
+    // A certificate digest that is not 32 bytes of hex does not decode either.
+    let with_certificate = TraceCall::AttachCertificate {
+        lot: salmon,
+        certificate: xinlian_core::trace::Certificate {
+            kind: xinlian_core::trace::CertificateKind::Other,
+            number: "X-1".into(),
+            issuer: "疾控".into(),
+            digest: xinlian_core::Hash([0xab; 32]),
+        },
+    };
+    let tx = client
+        .sign_call(&importer, Call::Trace(with_certificate))
+        .await
+        .unwrap();
+    let body = serde_json::to_string(&tx)
+        .unwrap()
+        .replace(&"ab".repeat(32), "abz");
+    let response = reqwest::Client::new()
+        .post(format!("{base}/v1/txs"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400, "malformed digest");
+    assert_eq!(error_code(&response.text().await.unwrap()), "invalid_field");
     for quantity in ["-1", "4294967296"] {
         let tx = client
             .sign_call(
