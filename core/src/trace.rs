@@ -29,6 +29,32 @@ pub type LotNumber = u64;
 
 const REGION_FACTOR: u64 = 10_000_000_000;
 
+/// Serde through the text form (Display and FromStr), so JSON carries codes as people write them.
+macro_rules! serde_as_text {
+    ($ty:ty) => {
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> std::result::Result<Self, D::Error> {
+                let text = <String as Deserialize>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+serde_as_text!(TraceCode);
+serde_as_text!(LotCode);
+
 /// A trace code: a lot, or one package of it.
 ///
 /// Text form: the 16-digit lot number, `-` and the serial for a package, then one check
@@ -125,24 +151,6 @@ impl FromStr for TraceCode {
     }
 }
 
-impl Serialize for TraceCode {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for TraceCode {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> std::result::Result<Self, D::Error> {
-        let text = <String as Deserialize>::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
 /// A lot's code (a [`TraceCode`] without a serial): what calls name lots by. JSON and text use
 /// the code with its check character; the canonical encoding is the lot number.
 #[derive(
@@ -172,24 +180,6 @@ impl FromStr for LotCode {
                 reason: "a package code where a lot code is expected".into(),
             }),
         }
-    }
-}
-
-impl Serialize for LotCode {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for LotCode {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> std::result::Result<Self, D::Error> {
-        let text = <String as Deserialize>::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
