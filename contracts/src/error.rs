@@ -205,6 +205,92 @@ pub enum ContractError {
         /// The lot.
         lot: String,
     },
+    /// The sender's organisation does not have the issuer role.
+    #[error("{0} is not an issuing organisation")]
+    NotIssuer(String),
+    /// A seal with that id exists.
+    #[error("seal {0} already exists")]
+    SealExists(String),
+    /// No seal with that id.
+    #[error("seal {0} does not exist")]
+    SealNotFound(String),
+    /// The seal belongs to another organisation.
+    #[error("seal {seal} belongs to {owner}")]
+    SealNotOwned {
+        /// The seal.
+        seal: String,
+        /// Its owner.
+        owner: String,
+    },
+    /// The seal cannot seal now (revoked, expired or not yet valid).
+    #[error("seal {seal} cannot seal now: {reason}")]
+    SealInvalid {
+        /// The seal.
+        seal: String,
+        /// Why.
+        reason: String,
+    },
+    /// The seal's signature does not verify over this identifier and document digest.
+    #[error("seal signature does not verify: {0}")]
+    BadSealSignature(String),
+    /// A licence type with that code exists.
+    #[error("licence type {0} already exists")]
+    LicenceTypeExists(String),
+    /// No licence type with that code.
+    #[error("licence type {0} does not exist")]
+    LicenceTypeNotFound(String),
+    /// The organisation may not issue this type.
+    #[error("{org} may not issue {licence_type}")]
+    NotTypeIssuer {
+        /// The sender's organisation.
+        org: String,
+        /// The type's name.
+        licence_type: String,
+    },
+    /// A licence with that identifier exists.
+    #[error("licence {0} already exists")]
+    LicenceExists(String),
+    /// No licence with that identifier.
+    #[error("licence {0} does not exist")]
+    LicenceNotFound(String),
+    /// The identifier's issuer part is not the sender's organisation.
+    #[error("identifier {id} names another issuer than {sender}")]
+    IssuerMismatch {
+        /// The identifier.
+        id: String,
+        /// The sender's organisation.
+        sender: String,
+    },
+    /// Only the issuer or its designee changes a licence.
+    #[error("{sender} may not change licence {id}: not its issuer or designee")]
+    NotLicenceIssuer {
+        /// The licence.
+        id: String,
+        /// The sender's organisation.
+        sender: String,
+    },
+    /// The change makes no sense from the licence's state.
+    #[error("licence {id}: {reason}")]
+    BadTransition {
+        /// The licence.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// The version does not follow the current one.
+    #[error("licence {id}: {reason}")]
+    VersionConflict {
+        /// The identifier.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// A transfer's two sides do not match.
+    #[error("transfer: {0}")]
+    TransferMismatch(String),
+    /// A face field the licence type requires is missing.
+    #[error("face field {0:?} is required by the licence type")]
+    FaceFieldMissing(String),
     /// An argument breaks a rule; the message names it.
     #[error("invalid argument {field}: {reason}")]
     InvalidArgument {
@@ -258,6 +344,23 @@ impl ContractError {
             ContractError::AlreadyReceived(_) => "already_received",
             ContractError::OrderConflict { .. } => "order_conflict",
             ContractError::NotCertifier { .. } => "not_certifier",
+            ContractError::NotIssuer(_) => "not_issuer",
+            ContractError::SealExists(_) => "seal_exists",
+            ContractError::SealNotFound(_) => "seal_not_found",
+            ContractError::SealNotOwned { .. } => "seal_not_owned",
+            ContractError::SealInvalid { .. } => "seal_invalid",
+            ContractError::BadSealSignature(_) => "bad_seal_signature",
+            ContractError::LicenceTypeExists(_) => "licence_type_exists",
+            ContractError::LicenceTypeNotFound(_) => "licence_type_not_found",
+            ContractError::NotTypeIssuer { .. } => "not_type_issuer",
+            ContractError::LicenceExists(_) => "licence_exists",
+            ContractError::LicenceNotFound(_) => "licence_not_found",
+            ContractError::IssuerMismatch { .. } => "issuer_mismatch",
+            ContractError::NotLicenceIssuer { .. } => "not_licence_issuer",
+            ContractError::BadTransition { .. } => "bad_transition",
+            ContractError::VersionConflict { .. } => "version_conflict",
+            ContractError::TransferMismatch(_) => "transfer_mismatch",
+            ContractError::FaceFieldMissing(_) => "face_field_missing",
             ContractError::InvalidArgument { .. } => "invalid_argument",
         }
     }

@@ -11,7 +11,7 @@ use xinlian_core::{Hash, HashSuite};
 
 use crate::system::{self, Member};
 use crate::{ContractError, ExecError, Overlay, StateReader, WriteSet, chain_state_root};
-use crate::{coldchain, governance};
+use crate::{coldchain, governance, licence};
 
 /// The chain-wide rules fixed by genesis (later: changed by governance).
 #[derive(Clone, Debug)]
@@ -173,6 +173,7 @@ impl Executor {
             Call::System(call) => system::role_allows(member.role, call),
             Call::Governance(_) => governance::is_governor(state, &member)?,
             Call::Trace(_) => coldchain::role_allows(member.role),
+            Call::Licence(_) => licence::role_allows(member.role),
         };
         if !allowed {
             return Ok(Err(ContractError::RoleForbidden {
@@ -250,6 +251,7 @@ impl Executor {
                 Call::System(call) => system::execute(&mut tx_state, &ctx, &member, call)?,
                 Call::Governance(call) => governance::execute(&mut tx_state, &ctx, &member, call)?,
                 Call::Trace(call) => coldchain::execute(&mut tx_state, &ctx, &member, call)?,
+                Call::Licence(call) => licence::execute(&mut tx_state, &ctx, &member, call)?,
             };
             if let Err(e) = result {
                 return Ok(Err(e));

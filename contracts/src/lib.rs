@@ -17,7 +17,9 @@ pub mod coldchain;
 mod error;
 mod executor;
 pub mod governance;
+pub mod licence;
 mod state;
+mod step;
 pub mod system;
 
 pub use error::{ContractError, ExecError};

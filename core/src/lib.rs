@@ -19,12 +19,14 @@
 //! ```
 
 pub mod api;
+pub mod calendar;
 pub mod crypto;
 pub mod encoding;
 pub mod error;
 pub mod genesis;
 pub mod hash;
 pub mod ids;
+pub mod licence;
 pub mod limits;
 pub mod merkle;
 pub mod trace;

@@ -518,19 +518,6 @@ fn decode<T: BorshDeserialize>(bytes: &[u8], what: &str) -> Result<T> {
     borsh::from_slice(bytes).map_err(|e| crate::Error::Corrupt(format!("{what}: {e}")))
 }
 
-/// Days since the Unix epoch of a civil date (proleptic Gregorian), for date filters. The
-/// algorithm is Howard Hinnant's `days_from_civil`.
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 /// Parses `YYYY-MM-DD` into days since the epoch.
 pub fn parse_date(text: &str) -> Option<u32> {
     let mut parts = text.split('-');
@@ -542,7 +529,10 @@ pub fn parse_date(text: &str) -> Option<u32> {
     if !(1970..=2999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
-    u32::try_from(days_from_civil(year, month, day)).ok()
+    if !xinlian_core::calendar::valid_yyyymmdd(year as u32 * 10_000 + month * 100 + day) {
+        return None;
+    }
+    u32::try_from(xinlian_core::calendar::days_from_civil(year, month, day)).ok()
 }
 
 #[cfg(test)]

@@ -38,25 +38,7 @@ use crate::{ContractError, ExecError, Overlay, Space, StateReader};
 /// Most generations of splits below a first-station lot.
 pub const SPLIT_DEPTH_MAX: usize = 16;
 
-/// Why a step stopped: a refusal recorded in the receipt, or a failure that stops the block.
-enum Fail {
-    Refused(ContractError),
-    Exec(ExecError),
-}
-
-impl From<ContractError> for Fail {
-    fn from(e: ContractError) -> Self {
-        Fail::Refused(e)
-    }
-}
-
-impl From<ExecError> for Fail {
-    fn from(e: ExecError) -> Self {
-        Fail::Exec(e)
-    }
-}
-
-type Step<T> = Result<T, Fail>;
+pub(crate) use crate::step::{Step, invalid, text};
 
 const CONFIG_KEY: &[u8] = b"cc/config";
 const NEXT_LOT_KEY: &[u8] = b"cc/next-lot";
@@ -203,11 +185,7 @@ pub fn execute(
         TraceCall::Release { lot, reason } => orders::release(state, ctx, sender, *lot, reason),
         TraceCall::Recall { lot, reason } => orders::recall(state, ctx, sender, *lot, reason),
     };
-    match result {
-        Ok(()) => Ok(Ok(())),
-        Err(Fail::Refused(e)) => Ok(Err(e)),
-        Err(Fail::Exec(e)) => Err(e),
-    }
+    crate::step::finish(result)
 }
 
 fn register_enterprise(
@@ -266,18 +244,6 @@ fn register_enterprise(
 fn org_has_role(state: &Overlay<'_>, uscc: &Uscc, role: OrgRole) -> Result<bool, ExecError> {
     let org: Option<Organisation> = state.get_value(Space::State, &system::org_key(uscc))?;
     Ok(org.is_some_and(|o| o.roles.contains(&role)))
-}
-
-fn text(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), Fail> {
-    system::check_text(field, value, min, max).map_err(Fail::from)
-}
-
-fn invalid(field: &'static str, reason: &str) -> Fail {
-    ContractError::InvalidArgument {
-        field,
-        reason: reason.to_string(),
-    }
-    .into()
 }
 
 /// The sender's enterprise, or `not_enterprise`.

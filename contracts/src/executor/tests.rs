@@ -8,6 +8,7 @@ use super::*;
 use crate::MemoryState;
 
 mod coldchain;
+mod licence;
 
 const ORG_A: &str = "91110000600037341L";
 const ORG_B: &str = "11430000006122244L";
@@ -25,6 +26,7 @@ fn org(uscc: &str, admin: &PrivateKey, node_seed: u8) -> GenesisOrganisation {
             OrgRole::Regulator,
             OrgRole::Admin,
             OrgRole::EnterpriseRegistrar,
+            OrgRole::Issuer,
         ],
         admins: vec![admin.public_key()],
         nodes: vec![GenesisNode {

@@ -21,6 +21,8 @@ pub enum Call {
     Governance(GovCall),
     /// Cold-chain traceability: enterprises, lots, movements, regulators' orders.
     Trace(crate::trace::TraceCall),
+    /// Electronic licences under electronic seals.
+    Licence(crate::licence::LicenceCall),
 }
 
 impl Call {
@@ -31,6 +33,7 @@ impl Call {
             Call::Governance(GovCall::Propose { .. }) => "governance.propose",
             Call::Governance(GovCall::Approve { .. }) => "governance.approve",
             Call::Trace(call) => call.name(),
+            Call::Licence(call) => call.name(),
         }
     }
 }

@@ -130,21 +130,8 @@ fn time(ms: u64) -> String {
     let secs = ms / 1000 + 8 * 3600;
     let days = (secs / 86_400) as i64;
     let (hh, mm) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = xinlian_core::calendar::civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}")
-}
-
-/// Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn banner(trace: &CodeTrace) -> String {
@@ -318,7 +305,6 @@ mod tests {
             super::escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
-        assert_eq!(super::civil_from_days(20_780), (2026, 11, 23));
         assert_eq!(super::time(0), "1970-01-01 08:00");
     }
 }
