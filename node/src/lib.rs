@@ -13,6 +13,7 @@ pub mod api;
 pub mod chain;
 pub mod config;
 mod error;
+pub mod licence;
 pub mod membership;
 pub mod mempool;
 pub mod metrics;

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use xinlian_core::Hash;
+use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyRequest};
 use xinlian_core::api::trace::{CodeTrace, CodedLot, LotsResponse, RecallList, StockResponse};
 use xinlian_core::api::{
     BlockResponse, ErrorResponse, GovNodesResponse, ProposalStatus, ProposalView,
@@ -12,6 +13,7 @@ use xinlian_core::api::{
 };
 use xinlian_core::crypto::PrivateKey;
 use xinlian_core::ids::Uscc;
+use xinlian_core::licence::LicenceId;
 use xinlian_core::trace::{EnterpriseKind, LotCode, TraceCode};
 use xinlian_core::types::ReceiptStatus;
 use xinlian_core::types::{Call, SignedTransaction, Transaction};
@@ -225,6 +227,31 @@ impl Client {
     pub async fn enterprise_stock(&self, uscc: &Uscc) -> Result<StockResponse> {
         self.get(&format!("/v1/trace/enterprises/{uscc}/stock"))
             .await
+    }
+
+    /// `GET /v1/licences/{id}`: a licence's public record with its status now.
+    pub async fn licence(&self, id: &LicenceId) -> Result<LicenceRecord> {
+        self.get(&format!("/v1/licences/{id}")).await
+    }
+
+    /// `POST /v1/licences/verify`: the verdict on a presented licence (and its document digest).
+    pub async fn verify_licence(
+        &self,
+        id: &LicenceId,
+        document_digest: Option<Hash>,
+    ) -> Result<Verdict> {
+        let request = VerifyRequest {
+            id: id.clone(),
+            document_digest,
+        };
+        let response = self
+            .http
+            .post(format!("{}/v1/licences/verify", self.base))
+            .json(&request)
+            .send()
+            .await
+            .map_err(transport)?;
+        Self::answer(response).await
     }
 
     /// Waits until the transaction is committed (returning its status with the receipt) or

@@ -30,6 +30,7 @@
 mod client;
 mod error;
 pub mod keys;
+pub mod licence;
 
 pub use client::{Client, DEFAULT_VALIDITY_BLOCKS};
 pub use error::{Result, SdkError};

@@ -184,4 +184,5 @@ pub struct ProposalsResponse {
     /// Proposals, newest first.
     pub proposals: Vec<ProposalView>,
 }
+pub mod licence;
 pub mod trace;

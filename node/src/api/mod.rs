@@ -6,6 +6,7 @@
 
 mod error;
 mod gov;
+mod licence;
 mod openapi;
 mod scan;
 mod trace;
@@ -45,6 +46,9 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .route("/v1/trace/enterprises/{uscc}/stock", get(trace::stock))
         .route("/v1/trace/codes/{code}/qr.svg", get(scan::qr))
         .route("/scan/{code}", get(scan::page))
+        .route("/v1/licences/verify", post(licence::verify))
+        .route("/v1/licences/{id}", get(licence::record))
+        .route("/verify/{id}", get(licence::page))
         .route("/healthz", get(healthz))
         .route("/admin/fault", post(fault))
         .route("/metrics", get(metrics))

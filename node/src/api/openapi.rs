@@ -23,6 +23,8 @@ use utoipa::OpenApi;
         super::trace::lots,
         super::trace::lot_by_tx,
         super::trace::stock,
+        super::licence::record,
+        super::licence::verify,
         super::healthz,
         super::metrics
     )

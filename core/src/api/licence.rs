@@ -1,0 +1,87 @@
+//! JSON bodies of the licence queries and verification (`/v1/licences/...`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::Hash;
+use crate::ids::Uscc;
+use crate::licence::{Licence, LicenceEvent, LicenceId, LicenceStatus, Seal};
+
+/// An organisation as the licence answers name it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgRef {
+    /// USCC.
+    pub uscc: Uscc,
+    /// Name (empty when the organisation is not on the chain).
+    pub name: String,
+}
+
+/// Answer to `GET /v1/licences/{id}`: the public record, no personal data.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenceRecord {
+    /// The record as stored (the holder appears only as a salted commitment).
+    pub licence: Licence,
+    /// The status now (expiry derived from the validity window, China time).
+    pub status: LicenceStatus,
+    /// The national status code, `01` to `07`.
+    pub status_code: String,
+    /// The status's Chinese label.
+    pub status_label: String,
+    /// The latest version of this licence.
+    pub latest: LicenceId,
+    /// The licence type's name.
+    pub type_name: String,
+    /// The issuer.
+    pub issuer: OrgRef,
+    /// The seal it was issued under.
+    pub seal: Seal,
+    /// Its history, oldest first.
+    pub history: Vec<LicenceEvent>,
+}
+
+/// `POST /v1/licences/verify`: an identifier and the digest of the presented document.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The licence identifier.
+    pub id: LicenceId,
+    /// Digest of the document presented (under the chain's hash suite); absent to check the
+    /// record alone.
+    #[serde(default)]
+    pub document_digest: Option<Hash>,
+}
+
+/// The verdict a window acts on.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The identifier asked about.
+    pub id: LicenceId,
+    /// Recorded on the chain, sealed by a seal of its issuer that was valid when it was recorded,
+    /// the seal signature verifies, and (when given) the document matches.
+    pub genuine: bool,
+    /// Genuine, in force (status `01`) and the latest version: the window may accept it.
+    pub acceptable: bool,
+    /// The status now, when recorded.
+    pub status: Option<LicenceStatus>,
+    /// Its national code.
+    pub status_code: Option<String>,
+    /// Whether it is the latest version.
+    pub latest: bool,
+    /// The latest version's identifier.
+    pub latest_id: Option<LicenceId>,
+    /// The licence's name (e.g. 营业执照).
+    pub name: Option<String>,
+    /// The issuer.
+    pub issuer: Option<OrgRef>,
+    /// The seal's id and name.
+    pub seal: Option<(String, String)>,
+    /// Whether the seal was valid when the licence was recorded.
+    pub seal_valid_at_issue: bool,
+    /// Whether the presented document's digest matches (absent when none was given).
+    pub document_matches: Option<bool>,
+    /// Why it is not acceptable, in Chinese, for the window clerk.
+    pub reasons: Vec<String>,
+}

@@ -1,0 +1,214 @@
+//! Licence lookups, verification, and the window's verification page (`/verify/{id}`).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyRequest};
+use xinlian_core::calendar::china_date;
+use xinlian_core::licence::LicenceId;
+
+use super::{ApiError, ApiJson, ApiQuery, blocking};
+use crate::chain::Chain;
+use crate::licence::{LicenceReader, parse_digest};
+
+fn parse_id(text: &str) -> Result<LicenceId, ApiError> {
+    text.parse().map_err(|e: xinlian_core::Error| {
+        ApiError::bad_request("invalid_licence_id", e.to_string())
+    })
+}
+
+fn today() -> u32 {
+    china_date(crate::now_ms())
+}
+
+/// A licence's public record: status now, latest version, issuer, seal, history.
+#[utoipa::path(get, path = "/v1/licences/{id}", tag = "licences",
+    params(("id" = String, Path, description = "Licence identifier (GB/T 36904)")),
+    responses(
+        (status = 200, description = "The public record", body = LicenceRecord),
+        (status = 400, description = "Malformed identifier", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "No such licence", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn record(
+    State(chain): State<Arc<Chain>>,
+    Path(id): Path<String>,
+) -> Result<Json<LicenceRecord>, ApiError> {
+    let id = parse_id(&id)?;
+    let shown = id.to_string();
+    let record = blocking(&chain, move |c| {
+        Ok(LicenceReader::new(c.storage()).record(&id, today())?)
+    })
+    .await?;
+    record
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("licence_not_found", format!("no licence {shown}")))
+}
+
+/// A verdict on a presented licence: genuine, in force, latest; with the reasons.
+#[utoipa::path(post, path = "/v1/licences/verify", tag = "licences",
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "The verdict (also for unknown licences: genuine false)", body = Verdict),
+        (status = 400, description = "Malformed request", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn verify(
+    State(chain): State<Arc<Chain>>,
+    ApiJson(request): ApiJson<VerifyRequest>,
+) -> Result<Json<Verdict>, ApiError> {
+    let verdict = blocking(&chain, move |c| {
+        Ok(LicenceReader::new(c.storage()).verify(&request, today())?)
+    })
+    .await?;
+    Ok(Json(verdict))
+}
+
+/// Options of the window page.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PageQuery {
+    /// Digest of the presented document (64 hex digits).
+    digest: Option<String>,
+}
+
+/// The window page: the verdict in large type, green or red.
+pub(super) async fn page(
+    State(chain): State<Arc<Chain>>,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Response {
+    let Ok(id) = id.parse::<LicenceId>() else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            &verdict_page(
+                None,
+                &format!("“{}”不是有效的证照标识（格式或校验位错误）", escape(&id)),
+            ),
+        );
+    };
+    let digest = match query.digest.as_deref().map(parse_digest) {
+        Some(None) => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                &verdict_page(None, "文件摘要格式错误（应为 64 位十六进制）"),
+            );
+        }
+        Some(Some(d)) => Some(d),
+        None => None,
+    };
+    let request = VerifyRequest {
+        id,
+        document_digest: digest,
+    };
+    match blocking(&chain, move |c| {
+        Ok(LicenceReader::new(c.storage()).verify(&request, today())?)
+    })
+    .await
+    {
+        Ok(verdict) => html(StatusCode::OK, &verdict_page(Some(&verdict), "")),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn html(status: StatusCode, body: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+const STYLE: &str = "body{font-family:-apple-system,'PingFang SC','Noto Sans CJK SC','WenQuanYi Zen Hei','Microsoft YaHei',sans-serif;margin:0;background:#f4f6f8;color:#1f2933}\
+header{background:#1f3a93;color:#fff;padding:14px 18px;font-size:18px}\
+.verdict{padding:28px 18px;color:#fff;font-size:34px;font-weight:bold;text-align:center}.verdict.ok{background:#2e7d32}.verdict.bad{background:#c62828}\
+.verdict small{display:block;font-size:18px;font-weight:normal;margin-top:8px}\
+section{background:#fff;margin:12px;border-radius:8px;padding:14px 16px;max-width:900px}\
+table{width:100%;border-collapse:collapse;font-size:16px}th,td{padding:6px 4px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}th{color:#52606d;font-weight:normal;width:30%}\
+ul#reasons{font-size:20px;color:#c62828;margin:0;padding-left:22px}code{word-break:break-all}";
+
+fn verdict_page(verdict: Option<&Verdict>, problem: &str) -> String {
+    let mut page = format!(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>证照核验</title><style>{STYLE}</style></head><body><header>信链 · 电子证照核验</header>"
+    );
+    let Some(v) = verdict else {
+        let _ = write!(
+            page,
+            "<div id=\"verdict\" class=\"verdict bad\">无法核验<small>{problem}</small></div></body></html>"
+        );
+        return page;
+    };
+    let (class, headline) = if v.acceptable {
+        ("ok", "✔ 真实有效")
+    } else if v.genuine {
+        ("bad", "✘ 证照当前不可用")
+    } else {
+        ("bad", "✘ 证照不真实")
+    };
+    let _ = write!(
+        page,
+        "<div id=\"verdict\" class=\"verdict {class}\">{headline}<small>{}</small></div>",
+        escape(v.name.as_deref().unwrap_or(""))
+    );
+    if !v.reasons.is_empty() {
+        page.push_str("<section><ul id=\"reasons\">");
+        for reason in &v.reasons {
+            let _ = write!(page, "<li>{}</li>", escape(reason));
+        }
+        page.push_str("</ul></section>");
+    }
+    page.push_str("<section><table>");
+    let mut row = |label: &str, value: String| {
+        let _ = write!(page, "<tr><th>{label}</th><td>{}</td></tr>", escape(&value));
+    };
+    row("证照标识", v.id.to_string());
+    if let (Some(status), Some(code)) = (v.status, &v.status_code) {
+        row("状态", format!("{}（{code}）", status.label()));
+    }
+    if let Some(issuer) = &v.issuer {
+        row("签发机关", format!("{} {}", issuer.name, issuer.uscc));
+    }
+    if let Some((id, name)) = &v.seal {
+        let valid = if v.seal_valid_at_issue {
+            "签发时有效"
+        } else {
+            "签发时无效"
+        };
+        row("电子印章", format!("{name}（{id}，{valid}）"));
+    }
+    if let Some(latest) = &v.latest_id {
+        row(
+            "最新版本",
+            if v.latest {
+                "是".to_string()
+            } else {
+                latest.to_string()
+            },
+        );
+    }
+    if let Some(matches) = v.document_matches {
+        row(
+            "出示文件",
+            if matches {
+                "与链上记录一致"
+            } else {
+                "与链上记录不一致"
+            }
+            .to_string(),
+        );
+    }
+    page.push_str("</table></section></body></html>");
+    page
+}

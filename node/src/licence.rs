@@ -1,0 +1,186 @@
+//! Licence queries and verification, from the licence contract's state.
+
+use borsh::BorshDeserialize;
+use xinlian_contracts::licence::{self, status_at};
+use xinlian_contracts::{Overlay, Space, system};
+use xinlian_core::Hash;
+use xinlian_core::api::licence::{LicenceRecord, OrgRef, Verdict, VerifyRequest};
+use xinlian_core::ids::Uscc;
+use xinlian_core::licence::{
+    Licence, LicenceEvent, LicenceId, LicenceStatus, LicenceType, Seal, seal_signing_bytes,
+};
+
+use crate::Result;
+use crate::storage::Storage;
+
+/// Most history entries returned with a record.
+const HISTORY_MAX: usize = 1_000;
+/// Most versions followed to find the latest.
+const VERSIONS_MAX: usize = 999;
+
+/// Reads licences from committed state.
+pub struct LicenceReader<'a> {
+    storage: &'a Storage,
+}
+
+impl<'a> LicenceReader<'a> {
+    /// A reader over committed state.
+    pub fn new(storage: &'a Storage) -> Self {
+        LicenceReader { storage }
+    }
+
+    fn get<T: BorshDeserialize>(&self, key: &[u8]) -> Result<Option<T>> {
+        Ok(Overlay::new(self.storage).get_value(Space::State, key)?)
+    }
+
+    /// A licence record as stored.
+    pub fn licence(&self, id: &LicenceId) -> Result<Option<Licence>> {
+        self.get(&licence::licence_key(id))
+    }
+
+    fn org(&self, uscc: &Uscc) -> Result<OrgRef> {
+        let org: Option<system::Organisation> = self.get(&system::org_key(uscc))?;
+        Ok(OrgRef {
+            uscc: uscc.clone(),
+            name: org.map(|o| o.name).unwrap_or_default(),
+        })
+    }
+
+    /// The latest version, following renewals.
+    fn latest(&self, licence: &Licence) -> Result<LicenceId> {
+        let mut latest = licence.id.clone();
+        let mut next = licence.superseded_by.clone();
+        for _ in 0..VERSIONS_MAX {
+            let Some(id) = next else { break };
+            next = self.licence(&id)?.and_then(|l| l.superseded_by);
+            latest = id;
+        }
+        Ok(latest)
+    }
+
+    fn history(&self, id: &LicenceId) -> Result<Vec<LicenceEvent>> {
+        let entries = self.storage.scan(
+            Space::State,
+            &licence::events_prefix(id),
+            &[],
+            None,
+            HISTORY_MAX,
+        )?;
+        entries
+            .into_iter()
+            .map(|(_, bytes)| {
+                borsh::from_slice(&bytes)
+                    .map_err(|e| crate::Error::Corrupt(format!("licence event: {e}")))
+            })
+            .collect()
+    }
+
+    /// The public record with the status on `today` (`YYYYMMDD`, China time).
+    pub fn record(&self, id: &LicenceId, today: u32) -> Result<Option<LicenceRecord>> {
+        let Some(licence) = self.licence(id)? else {
+            return Ok(None);
+        };
+        let seal: Seal = self
+            .get(&licence::seal_key(&licence.seal_id))?
+            .ok_or_else(|| crate::Error::Corrupt(format!("licence {id} names a missing seal")))?;
+        let licence_type: Option<LicenceType> = self.get(&licence::type_key(&id.type_code))?;
+        let status = status_at(&licence, today);
+        Ok(Some(LicenceRecord {
+            status,
+            status_code: status.code().into(),
+            status_label: status.label().into(),
+            latest: self.latest(&licence)?,
+            type_name: licence_type.map(|t| t.name).unwrap_or_default(),
+            issuer: self.org(&id.issuer)?,
+            seal,
+            history: self.history(id)?,
+            licence,
+        }))
+    }
+
+    /// The verdict for an identifier and, optionally, a presented document's digest.
+    pub fn verify(&self, request: &VerifyRequest, today: u32) -> Result<Verdict> {
+        let mut verdict = Verdict {
+            id: request.id.clone(),
+            genuine: false,
+            acceptable: false,
+            status: None,
+            status_code: None,
+            latest: false,
+            latest_id: None,
+            name: None,
+            issuer: None,
+            seal: None,
+            seal_valid_at_issue: false,
+            document_matches: None,
+            reasons: Vec::new(),
+        };
+        let Some(record) = self.record(&request.id, today)? else {
+            verdict
+                .reasons
+                .push("链上没有此证照标识，证照不是真实签发的".into());
+            return Ok(verdict);
+        };
+        let licence = &record.licence;
+        let message = seal_signing_bytes(&licence.id, &licence.document_digest);
+        let signature_ok = record
+            .seal
+            .public_key
+            .verify(&message, &licence.seal_signature)
+            .is_ok();
+        let seal_ok =
+            record.seal.org == licence.id.issuer && record.seal.valid_at(licence.recorded_at_ms);
+        let matches = request
+            .document_digest
+            .map(|d| d == licence.document_digest);
+        verdict.genuine = signature_ok && seal_ok && matches != Some(false);
+        verdict.seal_valid_at_issue = seal_ok;
+        verdict.document_matches = matches;
+        verdict.latest = record.latest == licence.id;
+        verdict.acceptable =
+            verdict.genuine && record.status == LicenceStatus::Valid && verdict.latest;
+        if !signature_ok {
+            verdict.reasons.push("电子印章签名验证失败".into());
+        }
+        if !seal_ok {
+            verdict
+                .reasons
+                .push("签发时印章无效或不属于签发机关".into());
+        }
+        if matches == Some(false) {
+            verdict
+                .reasons
+                .push("出示的证照文件与链上记录不一致（文件已被改动）".into());
+        }
+        if record.status != LicenceStatus::Valid {
+            let why = record
+                .history
+                .last()
+                .map(|e| e.reason.clone())
+                .filter(|r| !r.is_empty() && record.status != LicenceStatus::Expired)
+                .map(|r| format!("：{r}"))
+                .unwrap_or_default();
+            verdict.reasons.push(format!(
+                "证照状态为“{}”（{}）{why}",
+                record.status_label, record.status_code
+            ));
+        }
+        if !verdict.latest {
+            verdict
+                .reasons
+                .push(format!("已有新版本 {}，本版本已被替代", record.latest));
+        }
+        verdict.status = Some(record.status);
+        verdict.status_code = Some(record.status_code.clone());
+        verdict.latest_id = Some(record.latest.clone());
+        verdict.name = Some(licence.name.clone());
+        verdict.issuer = Some(record.issuer.clone());
+        verdict.seal = Some((record.seal.id.clone(), record.seal.name.clone()));
+        Ok(verdict)
+    }
+}
+
+/// Parses a hex digest given by a client.
+pub fn parse_digest(text: &str) -> Option<Hash> {
+    Hash::from_hex(text).ok()
+}
