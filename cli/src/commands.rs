@@ -395,6 +395,13 @@ async fn testnet_up(
             "  Lot {} lacks its disinfection certificate; its shipment was refused: {}",
             demo.refused.0, demo.refused.1
         );
+        println!("Licences (电子证照) — the window's verification page on any node:");
+        for licence in &report.licences {
+            println!(
+                "  {}: {}/verify/{}?digest={}",
+                licence.what, layout.nodes[0].http_url, licence.id, licence.digest
+            );
+        }
     }
     let first = &layout.nodes[0].http_url;
     println!("Look at: {first}/v1/blocks/latest   {first}/metrics   {first}/openapi.json");

@@ -19,6 +19,8 @@ pub struct DemoReport {
     pub committed: Vec<(String, Hash, u64)>,
     /// The cold-chain scenario.
     pub cold_chain: crate::coldchain_demo::ColdChainDemo,
+    /// Licences in several states.
+    pub licences: Vec<crate::licence_demo::DemoLicence>,
 }
 
 async fn send(
@@ -82,8 +84,12 @@ pub async fn load_demo(layout: &Layout) -> Result<DemoReport> {
         .parent()
         .context("the genesis file has no directory")?;
     let cold_chain = crate::coldchain_demo::load(dir, &client, &admin).await?;
+    let registry = client.gov_nodes().await?;
+    let org0 = &registry.nodes.first().context("no nodes")?.org;
+    let licences = crate::licence_demo::load(dir, &client, &admin, org0).await?;
     Ok(DemoReport {
         committed,
         cold_chain,
+        licences,
     })
 }

@@ -71,6 +71,7 @@ const ORGS: [(&str, &str, &[OrgRole]); 4] = [
             OrgRole::Regulator,
             OrgRole::Admin,
             OrgRole::EnterpriseRegistrar,
+            OrgRole::Issuer,
         ],
     ),
     (

@@ -16,12 +16,14 @@ mod coldchain_demo;
 mod demo;
 mod governance;
 mod layout;
+mod licence_demo;
 mod process;
 
 pub use coldchain_demo::ColdChainDemo;
 pub use demo::{DemoReport, load_demo};
 pub use governance::{PreparedNode, add_node, pass_proposal, prepare_node, remove_node};
 pub use layout::{Layout, NodeEntry, init};
+pub use licence_demo::DemoLicence;
 pub use process::{
     down, kill_node, set_isolated, start_node, start_nodes, wait_healthy, wait_leader,
 };

@@ -12,4 +12,5 @@ mod coldchain;
 mod crash;
 mod happy_path;
 mod harness;
+mod licence;
 mod peer_input;

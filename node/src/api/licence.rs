@@ -136,7 +136,7 @@ header{background:#1f3a93;color:#fff;padding:14px 18px;font-size:18px}\
 .verdict{padding:28px 18px;color:#fff;font-size:34px;font-weight:bold;text-align:center}.verdict.ok{background:#2e7d32}.verdict.bad{background:#c62828}\
 .verdict small{display:block;font-size:18px;font-weight:normal;margin-top:8px}\
 section{background:#fff;margin:12px;border-radius:8px;padding:14px 16px;max-width:900px}\
-table{width:100%;border-collapse:collapse;font-size:16px}th,td{padding:6px 4px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}th{color:#52606d;font-weight:normal;width:30%}\
+table{width:100%;border-collapse:collapse;font-size:16px}th,td{padding:6px 4px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}th{color:#52606d;font-weight:normal;width:5.5em;white-space:nowrap}td{word-break:break-all}\
 ul#reasons{font-size:20px;color:#c62828;margin:0;padding-left:22px}code{word-break:break-all}";
 
 fn verdict_page(verdict: Option<&Verdict>, problem: &str) -> String {

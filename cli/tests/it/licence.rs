@@ -1,0 +1,233 @@
+//! Electronic licences on a real 4-node chain loaded with the demo: every node gives the same
+//! verdicts; a revoked licence shows its reason; a document altered by one byte fails; the
+//! window page renders in headless Chromium; malformed identifiers get their own codes.
+
+use std::process::Command;
+
+use xinlian_core::HashSuite;
+use xinlian_core::licence::{LicenceId, LicenceStatus};
+
+use crate::cluster::Cluster;
+
+fn licence<'a>(
+    demo: &'a [xinlian_testnet::DemoLicence],
+    what: &str,
+) -> &'a xinlian_testnet::DemoLicence {
+    demo.iter()
+        .find(|l| l.what.contains(what))
+        .unwrap_or_else(|| panic!("no demo licence {what}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn windows_at_every_node_tell_genuine_from_revoked_altered_and_superseded() {
+    let cluster = Cluster::start(4).await;
+    cluster.leader(None).await;
+    let demo = xinlian_testnet::load_demo(&cluster.layout).await.unwrap();
+    let height = cluster.client(0).status().await.unwrap().height;
+    for i in 0..4 {
+        cluster.wait_height(i, height).await;
+    }
+    let licences = &demo.licences;
+    let valid = licence(licences, "有效");
+    let revoked = licence(licences, "已吊销");
+    let old = licence(licences, "旧版本");
+    let current = licence(licences, "现行版本");
+    let suspended = licence(licences, "暂扣");
+    let expired = licence(licences, "已过有效期");
+
+    for i in 0..4 {
+        let client = cluster.client(i);
+        let ok = client
+            .verify_licence(&valid.id, Some(valid.digest))
+            .await
+            .unwrap();
+        assert!(
+            ok.genuine && ok.acceptable && ok.reasons.is_empty(),
+            "node {i}: {ok:?}"
+        );
+
+        let bad = client
+            .verify_licence(&revoked.id, Some(revoked.digest))
+            .await
+            .unwrap();
+        assert!(bad.genuine && !bad.acceptable, "node {i}");
+        assert_eq!(bad.status, Some(LicenceStatus::Revoked));
+        assert!(
+            bad.reasons.iter().any(|r| r.contains("食品安全抽检不合格")),
+            "{:?}",
+            bad.reasons
+        );
+
+        let superseded = client
+            .verify_licence(&old.id, Some(old.digest))
+            .await
+            .unwrap();
+        assert!(superseded.genuine && !superseded.latest && !superseded.acceptable);
+        assert_eq!(superseded.latest_id.as_ref(), Some(&current.id));
+
+        let held = client.verify_licence(&suspended.id, None).await.unwrap();
+        assert_eq!(held.status, Some(LicenceStatus::Suspended));
+        let lapsed = client.verify_licence(&expired.id, None).await.unwrap();
+        assert_eq!(
+            lapsed.status,
+            Some(LicenceStatus::Expired),
+            "derived from the window"
+        );
+    }
+
+    // One altered byte of the document: the digest no longer matches, and offline the seal's
+    // signature no longer verifies.
+    let file = cluster
+        ._dir
+        .path()
+        .join("licences")
+        .join(format!("{}-{:03}.json", valid.id.serial, valid.id.version));
+    let mut document = std::fs::read(&file).unwrap();
+    assert_eq!(HashSuite::Sm3.digest(&document), valid.digest);
+    let record = cluster.client(1).licence(&valid.id).await.unwrap();
+    let seal = &record.seal.public_key;
+    let signature = record.licence.seal_signature;
+    xinlian_sdk::licence::verify_offline(seal, &valid.id, &document, &signature).unwrap();
+    document[10] ^= 1;
+    let altered = HashSuite::Sm3.digest(&document);
+    assert!(xinlian_sdk::licence::verify_offline(seal, &valid.id, &document, &signature).is_err());
+    let verdict = cluster
+        .client(2)
+        .verify_licence(&valid.id, Some(altered))
+        .await
+        .unwrap();
+    assert!(!verdict.genuine && verdict.document_matches == Some(false));
+    assert!(verdict.reasons.iter().any(|r| r.contains("文件已被改动")));
+
+    bad_identifiers(&cluster, &valid.id).await;
+    window_pages(&cluster, valid, revoked).await;
+}
+
+async fn bad_identifiers(cluster: &Cluster, good: &LicenceId) {
+    let base = &cluster.layout.nodes[3].http_url;
+    let text = good.to_string();
+    let wrong_check = format!(
+        "{}{}",
+        &text[..text.len() - 1],
+        if text.ends_with('A') { 'B' } else { 'A' }
+    );
+    let unknown = LicenceId {
+        serial: "NOSUCHLICENCE".into(),
+        ..good.clone()
+    };
+    for (path, status, code) in [
+        (
+            format!("/v1/licences/{wrong_check}"),
+            400,
+            "invalid_licence_id",
+        ),
+        (
+            "/v1/licences/1.2.156.3005.2.abc".to_string(),
+            400,
+            "invalid_licence_id",
+        ),
+        (format!("/v1/licences/{unknown}"), 404, "licence_not_found"),
+    ] {
+        let response = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{path}");
+    }
+    let verdict = cluster
+        .client(3)
+        .verify_licence(&unknown, None)
+        .await
+        .unwrap();
+    assert!(!verdict.genuine && verdict.reasons[0].contains("链上没有此证照"));
+    let response = reqwest::get(format!("{base}/verify/{wrong_check}"))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("不是有效的证照标识")
+    );
+    let response = reqwest::get(format!("{base}/verify/{good}?digest=xyz"))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+}
+
+fn dump_dom(profile: &std::path::Path, url: &str) -> String {
+    let output = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", url])
+        .output()
+        .expect("chromium runs (scripts/install-deps.sh installs it)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The window page at every node: green for the valid licence, red with the reason for the
+/// revoked one; a screenshot of the revoked one.
+async fn window_pages(
+    cluster: &Cluster,
+    valid: &xinlian_testnet::DemoLicence,
+    revoked: &xinlian_testnet::DemoLicence,
+) {
+    let profile = cluster._dir.path().join("chromium-window");
+    for node in &cluster.layout.nodes {
+        let url = format!(
+            "{}/verify/{}?digest={}",
+            node.http_url, valid.id, valid.digest
+        );
+        let dom = dump_dom(&profile, &url);
+        assert!(
+            dom.contains("verdict ok") && dom.contains("真实有效"),
+            "{}: {dom}",
+            node.id
+        );
+        let url = format!(
+            "{}/verify/{}?digest={}",
+            node.http_url, revoked.id, revoked.digest
+        );
+        let dom = dump_dom(&profile, &url);
+        assert!(
+            dom.contains("verdict bad") && dom.contains("吊销"),
+            "{}: {dom}",
+            node.id
+        );
+        assert!(dom.contains("食品安全抽检不合格"));
+    }
+    let shots = std::env::var_os("XINLIAN_SCREENSHOT_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| cluster._dir.path().to_path_buf());
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join("verify-revoked.png");
+    let url = format!("{}/verify/{}", cluster.layout.nodes[0].http_url, revoked.id);
+    Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args([
+            "--window-size=412,900",
+            &format!("--screenshot={}", shot.display()),
+            &url,
+        ])
+        .output()
+        .unwrap();
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+}
