@@ -53,6 +53,12 @@ pub(crate) enum Command {
     /// Cold-chain traceability: enterprises, coding, movements, orders, scans and recalls.
     #[command(subcommand)]
     Trace(crate::trace_cli::TraceCommand),
+    /// Electronic seals of issuing organisations.
+    #[command(subcommand)]
+    Seal(crate::licence_cli::SealCommand),
+    /// Electronic licences: types, issue, show, verify, state changes.
+    #[command(subcommand)]
+    License(crate::licence_cli::LicenseCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -432,5 +438,15 @@ fn parse_suite(text: &str) -> Result<Suite, String> {
         "gm" => Ok(Suite::Gm),
         "intl" => Ok(Suite::Intl),
         other => Err(format!("unknown suite {other:?}; expected gm or intl")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Clap's own consistency checks (unique names, valid defaults) over every subcommand.
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod licence_cli;
 mod trace_cli;
 
 use clap::Parser;

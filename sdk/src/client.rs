@@ -229,6 +229,24 @@ impl Client {
             .await
     }
 
+    /// `GET /v1/members/{public_key}`: the organisation and role of a member key.
+    pub async fn member(
+        &self,
+        key: &xinlian_core::crypto::PublicKey,
+    ) -> Result<xinlian_core::api::MemberResponse> {
+        let response = self
+            .http
+            .get(format!(
+                "{}/v1/members/{}",
+                self.base,
+                percent_path(&key.to_string())
+            ))
+            .send()
+            .await
+            .map_err(transport)?;
+        Self::answer(response).await
+    }
+
     /// `GET /v1/licences/{id}`: a licence's public record with its status now.
     pub async fn licence(&self, id: &LicenceId) -> Result<LicenceRecord> {
         self.get(&format!("/v1/licences/{id}")).await
@@ -296,6 +314,19 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// Escapes the characters of a key's text form that a URL path would misread (`;`, `=`, `%`, ...).
+fn percent_path(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b':') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 fn transport(e: reqwest::Error) -> SdkError {

@@ -99,8 +99,102 @@ async fn windows_at_every_node_tell_genuine_from_revoked_altered_and_superseded(
     assert!(!verdict.genuine && verdict.document_matches == Some(false));
     assert!(verdict.reasons.iter().any(|r| r.contains("文件已被改动")));
 
+    through_the_cli(&cluster, revoked).await;
     bad_identifiers(&cluster, &valid.id).await;
     window_pages(&cluster, valid, revoked).await;
+}
+
+fn xinlian(args: &[&str]) -> std::process::Output {
+    Command::new(crate::harness::XINLIAN)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// An issuer issues, suspends and a window verifies through the `xinlian` CLI.
+async fn through_the_cli(cluster: &Cluster, revoked: &xinlian_testnet::DemoLicence) {
+    let dir = cluster._dir.path();
+    let node = cluster.layout.nodes[1].http_url.clone();
+    let admin = cluster.layout.admin_keys[0].to_str().unwrap().to_string();
+    let seal = dir.join("keys/seal-org0.pem");
+    let document = dir.join("cli-licence.json");
+    std::fs::write(&document, "{\"证照名称\":\"食品经营许可证\"}").unwrap();
+    let issued = xinlian(&[
+        "license",
+        "issue",
+        "--node",
+        &node,
+        "--key",
+        &admin,
+        "--seal-id",
+        "ZZSJJ-ZZZYZ-01",
+        "--seal-key",
+        seal.to_str().unwrap(),
+        "--type",
+        &revoked.id.type_code.to_string(),
+        "--serial",
+        "JY1410100CLI0001",
+        "--name",
+        "食品经营许可证",
+        "--document",
+        document.to_str().unwrap(),
+        "--holder-id",
+        "91410100MA46G2LN2A",
+        "--holder-name",
+        "某超市",
+        "--salt",
+        "s3cr3t",
+        "--valid-from",
+        "20260101",
+        "--valid-to",
+        "20301231",
+        "--region",
+        "410100",
+        "--field",
+        "经营范围=预包装食品销售",
+    ]);
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let id = String::from_utf8(issued.stdout).unwrap().trim().to_string();
+    let verify = xinlian(&[
+        "license",
+        "verify",
+        "--node",
+        &node,
+        &id,
+        "--document",
+        document.to_str().unwrap(),
+    ]);
+    let verdict: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(verdict["acceptable"], true, "{verdict}");
+    let suspended = xinlian(&[
+        "license", "suspend", "--node", &node, "--key", &admin, "--id", &id, "--reason", "整改",
+    ]);
+    assert!(
+        suspended.status.success(),
+        "{}",
+        String::from_utf8_lossy(&suspended.stderr)
+    );
+    let shown = xinlian(&["license", "show", "--node", &node, &id]);
+    let record: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(record["status_code"], "02");
+    let again = xinlian(&[
+        "license",
+        "revoke",
+        "--node",
+        &node,
+        "--key",
+        &admin,
+        "--id",
+        &revoked.id.to_string(),
+        "--reason",
+        "x",
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("bad_transition"));
 }
 
 async fn bad_identifiers(cluster: &Cluster, good: &LicenceId) {

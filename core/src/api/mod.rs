@@ -186,3 +186,19 @@ pub struct ProposalsResponse {
 }
 pub mod licence;
 pub mod trace;
+
+/// Answer to `GET /v1/members/{public_key}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberResponse {
+    /// The member's key.
+    pub public_key: crate::crypto::PublicKey,
+    /// The organisation it acts for.
+    pub org: crate::ids::Uscc,
+    /// Display name.
+    pub name: String,
+    /// Its role.
+    pub role: crate::types::MemberRole,
+    /// Height it was registered at.
+    pub registered_at: u64,
+}

@@ -36,6 +36,7 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(get_block))
         .route("/v1/status", get(status))
+        .route("/v1/members/{public_key}", get(member))
         .route("/v1/gov/nodes", get(gov::nodes))
         .route("/v1/gov/proposals", get(gov::proposals))
         .route("/v1/gov/proposals/{id}", get(gov::proposal))
@@ -183,6 +184,44 @@ async fn block_at(chain: &Arc<Chain>, height: u64) -> Result<Json<BlockResponse>
         ApiError::not_found("block_not_found", format!("no block at height {height}"))
     })?;
     Ok(Json(BlockResponse::new(block, chain.suite())))
+}
+
+/// A registered member: its organisation and role.
+#[utoipa::path(get, path = "/v1/members/{public_key}", tag = "node",
+    params(("public_key" = String, Path, description = "sm2:04… or ed25519:…")),
+    responses(
+        (status = 200, description = "The member", body = xinlian_core::api::MemberResponse),
+        (status = 400, description = "Malformed key", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "Not a member", body = xinlian_core::api::ErrorResponse),
+    ))]
+async fn member(
+    State(chain): State<Arc<Chain>>,
+    Path(public_key): Path<String>,
+) -> Result<Json<xinlian_core::api::MemberResponse>, ApiError> {
+    let key: xinlian_core::crypto::PublicKey =
+        public_key.parse().map_err(|e: xinlian_core::Error| {
+            ApiError::bad_request("invalid_public_key", e.to_string())
+        })?;
+    let shown = key.to_string();
+    let member = blocking(&chain, move |c| {
+        let member = xinlian_contracts::system::read_member(c.storage(), c.suite(), &key)
+            .map_err(crate::Error::from)?;
+        Ok(member)
+    })
+    .await?;
+    let member = member.ok_or_else(|| {
+        ApiError::not_found(
+            "member_not_found",
+            format!("{shown} is not a registered member"),
+        )
+    })?;
+    Ok(Json(xinlian_core::api::MemberResponse {
+        public_key: member.public_key,
+        org: member.org,
+        name: member.name,
+        role: member.role,
+        registered_at: member.registered_at,
+    }))
 }
 
 /// Chain and node status.

@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         super::get_block,
         super::latest_block,
         super::status,
+        super::member,
         super::gov::nodes,
         super::gov::proposals,
         super::gov::proposal,

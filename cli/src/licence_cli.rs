@@ -1,0 +1,360 @@
+//! `xinlian seal ...` and `xinlian license ...`: electronic seals and licences over the SDK.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use xinlian_core::ids::Uscc;
+use xinlian_core::licence::{
+    FaceField, HolderIdType, LicenceCall, LicenceDraft, LicenceId, LicenceTypeCode, SealKind,
+    StatusAction,
+};
+use xinlian_core::types::Call;
+use xinlian_core::{Hash, HashSuite};
+use xinlian_sdk::Client;
+
+use crate::cli::NodeArg;
+use crate::commands::{print_json, read_key};
+
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Args, Debug)]
+pub(crate) struct Signer {
+    #[command(flatten)]
+    node: NodeArg,
+    /// The sender's key file (an admin or operator of the issuing organisation).
+    #[arg(long)]
+    key: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum SealCommand {
+    /// Register a seal of your organisation (admin); its key signs licences.
+    ///
+    /// Example: xinlian seal register --key admin.pem --id ZZSJJ-01 --name 证照专用章
+    ///   --seal-key seal.pem --valid-days 3650
+    Register {
+        #[command(flatten)]
+        signer: Signer,
+        /// Seal id (esID).
+        #[arg(long)]
+        id: String,
+        /// Seal name.
+        #[arg(long)]
+        name: String,
+        /// The seal's key file (its public key is registered).
+        #[arg(long)]
+        seal_key: PathBuf,
+        /// Valid for this many days from now.
+        #[arg(long, default_value_t = 3650)]
+        valid_days: u64,
+    },
+    /// Revoke a seal (admin); what it sealed before stays verifiable.
+    ///
+    /// Example: xinlian seal revoke --key admin.pem --id ZZSJJ-01 --reason 私钥泄露
+    Revoke {
+        #[command(flatten)]
+        signer: Signer,
+        /// Seal id.
+        #[arg(long)]
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
+pub(crate) enum LicenseCommand {
+    /// Register a licence type (admin of an issuing organisation).
+    ///
+    /// Example: xinlian license register-type --key admin.pem --code 11100000000013338W012
+    ///   --name 食品经营许可证 --issuer <USCC> --field 经营范围
+    RegisterType {
+        #[command(flatten)]
+        signer: Signer,
+        /// Type code: the defining authority's USCC and 3 digits.
+        #[arg(long)]
+        code: LicenceTypeCode,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Organisations that may issue it (repeat).
+        #[arg(long = "issuer", required = true)]
+        issuers: Vec<Uscc>,
+        /// Required face fields (repeat).
+        #[arg(long = "field")]
+        fields: Vec<String>,
+    },
+    /// Issue a licence: seal the document's digest with the seal key and record it. Prints the
+    /// identifier. (`--renew-reason` issues the next version of an existing licence.)
+    ///
+    /// Example: xinlian license issue --key admin.pem --seal-id ZZSJJ-01 --seal-key seal.pem
+    ///   --type 11100000000013338W012 --serial JY141010500001 --name 食品经营许可证
+    ///   --document licence.pdf --holder-id 91410100MA46G2LN2A --holder-name 某超市 --salt <random>
+    ///   --valid-from 20260101 --valid-to 20301231 --region 410100 --field 经营范围=预包装食品销售
+    Issue(IssueArgs),
+    /// Show a licence's public record as JSON.
+    ///
+    /// Example: xinlian license show <identifier>
+    Show {
+        #[command(flatten)]
+        node: NodeArg,
+        /// The identifier.
+        id: LicenceId,
+    },
+    /// Verify a licence (and a presented document) as a window would; prints the verdict.
+    ///
+    /// Example: xinlian license verify <identifier> --document licence.pdf
+    Verify {
+        #[command(flatten)]
+        node: NodeArg,
+        /// The identifier.
+        id: LicenceId,
+        /// The presented document.
+        #[arg(long)]
+        document: Option<PathBuf>,
+    },
+    /// Suspend a licence.
+    Suspend(ChangeArgs),
+    /// Resume a suspended licence.
+    Resume(ChangeArgs),
+    /// Revoke a licence (final).
+    ///
+    /// Example: xinlian license revoke --key admin.pem --id <identifier> --reason 抽检不合格
+    Revoke(ChangeArgs),
+    /// Rescind a licence (final).
+    Rescind(ChangeArgs),
+    /// Cancel a licence (final).
+    Cancel(ChangeArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ChangeArgs {
+    #[command(flatten)]
+    signer: Signer,
+    /// The licence.
+    #[arg(long)]
+    id: LicenceId,
+    /// Why (kept on chain).
+    #[arg(long)]
+    reason: String,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct IssueArgs {
+    #[command(flatten)]
+    signer: Signer,
+    /// The seal's id.
+    #[arg(long)]
+    seal_id: String,
+    /// The seal's key file.
+    #[arg(long)]
+    seal_key: PathBuf,
+    /// The licence type code.
+    #[arg(long = "type")]
+    type_code: LicenceTypeCode,
+    /// The serial (licence number): digits and upper-case letters.
+    #[arg(long)]
+    serial: String,
+    /// Version (001 for a new licence).
+    #[arg(long = "licence-version", default_value_t = 1)]
+    licence_version: u16,
+    /// Renew: the reason for this new version (the previous version is superseded).
+    #[arg(long)]
+    renew_reason: Option<String>,
+    /// The licence's name.
+    #[arg(long)]
+    name: String,
+    /// The licence document (OFD, PDF or JSON); its SM3 digest is sealed.
+    #[arg(long)]
+    document: PathBuf,
+    /// The holder's id number (never sent: only a salted commitment goes on chain).
+    #[arg(long)]
+    holder_id: String,
+    /// The holder's name (never sent).
+    #[arg(long)]
+    holder_name: String,
+    /// The salt of the commitments (keep it with the holder's record).
+    #[arg(long)]
+    salt: String,
+    /// Issue date, YYYYMMDD (default: valid-from).
+    #[arg(long)]
+    issue_date: Option<u32>,
+    /// Valid from, YYYYMMDD.
+    #[arg(long)]
+    valid_from: u32,
+    /// Valid to, YYYYMMDD (omit for long-term).
+    #[arg(long)]
+    valid_to: Option<u32>,
+    /// Region.
+    #[arg(long)]
+    region: u32,
+    /// The related matter.
+    #[arg(long, default_value = "")]
+    matter: String,
+    /// Face fields, name=value (values are committed, salted; repeat).
+    #[arg(long = "field")]
+    fields: Vec<String>,
+}
+
+async fn send(signer: &Signer, call: LicenceCall) -> Result<Hash> {
+    let key = read_key(&signer.key)?;
+    let client = Client::new(&signer.node.node)?;
+    Ok(client
+        .commit(&key, Call::Licence(call), COMMIT_TIMEOUT)
+        .await?)
+}
+
+pub(crate) async fn seal(command: SealCommand) -> Result<()> {
+    match command {
+        SealCommand::Register {
+            signer,
+            id,
+            name,
+            seal_key,
+            valid_days,
+        } => {
+            let key = read_key(&seal_key)?;
+            let now = now_ms();
+            let call = LicenceCall::RegisterSeal {
+                id,
+                name,
+                kind: SealKind::Licence,
+                public_key: key.public_key(),
+                valid_from_ms: now,
+                valid_to_ms: now + valid_days * 86_400_000,
+                picture_digest: None,
+            };
+            println!("{}", send(&signer, call).await?);
+        }
+        SealCommand::Revoke { signer, id, reason } => {
+            println!(
+                "{}",
+                send(&signer, LicenceCall::RevokeSeal { id, reason }).await?
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn license(command: LicenseCommand) -> Result<()> {
+    match command {
+        LicenseCommand::RegisterType {
+            signer,
+            code,
+            name,
+            issuers,
+            fields,
+        } => {
+            let call = LicenceCall::RegisterType {
+                code,
+                name,
+                issuers,
+                required_fields: fields,
+            };
+            println!("{}", send(&signer, call).await?);
+        }
+        LicenseCommand::Issue(args) => issue(args).await?,
+        LicenseCommand::Show { node, id } => {
+            print_json(&Client::new(&node.node)?.licence(&id).await?)?;
+        }
+        LicenseCommand::Verify { node, id, document } => {
+            let digest = match document {
+                Some(path) => {
+                    let bytes = std::fs::read(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    Some(HashSuite::Sm3.digest(&bytes))
+                }
+                None => None,
+            };
+            print_json(&Client::new(&node.node)?.verify_licence(&id, digest).await?)?;
+        }
+        LicenseCommand::Suspend(a) => change(a, StatusAction::Suspend).await?,
+        LicenseCommand::Resume(a) => change(a, StatusAction::Resume).await?,
+        LicenseCommand::Revoke(a) => change(a, StatusAction::Revoke).await?,
+        LicenseCommand::Rescind(a) => change(a, StatusAction::Rescind).await?,
+        LicenseCommand::Cancel(a) => change(a, StatusAction::Cancel).await?,
+    }
+    Ok(())
+}
+
+async fn change(args: ChangeArgs, action: StatusAction) -> Result<()> {
+    let call = LicenceCall::ChangeStatus {
+        id: args.id,
+        action,
+        reason: args.reason,
+    };
+    println!("{}", send(&args.signer, call).await?);
+    Ok(())
+}
+
+async fn issue(args: IssueArgs) -> Result<()> {
+    let document = std::fs::read(&args.document)
+        .with_context(|| format!("reading {}", args.document.display()))?;
+    let digest = HashSuite::Sm3.digest(&document);
+    let seal_key = read_key(&args.seal_key)?;
+    let issuer = read_key(&args.signer.key)?;
+    let client = Client::new(&args.signer.node.node)?;
+    let member = client
+        .member(&issuer.public_key())
+        .await
+        .context("looking up the issuer's organisation")?;
+    let id = LicenceId {
+        type_code: args.type_code,
+        issuer: member.org,
+        serial: args.serial,
+        version: args.licence_version,
+    };
+    let commitment = |text: &str| HashSuite::Sm3.digest(format!("{}|{text}", args.salt).as_bytes());
+    let face = args
+        .fields
+        .iter()
+        .map(|f| {
+            let (name, value) = f.split_once('=').unwrap_or((f.as_str(), ""));
+            FaceField {
+                name: name.to_string(),
+                digest: commitment(value),
+            }
+        })
+        .collect();
+    let draft = LicenceDraft {
+        seal_signature: xinlian_sdk::licence::seal(&seal_key, &id, &digest),
+        id: id.clone(),
+        number: id.serial.clone(),
+        name: args.name,
+        issue_date: args.issue_date.unwrap_or(args.valid_from),
+        valid_from: args.valid_from,
+        valid_to: args.valid_to,
+        holder_id_type: if args.holder_id.len() == 18 && Uscc::parse(&args.holder_id).is_ok() {
+            HolderIdType::Uscc
+        } else {
+            HolderIdType::Citizen
+        },
+        holder_commitment: commitment(&format!("{}|{}", args.holder_id, args.holder_name)),
+        region: args.region,
+        matter: args.matter,
+        document_digest: digest,
+        seal_id: args.seal_id,
+        face,
+    };
+    let call = match args.renew_reason {
+        Some(reason) => LicenceCall::Renew { draft, reason },
+        None => LicenceCall::Issue(draft),
+    };
+    client
+        .commit(&issuer, Call::Licence(call), COMMIT_TIMEOUT)
+        .await?;
+    println!("{id}");
+    Ok(())
+}
+
+#[allow(clippy::disallowed_methods)] // a seal's validity starts now
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
