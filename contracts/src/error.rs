@@ -291,6 +291,36 @@ pub enum ContractError {
     /// A face field the licence type requires is missing.
     #[error("face field {0:?} is required by the licence type")]
     FaceFieldMissing(String),
+    /// A grant's window is inverted, already over, or too long.
+    #[error("invalid window: {0}")]
+    InvalidWindow(String),
+    /// Another grant uses the same use code; the holder's app draws a new one.
+    #[error("the use code is taken; draw another")]
+    UseCodeTaken,
+    /// No grant with that id.
+    #[error("grant {0} does not exist")]
+    GrantNotFound(String),
+    /// Only the grantor revokes.
+    #[error("only the grantor may revoke grant {0}")]
+    NotGrantor(String),
+    /// The sender is not the grantee.
+    #[error("grant {0} is for another grantee")]
+    NotGrantee(String),
+    /// The grant was revoked.
+    #[error("grant {0} is revoked")]
+    GrantRevoked(String),
+    /// The grant's window has not begun.
+    #[error("grant {0} is not valid yet")]
+    GrantNotYetValid(String),
+    /// The grant's window is over.
+    #[error("grant {0} has expired")]
+    GrantExpired(String),
+    /// The grant's uses are spent.
+    #[error("grant {0} is used up")]
+    GrantUsedUp(String),
+    /// The use names a licence, item or action the grant does not cover.
+    #[error("the use is outside the scope of grant {0}")]
+    OutOfScope(String),
     /// An argument breaks a rule; the message names it.
     #[error("invalid argument {field}: {reason}")]
     InvalidArgument {
@@ -361,6 +391,16 @@ impl ContractError {
             ContractError::VersionConflict { .. } => "version_conflict",
             ContractError::TransferMismatch(_) => "transfer_mismatch",
             ContractError::FaceFieldMissing(_) => "face_field_missing",
+            ContractError::InvalidWindow(_) => "invalid_window",
+            ContractError::UseCodeTaken => "use_code_taken",
+            ContractError::GrantNotFound(_) => "grant_not_found",
+            ContractError::NotGrantor(_) => "not_grantor",
+            ContractError::NotGrantee(_) => "not_grantee",
+            ContractError::GrantRevoked(_) => "grant_revoked",
+            ContractError::GrantNotYetValid(_) => "grant_not_yet_valid",
+            ContractError::GrantExpired(_) => "grant_expired",
+            ContractError::GrantUsedUp(_) => "grant_used_up",
+            ContractError::OutOfScope(_) => "out_of_scope",
             ContractError::InvalidArgument { .. } => "invalid_argument",
         }
     }

@@ -11,7 +11,7 @@ use xinlian_core::{Hash, HashSuite};
 
 use crate::system::{self, Member};
 use crate::{ContractError, ExecError, Overlay, StateReader, WriteSet, chain_state_root};
-use crate::{coldchain, governance, licence};
+use crate::{auth, coldchain, governance, licence};
 
 /// The chain-wide rules fixed by genesis (later: changed by governance).
 #[derive(Clone, Debug)]
@@ -174,6 +174,7 @@ impl Executor {
             Call::Governance(_) => governance::is_governor(state, &member)?,
             Call::Trace(_) => coldchain::role_allows(member.role),
             Call::Licence(_) => licence::role_allows(member.role),
+            Call::Auth(_) => auth::role_allows(member.role),
         };
         if !allowed {
             return Ok(Err(ContractError::RoleForbidden {
@@ -252,6 +253,7 @@ impl Executor {
                 Call::Governance(call) => governance::execute(&mut tx_state, &ctx, &member, call)?,
                 Call::Trace(call) => coldchain::execute(&mut tx_state, &ctx, &member, call)?,
                 Call::Licence(call) => licence::execute(&mut tx_state, &ctx, &member, call)?,
+                Call::Auth(call) => auth::execute(&mut tx_state, &ctx, &member, call)?,
             };
             if let Err(e) = result {
                 return Ok(Err(e));

@@ -13,6 +13,7 @@
 //! [`WriteSet`] that the node stores in the same RocksDB batch as the block. No I/O, no clock
 //! (block time is an input), so every node computes the same outcome.
 
+pub mod auth;
 pub mod coldchain;
 mod error;
 mod executor;

@@ -7,6 +7,7 @@ use xinlian_core::types::{GovCall, GovChange, MemberRole, OrgRole, SystemCall, T
 use super::*;
 use crate::MemoryState;
 
+mod auth;
 mod coldchain;
 mod licence;
 

@@ -23,6 +23,8 @@ pub enum Call {
     Trace(crate::trace::TraceCall),
     /// Electronic licences under electronic seals.
     Licence(crate::licence::LicenceCall),
+    /// Authorisation on chain: grants, revocations, recorded uses.
+    Auth(crate::auth::AuthCall),
 }
 
 impl Call {
@@ -34,6 +36,7 @@ impl Call {
             Call::Governance(GovCall::Approve { .. }) => "governance.approve",
             Call::Trace(call) => call.name(),
             Call::Licence(call) => call.name(),
+            Call::Auth(call) => call.name(),
         }
     }
 }

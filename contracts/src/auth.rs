@@ -1,0 +1,313 @@
+//! The authorisation contract (链上授权办事): grants by holders, revocation, and recorded uses.
+//!
+//! State keys:
+//! - `auth/grant/<id>` → [`Grant`]; `auth/use/<grant><seq BE4>` → [`GrantUse`]
+//!
+//! Index keys:
+//! - `auth/code/<use code digest>` → grant id;
+//! - `auth/by-grantor/<member id><grant>` and `auth/by-grantee/<uscc>/<grant>`;
+//! - `auth/uses-by-org/<uscc>/<day BE4><tx>` → the grant, for usage reports.
+
+use xinlian_core::Hash;
+use xinlian_core::auth::{
+    Action, AuthCall, GRANT_DAYS_MAX, Grant, GrantUse, Grantee, Matter, SCOPE_ITEMS_MAX, Scope,
+};
+use xinlian_core::licence::LicenceId;
+use xinlian_core::limits::{NAME_BYTES_MAX, TEXT_BYTES_MAX};
+
+use crate::executor::TxContext;
+use crate::step::{Step, invalid, text};
+use crate::system::{self, Member};
+use crate::{ContractError, ExecError, Overlay, Space, StateReader};
+
+const DAY_MS: u64 = 86_400_000;
+
+/// State key of a grant.
+pub fn grant_key(id: &Hash) -> Vec<u8> {
+    [b"auth/grant/".as_slice(), id.as_bytes()].concat()
+}
+
+/// State key prefix of a grant's uses (then a 4-byte sequence).
+pub fn uses_prefix(grant: &Hash) -> Vec<u8> {
+    [b"auth/use/".as_slice(), grant.as_bytes()].concat()
+}
+
+/// Index key of a use code's digest.
+pub fn code_key(digest: &Hash) -> Vec<u8> {
+    [b"auth/code/".as_slice(), digest.as_bytes()].concat()
+}
+
+/// Index prefix of the grants a member key gave (by its member id).
+pub fn by_grantor_prefix(grantor_id: &Hash) -> Vec<u8> {
+    [b"auth/by-grantor/".as_slice(), grantor_id.as_bytes()].concat()
+}
+
+/// Index prefix of the grants held by a department.
+pub fn by_grantee_prefix(org: &xinlian_core::ids::Uscc) -> Vec<u8> {
+    [
+        b"auth/by-grantee/".as_slice(),
+        org.as_str().as_bytes(),
+        b"/",
+    ]
+    .concat()
+}
+
+/// Index prefix of a department's uses by day.
+pub fn uses_by_org_prefix(org: &xinlian_core::ids::Uscc) -> Vec<u8> {
+    [
+        b"auth/uses-by-org/".as_slice(),
+        org.as_str().as_bytes(),
+        b"/",
+    ]
+    .concat()
+}
+
+/// Any member may grant, revoke their own grants, and record uses of grants they hold.
+pub fn role_allows(_role: xinlian_core::types::MemberRole) -> bool {
+    true
+}
+
+/// Executes one authorisation call.
+pub fn execute(
+    state: &mut Overlay<'_>,
+    ctx: &TxContext<'_>,
+    sender: &Member,
+    call: &AuthCall,
+) -> Result<Result<(), ContractError>, ExecError> {
+    let result = match call {
+        AuthCall::Grant {
+            grantee,
+            scope,
+            matter,
+            purpose,
+            valid_from_ms,
+            valid_to_ms,
+            max_uses,
+            use_code_digest,
+        } => {
+            let grant = Grant {
+                id: ctx.tx_hash,
+                grantor: sender.public_key.clone(),
+                grantee: grantee.clone(),
+                scope: scope.clone(),
+                matter: matter.clone(),
+                purpose: purpose.clone(),
+                valid_from_ms: *valid_from_ms,
+                valid_to_ms: *valid_to_ms,
+                max_uses: *max_uses,
+                uses: 0,
+                revoked_at_ms: None,
+                use_code_digest: *use_code_digest,
+                granted_at_ms: ctx.block.timestamp_ms,
+            };
+            grant_access(state, ctx, grant)
+        }
+        AuthCall::Revoke { grant } => revoke(state, ctx, sender, grant),
+        AuthCall::Use {
+            grant,
+            reason,
+            licence,
+            data_item,
+            action,
+            result_digest,
+        } => {
+            let record = GrantUse {
+                grant: *grant,
+                reason: reason.clone(),
+                operator: sender.public_key.clone(),
+                org: sender.org.clone(),
+                licence: licence.clone(),
+                data_item: data_item.clone(),
+                action: *action,
+                result_digest: *result_digest,
+                at_ms: ctx.block.timestamp_ms,
+                tx: ctx.tx_hash,
+            };
+            record_use(state, ctx, record)
+        }
+    };
+    crate::step::finish(result)
+}
+
+fn check_scope(scope: &Scope) -> Step<()> {
+    if scope.licences.is_empty() && scope.data_items.is_empty() {
+        return Err(invalid("scope", "name at least one licence or data item"));
+    }
+    if scope.licences.len() + scope.data_items.len() > SCOPE_ITEMS_MAX {
+        return Err(invalid("scope", "at most 64 licences and data items"));
+    }
+    if scope.actions.is_empty() {
+        return Err(invalid(
+            "scope.actions",
+            "at least one of view, verify, download",
+        ));
+    }
+    for item in &scope.data_items {
+        text("scope.data_items", item, 1, NAME_BYTES_MAX)?;
+    }
+    Ok(())
+}
+
+fn check_matter(matter: &Matter) -> Step<()> {
+    text("matter.code", &matter.code, 1, 64)?;
+    text("matter.name", &matter.name, 1, NAME_BYTES_MAX)?;
+    text("matter.serial", &matter.serial, 0, 64)
+}
+
+fn grant_access(state: &mut Overlay<'_>, ctx: &TxContext<'_>, grant: Grant) -> Step<()> {
+    check_scope(&grant.scope)?;
+    check_matter(&grant.matter)?;
+    text("purpose", &grant.purpose, 1, TEXT_BYTES_MAX)?;
+    let now = ctx.block.timestamp_ms;
+    if grant.valid_from_ms >= grant.valid_to_ms
+        || grant.valid_to_ms <= now
+        || grant.valid_to_ms - grant.valid_from_ms > GRANT_DAYS_MAX * DAY_MS
+        || grant.valid_from_ms > now + GRANT_DAYS_MAX * DAY_MS
+    {
+        return Err(ContractError::InvalidWindow(format!(
+            "from {} to {} (ms): from must precede to, to must lie ahead, and the window at most {GRANT_DAYS_MAX} days",
+            grant.valid_from_ms, grant.valid_to_ms
+        ))
+        .into());
+    }
+    if grant.max_uses == Some(0) {
+        return Err(ContractError::InvalidQuantity {
+            field: "max_uses",
+            reason: "at least 1 when given".into(),
+        }
+        .into());
+    }
+    let grantee_org = match &grant.grantee {
+        Grantee::Org(org) => org.clone(),
+        Grantee::Member(key) => {
+            system::find_member(state, ctx.rules.suite, key)?
+                .ok_or_else(|| ContractError::MemberNotFound(key.to_string()))?
+                .org
+        }
+    };
+    if state
+        .get(Space::State, &system::org_key(&grantee_org))?
+        .is_none()
+    {
+        return Err(ContractError::UnknownOrganisation(grantee_org.to_string()).into());
+    }
+    for id in &grant.scope.licences {
+        if state
+            .get(Space::State, &crate::licence::licence_key(id))?
+            .is_none()
+        {
+            return Err(ContractError::LicenceNotFound(id.to_string()).into());
+        }
+    }
+    if state
+        .get(Space::Index, &code_key(&grant.use_code_digest))?
+        .is_some()
+    {
+        return Err(ContractError::UseCodeTaken.into());
+    }
+    state.put_value(Space::Index, code_key(&grant.use_code_digest), &grant.id);
+    let grantor_id = system::member_id(ctx.rules.suite, &grant.grantor);
+    let by_grantor = [by_grantor_prefix(&grantor_id), grant.id.as_bytes().to_vec()].concat();
+    state.put(Space::Index, by_grantor, Vec::new());
+    let by_grantee = [
+        by_grantee_prefix(&grantee_org),
+        grant.id.as_bytes().to_vec(),
+    ]
+    .concat();
+    state.put(Space::Index, by_grantee, Vec::new());
+    state.put_value(Space::State, grant_key(&grant.id), &grant);
+    Ok(())
+}
+
+fn load(state: &Overlay<'_>, id: &Hash) -> Step<Grant> {
+    state
+        .get_value(Space::State, &grant_key(id))?
+        .ok_or_else(|| ContractError::GrantNotFound(id.to_hex()).into())
+}
+
+fn revoke(state: &mut Overlay<'_>, ctx: &TxContext<'_>, sender: &Member, id: &Hash) -> Step<()> {
+    let mut grant = load(state, id)?;
+    if grant.grantor != sender.public_key {
+        return Err(ContractError::NotGrantor(id.to_hex()).into());
+    }
+    if grant.revoked_at_ms.is_some() {
+        return Err(ContractError::GrantRevoked(id.to_hex()).into());
+    }
+    // From the next block on: uses in this block's earlier transactions stand.
+    grant.revoked_at_ms = Some(ctx.block.timestamp_ms);
+    state.put_value(Space::State, grant_key(id), &grant);
+    Ok(())
+}
+
+/// Whether the sender is the grantee (a member of the department, or the named member).
+fn is_grantee(grant: &Grant, record: &GrantUse) -> bool {
+    match &grant.grantee {
+        Grantee::Org(org) => *org == record.org,
+        Grantee::Member(key) => *key == record.operator,
+    }
+}
+
+/// Whether a licence (of any version) is in scope.
+fn licence_in_scope(scope: &Scope, id: &LicenceId) -> bool {
+    scope
+        .licences
+        .iter()
+        .any(|l| l.type_code == id.type_code && l.issuer == id.issuer && l.serial == id.serial)
+}
+
+fn record_use(state: &mut Overlay<'_>, ctx: &TxContext<'_>, record: GrantUse) -> Step<()> {
+    text("reason", &record.reason, 1, TEXT_BYTES_MAX)?;
+    let mut grant = load(state, &record.grant)?;
+    let id = grant.id.to_hex();
+    if !is_grantee(&grant, &record) {
+        return Err(ContractError::NotGrantee(id).into());
+    }
+    let now = ctx.block.timestamp_ms;
+    if grant.revoked_at_ms.is_some() {
+        return Err(ContractError::GrantRevoked(id).into());
+    }
+    if now < grant.valid_from_ms {
+        return Err(ContractError::GrantNotYetValid(id).into());
+    }
+    if now >= grant.valid_to_ms {
+        return Err(ContractError::GrantExpired(id).into());
+    }
+    if grant.max_uses.is_some_and(|max| grant.uses >= max) {
+        return Err(ContractError::GrantUsedUp(id).into());
+    }
+    let in_scope = grant.scope.actions.contains(&record.action)
+        && (record.licence.is_some() || record.data_item.is_some())
+        && record
+            .licence
+            .as_ref()
+            .is_none_or(|l| licence_in_scope(&grant.scope, l))
+        && record
+            .data_item
+            .as_ref()
+            .is_none_or(|d| grant.scope.data_items.contains(d));
+    if !in_scope {
+        return Err(ContractError::OutOfScope(id).into());
+    }
+    let key = [uses_prefix(&grant.id), grant.uses.to_be_bytes().to_vec()].concat();
+    state.put_value(Space::State, key, &record);
+    grant.uses += 1;
+    state.put_value(Space::State, grant_key(&grant.id), &grant);
+    let day = ((now / DAY_MS) as u32).to_be_bytes();
+    let report = [
+        uses_by_org_prefix(&record.org),
+        day.to_vec(),
+        ctx.tx_hash.as_bytes().to_vec(),
+    ]
+    .concat();
+    state.put_value(Space::Index, report, &grant.id);
+    Ok(())
+}
+
+/// Index value decoding for the node's reports.
+pub fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::View => "view",
+        Action::Verify => "verify",
+        Action::Download => "download",
+    }
+}
