@@ -10,6 +10,7 @@
 //! Domain rules live in `xinlian-contracts`; this crate stores, schedules and serves.
 
 pub mod api;
+pub mod auth;
 pub mod chain;
 pub mod config;
 mod error;

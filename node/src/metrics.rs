@@ -31,6 +31,7 @@ pub struct Metrics {
     peers_connected: Gauge,
     raft_is_leader: Gauge,
     peer_messages_dropped: Family<CodeLabel, Counter>,
+    signed_queries_refused: Family<CodeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -50,6 +51,12 @@ impl Metrics {
         let txs_rejected = Family::<CodeLabel, Counter>::default();
         let block_commit_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
         let blocks_refused = Family::<CodeLabel, Counter>::default();
+        let signed_queries_refused = Family::<CodeLabel, Counter>::default();
+        registry.register(
+            "signed_queries_refused",
+            "Signed queries refused (unsigned, stale, replayed, bad signature, not allowed) and use codes not found, by code (requests)",
+            signed_queries_refused.clone(),
+        );
         registry.register(
             "blocks_refused",
             "Committed entries not applied as blocks (stale proposals, invalid blocks), by code (entries)",
@@ -134,6 +141,7 @@ impl Metrics {
             peers_connected,
             raft_is_leader,
             peer_messages_dropped,
+            signed_queries_refused,
         }
     }
 
@@ -153,6 +161,15 @@ impl Metrics {
         self.blocks.inc();
         self.txs_committed.inc_by(txs as u64);
         self.block_commit_seconds.observe(took.as_secs_f64());
+    }
+
+    /// Counts a refused signed query (or a use code not found), by code.
+    pub fn count_signed_query_refused(&self, code: &str) {
+        self.signed_queries_refused
+            .get_or_create(&CodeLabel {
+                code: code.to_string(),
+            })
+            .inc();
     }
 
     /// Counts a refused or dropped transaction by its code.

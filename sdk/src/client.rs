@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use xinlian_core::Hash;
+use xinlian_core::api::auth::{GrantView, GrantsResponse, ResolveRequest, UsageReport};
 use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyRequest};
 use xinlian_core::api::trace::{CodeTrace, CodedLot, LotsResponse, RecallList, StockResponse};
 use xinlian_core::api::{
@@ -245,6 +246,99 @@ impl Client {
             .await
             .map_err(transport)?;
         Self::answer(response).await
+    }
+
+    /// Sends a request signed by `key` (see `xinlian_core::api::auth::signed_request_bytes`):
+    /// the queries that reveal a person's grants and uses need one.
+    async fn signed<T: DeserializeOwned>(
+        &self,
+        key: &PrivateKey,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<T> {
+        use xinlian_core::api::auth as signed;
+        let status = self.status().await?;
+        let time = now_ms();
+        let body = body.unwrap_or_default();
+        let message = signed::signed_request_bytes(
+            status.suite.hash_suite(),
+            method.as_str(),
+            path_and_query,
+            time,
+            &body,
+        );
+        let signature = key.sign(&message);
+        let mut request = self
+            .http
+            .request(method, format!("{}{path_and_query}", self.base))
+            .header(signed::SIGNED_KEY_HEADER, key.public_key().to_string())
+            .header(signed::SIGNED_TIME_HEADER, time.to_string())
+            .header(signed::SIGNED_SIGNATURE_HEADER, hex::encode(signature.0));
+        if !body.is_empty() {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        Self::answer(request.send().await.map_err(transport)?).await
+    }
+
+    /// The grants `grantor` has given, with every use (signed by `key`: the grantor, an auditor
+    /// or a regulator).
+    pub async fn grants_given(
+        &self,
+        key: &PrivateKey,
+        grantor: &xinlian_core::crypto::PublicKey,
+    ) -> Result<GrantsResponse> {
+        let path = format!(
+            "/v1/auth/grants?grantor={}",
+            percent_path(&grantor.to_string())
+        );
+        self.signed(key, reqwest::Method::GET, &path, None).await
+    }
+
+    /// One grant with its uses.
+    pub async fn grant(&self, key: &PrivateKey, id: &Hash) -> Result<GrantView> {
+        self.signed(
+            key,
+            reqwest::Method::GET,
+            &format!("/v1/auth/grants/{id}"),
+            None,
+        )
+        .await
+    }
+
+    /// The grants a department holds (signed by one of its members, an auditor or a regulator).
+    pub async fn grants_held(&self, key: &PrivateKey, org: &Uscc) -> Result<GrantsResponse> {
+        self.signed(
+            key,
+            reqwest::Method::GET,
+            &format!("/v1/auth/held?org={org}"),
+            None,
+        )
+        .await
+    }
+
+    /// A department's usage report for `from..=to` (`YYYY-MM-DD`).
+    pub async fn usage_report(
+        &self,
+        key: &PrivateKey,
+        org: &Uscc,
+        from: &str,
+        to: &str,
+    ) -> Result<UsageReport> {
+        let path = format!("/v1/auth/report?org={org}&from={from}&to={to}");
+        self.signed(key, reqwest::Method::GET, &path, None).await
+    }
+
+    /// The grant behind a use code a holder told the window (signed by the window's member key).
+    pub async fn resolve_use_code(&self, key: &PrivateKey, code: &str) -> Result<GrantView> {
+        let body = serde_json::to_vec(&ResolveRequest {
+            code: code.to_string(),
+        })
+        .map_err(|e| SdkError::Decode(e.to_string()))?;
+        self.signed(key, reqwest::Method::POST, "/v1/auth/resolve", Some(body))
+            .await
     }
 
     /// `GET /v1/licences/{id}`: a licence's public record with its status now.

@@ -184,6 +184,7 @@ pub struct ProposalsResponse {
     /// Proposals, newest first.
     pub proposals: Vec<ProposalView>,
 }
+pub mod auth;
 pub mod licence;
 pub mod trace;
 

@@ -4,11 +4,13 @@
 //! axum's extractors would otherwise answer in plain text (malformed JSON, wrong types, oversized
 //! bodies, bad paths, unknown routes).
 
+mod auth;
 mod error;
 mod gov;
 mod licence;
 mod openapi;
 mod scan;
+mod signed;
 mod trace;
 
 use std::sync::Arc;
@@ -50,6 +52,11 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .route("/v1/licences/verify", post(licence::verify))
         .route("/v1/licences/{id}", get(licence::record))
         .route("/verify/{id}", get(licence::page))
+        .route("/v1/auth/grants", get(auth::given))
+        .route("/v1/auth/grants/{id}", get(auth::grant))
+        .route("/v1/auth/held", get(auth::held))
+        .route("/v1/auth/report", get(auth::report))
+        .route("/v1/auth/resolve", post(auth::resolve))
         .route("/healthz", get(healthz))
         .route("/admin/fault", post(fault))
         .route("/metrics", get(metrics))
@@ -57,6 +64,7 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_bytes_max))
+        .layer(axum::Extension(Arc::new(signed::Guard::default())))
         .with_state(chain)
 }
 

@@ -1,0 +1,222 @@
+//! Authorisation queries over HTTP. Each reveals a person's grants or uses, so each is a signed
+//! request (see [`super::signed`]): by the person, by a member of the department concerned, or by
+//! an organisation with the audit or regulator role.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use xinlian_contracts::system::{self, Member, Organisation};
+use xinlian_contracts::{Overlay, Space};
+use xinlian_core::Hash;
+use xinlian_core::api::auth::{GrantView, GrantsResponse, ResolveRequest, UsageReport};
+use xinlian_core::auth::{Grantee, is_use_code, use_code_digest};
+use xinlian_core::crypto::PublicKey;
+use xinlian_core::ids::Uscc;
+use xinlian_core::types::OrgRole;
+
+use super::signed::Guard;
+use super::{ApiError, ApiQuery, blocking};
+use crate::auth::AuthReader;
+use crate::chain::Chain;
+
+fn forbidden(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "not_allowed",
+        format!("the signer may not read {what}"),
+    )
+}
+
+/// Whether the signer's organisation audits or regulates.
+fn oversees(chain: &Chain, member: &Member) -> Result<bool, ApiError> {
+    let org: Option<Organisation> = Overlay::new(chain.storage())
+        .get_value(Space::State, &system::org_key(&member.org))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(org.is_some_and(|o| {
+        o.roles.contains(&OrgRole::Audit) || o.roles.contains(&OrgRole::Regulator)
+    }))
+}
+
+/// Filters of `GET /v1/auth/grants`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GrantsQuery {
+    /// The grantor's public key.
+    grantor: String,
+}
+
+/// The grants a holder has given and every use of them (signed by the holder, an auditor or a
+/// regulator).
+pub(super) async fn given(
+    State(chain): State<Arc<Chain>>,
+    Extension(guard): Extension<Arc<Guard>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<GrantsQuery>,
+) -> Result<Json<GrantsResponse>, ApiError> {
+    let grantor: PublicKey = query
+        .grantor
+        .parse()
+        .map_err(|e: xinlian_core::Error| ApiError::bad_request("invalid_query", e.to_string()))?;
+    let signer = guard.verify(&chain, &method, &uri, &headers, &[])?;
+    if signer.public_key != grantor && !oversees(&chain, &signer)? {
+        return Err(forbidden("another person's grants"));
+    }
+    let grants = blocking(&chain, move |c| {
+        Ok(AuthReader::new(c.storage(), c.suite()).given_by(&grantor)?)
+    })
+    .await?;
+    Ok(Json(GrantsResponse { grants }))
+}
+
+/// One grant and its uses (signed by its grantor, a member of the grantee department, an
+/// auditor or a regulator).
+pub(super) async fn grant(
+    State(chain): State<Arc<Chain>>,
+    Extension(guard): Extension<Arc<Guard>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<GrantView>, ApiError> {
+    let id = Hash::from_hex(&id)
+        .map_err(|e| ApiError::bad_request("invalid_grant_id", e.to_string()))?;
+    let signer = guard.verify(&chain, &method, &uri, &headers, &[])?;
+    let view = blocking(&chain, move |c| {
+        Ok(AuthReader::new(c.storage(), c.suite()).view(&id)?)
+    })
+    .await?;
+    let view =
+        view.ok_or_else(|| ApiError::not_found("grant_not_found", format!("no grant {id}")))?;
+    let grantee = match &view.grant.grantee {
+        Grantee::Org(org) => *org == signer.org,
+        Grantee::Member(key) => *key == signer.public_key,
+    };
+    if view.grant.grantor != signer.public_key && !grantee && !oversees(&chain, &signer)? {
+        return Err(forbidden("this grant"));
+    }
+    Ok(Json(view))
+}
+
+/// Filters of the department queries.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OrgQuery {
+    /// The department.
+    org: String,
+    /// First day, `YYYY-MM-DD` (reports).
+    from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (reports).
+    to: Option<String>,
+}
+
+fn department(chain: &Chain, signer: &Member, org: &str) -> Result<Uscc, ApiError> {
+    let org: Uscc = org
+        .parse()
+        .map_err(|e: xinlian_core::Error| ApiError::bad_request("invalid_query", e.to_string()))?;
+    if signer.org != org && !oversees(chain, signer)? {
+        return Err(forbidden("another department's grants"));
+    }
+    Ok(org)
+}
+
+/// The grants a department holds (signed by one of its members, an auditor or a regulator).
+pub(super) async fn held(
+    State(chain): State<Arc<Chain>>,
+    Extension(guard): Extension<Arc<Guard>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<OrgQuery>,
+) -> Result<Json<GrantsResponse>, ApiError> {
+    let signer = guard.verify(&chain, &method, &uri, &headers, &[])?;
+    let org = department(&chain, &signer, &query.org)?;
+    let grants = blocking(&chain, move |c| {
+        Ok(AuthReader::new(c.storage(), c.suite()).held_by(&org)?)
+    })
+    .await?;
+    Ok(Json(GrantsResponse { grants }))
+}
+
+/// A department's usage report for a period: counts by matter and licence type.
+pub(super) async fn report(
+    State(chain): State<Arc<Chain>>,
+    Extension(guard): Extension<Arc<Guard>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<OrgQuery>,
+) -> Result<Json<UsageReport>, ApiError> {
+    let signer = guard.verify(&chain, &method, &uri, &headers, &[])?;
+    let org = department(&chain, &signer, &query.org)?;
+    let day = |field: &str, text: Option<&String>, default: u32| -> Result<u32, ApiError> {
+        match text {
+            None => Ok(default),
+            Some(t) => crate::trace::parse_date(t).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("{field} must be YYYY-MM-DD, got {t:?}"),
+                )
+            }),
+        }
+    };
+    let from = day("from", query.from.as_ref(), 0)?;
+    let to = day("to", query.to.as_ref(), u32::MAX - 1)?;
+    let shown = (query.from.unwrap_or_default(), query.to.unwrap_or_default());
+    let report = blocking(&chain, move |c| {
+        Ok(AuthReader::new(c.storage(), c.suite()).report(&org, from, to, shown)?)
+    })
+    .await?;
+    Ok(Json(report))
+}
+
+/// The grant behind a use code the holder told the window (signed by a member of the window's
+/// department). Wrong codes are counted, and a key with too many is refused for a while.
+pub(super) async fn resolve(
+    State(chain): State<Arc<Chain>>,
+    Extension(guard): Extension<Arc<Guard>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<GrantView>, ApiError> {
+    let signer = guard.verify(&chain, &method, &uri, &headers, &body)?;
+    let request: ResolveRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("invalid_field", e.to_string()))?;
+    let key = signer.public_key.to_string();
+    guard.check_attempts(&chain, &key)?;
+    if !is_use_code(&request.code) {
+        guard.count_failure(&chain, &key);
+        return Err(ApiError::bad_request(
+            "invalid_use_code",
+            "a use code is 8 digits".into(),
+        ));
+    }
+    let suite = chain.suite();
+    let digests = [
+        use_code_digest(suite, &Grantee::Org(signer.org.clone()), &request.code),
+        use_code_digest(
+            suite,
+            &Grantee::Member(signer.public_key.clone()),
+            &request.code,
+        ),
+    ];
+    let view = blocking(&chain, move |c| {
+        Ok(AuthReader::new(c.storage(), c.suite()).resolve(&digests)?)
+    })
+    .await?;
+    match view {
+        Some(view) => Ok(Json(view)),
+        None => {
+            guard.count_failure(&chain, &key);
+            Err(ApiError::not_found(
+                "use_code_not_found",
+                "no grant for this use code and department".into(),
+            ))
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Signed queries: a request that reveals a person's grants or uses must be signed by a member
+//! key over the method, the path with its query, the time and the body's digest
+//! ([`signed_request_bytes`]). The time must lie within a minute of the node's clock, and a
+//! signature is accepted once.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use xinlian_contracts::system::{self, Member};
+use xinlian_core::api::auth::{
+    SIGNED_KEY_HEADER, SIGNED_SIGNATURE_HEADER, SIGNED_TIME_HEADER, SIGNED_WINDOW_MS,
+    signed_request_bytes,
+};
+use xinlian_core::crypto::{PublicKey, Signature};
+
+use super::ApiError;
+use crate::chain::Chain;
+
+/// Most signatures remembered (a minute of traffic on a busy window system).
+const SEEN_MAX: usize = 100_000;
+/// Most failed use-code lookups per key in [`ATTEMPTS_WINDOW_MS`].
+pub(super) const CODE_ATTEMPTS_MAX: usize = 10;
+const ATTEMPTS_WINDOW_MS: u64 = 600_000;
+
+/// Signatures accepted lately, with when, oldest first.
+#[derive(Default)]
+struct Seen {
+    at: HashMap<[u8; 64], u64>,
+    order: VecDeque<([u8; 64], u64)>,
+}
+
+/// Signatures seen within the window, and failed use-code lookups per key.
+#[derive(Default)]
+pub(super) struct Guard {
+    seen: Mutex<Seen>,
+    failures: Mutex<HashMap<String, VecDeque<u64>>>,
+}
+
+fn refuse(chain: &Chain, status: StatusCode, code: &'static str, message: String) -> ApiError {
+    chain.metrics().count_signed_query_refused(code);
+    ApiError::new(status, code, message)
+}
+
+impl Guard {
+    /// Checks the request's signature and returns the signing member.
+    pub(super) fn verify(
+        &self,
+        chain: &Chain,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Member, ApiError> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let (Some(key), Some(time), Some(signature)) = (
+            header(SIGNED_KEY_HEADER),
+            header(SIGNED_TIME_HEADER),
+            header(SIGNED_SIGNATURE_HEADER),
+        ) else {
+            return Err(refuse(
+                chain,
+                StatusCode::UNAUTHORIZED,
+                "signature_required",
+                format!(
+                    "this query must be signed: headers {SIGNED_KEY_HEADER}, {SIGNED_TIME_HEADER}, {SIGNED_SIGNATURE_HEADER}"
+                ),
+            ));
+        };
+        let bad = |what: &str| {
+            refuse(
+                chain,
+                StatusCode::BAD_REQUEST,
+                "invalid_signed_header",
+                what.to_string(),
+            )
+        };
+        let key: PublicKey = key
+            .parse()
+            .map_err(|_| bad("x-xinlian-key is not a public key"))?;
+        let time: u64 = time
+            .parse()
+            .map_err(|_| bad("x-xinlian-time is not ms since the epoch"))?;
+        let signature: Signature =
+            serde_json::from_value(serde_json::Value::String(signature.into()))
+                .map_err(|_| bad("x-xinlian-signature is not 128 hex digits"))?;
+        let now = crate::now_ms();
+        if now.abs_diff(time) > SIGNED_WINDOW_MS {
+            return Err(refuse(
+                chain,
+                StatusCode::UNAUTHORIZED,
+                "stale_request",
+                format!(
+                    "signed at {time}, the node's time is {now}; the window is {SIGNED_WINDOW_MS} ms"
+                ),
+            ));
+        }
+        let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        let message = signed_request_bytes(chain.suite(), method.as_str(), path, time, body);
+        key.verify(&message, &signature).map_err(|e| {
+            refuse(
+                chain,
+                StatusCode::UNAUTHORIZED,
+                "bad_signature",
+                format!("request signature: {e}"),
+            )
+        })?;
+        self.remember(chain, signature.0, now)?;
+        system::read_member(chain.storage(), chain.suite(), &key)
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .ok_or_else(|| {
+                refuse(
+                    chain,
+                    StatusCode::FORBIDDEN,
+                    "unknown_sender",
+                    format!("{key} is not a registered member"),
+                )
+            })
+    }
+
+    /// Accepts a signature once within the window.
+    fn remember(&self, chain: &Chain, signature: [u8; 64], now: u64) -> Result<(), ApiError> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some((old, at)) = seen.order.front().copied() {
+            if now.saturating_sub(at) <= 2 * SIGNED_WINDOW_MS && seen.order.len() < SEEN_MAX {
+                break;
+            }
+            seen.order.pop_front();
+            seen.at.remove(&old);
+        }
+        if seen.at.insert(signature, now).is_some() {
+            return Err(refuse(
+                chain,
+                StatusCode::UNAUTHORIZED,
+                "replayed_request",
+                "this signed request was already used".into(),
+            ));
+        }
+        seen.order.push_back((signature, now));
+        Ok(())
+    }
+
+    /// Refuses a key that failed too many use-code lookups lately.
+    pub(super) fn check_attempts(&self, chain: &Chain, key: &str) -> Result<(), ApiError> {
+        let now = crate::now_ms();
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let recent = failures.entry(key.to_string()).or_default();
+        while recent
+            .front()
+            .is_some_and(|at| now.saturating_sub(*at) > ATTEMPTS_WINDOW_MS)
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= CODE_ATTEMPTS_MAX {
+            return Err(refuse(
+                chain,
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!(
+                    "{CODE_ATTEMPTS_MAX} wrong use codes in 10 minutes; wait before trying again"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Records a failed use-code lookup.
+    pub(super) fn count_failure(&self, chain: &Chain, key: &str) {
+        chain
+            .metrics()
+            .count_signed_query_refused("use_code_not_found");
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures
+            .entry(key.to_string())
+            .or_default()
+            .push_back(crate::now_ms());
+    }
+}
