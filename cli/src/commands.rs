@@ -397,6 +397,19 @@ async fn testnet_up(
             "  Lot {} lacks its disinfection certificate; its shipment was refused: {}",
             demo.refused.0, demo.refused.1
         );
+        let auth = &report.auth;
+        println!(
+            "Authorisation (链上授权) — the cold store let the regulator's window use its business licence:"
+        );
+        println!(
+            "  grant {} (use code {}): 2 uses recorded; grant {} revoked, a later use refused: {}",
+            auth.grant.0, auth.grant.1, auth.revoked, auth.refused
+        );
+        println!(
+            "  the holder sees every use: xinlian auth list --node {} --key {}",
+            layout.nodes[0].http_url,
+            auth.holder_key.display()
+        );
         println!("Licences (电子证照) — the window's verification page on any node:");
         for licence in &report.licences {
             println!(

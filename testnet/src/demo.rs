@@ -21,6 +21,8 @@ pub struct DemoReport {
     pub cold_chain: crate::coldchain_demo::ColdChainDemo,
     /// Licences in several states.
     pub licences: Vec<crate::licence_demo::DemoLicence>,
+    /// Grants and their uses.
+    pub auth: crate::auth_demo::AuthDemo,
 }
 
 async fn send(
@@ -87,9 +89,18 @@ pub async fn load_demo(layout: &Layout) -> Result<DemoReport> {
     let registry = client.gov_nodes().await?;
     let org0 = &registry.nodes.first().context("no nodes")?.org;
     let licences = crate::licence_demo::load(dir, &client, &admin, org0).await?;
+    let current = licences
+        .iter()
+        .find(|l| l.id.version == 2)
+        .context("the demo renews a business licence")?;
+    let holder_key = dir.join("keys").join("enterprise1-coldstore.pem");
+    let holder = keys::read_key_file(&holder_key, None)?;
+    let auth =
+        crate::auth_demo::load(&client, &holder, holder_key, &admin, org0, &current.id).await?;
     Ok(DemoReport {
         committed,
         cold_chain,
         licences,
+        auth,
     })
 }

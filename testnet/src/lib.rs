@@ -12,6 +12,7 @@
 //! Nodes beyond the founding ones join the way a department's would: keys and a config are
 //! written, governance passes the proposal, and the node syncs and joins Raft.
 
+mod auth_demo;
 mod coldchain_demo;
 mod demo;
 mod governance;
@@ -19,6 +20,7 @@ mod layout;
 mod licence_demo;
 mod process;
 
+pub use auth_demo::{AuthDemo, new_use_code};
 pub use coldchain_demo::ColdChainDemo;
 pub use demo::{DemoReport, load_demo};
 pub use governance::{PreparedNode, add_node, pass_proposal, prepare_node, remove_node};

@@ -6,6 +6,7 @@
 // End-to-end tests measure real time against real processes.
 #![allow(clippy::disallowed_methods)]
 
+mod auth;
 mod bad_input;
 mod cluster;
 mod coldchain;

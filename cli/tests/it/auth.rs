@@ -1,0 +1,250 @@
+//! Authorisation on a real 4-node chain loaded with the demo: the holder's signed query lists
+//! every use, at every node; a use after revocation is refused; unsigned, stale, replayed and
+//! prying queries are refused with their own codes; guessed use codes are counted and cut off.
+
+use std::time::Duration;
+
+use xinlian_core::api::auth::{
+    SIGNED_KEY_HEADER, SIGNED_SIGNATURE_HEADER, SIGNED_TIME_HEADER, signed_request_bytes,
+};
+use xinlian_core::auth::{Action, AuthCall};
+use xinlian_core::types::Call;
+use xinlian_core::{Hash, HashSuite};
+use xinlian_sdk::{SdkError, keys};
+
+use crate::cluster::Cluster;
+
+#[allow(clippy::disallowed_methods)]
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// A GET signed by `key` at `time`, as raw HTTP, so tests can bend the rules.
+fn signed_get(
+    url_base: &str,
+    path: &str,
+    key: &xinlian_core::crypto::PrivateKey,
+    time: u64,
+) -> reqwest::RequestBuilder {
+    let message = signed_request_bytes(HashSuite::Sm3, "GET", path, time, &[]);
+    reqwest::Client::new()
+        .get(format!("{url_base}{path}"))
+        .header(SIGNED_KEY_HEADER, key.public_key().to_string())
+        .header(SIGNED_TIME_HEADER, time.to_string())
+        .header(SIGNED_SIGNATURE_HEADER, hex::encode(key.sign(&message).0))
+}
+
+async fn error(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_holder_sees_every_use_and_nobody_else_can_pry() {
+    let cluster = Cluster::start(4).await;
+    cluster.leader(None).await;
+    let demo = xinlian_testnet::load_demo(&cluster.layout).await.unwrap();
+    let height = cluster.client(0).status().await.unwrap().height;
+    for i in 0..4 {
+        cluster.wait_height(i, height).await;
+    }
+    let auth = &demo.auth;
+    assert_eq!(auth.refused, "grant_revoked");
+    let holder = keys::read_key_file(&auth.holder_key, None).unwrap();
+    let window = keys::read_key_file(&cluster.layout.admin_keys[0], None).unwrap();
+    let stranger = keys::read_key_file(&cluster.layout.admin_keys[4], None).unwrap();
+
+    // The holder's signed query lists both grants and every use, the same at every node.
+    let first = cluster
+        .client(0)
+        .grants_given(&holder, &holder.public_key())
+        .await
+        .unwrap();
+    assert_eq!(first.grants.len(), 2);
+    let used = first
+        .grants
+        .iter()
+        .find(|g| g.grant.id == auth.grant.0)
+        .unwrap();
+    assert_eq!(used.uses.len(), 2);
+    assert_eq!(used.grant.uses, 2);
+    assert!(
+        used.uses
+            .iter()
+            .any(|u| u.action == Action::Verify && u.licence.is_some())
+    );
+    let revoked = first
+        .grants
+        .iter()
+        .find(|g| g.grant.id == auth.revoked)
+        .unwrap();
+    assert!(revoked.grant.revoked_at_ms.is_some() && revoked.uses.is_empty());
+    for i in 1..4 {
+        let other = cluster
+            .client(i)
+            .grants_given(&holder, &holder.public_key())
+            .await
+            .unwrap();
+        assert_eq!(other, first, "node {i}");
+    }
+
+    // The window resolves the code and records a use; after revocation the same is refused.
+    let client = cluster.client(1);
+    let resolved = client
+        .resolve_use_code(&window, &auth.grant.1)
+        .await
+        .unwrap();
+    assert_eq!(resolved.grant.id, auth.grant.0);
+    let use_call = |grant: Hash| {
+        Call::Auth(AuthCall::Use {
+            grant,
+            reason: "复核".into(),
+            licence: None,
+            data_item: Some("纳税信用等级".into()),
+            action: Action::View,
+            result_digest: Hash([1; 32]),
+        })
+    };
+    client
+        .commit(&window, use_call(auth.grant.0), Duration::from_secs(30))
+        .await
+        .unwrap();
+    client
+        .commit(
+            &holder,
+            Call::Auth(AuthCall::Revoke {
+                grant: auth.grant.0,
+            }),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    match client
+        .commit(&window, use_call(auth.grant.0), Duration::from_secs(30))
+        .await
+    {
+        Err(SdkError::Refused { code, .. }) => assert_eq!(code, "grant_revoked"),
+        other => panic!("{other:?}"),
+    }
+    let after = client.grant(&holder, &auth.grant.0).await.unwrap();
+    assert_eq!(after.uses.len(), 3, "the refused use left no record");
+
+    // Department views: the window's own department may read its grants and its report.
+    let org0 = &cluster.client(0).gov_nodes().await.unwrap().nodes[0].org;
+    let held = client.grants_held(&window, org0).await.unwrap();
+    assert_eq!(held.grants.len(), 2);
+    let report = client
+        .usage_report(&window, org0, "2020-01-01", "2999-12-31")
+        .await
+        .unwrap();
+    assert_eq!(report.total, 3);
+    assert_eq!(report.by_matter[0].uses, 3);
+    assert_eq!(
+        report.by_licence_type.iter().map(|c| c.uses).sum::<u64>(),
+        1
+    );
+
+    refusals(&cluster, &holder, &stranger).await;
+}
+
+async fn refusals(
+    cluster: &Cluster,
+    holder: &xinlian_core::crypto::PrivateKey,
+    stranger: &xinlian_core::crypto::PrivateKey,
+) {
+    let base = &cluster.layout.nodes[2].http_url;
+    let holder_text = holder.public_key().to_string();
+    let path = format!(
+        "/v1/auth/grants?grantor={}",
+        holder_text
+            .replace(':', "%3A")
+            .replace(';', "%3B")
+            .replace('=', "%3D")
+    );
+    let unsigned = reqwest::get(format!("{base}{path}")).await.unwrap();
+    assert_eq!(error(unsigned).await, (401, "signature_required".into()));
+    let stale = signed_get(base, &path, holder, now_ms() - 120_000)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(stale).await, (401, "stale_request".into()));
+    let time = now_ms();
+    let once = signed_get(base, &path, holder, time).send().await.unwrap();
+    assert_eq!(once.status().as_u16(), 200);
+    let again = signed_get(base, &path, holder, time).send().await.unwrap();
+    assert_eq!(error(again).await, (401, "replayed_request".into()));
+    // The holder's signature presented under another key.
+    let time = now_ms();
+    let message = signed_request_bytes(HashSuite::Sm3, "GET", &path, time, &[]);
+    let tampered = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .header(SIGNED_KEY_HEADER, stranger.public_key().to_string())
+        .header(SIGNED_TIME_HEADER, time.to_string())
+        .header(
+            SIGNED_SIGNATURE_HEADER,
+            hex::encode(holder.sign(&message).0),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(tampered).await, (401, "bad_signature".into()));
+    // Org 2 (郑州海关) is a regulator in the testnet and may read; org 1 (行政审批局) is neither
+    // a regulator nor an auditor, and may not pry into the holder's grants.
+    let admin_of = |org: &str| {
+        let path = cluster
+            .layout
+            .admin_keys
+            .iter()
+            .find(|p| p.to_string_lossy().contains(&format!("{org}-admin-sm2")))
+            .unwrap();
+        keys::read_key_file(path, None).unwrap()
+    };
+    let (org1, regulator) = (admin_of("org1"), admin_of("org2"));
+    let client = cluster.client(2);
+    match client.grants_given(&org1, &holder.public_key()).await {
+        Err(SdkError::Node {
+            status: 403, code, ..
+        }) => assert_eq!(code, "not_allowed"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        client
+            .grants_given(&regulator, &holder.public_key())
+            .await
+            .is_ok()
+    );
+
+    // Guessed use codes: each miss is counted; after ten the key is cut off for a while.
+    for guess in 0..10 {
+        match client.resolve_use_code(&org1, &format!("{guess:08}")).await {
+            Err(SdkError::Node { code, .. }) => assert_eq!(code, "use_code_not_found"),
+            other => panic!("guess {guess}: {other:?}"),
+        }
+    }
+    match client.resolve_use_code(&org1, "99999999").await {
+        Err(SdkError::Node {
+            status: 429, code, ..
+        }) => assert_eq!(code, "too_many_attempts"),
+        other => panic!("{other:?}"),
+    }
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("xinlian_signed_queries_refused_total{code=\"use_code_not_found\"} 10"),
+        "{metrics}"
+    );
+}
