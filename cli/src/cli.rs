@@ -59,6 +59,9 @@ pub(crate) enum Command {
     /// Electronic licences: types, issue, show, verify, state changes.
     #[command(subcommand)]
     License(crate::licence_cli::LicenseCommand),
+    /// Authorisation on chain: grant, revoke, use, list, report.
+    #[command(subcommand)]
+    Auth(crate::auth_cli::AuthCommand),
 }
 
 #[derive(Subcommand, Debug)]

@@ -34,6 +34,7 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
         Command::Trace(command) => crate::trace_cli::run(command).await,
         Command::Seal(command) => crate::licence_cli::seal(command).await,
         Command::License(command) => crate::licence_cli::license(command).await,
+        Command::Auth(command) => crate::auth_cli::run(command).await,
         Command::Tx(command) => tx(command).await,
         Command::Status(node) => print_json(&Client::new(&node.node)?.status().await?),
         Command::Block(BlockCommand::Get { node, height }) => {

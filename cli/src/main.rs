@@ -1,6 +1,7 @@
 //! `xinlian`: one binary for every role. This file parses arguments and launches; the work is in
 //! the SDK, the node and the testnet crates.
 
+mod auth_cli;
 mod cli;
 mod commands;
 mod licence_cli;

@@ -154,7 +154,90 @@ async fn the_holder_sees_every_use_and_nobody_else_can_pry() {
         1
     );
 
+    through_the_cli(&cluster, &auth.holder_key, org0).await;
     refusals(&cluster, &holder, &stranger).await;
+}
+
+fn xinlian(args: &[&str]) -> String {
+    let output = std::process::Command::new(crate::harness::XINLIAN)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "xinlian {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The holder grants with `xinlian auth grant`, the window uses the spoken code with
+/// `xinlian auth use`, and `xinlian auth list` shows the use.
+async fn through_the_cli(
+    cluster: &Cluster,
+    holder_key: &std::path::Path,
+    org0: &xinlian_core::ids::Uscc,
+) {
+    let node = cluster.layout.nodes[3].http_url.clone();
+    let holder = holder_key.to_str().unwrap();
+    let window = cluster.layout.admin_keys[0].to_str().unwrap();
+    let granted = xinlian(&[
+        "auth",
+        "grant",
+        "--node",
+        &node,
+        "--key",
+        holder,
+        "--to-org",
+        org0.as_str(),
+        "--item",
+        "社保缴纳记录",
+        "--action",
+        "view",
+        "--matter-code",
+        "3410",
+        "--matter-name",
+        "企业开办",
+        "--purpose",
+        "CLI 测试",
+        "--days",
+        "1",
+    ]);
+    let grant = granted.lines().next().unwrap().trim().to_string();
+    let code = granted
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim_start_matches("use code: ")
+        .trim()
+        .to_string();
+    xinlian(&[
+        "auth",
+        "use",
+        "--node",
+        &node,
+        "--key",
+        window,
+        "--code",
+        &code,
+        "--item",
+        "社保缴纳记录",
+        "--action",
+        "view",
+        "--reason",
+        "CLI 受理",
+    ]);
+    let listed: serde_json::Value = serde_json::from_str(&xinlian(&[
+        "auth", "list", "--node", &node, "--key", holder,
+    ]))
+    .unwrap();
+    let entry = listed["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["grant"]["id"] == grant.as_str())
+        .expect("the new grant is listed");
+    assert_eq!(entry["uses"].as_array().unwrap().len(), 1);
 }
 
 async fn refusals(
