@@ -117,6 +117,40 @@ pub(crate) enum LicenseCommand {
         #[arg(long)]
         document: Option<PathBuf>,
     },
+    /// Make the QR code a holder shows at a window (signed now with the holder's key, for the
+    /// challenge the window displays).
+    ///
+    /// Example: xinlian license qr --key holder.pem --id <identifier> --document licence.json
+    ///   --challenge <32 hex from the window>
+    Qr {
+        /// The holder's key file (the key the licence names).
+        #[arg(long)]
+        key: PathBuf,
+        /// The window's challenge.
+        #[arg(long)]
+        challenge: String,
+        /// The licence.
+        #[arg(long)]
+        id: LicenceId,
+        /// The licence document.
+        #[arg(long)]
+        document: PathBuf,
+    },
+    /// Verify the QR code a holder shows; prints the verdict. Without --challenge it prints a
+    /// fresh challenge to display first.
+    ///
+    /// Example: xinlian license verify-qr --challenge <hex> 'XLV1|1.2.156…|…'
+    VerifyQr {
+        #[command(flatten)]
+        node: NodeArg,
+        /// The challenge this window displayed.
+        #[arg(long)]
+        challenge: String,
+        /// The QR code's text.
+        qr: String,
+    },
+    /// Issue the next version of a licence (give --licence-version and --renew-reason).
+    Renew(IssueArgs),
     /// Suspend a licence.
     Suspend(ChangeArgs),
     /// Resume a suspended licence.
@@ -177,6 +211,9 @@ pub(crate) struct IssueArgs {
     /// The holder's name (never sent).
     #[arg(long)]
     holder_name: String,
+    /// The holder's public key, so the holder can show the licence as a signed QR code.
+    #[arg(long)]
+    holder_key: Option<xinlian_core::crypto::PublicKey>,
     /// The salt of the commitments (keep it with the holder's record).
     #[arg(long)]
     salt: String,
@@ -258,6 +295,37 @@ pub(crate) async fn license(command: LicenseCommand) -> Result<()> {
             println!("{}", send(&signer, call).await?);
         }
         LicenseCommand::Issue(args) => issue(args).await?,
+        LicenseCommand::Renew(args) => {
+            if args.renew_reason.is_none() || args.licence_version < 2 {
+                anyhow::bail!("a renewal needs --licence-version (2 or more) and --renew-reason");
+            }
+            issue(args).await?
+        }
+        LicenseCommand::Qr {
+            key,
+            challenge,
+            id,
+            document,
+        } => {
+            let holder = read_key(&key)?;
+            let bytes = std::fs::read(&document)
+                .with_context(|| format!("reading {}", document.display()))?;
+            let digest = HashSuite::Sm3.digest(&bytes);
+            let challenge = parse_challenge(&challenge)?;
+            let qr = xinlian_sdk::licence::qr_payload(&holder, &id, &digest, challenge, now_ms())?;
+            println!("{}", qr.to_text());
+        }
+        LicenseCommand::VerifyQr {
+            node,
+            challenge,
+            qr,
+        } => {
+            let challenge = parse_challenge(&challenge)?;
+            let verdict = Client::new(&node.node)?
+                .verify_licence_qr(&qr, &challenge)
+                .await?;
+            print_json(&verdict)?;
+        }
         LicenseCommand::Show { node, id } => {
             print_json(&Client::new(&node.node)?.licence(&id).await?)?;
         }
@@ -334,6 +402,7 @@ async fn issue(args: IssueArgs) -> Result<()> {
             HolderIdType::Citizen
         },
         holder_commitment: commitment(&format!("{}|{}", args.holder_id, args.holder_name)),
+        holder_key: args.holder_key,
         region: args.region,
         matter: args.matter,
         document_digest: digest,
@@ -349,6 +418,13 @@ async fn issue(args: IssueArgs) -> Result<()> {
         .await?;
     println!("{id}");
     Ok(())
+}
+
+fn parse_challenge(text: &str) -> Result<[u8; 16]> {
+    hex::decode(text)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .context("the challenge is 32 hex digits")
 }
 
 #[allow(clippy::disallowed_methods)] // a seal's validity starts now

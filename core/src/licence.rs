@@ -216,6 +216,76 @@ pub fn seal_signing_bytes(id: &LicenceId, digest: &Hash) -> Vec<u8> {
     encode(&(SEAL_SIGN_DOMAIN, id.to_string(), digest))
 }
 
+/// What a holder's QR code signs.
+pub const QR_SIGN_DOMAIN: &str = "xinlian/licence-qr/v1";
+/// How old a QR code may be when a window checks it.
+pub const QR_FRESH_MS: u64 = 120_000;
+
+/// The QR code a holder's phone shows: the identifier, the document's digest, the time and the
+/// window's challenge (a random nonce the window displays and the phone scans), signed by the
+/// holder's key the licence names. A window accepts a code only for its own challenge, within
+/// [`QR_FRESH_MS`], and once; so a screenshot is useless at another window, or later.
+///
+/// Text form: `XLV1|<identifier>|<digest hex>|<time ms>|<nonce, 32 hex>|<signature, 128 hex>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QrPayload {
+    /// The licence.
+    pub id: LicenceId,
+    /// The document's digest.
+    pub document_digest: Hash,
+    /// When the phone made it (ms).
+    pub time_ms: u64,
+    /// The window's challenge.
+    pub nonce: [u8; 16],
+    /// The holder's signature over [`QrPayload::signing_bytes`].
+    pub signature: Signature,
+}
+
+impl QrPayload {
+    /// The bytes the holder signs.
+    pub fn signing_bytes(id: &LicenceId, digest: &Hash, time_ms: u64, nonce: &[u8; 16]) -> Vec<u8> {
+        encode(&(QR_SIGN_DOMAIN, id.to_string(), digest, time_ms, nonce))
+    }
+
+    /// The text the QR code holds.
+    pub fn to_text(&self) -> String {
+        format!(
+            "XLV1|{}|{}|{}|{}|{}",
+            self.id,
+            self.document_digest,
+            self.time_ms,
+            hex::encode(self.nonce),
+            hex::encode(self.signature.0)
+        )
+    }
+
+    /// Parses the text of a QR code.
+    pub fn parse(text: &str) -> Result<Self> {
+        let bad = |why: &str| invalid(text, why);
+        let parts: Vec<&str> = text.split('|').collect();
+        let ["XLV1", id, digest, time, nonce, signature] = parts.as_slice() else {
+            return Err(bad("expected XLV1|identifier|digest|time|nonce|signature"));
+        };
+        let nonce: [u8; 16] = hex::decode(nonce)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("the nonce is 32 hex digits"))?;
+        let signature: [u8; 64] = hex::decode(signature)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("the signature is 128 hex digits"))?;
+        Ok(QrPayload {
+            id: id.parse()?,
+            document_digest: Hash::from_hex(digest)?,
+            time_ms: time
+                .parse()
+                .map_err(|_| bad("the time is ms since the epoch"))?,
+            nonce,
+            signature: Signature(signature),
+        })
+    }
+}
+
 /// Kinds of seal.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(
@@ -412,6 +482,8 @@ pub struct Licence {
     pub holder_id_type: HolderIdType,
     /// Salted SM3 commitment of the holder's id number and name.
     pub holder_commitment: Hash,
+    /// The holder's key, when the holder shows the licence as a signed QR code.
+    pub holder_key: Option<PublicKey>,
     /// Region (GB/T 2260).
     pub region: u32,
     /// The related matter (关联事项).
@@ -497,6 +569,9 @@ pub struct LicenceDraft {
     pub holder_id_type: HolderIdType,
     /// Salted SM3 commitment of the holder's id number and name.
     pub holder_commitment: Hash,
+    /// The holder's key, for the signed QR code (see [`QrPayload`]).
+    #[serde(default)]
+    pub holder_key: Option<PublicKey>,
     /// Region.
     pub region: u32,
     /// Related matter.

@@ -7,7 +7,8 @@ use xinlian_core::Hash;
 use xinlian_core::api::licence::{LicenceRecord, OrgRef, Verdict, VerifyRequest};
 use xinlian_core::ids::Uscc;
 use xinlian_core::licence::{
-    Licence, LicenceEvent, LicenceId, LicenceStatus, LicenceType, Seal, seal_signing_bytes,
+    Licence, LicenceEvent, LicenceId, LicenceStatus, LicenceType, QR_FRESH_MS, QrPayload, Seal,
+    seal_signing_bytes,
 };
 
 use crate::Result;
@@ -113,6 +114,7 @@ impl<'a> LicenceReader<'a> {
             seal: None,
             seal_valid_at_issue: false,
             document_matches: None,
+            holder_present: None,
             reasons: Vec::new(),
         };
         let Some(record) = self.record(&request.id, today)? else {
@@ -176,6 +178,57 @@ impl<'a> LicenceReader<'a> {
         verdict.name = Some(licence.name.clone());
         verdict.issuer = Some(record.issuer.clone());
         verdict.seal = Some((record.seal.id.clone(), record.seal.name.clone()));
+        Ok(verdict)
+    }
+}
+
+impl LicenceReader<'_> {
+    /// The verdict for a holder's QR code at `now_ms`: the licence and its document as
+    /// [`LicenceReader::verify`] sees them, and whether the holder the licence names signed the
+    /// code within the last two minutes. The caller refuses a nonce seen before.
+    pub fn verify_qr(
+        &self,
+        qr: &QrPayload,
+        challenge: &[u8; 16],
+        today: u32,
+        now_ms: u64,
+    ) -> Result<Verdict> {
+        let request = VerifyRequest {
+            id: qr.id.clone(),
+            document_digest: Some(qr.document_digest),
+        };
+        let mut verdict = self.verify(&request, today)?;
+        let Some(licence) = self.licence(&qr.id)? else {
+            return Ok(verdict);
+        };
+        let message = QrPayload::signing_bytes(&qr.id, &qr.document_digest, qr.time_ms, &qr.nonce);
+        let signed = licence
+            .holder_key
+            .as_ref()
+            .is_some_and(|key| key.verify(&message, &qr.signature).is_ok());
+        // Made in the last two minutes (a few seconds of clock skew allowed ahead): the nonce
+        // cache remembers codes at least that long.
+        let fresh =
+            qr.time_ms <= now_ms + 5_000 && now_ms.saturating_sub(qr.time_ms) <= QR_FRESH_MS;
+        let ours = qr.nonce == *challenge;
+        if licence.holder_key.is_none() {
+            verdict
+                .reasons
+                .push("此证照未登记持证人密钥，不能以二维码亮证".into());
+        } else if !ours {
+            verdict
+                .reasons
+                .push("二维码不是为本窗口生成的（可能是截图）".into());
+        } else if !signed {
+            verdict.reasons.push("二维码不是持证人签发的".into());
+        } else if !fresh {
+            verdict
+                .reasons
+                .push("二维码已过期，请持证人刷新后重新出示".into());
+        }
+        let present = ours && signed && fresh;
+        verdict.holder_present = Some(present);
+        verdict.acceptable &= present;
         Ok(verdict)
     }
 }

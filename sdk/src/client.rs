@@ -366,6 +366,23 @@ impl Client {
         Self::answer(response).await
     }
 
+    /// `POST /v1/licences/verify-qr`: the verdict on the QR code a holder's phone shows.
+    /// `challenge` is what this window displayed for the holder's phone.
+    pub async fn verify_licence_qr(&self, qr: &str, challenge: &[u8; 16]) -> Result<Verdict> {
+        let request = xinlian_core::api::licence::VerifyQrRequest {
+            qr: qr.to_string(),
+            challenge: hex::encode(challenge),
+        };
+        let response = self
+            .http
+            .post(format!("{}/v1/licences/verify-qr", self.base))
+            .json(&request)
+            .send()
+            .await
+            .map_err(transport)?;
+        Self::answer(response).await
+    }
+
     /// Waits until the transaction is committed (returning its status with the receipt) or
     /// rejected (returning [`SdkError::Node`] with the reason), or `timeout` passes.
     pub async fn wait_for_commit(

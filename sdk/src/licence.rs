@@ -19,7 +19,7 @@
 //! ```
 
 use xinlian_core::crypto::{PrivateKey, PublicKey, Signature};
-use xinlian_core::licence::{LicenceId, seal_signing_bytes};
+use xinlian_core::licence::{LicenceId, QrPayload, seal_signing_bytes};
 use xinlian_core::{Hash, HashSuite};
 
 use crate::Result;
@@ -54,4 +54,30 @@ pub fn verify_digest(
     signature: &Signature,
 ) -> Result<()> {
     Ok(seal_public_key.verify(&seal_signing_bytes(id, document_digest), signature)?)
+}
+
+/// A window's challenge: 16 random bytes it displays (as 32 hex digits) for the holder's phone.
+pub fn new_challenge() -> Result<[u8; 16]> {
+    let mut challenge = [0u8; 16];
+    getrandom::fill(&mut challenge).map_err(|e| crate::SdkError::Random(e.to_string()))?;
+    Ok(challenge)
+}
+
+/// The QR code a holder's phone shows for a licence at the window that displayed `challenge`:
+/// signed now by the holder's key (the one the licence names).
+pub fn qr_payload(
+    holder_key: &PrivateKey,
+    id: &LicenceId,
+    document_digest: &Hash,
+    challenge: [u8; 16],
+    time_ms: u64,
+) -> Result<QrPayload> {
+    let message = QrPayload::signing_bytes(id, document_digest, time_ms, &challenge);
+    Ok(QrPayload {
+        id: id.clone(),
+        document_digest: *document_digest,
+        time_ms,
+        nonce: challenge,
+        signature: holder_key.sign(&message),
+    })
 }

@@ -52,6 +52,8 @@ struct Issuer<'a> {
     seal: PrivateKey,
     org: Uscc,
     dir: std::path::PathBuf,
+    /// Holders that show their licences as signed QR codes, by name.
+    holder_keys: std::collections::HashMap<String, PrivateKey>,
 }
 
 impl Issuer<'_> {
@@ -107,6 +109,7 @@ impl Issuer<'_> {
             valid_to,
             holder_id_type: HolderIdType::Uscc,
             holder_commitment: HashSuite::Sm3.digest(format!("{salt}|{holder}").as_bytes()),
+            holder_key: self.holder_keys.get(holder).map(|k| k.public_key()),
             region: 410100,
             matter: format!("{name}核发"),
             document_digest: digest,
@@ -189,12 +192,22 @@ pub(crate) async fn load(
         };
         commit(client, admin, call).await?;
     }
+    // The supermarket shows its food licence from its phone, signed with its admin key.
+    let mut holder_keys = std::collections::HashMap::new();
+    let supermarket_key = dir.join("keys").join("enterprise3-supermarket.pem");
+    if supermarket_key.exists() {
+        holder_keys.insert(
+            "丹尼斯生活广场（中原店）".to_string(),
+            keys::read_key_file(&supermarket_key, None)?,
+        );
+    }
     let issuer = Issuer {
         client,
         admin,
         seal,
         org: org.clone(),
         dir: dir.join("licences"),
+        holder_keys,
     };
     let mut out = Vec::new();
     let mut valid = issuer

@@ -99,9 +99,92 @@ async fn windows_at_every_node_tell_genuine_from_revoked_altered_and_superseded(
     assert!(!verdict.genuine && verdict.document_matches == Some(false));
     assert!(verdict.reasons.iter().any(|r| r.contains("文件已被改动")));
 
+    holder_qr_codes(&cluster, valid, revoked).await;
     through_the_cli(&cluster, revoked).await;
     bad_identifiers(&cluster, &valid.id).await;
     window_pages(&cluster, valid, revoked).await;
+}
+
+#[allow(clippy::disallowed_methods)]
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The supermarket shows its food licence as a QR code signed by its key for the window's
+/// challenge: accepted once; a screenshot shown at another window (another challenge), shown
+/// again, made long ago, or signed by someone else is not.
+async fn holder_qr_codes(
+    cluster: &Cluster,
+    valid: &xinlian_testnet::DemoLicence,
+    revoked: &xinlian_testnet::DemoLicence,
+) {
+    let keys_dir = cluster._dir.path().join("keys");
+    let read = |name: &str| xinlian_sdk::keys::read_key_file(&keys_dir.join(name), None).unwrap();
+    let (holder, someone) = (
+        read("enterprise3-supermarket.pem"),
+        read("enterprise4-restaurant.pem"),
+    );
+    let here = xinlian_sdk::licence::new_challenge().unwrap();
+    let elsewhere = xinlian_sdk::licence::new_challenge().unwrap();
+    let qr =
+        |key: &xinlian_core::crypto::PrivateKey, id: &LicenceId, challenge: [u8; 16], time: u64| {
+            xinlian_sdk::licence::qr_payload(key, id, &valid.digest, challenge, time)
+                .unwrap()
+                .to_text()
+        };
+    let shown = qr(&holder, &valid.id, here, now_ms());
+    let window = cluster.client(0);
+    let other_window = cluster
+        .client(1)
+        .verify_licence_qr(&shown, &elsewhere)
+        .await
+        .unwrap();
+    assert!(!other_window.acceptable && other_window.holder_present == Some(false));
+    assert!(
+        other_window
+            .reasons
+            .iter()
+            .any(|r| r.contains("不是为本窗口生成的"))
+    );
+    let verdict = window.verify_licence_qr(&shown, &here).await.unwrap();
+    assert!(
+        verdict.acceptable && verdict.holder_present == Some(true),
+        "{verdict:?}"
+    );
+    match window.verify_licence_qr(&shown, &here).await {
+        Err(xinlian_sdk::SdkError::Node {
+            status: 409, code, ..
+        }) => assert_eq!(code, "qr_replayed"),
+        other => panic!("the same code shown twice: {other:?}"),
+    }
+    let old = window
+        .verify_licence_qr(&qr(&holder, &valid.id, here, now_ms() - 600_000), &here)
+        .await
+        .unwrap();
+    assert!(!old.acceptable && old.reasons.iter().any(|r| r.contains("已过期")));
+    let forged = window
+        .verify_licence_qr(&qr(&someone, &valid.id, here, now_ms()), &here)
+        .await
+        .unwrap();
+    assert!(!forged.acceptable && forged.reasons.iter().any(|r| r.contains("不是持证人")));
+    let unbound = window
+        .verify_licence_qr(&qr(&holder, &revoked.id, here, now_ms()), &here)
+        .await
+        .unwrap();
+    assert_eq!(unbound.holder_present, Some(false));
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/licences/verify-qr",
+            cluster.layout.nodes[0].http_url
+        ))
+        .json(&serde_json::json!({"qr": "XLV1|garbage", "challenge": hex::encode(here)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
 }
 
 fn xinlian(args: &[&str]) -> std::process::Output {

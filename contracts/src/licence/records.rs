@@ -71,6 +71,11 @@ fn check_draft(
             "a real date, YYYYMMDD, not before valid_from",
         ));
     }
+    if let Some(key) = &draft.holder_key
+        && !ctx.accepts(key.scheme())
+    {
+        return Err(ContractError::SchemeNotAccepted(key.scheme().to_string()).into());
+    }
     if !(110_000..=820_000).contains(&draft.region) {
         return Err(invalid("region", "a 6-digit GB/T 2260 code"));
     }
@@ -120,6 +125,7 @@ fn new_licence(ctx: &TxContext<'_>, draft: &LicenceDraft) -> Licence {
         valid_to: draft.valid_to,
         holder_id_type: draft.holder_id_type,
         holder_commitment: draft.holder_commitment,
+        holder_key: draft.holder_key.clone(),
         region: draft.region,
         matter: draft.matter.clone(),
         document_digest: draft.document_digest,

@@ -53,6 +53,17 @@ pub struct VerifyRequest {
     pub document_digest: Option<Hash>,
 }
 
+/// `POST /v1/licences/verify-qr`: the text of the QR code the holder's phone shows.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyQrRequest {
+    /// `XLV1|…` (see `xinlian_core::licence::QrPayload`).
+    pub qr: String,
+    /// The challenge this window displayed for the holder's phone (32 hex digits).
+    pub challenge: String,
+}
+
 /// The verdict a window acts on.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +93,8 @@ pub struct Verdict {
     pub seal_valid_at_issue: bool,
     /// Whether the presented document's digest matches (absent when none was given).
     pub document_matches: Option<bool>,
+    /// For a QR code: whether it was signed just now by the holder the licence names.
+    pub holder_present: Option<bool>,
     /// Why it is not acceptable, in Chinese, for the window clerk.
     pub reasons: Vec<String>,
 }

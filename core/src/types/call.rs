@@ -14,6 +14,7 @@ use crate::crypto::PublicKey;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[allow(clippy::large_enum_variant)] // a wire type, decoded once per transaction
 pub enum Call {
     /// The system contract: organisations, members, evidence.
     System(SystemCall),

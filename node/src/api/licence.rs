@@ -8,9 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyRequest};
+use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyQrRequest, VerifyRequest};
 use xinlian_core::calendar::china_date;
-use xinlian_core::licence::LicenceId;
+use xinlian_core::licence::{LicenceId, QrPayload};
 
 use super::{ApiError, ApiJson, ApiQuery, blocking};
 use crate::chain::Chain;
@@ -64,6 +64,41 @@ pub(super) async fn verify(
         Ok(LicenceReader::new(c.storage()).verify(&request, today())?)
     })
     .await?;
+    Ok(Json(verdict))
+}
+
+/// A verdict on the QR code a holder's phone shows: the licence, its document, and whether the
+/// holder signed the code just now. Each code is accepted once.
+#[utoipa::path(post, path = "/v1/licences/verify-qr", tag = "licences",
+    request_body = VerifyQrRequest,
+    responses(
+        (status = 200, description = "The verdict, with holder_present", body = Verdict),
+        (status = 400, description = "Not a QR payload", body = xinlian_core::api::ErrorResponse),
+        (status = 409, description = "This QR code was already shown", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn verify_qr(
+    State(chain): State<Arc<Chain>>,
+    axum::Extension(guard): axum::Extension<Arc<super::signed::Guard>>,
+    ApiJson(request): ApiJson<VerifyQrRequest>,
+) -> Result<Json<Verdict>, ApiError> {
+    let qr = QrPayload::parse(&request.qr)
+        .map_err(|e| ApiError::bad_request("invalid_qr", e.to_string()))?;
+    let challenge: [u8; 16] = hex::decode(&request.challenge)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_challenge", "the challenge is 32 hex digits".into())
+        })?;
+    let nonce = qr.nonce;
+    let verdict = blocking(&chain, move |c| {
+        Ok(LicenceReader::new(c.storage()).verify_qr(&qr, &challenge, today(), crate::now_ms())?)
+    })
+    .await?;
+    // Only a code the holder really signed uses up its nonce: a forged one must not block the
+    // holder's next code.
+    if verdict.holder_present == Some(true) {
+        guard.accept_nonce(&chain, nonce)?;
+    }
     Ok(Json(verdict))
 }
 
@@ -196,6 +231,17 @@ fn verdict_page(verdict: Option<&Verdict>, problem: &str) -> String {
             } else {
                 latest.to_string()
             },
+        );
+    }
+    if let Some(present) = v.holder_present {
+        row(
+            "持证人亮证",
+            if present {
+                "持证人本人刚刚出示"
+            } else {
+                "未通过"
+            }
+            .to_string(),
         );
     }
     if let Some(matches) = v.document_matches {

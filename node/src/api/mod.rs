@@ -50,6 +50,7 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .route("/v1/trace/codes/{code}/qr.svg", get(scan::qr))
         .route("/scan/{code}", get(scan::page))
         .route("/v1/licences/verify", post(licence::verify))
+        .route("/v1/licences/verify-qr", post(licence::verify_qr))
         .route("/v1/licences/{id}", get(licence::record))
         .route("/verify/{id}", get(licence::page))
         .route("/v1/auth/grants", get(auth::given))

@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         super::trace::stock,
         super::licence::record,
         super::licence::verify,
+        super::licence::verify_qr,
         super::healthz,
         super::metrics
     )

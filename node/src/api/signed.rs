@@ -140,6 +140,20 @@ impl Guard {
         Ok(())
     }
 
+    /// Accepts a licence QR code's nonce once (409 `qr_replayed` afterwards).
+    pub(super) fn accept_nonce(&self, chain: &Chain, nonce: [u8; 16]) -> Result<(), ApiError> {
+        let mut key = [0u8; 64];
+        key[..16].copy_from_slice(&nonce);
+        key[16..23].copy_from_slice(b"qr-once");
+        self.remember(chain, key, crate::now_ms()).map_err(|_| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "qr_replayed",
+                "this QR code was already shown; the holder's phone makes a new one".into(),
+            )
+        })
+    }
+
     /// Refuses a key that failed too many use-code lookups lately.
     pub(super) fn check_attempts(&self, chain: &Chain, key: &str) -> Result<(), ApiError> {
         let now = crate::now_ms();

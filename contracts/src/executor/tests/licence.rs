@@ -119,6 +119,7 @@ fn draft(id: LicenceId, seal_id: &str, seal: &PrivateKey, document: u8) -> Licen
         valid_to: Some(20301231),
         holder_id_type: HolderIdType::Uscc,
         holder_commitment: Hash([3; 32]),
+        holder_key: None,
         region: 410100,
         matter: "企业设立登记".into(),
         document_digest,
