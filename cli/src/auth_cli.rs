@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use xinlian_core::auth::{Action, AuthCall, Grantee, Matter, Scope, use_code_digest};
 use xinlian_core::crypto::PublicKey;
 use xinlian_core::ids::Uscc;
@@ -13,20 +13,11 @@ use xinlian_core::types::Call;
 use xinlian_core::{Hash, HashSuite};
 use xinlian_sdk::Client;
 
-use crate::cli::NodeArg;
+use crate::cli::Signer;
 use crate::commands::{print_json, read_key};
 
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 const DAY_MS: u64 = 86_400_000;
-
-#[derive(Args, Debug)]
-pub(crate) struct Signer {
-    #[command(flatten)]
-    node: NodeArg,
-    /// The signer's key file.
-    #[arg(long)]
-    key: PathBuf,
-}
 
 #[derive(Subcommand, Debug)]
 #[allow(clippy::large_enum_variant)] // parsed once per run

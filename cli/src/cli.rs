@@ -248,6 +248,16 @@ pub(crate) enum NodeCommand {
     },
 }
 
+/// A node and the key that signs what is sent to it.
+#[derive(Args, Debug)]
+pub(crate) struct Signer {
+    #[command(flatten)]
+    pub(crate) node: NodeArg,
+    /// The sender's key file.
+    #[arg(long)]
+    pub(crate) key: PathBuf,
+}
+
 #[derive(Args, Debug)]
 pub(crate) struct NodeArg {
     /// The node's HTTP URL.

@@ -14,19 +14,10 @@ use xinlian_core::types::Call;
 use xinlian_core::{Hash, HashSuite};
 use xinlian_sdk::Client;
 
-use crate::cli::NodeArg;
+use crate::cli::{NodeArg, Signer};
 use crate::commands::{print_json, read_key};
 
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
-
-#[derive(Args, Debug)]
-pub(crate) struct Signer {
-    #[command(flatten)]
-    node: NodeArg,
-    /// The sender's key file (an admin or operator of the issuing organisation).
-    #[arg(long)]
-    key: PathBuf,
-}
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum SealCommand {

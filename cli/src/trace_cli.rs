@@ -1,6 +1,5 @@
 //! `xinlian trace ...`: the cold-chain calls and queries over the SDK.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -15,7 +14,7 @@ use xinlian_core::trace::{
 use xinlian_core::types::Call;
 use xinlian_sdk::Client;
 
-use crate::cli::NodeArg;
+use crate::cli::{NodeArg, Signer};
 use crate::commands::{print_json, read_key};
 
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -200,15 +199,6 @@ pub(crate) enum TraceCommand {
         /// The enterprise.
         uscc: Uscc,
     },
-}
-
-#[derive(Args, Debug)]
-pub(crate) struct Signer {
-    #[command(flatten)]
-    node: NodeArg,
-    /// The sender's key file.
-    #[arg(long)]
-    key: PathBuf,
 }
 
 /// Which packages: a lot and a quantity, or scanned package codes.

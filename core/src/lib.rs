@@ -30,6 +30,7 @@ pub mod ids;
 pub mod licence;
 pub mod limits;
 pub mod merkle;
+mod text_serde;
 pub mod trace;
 pub mod types;
 

@@ -164,48 +164,12 @@ impl FromStr for LicenceId {
     }
 }
 
-macro_rules! serde_as_text {
-    ($ty:ty, $pattern:expr, $description:expr) => {
-        impl Serialize for $ty {
-            fn serialize<S: serde::Serializer>(
-                &self,
-                serializer: S,
-            ) -> std::result::Result<S::Ok, S::Error> {
-                serializer.collect_str(self)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> std::result::Result<Self, D::Error> {
-                let text = <String as Deserialize>::deserialize(deserializer)?;
-                text.parse().map_err(serde::de::Error::custom)
-            }
-        }
-
-        #[cfg(feature = "openapi")]
-        impl utoipa::PartialSchema for $ty {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::schema::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .pattern(Some($pattern))
-                    .description(Some($description))
-                    .into()
-            }
-        }
-
-        #[cfg(feature = "openapi")]
-        impl utoipa::ToSchema for $ty {}
-    };
-}
-
-serde_as_text!(
+crate::text_serde::serde_as_text!(
     LicenceTypeCode,
     "^[0-9A-HJ-NPQRTUWXY]{18}[0-9]{3}$",
     "Licence type code: defining authority's USCC and 3 digits"
 );
-serde_as_text!(
+crate::text_serde::serde_as_text!(
     LicenceId,
     "^1\\.2\\.156\\.3005\\.2\\.[0-9A-Z]{21}\\.[0-9A-Z]{18}\\.[0-9A-Z]{1,64}\\.[0-9]{3}\\.[0-9A-Z]$",
     "Electronic licence identifier (GB/T 36904-2018) with its MOD 37,36 check character"

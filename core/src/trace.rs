@@ -29,31 +29,16 @@ pub type LotNumber = u64;
 
 const REGION_FACTOR: u64 = 10_000_000_000;
 
-/// Serde through the text form (Display and FromStr), so JSON carries codes as people write them.
-macro_rules! serde_as_text {
-    ($ty:ty) => {
-        impl Serialize for $ty {
-            fn serialize<S: serde::Serializer>(
-                &self,
-                serializer: S,
-            ) -> std::result::Result<S::Ok, S::Error> {
-                serializer.collect_str(self)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> std::result::Result<Self, D::Error> {
-                let text = <String as Deserialize>::deserialize(deserializer)?;
-                text.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
-serde_as_text!(TraceCode);
-serde_as_text!(LotCode);
+crate::text_serde::serde_as_text!(
+    TraceCode,
+    "^[0-9]{16}(-[1-9][0-9]{0,6})?[0-9A-Z]$",
+    "Trace code: 16-digit lot number, optional -serial, and a MOD 37,36 check character"
+);
+crate::text_serde::serde_as_text!(
+    LotCode,
+    "^[0-9]{16}[0-9A-Z]$",
+    "Lot code: 16-digit lot number and a MOD 37,36 check character"
+);
 
 /// A trace code: a lot, or one package of it.
 ///
@@ -182,22 +167,6 @@ impl FromStr for LotCode {
         }
     }
 }
-
-#[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for LotCode {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some("^[0-9]{16}[0-9A-Z]$"))
-            .description(Some(
-                "Lot code: 16-digit lot number and a MOD 37,36 check character",
-            ))
-            .into()
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for LotCode {}
 
 /// Which packages of a lot a movement takes.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyQrRequest, VerifyRequest};
 use xinlian_core::calendar::china_date;
 use xinlian_core::licence::{LicenceId, QrPayload};
 
+use super::html::{escape, respond};
 use super::{ApiError, ApiJson, ApiQuery, blocking};
 use crate::chain::Chain;
 use crate::licence::{LicenceReader, parse_digest};
@@ -117,7 +118,7 @@ pub(super) async fn page(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Response {
     let Ok(id) = id.parse::<LicenceId>() else {
-        return html(
+        return respond(
             StatusCode::BAD_REQUEST,
             &verdict_page(
                 None,
@@ -127,7 +128,7 @@ pub(super) async fn page(
     };
     let digest = match query.digest.as_deref().map(parse_digest) {
         Some(None) => {
-            return html(
+            return respond(
                 StatusCode::BAD_REQUEST,
                 &verdict_page(None, "文件摘要格式错误（应为 64 位十六进制）"),
             );
@@ -144,26 +145,9 @@ pub(super) async fn page(
     })
     .await
     {
-        Ok(verdict) => html(StatusCode::OK, &verdict_page(Some(&verdict), "")),
+        Ok(verdict) => respond(StatusCode::OK, &verdict_page(Some(&verdict), "")),
         Err(e) => e.into_response(),
     }
-}
-
-fn html(status: StatusCode, body: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 const STYLE: &str = "body{font-family:-apple-system,'PingFang SC','Noto Sans CJK SC','WenQuanYi Zen Hei','Microsoft YaHei',sans-serif;margin:0;background:#f4f6f8;color:#1f2933}\

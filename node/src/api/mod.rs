@@ -7,6 +7,7 @@
 mod auth;
 mod error;
 mod gov;
+mod html;
 mod licence;
 mod openapi;
 mod scan;

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use xinlian_core::api::trace::{CodeStatus, CodeTrace, RecallList};
 use xinlian_core::trace::{EventKind, TraceCode};
 
+use super::html::{escape, respond};
 use super::{ApiError, ApiQuery, blocking};
 use crate::chain::Chain;
 use crate::trace::{HolderFilter, TraceReader};
@@ -31,7 +32,7 @@ pub(super) async fn page(
     ApiQuery(query): ApiQuery<ScanQuery>,
 ) -> Response {
     let Ok(code) = code.parse::<TraceCode>() else {
-        return html(
+        return respond(
             StatusCode::BAD_REQUEST,
             &message_page(
                 "无效的追溯码",
@@ -57,8 +58,8 @@ pub(super) async fn page(
     })
     .await;
     match found {
-        Ok(Some((trace, recall))) => html(StatusCode::OK, &trace_page(&trace, recall.as_ref())),
-        Ok(None) => html(
+        Ok(Some((trace, recall))) => respond(StatusCode::OK, &trace_page(&trace, recall.as_ref())),
+        Ok(None) => respond(
             StatusCode::NOT_FOUND,
             &message_page("未找到追溯码", &format!("链上没有追溯码 {code}。")),
         ),
@@ -82,31 +83,6 @@ pub(super) async fn qr(headers: HeaderMap, Path(code): Path<String>) -> Result<R
         .min_dimensions(240, 240)
         .build();
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
-}
-
-fn html(status: StatusCode, body: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-/// Escapes text for HTML content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{font-family:-apple-system,'PingFang SC','Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:0;background:#f4f6f8;color:#1f2933}\
@@ -300,11 +276,7 @@ fn recall_section(page: &mut String, recall: &RecallList) {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn escapes_and_dates() {
-        assert_eq!(
-            super::escape("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
+    fn times_are_shown_in_china_time() {
         assert_eq!(super::time(0), "1970-01-01 08:00");
     }
 }
