@@ -191,12 +191,16 @@ fn grant_access(state: &mut Overlay<'_>, ctx: &TxContext<'_>, grant: Grant) -> S
     {
         return Err(ContractError::UnknownOrganisation(grantee_org.to_string()).into());
     }
+    // Only a licence's holder grants its use: the licence must name the grantor's key.
     for id in &grant.scope.licences {
-        if state
-            .get(Space::State, &crate::licence::licence_key(id))?
-            .is_none()
-        {
-            return Err(ContractError::LicenceNotFound(id.to_string()).into());
+        let licence: Option<xinlian_core::licence::Licence> =
+            state.get_value(Space::State, &crate::licence::licence_key(id))?;
+        match licence {
+            None => return Err(ContractError::LicenceNotFound(id.to_string()).into()),
+            Some(l) if l.holder_key.as_ref() != Some(&grant.grantor) => {
+                return Err(ContractError::LicenceNotHeld(id.to_string()).into());
+            }
+            Some(_) => {}
         }
     }
     if state

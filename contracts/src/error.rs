@@ -291,6 +291,9 @@ pub enum ContractError {
     /// A face field the licence type requires is missing.
     #[error("face field {0:?} is required by the licence type")]
     FaceFieldMissing(String),
+    /// The licence does not name the grantor as its holder.
+    #[error("licence {0} does not name the grantor as its holder")]
+    LicenceNotHeld(String),
     /// A grant's window is inverted, already over, or too long.
     #[error("invalid window: {0}")]
     InvalidWindow(String),
@@ -391,6 +394,7 @@ impl ContractError {
             ContractError::VersionConflict { .. } => "version_conflict",
             ContractError::TransferMismatch(_) => "transfer_mismatch",
             ContractError::FaceFieldMissing(_) => "face_field_missing",
+            ContractError::LicenceNotHeld(_) => "licence_not_held",
             ContractError::InvalidWindow(_) => "invalid_window",
             ContractError::UseCodeTaken => "use_code_taken",
             ContractError::GrantNotFound(_) => "grant_not_found",

@@ -382,6 +382,8 @@ pub enum LicenceState {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum LicenceStatus {
+    /// Recorded, but its validity has not begun (our addition to the national codes: `00`).
+    NotYetValid,
     /// `01`.
     Valid,
     /// `02`.
@@ -402,6 +404,7 @@ impl LicenceStatus {
     /// The national status code.
     pub fn code(self) -> &'static str {
         match self {
+            LicenceStatus::NotYetValid => "00",
             LicenceStatus::Valid => "01",
             LicenceStatus::Suspended => "02",
             LicenceStatus::Rescinded => "03",
@@ -415,6 +418,7 @@ impl LicenceStatus {
     /// The Chinese label.
     pub fn label(self) -> &'static str {
         match self {
+            LicenceStatus::NotYetValid => "未到生效日期",
             LicenceStatus::Valid => "有效",
             LicenceStatus::Suspended => "暂扣",
             LicenceStatus::Rescinded => "撤销",

@@ -18,8 +18,28 @@ use crate::storage::Storage;
 const GRANTS_MAX: usize = 10_000;
 /// Most uses read per grant.
 const USES_MAX: usize = 10_000;
-/// Most uses a report reads.
-const REPORT_USES_MAX: usize = 1_000_000;
+/// Most uses a report reads (a department's busy month; `total` says how many were counted).
+const REPORT_USES_MAX: usize = 100_000;
+
+/// A grant as a report needs it: the grant, and the licence each use (by transaction) named.
+struct ReportGrant {
+    grant: Grant,
+    licence_of: std::collections::HashMap<Hash, xinlian_core::licence::LicenceId>,
+}
+
+impl From<GrantView> for ReportGrant {
+    fn from(view: GrantView) -> Self {
+        let licence_of = view
+            .uses
+            .into_iter()
+            .filter_map(|u| u.licence.map(|l| (u.tx, l)))
+            .collect();
+        ReportGrant {
+            grant: view.grant,
+            licence_of,
+        }
+    }
+}
 
 /// Reads grants and uses.
 pub struct AuthReader<'a> {
@@ -121,8 +141,9 @@ impl<'a> AuthReader<'a> {
             Some(&end),
             REPORT_USES_MAX,
         )?;
-        // Each grant is read once, with its uses, however many uses the period holds.
-        let mut grants: BTreeMap<Hash, Option<GrantView>> = BTreeMap::new();
+        // Each grant is read once, with its uses indexed by transaction, however many uses the
+        // period holds.
+        let mut grants: BTreeMap<Hash, Option<ReportGrant>> = BTreeMap::new();
         let mut by_matter: BTreeMap<String, (String, u64)> = BTreeMap::new();
         let mut by_type: BTreeMap<String, (String, u64)> = BTreeMap::new();
         let mut total = 0;
@@ -132,7 +153,7 @@ impl<'a> AuthReader<'a> {
                 continue;
             };
             if let std::collections::btree_map::Entry::Vacant(entry) = grants.entry(grant_id) {
-                entry.insert(self.view(&grant_id)?);
+                entry.insert(self.view(&grant_id)?.map(ReportGrant::from));
             }
             let Some(Some(view)) = grants.get(&grant_id) else {
                 continue;
@@ -143,8 +164,7 @@ impl<'a> AuthReader<'a> {
                 .entry(grant.matter.code.clone())
                 .or_insert_with(|| (grant.matter.name.clone(), 0));
             matter.1 += 1;
-            let used = view.uses.iter().find(|u| u.tx == tx);
-            if let Some(licence_id) = used.and_then(|u| u.licence.as_ref()) {
+            if let Some(licence_id) = view.licence_of.get(&tx) {
                 let code = licence_id.type_code.to_string();
                 let name = self
                     .get::<LicenceType>(Space::State, &licence::type_key(&licence_id.type_code))?

@@ -30,6 +30,8 @@ pub const EVENTS_READ_MAX: usize = 10_000;
 pub const RECALL_LOTS_MAX: usize = 100_000;
 /// Most index keys a lot search reads before filtering.
 const SEARCH_SCAN_MAX: usize = 100_000;
+/// Most holders read per lot, and most child lots per lot.
+const PER_LOT_MAX: usize = 10_000;
 /// Most lines of a stock list.
 const STOCK_LINES_MAX: usize = 10_000;
 
@@ -299,7 +301,7 @@ impl<'a> TraceReader<'a> {
         let mut out = Vec::new();
         for (rest, _) in self
             .storage
-            .scan(Space::Index, &prefix, &[], None, usize::MAX)?
+            .scan(Space::Index, &prefix, &[], None, PER_LOT_MAX)?
         {
             let Ok(uscc) = Uscc::parse(&String::from_utf8_lossy(&rest)) else {
                 continue;
@@ -326,7 +328,7 @@ impl<'a> TraceReader<'a> {
             let prefix = coldchain::children_prefix(number);
             for (rest, _) in self
                 .storage
-                .scan(Space::Index, &prefix, &[], None, usize::MAX)?
+                .scan(Space::Index, &prefix, &[], None, PER_LOT_MAX)?
             {
                 if let Ok(bytes) = <[u8; 8]>::try_from(rest.as_slice()) {
                     queue.push_back(u64::from_be_bytes(bytes));

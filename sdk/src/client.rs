@@ -263,6 +263,7 @@ impl Client {
         let body = body.unwrap_or_default();
         let message = signed::signed_request_bytes(
             status.suite.hash_suite(),
+            &status.chain_id,
             method.as_str(),
             path_and_query,
             time,

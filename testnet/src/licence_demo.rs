@@ -192,14 +192,18 @@ pub(crate) async fn load(
         };
         commit(client, admin, call).await?;
     }
-    // The supermarket shows its food licence from its phone, signed with its admin key.
+    // Holders that are demo enterprises hold their licences with their admin keys: the
+    // supermarket shows its food licence by QR code, the cold store grants use of its business
+    // licence.
     let mut holder_keys = std::collections::HashMap::new();
-    let supermarket_key = dir.join("keys").join("enterprise3-supermarket.pem");
-    if supermarket_key.exists() {
-        holder_keys.insert(
-            "丹尼斯生活广场（中原店）".to_string(),
-            keys::read_key_file(&supermarket_key, None)?,
-        );
+    for (holder, file) in [
+        ("丹尼斯生活广场（中原店）", "enterprise3-supermarket.pem"),
+        ("郑州国际陆港冷链物流中心", "enterprise1-coldstore.pem"),
+    ] {
+        let path = dir.join("keys").join(file);
+        if path.exists() {
+            holder_keys.insert(holder.to_string(), keys::read_key_file(&path, None)?);
+        }
     }
     let issuer = Issuer {
         client,

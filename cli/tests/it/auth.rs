@@ -29,7 +29,7 @@ fn signed_get(
     key: &xinlian_core::crypto::PrivateKey,
     time: u64,
 ) -> reqwest::RequestBuilder {
-    let message = signed_request_bytes(HashSuite::Sm3, "GET", path, time, &[]);
+    let message = signed_request_bytes(HashSuite::Sm3, "xinlian-local", "GET", path, time, &[]);
     reqwest::Client::new()
         .get(format!("{url_base}{path}"))
         .header(SIGNED_KEY_HEADER, key.public_key().to_string())
@@ -154,6 +154,39 @@ async fn the_holder_sees_every_use_and_nobody_else_can_pry() {
         1
     );
 
+    // Only a licence's holder grants its use: the cold store cannot grant the supermarket's.
+    let foreign = &demo
+        .licences
+        .iter()
+        .find(|l| l.what.contains("有效"))
+        .unwrap()
+        .id;
+    let grantee = xinlian_core::auth::Grantee::Org(org0.clone());
+    let not_mine = AuthCall::Grant {
+        use_code_digest: xinlian_core::auth::use_code_digest(HashSuite::Sm3, &grantee, "24681357"),
+        grantee,
+        scope: xinlian_core::auth::Scope {
+            licences: vec![foreign.clone()],
+            data_items: vec![],
+            actions: vec![Action::View],
+        },
+        matter: xinlian_core::auth::Matter {
+            code: "3410".into(),
+            name: "测试".into(),
+            serial: String::new(),
+        },
+        purpose: "冒用".into(),
+        valid_from_ms: now_ms() - 1000,
+        valid_to_ms: now_ms() + 86_400_000,
+        max_uses: None,
+    };
+    match client
+        .commit(&holder, Call::Auth(not_mine), Duration::from_secs(30))
+        .await
+    {
+        Err(SdkError::Refused { code, .. }) => assert_eq!(code, "licence_not_held"),
+        other => panic!("{other:?}"),
+    }
     through_the_cli(&cluster, &auth.holder_key, org0).await;
     refusals(&cluster, &holder, &stranger).await;
 }
@@ -268,7 +301,7 @@ async fn refusals(
     assert_eq!(error(again).await, (401, "replayed_request".into()));
     // The holder's signature presented under another key.
     let time = now_ms();
-    let message = signed_request_bytes(HashSuite::Sm3, "GET", &path, time, &[]);
+    let message = signed_request_bytes(HashSuite::Sm3, "xinlian-local", "GET", &path, time, &[]);
     let tampered = reqwest::Client::new()
         .get(format!("{base}{path}"))
         .header(SIGNED_KEY_HEADER, stranger.public_key().to_string())

@@ -222,6 +222,13 @@ fn register_enterprise(
     if admins.is_empty() || admins.len() > 16 {
         return Err(invalid("admins", "1 to 16 admin keys"));
     }
+    if admins
+        .iter()
+        .enumerate()
+        .any(|(i, k)| admins[..i].contains(k))
+    {
+        return Err(invalid("admins", "a key is named twice"));
+    }
     for key in admins {
         if !ctx.accepts(key.scheme()) {
             return Err(ContractError::SchemeNotAccepted(key.scheme().to_string()).into());

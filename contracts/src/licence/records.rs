@@ -232,16 +232,20 @@ pub(super) fn renew(
 ) -> Step<()> {
     text("reason", reason, 1, TEXT_BYTES_MAX)?;
     let previous_id = draft.id.with_version(draft.id.version.saturating_sub(1));
-    let mut previous = match load_licence(state, &previous_id) {
-        Ok(previous) if draft.id.version > 1 => previous,
-        _ => {
-            return Err(ContractError::VersionConflict {
-                id: draft.id.to_string(),
-                reason: format!("a renewal follows the current version {previous_id}"),
-            }
-            .into());
+    let conflict = || -> crate::step::Fail {
+        ContractError::VersionConflict {
+            id: draft.id.to_string(),
+            reason: format!("a renewal follows the current version {previous_id}"),
         }
+        .into()
     };
+    if draft.id.version < 2 {
+        return Err(conflict());
+    }
+    // A missing previous version is a refusal; a failed read stops the block like any other.
+    let mut previous = state
+        .get_value::<Licence>(Space::State, &licence_key(&previous_id))?
+        .ok_or_else(conflict)?;
     let previous_state = changeable(state, sender, &previous_id)?.state;
     if !matches!(
         previous_state,
@@ -344,6 +348,7 @@ pub(super) fn transfer_in(
 pub fn status_at(licence: &Licence, date: u32) -> xinlian_core::licence::LicenceStatus {
     use xinlian_core::licence::LicenceStatus as S;
     match licence.state {
+        LicenceState::Valid if date < licence.valid_from => S::NotYetValid,
         LicenceState::Valid if licence.valid_to.is_some_and(|to| date > to) => S::Expired,
         LicenceState::Valid => S::Valid,
         LicenceState::Suspended => S::Suspended,

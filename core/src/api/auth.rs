@@ -18,10 +18,12 @@ pub const SIGNED_WINDOW_MS: u64 = 60_000;
 /// The tag of what a signed request signs.
 pub const SIGNED_QUERY_DOMAIN: &str = "xinlian/query/v1";
 
-/// The bytes a client signs for a request: the tag, the method, the path with its query, the
-/// time, and the digest of the body (empty for GET).
+/// The bytes a client signs for a request: the tag, the chain id, the method, the path with its
+/// query, the time, and the digest of the body (empty for GET). The chain id keeps a request
+/// signed for one chain from being replayed on another.
 pub fn signed_request_bytes(
     suite: HashSuite,
+    chain_id: &str,
     method: &str,
     path_and_query: &str,
     time_ms: u64,
@@ -29,6 +31,7 @@ pub fn signed_request_bytes(
 ) -> Vec<u8> {
     encode(&(
         SIGNED_QUERY_DOMAIN,
+        chain_id,
         method,
         path_and_query,
         time_ms,

@@ -188,9 +188,12 @@ pub(super) async fn resolve(
     let request: ResolveRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("invalid_field", e.to_string()))?;
     let key = signer.public_key.to_string();
-    guard.check_attempts(&chain, &key)?;
+    let org = signer.org.to_string();
+    guard.take_attempt(&chain, &key, &org)?;
     if !is_use_code(&request.code) {
-        guard.count_failure(&chain, &key);
+        chain
+            .metrics()
+            .count_signed_query_refused("use_code_not_found");
         return Err(ApiError::bad_request(
             "invalid_use_code",
             "a use code is 8 digits".into(),
@@ -210,9 +213,14 @@ pub(super) async fn resolve(
     })
     .await?;
     match view {
-        Some(view) => Ok(Json(view)),
+        Some(view) => {
+            guard.refund(&key, &org);
+            Ok(Json(view))
+        }
         None => {
-            guard.count_failure(&chain, &key);
+            chain
+                .metrics()
+                .count_signed_query_refused("use_code_not_found");
             Err(ApiError::not_found(
                 "use_code_not_found",
                 "no grant for this use code and department".into(),

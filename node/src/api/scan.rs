@@ -70,18 +70,33 @@ pub(super) async fn page(
 /// A QR code (SVG) of the code's scan URL on this node.
 pub(super) async fn qr(headers: HeaderMap, Path(code): Path<String>) -> Result<Response, ApiError> {
     let code = super::trace::parse_code(&code)?;
-    // The URL a phone should open: this node as the client reached it.
+    // The URL a phone should open: this node as the client reached it. (Behind a proxy, a
+    // configured public URL would be better; see docs/trace.md.) A host name is at most 255
+    // bytes, and only plain host[:port] characters are accepted.
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1:8545");
+    let plain = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if host.len() > 255 || !plain {
+        return Err(ApiError::bad_request(
+            "invalid_host",
+            "the Host header is not a plain host[:port]".into(),
+        ));
+    }
     let url = format!("http://{host}/scan/{code}");
-    let qr = qrcode::QrCode::new(url.as_bytes())
-        .map_err(|e| ApiError::internal(format!("QR code of {url}: {e}")))?;
-    let svg = qr
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(240, 240)
-        .build();
+    let svg = tokio::task::spawn_blocking(move || {
+        qrcode::QrCode::new(url.as_bytes()).map(|qr| {
+            qr.render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(240, 240)
+                .build()
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("QR worker: {e}")))?
+    .map_err(|e| ApiError::internal(format!("QR code: {e}")))?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 

@@ -19,6 +19,8 @@ use crate::chain::Chain;
 
 /// Most signatures remembered (a minute of traffic on a busy window system).
 const SEEN_MAX: usize = 100_000;
+/// How long an accepted signature or QR nonce is remembered.
+const REMEMBER_MS: u64 = 3 * SIGNED_WINDOW_MS;
 /// Most failed use-code lookups per key in [`ATTEMPTS_WINDOW_MS`].
 pub(super) const CODE_ATTEMPTS_MAX: usize = 10;
 const ATTEMPTS_WINDOW_MS: u64 = 600_000;
@@ -96,7 +98,9 @@ impl Guard {
             ));
         }
         let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-        let message = signed_request_bytes(chain.suite(), method.as_str(), path, time, body);
+        let chain_id = &chain.genesis().chain_id;
+        let message =
+            signed_request_bytes(chain.suite(), chain_id, method.as_str(), path, time, body);
         key.verify(&message, &signature).map_err(|e| {
             refuse(
                 chain,
@@ -105,8 +109,8 @@ impl Guard {
                 format!("request signature: {e}"),
             )
         })?;
-        self.remember(chain, signature.0, now)?;
-        system::read_member(chain.storage(), chain.suite(), &key)
+        // Only members' signatures enter the replay cache, so strangers cannot flood it.
+        let member = system::read_member(chain.storage(), chain.suite(), &key)
             .map_err(|e| ApiError::internal(e.to_string()))?
             .ok_or_else(|| {
                 refuse(
@@ -115,18 +119,31 @@ impl Guard {
                     "unknown_sender",
                     format!("{key} is not a registered member"),
                 )
-            })
+            })?;
+        self.remember(chain, signature.0, now)?;
+        Ok(member)
     }
 
     /// Accepts a signature once within the window.
     fn remember(&self, chain: &Chain, signature: [u8; 64], now: u64) -> Result<(), ApiError> {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        // Kept longer than any signed request or QR code stays acceptable (a minute each way,
+        // two minutes and a few seconds for QR codes).
         while let Some((old, at)) = seen.order.front().copied() {
-            if now.saturating_sub(at) <= 2 * SIGNED_WINDOW_MS && seen.order.len() < SEEN_MAX {
+            if now.saturating_sub(at) <= REMEMBER_MS {
                 break;
             }
             seen.order.pop_front();
             seen.at.remove(&old);
+        }
+        if seen.order.len() >= SEEN_MAX {
+            // Never forget a live entry to make room: that would reopen it to replay.
+            return Err(refuse(
+                chain,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many signed requests just now; try again shortly".into(),
+            ));
         }
         if seen.at.insert(signature, now).is_some() {
             return Err(refuse(
@@ -154,18 +171,24 @@ impl Guard {
         })
     }
 
-    /// Refuses a key that failed too many use-code lookups lately.
-    pub(super) fn check_attempts(&self, chain: &Chain, key: &str) -> Result<(), ApiError> {
+    /// Takes one use-code attempt for `key` and for its department `org`, refusing when either
+    /// has used up its attempts lately. Taken before the lookup, so parallel guesses count too;
+    /// a lookup that finds its grant gives it back ([`Guard::refund`]).
+    pub(super) fn take_attempt(&self, chain: &Chain, key: &str, org: &str) -> Result<(), ApiError> {
         let now = crate::now_ms();
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let recent = failures.entry(key.to_string()).or_default();
-        while recent
-            .front()
-            .is_some_and(|at| now.saturating_sub(*at) > ATTEMPTS_WINDOW_MS)
-        {
-            recent.pop_front();
+        let mut full = false;
+        for (who, max) in [(key, CODE_ATTEMPTS_MAX), (org, CODE_ATTEMPTS_MAX * 5)] {
+            let recent = failures.entry(who.to_string()).or_default();
+            while recent
+                .front()
+                .is_some_and(|at| now.saturating_sub(*at) > ATTEMPTS_WINDOW_MS)
+            {
+                recent.pop_front();
+            }
+            full |= recent.len() >= max;
         }
-        if recent.len() >= CODE_ATTEMPTS_MAX {
+        if full {
             return Err(refuse(
                 chain,
                 StatusCode::TOO_MANY_REQUESTS,
@@ -175,18 +198,19 @@ impl Guard {
                 ),
             ));
         }
+        for who in [key, org] {
+            failures.entry(who.to_string()).or_default().push_back(now);
+        }
         Ok(())
     }
 
-    /// Records a failed use-code lookup.
-    pub(super) fn count_failure(&self, chain: &Chain, key: &str) {
-        chain
-            .metrics()
-            .count_signed_query_refused("use_code_not_found");
+    /// Gives back the attempt of a lookup that found its grant.
+    pub(super) fn refund(&self, key: &str, org: &str) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures
-            .entry(key.to_string())
-            .or_default()
-            .push_back(crate::now_ms());
+        for who in [key, org] {
+            if let Some(recent) = failures.get_mut(who) {
+                recent.pop_back();
+            }
+        }
     }
 }

@@ -279,6 +279,21 @@ fn an_imported_lot_does_not_move_without_its_certificates() {
         },
     );
     t.ok(&importer, sell);
+    // A downstream holder may add its own papers, but not the required ones: those come from
+    // the first station or a regulator.
+    let shipment = t.ok(&importer, ship(lot, COLD_STORE, Selection::Quantity(2)));
+    let cold_store = t.cold_store.clone();
+    t.ok(&cold_store, TraceCall::Receive { shipment });
+    let required = TraceCall::AttachCertificate {
+        lot: LotCode(lot),
+        certificate: certificate(CertificateKind::NucleicAcidTest),
+    };
+    assert_eq!(t.refused(&cold_store, required), "not_certifier");
+    let own = TraceCall::AttachCertificate {
+        lot: LotCode(lot),
+        certificate: certificate(CertificateKind::Other),
+    };
+    t.ok(&cold_store, own);
     // Someone with nothing to do with the lot may not attach certificates to it.
     let supermarket = t.supermarket.clone();
     let attach = TraceCall::AttachCertificate {

@@ -151,6 +151,7 @@ fn a_sealed_licence_is_recorded_and_its_status_derived_from_dates() {
     let licence = t.licence(&first);
     assert_eq!(licence.state, LicenceState::Valid);
     assert_eq!(status_at(&licence, 20270101), LicenceStatus::Valid);
+    assert_eq!(status_at(&licence, 20251231), LicenceStatus::NotYetValid);
     assert_eq!(
         status_at(&licence, 20310101),
         LicenceStatus::Expired,
