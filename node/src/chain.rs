@@ -23,6 +23,7 @@ use crate::membership::Membership;
 use crate::mempool::{InsertError, Mempool, RejectedTxs};
 use crate::metrics::Metrics;
 use crate::storage::{Head, Storage, TxLocation};
+use crate::verified::VerifiedCache;
 use crate::{Config, Error, Result};
 
 /// Why a submitted transaction was not admitted.
@@ -164,6 +165,7 @@ pub struct Chain {
     admin_token: String,
     p2p_peer_id: String,
     membership: tokio::sync::watch::Sender<Arc<Membership>>,
+    verified: Mutex<VerifiedCache>,
 }
 
 /// Checks that the registry's record of this node names this node's keys.
@@ -255,6 +257,9 @@ impl Chain {
             isolated: std::sync::atomic::AtomicBool::new(false),
             admin_token: write_admin_token(&config.data_dir)?,
             membership: tokio::sync::watch::Sender::new(Arc::new(membership)),
+            // Room for everything the mempool can hold, twice: a block's transactions are
+            // usually still here when it is applied.
+            verified: Mutex::new(VerifiedCache::new(2 * config.mempool_txs_max)),
         })
     }
 
@@ -441,6 +446,8 @@ impl Chain {
         }
         tx.verify_signature()
             .map_err(|e| SubmitError::BadSignature(e.to_string()))?;
+        self.metrics.count_signature_check("admission");
+        lock(&self.verified).insert(&hash, &tx.signature);
         let next_height = self.head().height + 1;
         self.executor
             .check_admission(&self.storage, &tx, next_height)
@@ -651,12 +658,38 @@ impl Chain {
                 "transaction root does not match".into(),
             ));
         }
-        for tx in &block.txs {
-            tx.verify_signature().map_err(|e| {
-                BlockRefusal::Malformed(format!("transaction {}: {e}", tx.hash(self.suite())))
-            })?;
-        }
+        self.verify_block_signatures(&block)?;
         Ok(block)
+    }
+
+    /// Verifies the signatures of a block's transactions that this node has not verified yet,
+    /// in parallel across the cores. The first failure in block order is reported, the same on
+    /// every node.
+    fn verify_block_signatures(&self, block: &Block) -> Result<(), BlockRefusal> {
+        use rayon::prelude::*;
+        let suite = self.suite();
+        let unchecked: Vec<(Hash, &SignedTransaction)> = {
+            let verified = lock(&self.verified);
+            block
+                .txs
+                .iter()
+                .map(|tx| (tx.hash(suite), tx))
+                .filter(|(hash, tx)| !verified.contains(hash, &tx.signature))
+                .collect()
+        };
+        let cached = block.txs.len() - unchecked.len();
+        self.metrics.count_signature_checks("cached", cached as u64);
+        self.metrics
+            .count_signature_checks("block", unchecked.len() as u64);
+        let failure = unchecked.par_iter().find_map_first(|(hash, tx)| {
+            tx.verify_signature()
+                .err()
+                .map(|e| BlockRefusal::Malformed(format!("transaction {hash}: {e}")))
+        });
+        match failure {
+            Some(refusal) => Err(refusal),
+            None => Ok(()),
+        }
     }
 
     /// Whether the stored block at `block`'s height is `block`.
@@ -740,5 +773,94 @@ impl Chain {
             return Ok(TxLookup::Rejected(reason.clone()));
         }
         Ok(TxLookup::Unknown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use xinlian_core::crypto::{PrivateKey, SignatureScheme};
+    use xinlian_core::genesis::{Genesis, GenesisNode, GenesisOrganisation, Suite};
+    use xinlian_core::ids::Uscc;
+    use xinlian_core::types::{OrgRole, SystemCall, Transaction};
+
+    use super::*;
+
+    fn key(seed: u8) -> PrivateKey {
+        PrivateKey::from_seed(SignatureScheme::Sm2, [seed; 32]).unwrap()
+    }
+
+    fn chain(dir: &std::path::Path) -> Chain {
+        let genesis = Genesis {
+            chain_id: "verify-once".into(),
+            suite: Suite::Gm,
+            signature_schemes: vec![SignatureScheme::Sm2],
+            genesis_time_ms: 0,
+            organisations: vec![GenesisOrganisation {
+                uscc: Uscc::with_check_character("11410100MB1234567").unwrap(),
+                name: "org".into(),
+                roles: vec![OrgRole::Admin],
+                admins: vec![key(1).public_key()],
+                nodes: vec![GenesisNode {
+                    id: "n".into(),
+                    public_key: key(2).public_key(),
+                    p2p_peer_id: "peer".into(),
+                }],
+            }],
+        };
+        let config = Config::new(
+            "n",
+            dir.join("data"),
+            dir.join("g"),
+            dir.join("k"),
+            dir.join("p"),
+        );
+        Chain::open(&config, genesis, key(2), "peer".into()).unwrap()
+    }
+
+    fn evidence(chain: &Chain, nonce: u64) -> SignedTransaction {
+        Transaction {
+            chain_id: "verify-once".into(),
+            sender: key(1).public_key(),
+            nonce,
+            created_at_ms: 0,
+            valid_until_height: chain.head().height + 10,
+            call: Call::System(SystemCall::RecordEvidence {
+                kind: "k".into(),
+                digest: Hash([nonce as u8; 32]),
+                memo: String::new(),
+            }),
+        }
+        .sign(&key(1))
+        .unwrap()
+    }
+
+    /// A transaction verified on admission is not verified again in its block; the same
+    /// transaction carrying another signature is verified, and refused.
+    #[test]
+    fn signatures_are_verified_once_but_never_trusted_by_hash_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = chain(dir.path());
+        chain.submit(evidence(&chain, 1)).unwrap();
+        let block = chain.build_block(1_000).unwrap().unwrap();
+        assert!(matches!(
+            chain.apply_entry(1, &block.to_bytes()).unwrap(),
+            Applied::Block(_)
+        ));
+        let metrics = chain.metrics().render();
+        assert!(
+            metrics.contains("xinlian_signature_checks_total{code=\"cached\"} 1"),
+            "{metrics}"
+        );
+
+        chain.submit(evidence(&chain, 2)).unwrap();
+        let mut block = chain.build_block(2_000).unwrap().unwrap();
+        let other = evidence(&chain, 3);
+        block.txs[0].signature = other.signature;
+        match chain.apply_entry(2, &block.to_bytes()).unwrap() {
+            Applied::Refused(BlockRefusal::Malformed(why)) => {
+                assert!(why.contains("transaction"), "{why}")
+            }
+            other => panic!("a swapped signature was accepted: {other:?}"),
+        }
     }
 }

@@ -23,6 +23,7 @@ pub mod raft_loop;
 pub mod raft_store;
 pub mod storage;
 pub mod trace;
+pub mod verified;
 
 use std::future::Future;
 use std::path::Path;

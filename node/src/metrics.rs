@@ -32,6 +32,7 @@ pub struct Metrics {
     raft_is_leader: Gauge,
     peer_messages_dropped: Family<CodeLabel, Counter>,
     signed_queries_refused: Family<CodeLabel, Counter>,
+    signature_checks: Family<CodeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -52,6 +53,12 @@ impl Metrics {
         let block_commit_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
         let blocks_refused = Family::<CodeLabel, Counter>::default();
         let signed_queries_refused = Family::<CodeLabel, Counter>::default();
+        let signature_checks = Family::<CodeLabel, Counter>::default();
+        registry.register(
+            "signature_checks",
+            "Transaction signatures verified at admission or in a block, or skipped in a block as already verified here (code: admission, block, cached)",
+            signature_checks.clone(),
+        );
         registry.register(
             "signed_queries_refused",
             "Signed queries refused (unsigned, stale, replayed, bad signature, not allowed) and use codes not found, by code (requests)",
@@ -142,6 +149,7 @@ impl Metrics {
             raft_is_leader,
             peer_messages_dropped,
             signed_queries_refused,
+            signature_checks,
         }
     }
 
@@ -161,6 +169,20 @@ impl Metrics {
         self.blocks.inc();
         self.txs_committed.inc_by(txs as u64);
         self.block_commit_seconds.observe(took.as_secs_f64());
+    }
+
+    /// Counts one signature check at `place`.
+    pub fn count_signature_check(&self, place: &str) {
+        self.count_signature_checks(place, 1);
+    }
+
+    /// Counts `n` signature checks at `place` (`admission`, `block`, `cached`).
+    pub fn count_signature_checks(&self, place: &str, n: u64) {
+        self.signature_checks
+            .get_or_create(&CodeLabel {
+                code: place.to_string(),
+            })
+            .inc_by(n);
     }
 
     /// Counts a refused signed query (or a use code not found), by code.
