@@ -11,7 +11,7 @@ use xinlian_core::ids::Uscc;
 use xinlian_core::licence::LicenceId;
 use xinlian_core::types::Call;
 use xinlian_core::{Hash, HashSuite};
-use xinlian_sdk::Client;
+use xinlian_sdk::{Client, now_ms};
 
 use crate::cli::Signer;
 use crate::commands::{print_json, read_key};
@@ -144,14 +144,6 @@ fn parse_hash(text: &str) -> Result<Hash, String> {
     Hash::from_hex(text).map_err(|e| e.to_string())
 }
 
-#[allow(clippy::disallowed_methods)] // a grant's window starts now
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 pub(crate) async fn run(command: AuthCommand) -> Result<()> {
     match command {
         AuthCommand::Grant {
@@ -175,7 +167,7 @@ pub(crate) async fn run(command: AuthCommand) -> Result<()> {
             };
             let key = read_key(&signer.key)?;
             let client = Client::new(&signer.node.node)?;
-            let code = xinlian_testnet::new_use_code()?;
+            let code = xinlian_sdk::new_use_code()?;
             let suite = client.status().await?.suite.hash_suite();
             let now = now_ms();
             let call = AuthCall::Grant {

@@ -12,7 +12,7 @@ use xinlian_core::licence::{
 };
 use xinlian_core::types::Call;
 use xinlian_core::{Hash, HashSuite};
-use xinlian_sdk::Client;
+use xinlian_sdk::{Client, now_ms};
 
 use crate::cli::{NodeArg, Signer};
 use crate::commands::{print_json, read_key};
@@ -416,12 +416,4 @@ fn parse_challenge(text: &str) -> Result<[u8; 16]> {
         .ok()
         .and_then(|b| b.try_into().ok())
         .context("the challenge is 32 hex digits")
-}
-
-#[allow(clippy::disallowed_methods)] // a seal's validity starts now
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

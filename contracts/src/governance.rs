@@ -102,8 +102,7 @@ pub fn is_governor(state: &Overlay<'_>, member: &Member) -> Result<bool, ExecErr
     if member.role != MemberRole::Admin {
         return Ok(false);
     }
-    let org: Option<Organisation> = state.get_value(Space::State, &system::org_key(&member.org))?;
-    Ok(org.is_some_and(|o| o.roles.contains(&OrgRole::Admin)))
+    system::org_has_role(state, &member.org, OrgRole::Admin)
 }
 
 type Outcome = Result<Result<(), ContractError>, ExecError>;

@@ -283,6 +283,12 @@ fn record_evidence(
     Ok(())
 }
 
+/// Whether organisation `uscc` exists and has `role`.
+pub fn org_has_role(state: &Overlay<'_>, uscc: &Uscc, role: OrgRole) -> Result<bool, ExecError> {
+    let org: Option<Organisation> = state.get_value(Space::State, &org_key(uscc))?;
+    Ok(org.is_some_and(|o| o.roles.contains(&role)))
+}
+
 /// Reads a member record by key from committed state (for queries).
 pub fn read_member(
     reader: &dyn StateReader,

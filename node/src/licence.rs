@@ -3,7 +3,6 @@
 use borsh::BorshDeserialize;
 use xinlian_contracts::licence::{self, status_at};
 use xinlian_contracts::{Overlay, Space, system};
-use xinlian_core::Hash;
 use xinlian_core::api::licence::{LicenceRecord, OrgRef, Verdict, VerifyRequest};
 use xinlian_core::ids::Uscc;
 use xinlian_core::licence::{
@@ -231,9 +230,4 @@ impl LicenceReader<'_> {
         verdict.acceptable &= present;
         Ok(verdict)
     }
-}
-
-/// Parses a hex digest given by a client.
-pub fn parse_digest(text: &str) -> Option<Hash> {
-    Hash::from_hex(text).ok()
 }

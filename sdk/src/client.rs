@@ -1,6 +1,6 @@
 //! The HTTP client of a node's API.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
@@ -19,7 +19,7 @@ use xinlian_core::trace::{EnterpriseKind, LotCode, TraceCode};
 use xinlian_core::types::ReceiptStatus;
 use xinlian_core::types::{Call, SignedTransaction, Transaction};
 
-use crate::{Result, SdkError, keys};
+use crate::{Result, SdkError, keys, now_ms};
 
 /// How many blocks ahead a transaction built by [`Client::sign_call`] stays valid.
 pub const DEFAULT_VALIDITY_BLOCKS: u64 = 1_000;
@@ -417,15 +417,6 @@ impl Client {
             tokio::time::sleep(WAIT_POLL_INTERVAL).await;
         }
     }
-}
-
-/// The client's clock, for `created_at_ms` (shown to people; never decides validity).
-#[allow(clippy::disallowed_methods)]
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Escapes the characters of a key's text form that a URL path would misread (`;`, `=`, `%`, ...).

@@ -33,4 +33,21 @@ pub mod keys;
 pub mod licence;
 
 pub use client::{Client, DEFAULT_VALIDITY_BLOCKS};
+
+/// The client's clock in ms since the epoch: for `created_at_ms`, grant windows, seal validity
+/// and QR codes. It never decides validity on the chain; block times do.
+#[allow(clippy::disallowed_methods)]
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A fresh 8-digit use code from the OS random source, for a holder's grant.
+pub fn new_use_code() -> Result<String> {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).map_err(|e| SdkError::Random(e.to_string()))?;
+    Ok(format!("{:08}", u32::from_le_bytes(bytes) % 100_000_000))
+}
 pub use error::{Result, SdkError};

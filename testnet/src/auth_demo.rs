@@ -11,7 +11,7 @@ use xinlian_core::ids::Uscc;
 use xinlian_core::licence::LicenceId;
 use xinlian_core::types::Call;
 use xinlian_core::{Hash, HashSuite};
-use xinlian_sdk::{Client, SdkError};
+use xinlian_sdk::{Client, SdkError, new_use_code, now_ms};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 const DAY_MS: u64 = 86_400_000;
@@ -26,21 +26,6 @@ pub struct AuthDemo {
     pub refused: String,
     /// The holder's key file (to sign queries for its grants).
     pub holder_key: std::path::PathBuf,
-}
-
-/// A fresh 8-digit use code from the OS random source.
-pub fn new_use_code() -> Result<String> {
-    let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-    Ok(format!("{:08}", u32::from_le_bytes(bytes) % 100_000_000))
-}
-
-#[allow(clippy::disallowed_methods)] // a grant's window starts now
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn grant_call(window_org: &Uscc, licence: &LicenceId, code: &str, days: u64) -> AuthCall {

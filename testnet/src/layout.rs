@@ -148,7 +148,7 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
         chain_id: "xinlian-local".into(),
         suite,
         signature_schemes: vec![SignatureScheme::Sm2, SignatureScheme::Ed25519],
-        genesis_time_ms: now_ms(),
+        genesis_time_ms: xinlian_sdk::now_ms(),
         organisations,
     };
     genesis.validate()?;
@@ -239,14 +239,6 @@ pub(crate) fn write_node_config(
         data_dir: absolute(&node_dir.join("data")),
         log_file: absolute(&node_dir.join("node.log")),
     })
-}
-
-#[allow(clippy::disallowed_methods)] // genesis time of a new local chain
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Loads the admin key at `index` of the layout.

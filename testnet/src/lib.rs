@@ -20,7 +20,7 @@ mod layout;
 mod licence_demo;
 mod process;
 
-pub use auth_demo::{AuthDemo, new_use_code};
+pub use auth_demo::AuthDemo;
 pub use coldchain_demo::ColdChainDemo;
 pub use demo::{DemoReport, load_demo};
 pub use governance::{PreparedNode, add_node, pass_proposal, prepare_node, remove_node};

@@ -14,14 +14,6 @@ use xinlian_sdk::{SdkError, keys};
 
 use crate::cluster::Cluster;
 
-#[allow(clippy::disallowed_methods)]
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
 /// A GET signed by `key` at `time`, as raw HTTP, so tests can bend the rules.
 fn signed_get(
     url_base: &str,
@@ -176,8 +168,8 @@ async fn the_holder_sees_every_use_and_nobody_else_can_pry() {
             serial: String::new(),
         },
         purpose: "冒用".into(),
-        valid_from_ms: now_ms() - 1000,
-        valid_to_ms: now_ms() + 86_400_000,
+        valid_from_ms: xinlian_sdk::now_ms() - 1000,
+        valid_to_ms: xinlian_sdk::now_ms() + 86_400_000,
         max_uses: None,
     };
     match client
@@ -289,18 +281,18 @@ async fn refusals(
     );
     let unsigned = reqwest::get(format!("{base}{path}")).await.unwrap();
     assert_eq!(error(unsigned).await, (401, "signature_required".into()));
-    let stale = signed_get(base, &path, holder, now_ms() - 120_000)
+    let stale = signed_get(base, &path, holder, xinlian_sdk::now_ms() - 120_000)
         .send()
         .await
         .unwrap();
     assert_eq!(error(stale).await, (401, "stale_request".into()));
-    let time = now_ms();
+    let time = xinlian_sdk::now_ms();
     let once = signed_get(base, &path, holder, time).send().await.unwrap();
     assert_eq!(once.status().as_u16(), 200);
     let again = signed_get(base, &path, holder, time).send().await.unwrap();
     assert_eq!(error(again).await, (401, "replayed_request".into()));
     // The holder's signature presented under another key.
-    let time = now_ms();
+    let time = xinlian_sdk::now_ms();
     let message = signed_request_bytes(HashSuite::Sm3, "xinlian-local", "GET", &path, time, &[]);
     let tampered = reqwest::Client::new()
         .get(format!("{base}{path}"))

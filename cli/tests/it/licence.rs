@@ -105,14 +105,6 @@ async fn windows_at_every_node_tell_genuine_from_revoked_altered_and_superseded(
     window_pages(&cluster, valid, revoked).await;
 }
 
-#[allow(clippy::disallowed_methods)]
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
 /// The supermarket shows its food licence as a QR code signed by its key for the window's
 /// challenge: accepted once; a screenshot shown at another window (another challenge), shown
 /// again, made long ago, or signed by someone else is not.
@@ -135,7 +127,7 @@ async fn holder_qr_codes(
                 .unwrap()
                 .to_text()
         };
-    let shown = qr(&holder, &valid.id, here, now_ms());
+    let shown = qr(&holder, &valid.id, here, xinlian_sdk::now_ms());
     let window = cluster.client(0);
     let other_window = cluster
         .client(1)
@@ -161,17 +153,23 @@ async fn holder_qr_codes(
         other => panic!("the same code shown twice: {other:?}"),
     }
     let old = window
-        .verify_licence_qr(&qr(&holder, &valid.id, here, now_ms() - 600_000), &here)
+        .verify_licence_qr(
+            &qr(&holder, &valid.id, here, xinlian_sdk::now_ms() - 600_000),
+            &here,
+        )
         .await
         .unwrap();
     assert!(!old.acceptable && old.reasons.iter().any(|r| r.contains("已过期")));
     let forged = window
-        .verify_licence_qr(&qr(&someone, &valid.id, here, now_ms()), &here)
+        .verify_licence_qr(&qr(&someone, &valid.id, here, xinlian_sdk::now_ms()), &here)
         .await
         .unwrap();
     assert!(!forged.acceptable && forged.reasons.iter().any(|r| r.contains("不是持证人")));
     let unbound = window
-        .verify_licence_qr(&qr(&holder, &revoked.id, here, now_ms()), &here)
+        .verify_licence_qr(
+            &qr(&holder, &revoked.id, here, xinlian_sdk::now_ms()),
+            &here,
+        )
         .await
         .unwrap();
     assert_eq!(unbound.holder_present, Some(false));

@@ -32,7 +32,7 @@ use xinlian_core::trace::{
 use xinlian_core::types::{MemberRole, OrgRole};
 
 use crate::executor::TxContext;
-use crate::system::{self, Member, Organisation};
+use crate::system::{self, Member, Organisation, org_has_role};
 use crate::{ContractError, ExecError, Overlay, Space, StateReader};
 
 /// Most generations of splits below a first-station lot.
@@ -246,11 +246,6 @@ fn register_enterprise(
     system::add_admins(state, ctx.rules.suite, &org, admins, ctx.block.height);
     state.put_value(Space::State, enterprise_key(&profile.uscc), &profile);
     Ok(())
-}
-
-fn org_has_role(state: &Overlay<'_>, uscc: &Uscc, role: OrgRole) -> Result<bool, ExecError> {
-    let org: Option<Organisation> = state.get_value(Space::State, &system::org_key(uscc))?;
-    Ok(org.is_some_and(|o| o.roles.contains(&role)))
 }
 
 /// The sender's enterprise, or `not_enterprise`.

@@ -26,7 +26,7 @@ use xinlian_core::types::{MemberRole, OrgRole};
 
 use crate::executor::TxContext;
 use crate::step::{Step, invalid, text};
-use crate::system::{self, Member, Organisation};
+use crate::system::{self, Member, org_has_role};
 use crate::{ContractError, ExecError, Overlay, Space, StateReader};
 
 /// State key of a seal.
@@ -135,11 +135,6 @@ pub fn execute(
 /// checked by the method).
 pub fn role_allows(role: MemberRole) -> bool {
     matches!(role, MemberRole::Admin | MemberRole::Operator)
-}
-
-fn org_has_role(state: &Overlay<'_>, uscc: &Uscc, role: OrgRole) -> Result<bool, ExecError> {
-    let org: Option<Organisation> = state.get_value(Space::State, &system::org_key(uscc))?;
-    Ok(org.is_some_and(|o| o.roles.contains(&role)))
 }
 
 /// The sender must be an admin of an organisation with the issuer role.

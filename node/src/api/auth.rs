@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::{Extension, Json};
 use serde::Deserialize;
-use xinlian_contracts::system::{self, Member, Organisation};
-use xinlian_contracts::{Overlay, Space};
+use xinlian_contracts::Overlay;
+use xinlian_contracts::system::{self, Member};
 use xinlian_core::Hash;
 use xinlian_core::api::auth::{GrantView, GrantsResponse, ResolveRequest, UsageReport};
 use xinlian_core::auth::{Grantee, is_use_code, use_code_digest};
@@ -32,12 +32,12 @@ fn forbidden(what: &str) -> ApiError {
 
 /// Whether the signer's organisation audits or regulates.
 fn oversees(chain: &Chain, member: &Member) -> Result<bool, ApiError> {
-    let org: Option<Organisation> = Overlay::new(chain.storage())
-        .get_value(Space::State, &system::org_key(&member.org))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(org.is_some_and(|o| {
-        o.roles.contains(&OrgRole::Audit) || o.roles.contains(&OrgRole::Regulator)
-    }))
+    let state = Overlay::new(chain.storage());
+    let has = |role| {
+        system::org_has_role(&state, &member.org, role)
+            .map_err(|e| ApiError::internal(e.to_string()))
+    };
+    Ok(has(OrgRole::Audit)? || has(OrgRole::Regulator)?)
 }
 
 /// Filters of `GET /v1/auth/grants`.
@@ -153,19 +153,8 @@ pub(super) async fn report(
 ) -> Result<Json<UsageReport>, ApiError> {
     let signer = guard.verify(&chain, &method, &uri, &headers, &[])?;
     let org = department(&chain, &signer, &query.org)?;
-    let day = |field: &str, text: Option<&String>, default: u32| -> Result<u32, ApiError> {
-        match text {
-            None => Ok(default),
-            Some(t) => crate::trace::parse_date(t).ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_query",
-                    format!("{field} must be YYYY-MM-DD, got {t:?}"),
-                )
-            }),
-        }
-    };
-    let from = day("from", query.from.as_ref(), 0)?;
-    let to = day("to", query.to.as_ref(), u32::MAX - 1)?;
+    let from = super::trace::date("from", query.from.as_ref())?.unwrap_or(0);
+    let to = super::trace::date("to", query.to.as_ref())?.unwrap_or(u32::MAX - 1);
     let shown = (query.from.unwrap_or_default(), query.to.unwrap_or_default());
     let report = blocking(&chain, move |c| {
         Ok(AuthReader::new(c.storage(), c.suite()).report(&org, from, to, shown)?)

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use xinlian_core::Hash;
 use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyQrRequest, VerifyRequest};
 use xinlian_core::calendar::china_date;
 use xinlian_core::licence::{LicenceId, QrPayload};
@@ -15,7 +16,7 @@ use xinlian_core::licence::{LicenceId, QrPayload};
 use super::html::{escape, respond};
 use super::{ApiError, ApiJson, ApiQuery, blocking};
 use crate::chain::Chain;
-use crate::licence::{LicenceReader, parse_digest};
+use crate::licence::LicenceReader;
 
 fn parse_id(text: &str) -> Result<LicenceId, ApiError> {
     text.parse().map_err(|e: xinlian_core::Error| {
@@ -126,7 +127,7 @@ pub(super) async fn page(
             ),
         );
     };
-    let digest = match query.digest.as_deref().map(parse_digest) {
+    let digest = match query.digest.as_deref().map(|d| Hash::from_hex(d).ok()) {
         Some(None) => {
             return respond(
                 StatusCode::BAD_REQUEST,

@@ -103,7 +103,8 @@ pub(super) struct LotsQuery {
     limit: Option<usize>,
 }
 
-fn date(field: &str, text: Option<&String>) -> Result<Option<u32>, ApiError> {
+/// Parses an optional `YYYY-MM-DD` query parameter into days since the epoch.
+pub(super) fn date(field: &str, text: Option<&String>) -> Result<Option<u32>, ApiError> {
     text.map(|t| {
         parse_date(t).ok_or_else(|| {
             ApiError::bad_request(
