@@ -35,4 +35,4 @@ check: lint test
 ## The cold-chain benchmark (docs/BENCHMARKS.md): a release build in its own target directory,
 ## so the debug one stays warm; the first one compiles RocksDB again.
 bench-trace: deps
-	CARGO_TARGET_DIR=$(HOME)/.cache/xinlian/target-release cargo run --release -p xinlian-benches --bin trace-bench
+	CARGO_TARGET_DIR=$(HOME)/.cache/xinlian/target-release cargo run --release -p xinlian-benches --features trace --bin trace-bench

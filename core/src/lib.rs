@@ -33,6 +33,7 @@ pub mod merkle;
 mod text_serde;
 pub mod trace;
 pub mod types;
+pub mod verify;
 
 pub use error::{Error, Result};
 pub use hash::{Hash, HashSuite};

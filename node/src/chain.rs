@@ -166,7 +166,23 @@ pub struct Chain {
     p2p_peer_id: String,
     membership: tokio::sync::watch::Sender<Arc<Membership>>,
     verified: Mutex<VerifiedCache>,
+    /// The head's height, watched by event streams (`GET /v1/events`).
+    heights: tokio::sync::watch::Sender<u64>,
+    /// Transactions dropped from the mempool without entering a block, as it happens.
+    rejections: tokio::sync::broadcast::Sender<Rejection>,
 }
+
+/// A transaction the mempool dropped without it entering a block (expired or a duplicate).
+#[derive(Clone, Debug)]
+pub struct Rejection {
+    /// The transaction.
+    pub tx_hash: Hash,
+    /// Why.
+    pub error: ErrorBody,
+}
+
+/// How many rejections an event stream may fall behind by before it is told it missed some.
+const REJECTIONS_BUFFERED: usize = 1024;
 
 /// Checks that the registry's record of this node names this node's keys.
 fn check_own_record(record: &NodeRecord, node_key: &PrivateKey, p2p_peer_id: &str) -> Result<()> {
@@ -250,7 +266,9 @@ impl Chain {
             block_txs_max: config.block_txs_max,
             mempool: Mutex::new(Mempool::new(config.mempool_txs_max)),
             rejected: Mutex::new(RejectedTxs::new(config.rejected_txs_kept_max)),
+            heights: tokio::sync::watch::Sender::new(head.height),
             head: Mutex::new(head),
+            rejections: tokio::sync::broadcast::Sender::new(REJECTIONS_BUFFERED),
             metrics,
             leader: Mutex::new(None),
             gossip: std::sync::OnceLock::new(),
@@ -301,6 +319,29 @@ impl Chain {
     /// A receiver that sees every change of [`Chain::membership`] (the transport's allow list).
     pub fn watch_membership(&self) -> tokio::sync::watch::Receiver<Arc<Membership>> {
         self.membership.subscribe()
+    }
+
+    /// A receiver that sees the head's height change after each committed block.
+    pub fn watch_height(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.heights.subscribe()
+    }
+
+    /// A receiver of the rejections that happen from now on.
+    pub fn subscribe_rejections(&self) -> tokio::sync::broadcast::Receiver<Rejection> {
+        self.rejections.subscribe()
+    }
+
+    /// Remembers a transaction the mempool dropped as rejected, counts it and tells the event
+    /// streams.
+    fn record_rejection(&self, rejected: &mut RejectedTxs, tx_hash: Hash, e: &ContractError) {
+        let error = ErrorBody {
+            code: e.code().into(),
+            message: e.to_string(),
+        };
+        rejected.insert(tx_hash, error.clone());
+        self.metrics.count_rejected(e.code());
+        // No receiver is not an error: nobody is listening.
+        let _ = self.rejections.send(Rejection { tx_hash, error });
     }
 
     /// Records Raft's voters and learners after a membership change was applied.
@@ -489,14 +530,7 @@ impl Chain {
                 valid_until: *valid_until,
                 height: head_height + 1,
             };
-            rejected.insert(
-                *hash,
-                ErrorBody {
-                    code: e.code().into(),
-                    message: e.to_string(),
-                },
-            );
-            self.metrics.count_rejected(e.code());
+            self.record_rejection(&mut rejected, *hash, &e);
         }
         drop(rejected);
         let hashes: Vec<Hash> = expired.into_iter().map(|(h, _)| h).collect();
@@ -589,6 +623,7 @@ impl Chain {
             index,
         )?;
         *lock(&self.head) = new_head.clone();
+        self.heights.send_replace(new_head.height);
         if block
             .txs
             .iter()
@@ -662,11 +697,11 @@ impl Chain {
         Ok(block)
     }
 
-    /// Verifies the signatures of a block's transactions that this node has not verified yet,
-    /// in parallel across the cores. The first failure in block order is reported, the same on
-    /// every node.
+    /// Verifies the signatures of a block's transactions that this node has not verified yet:
+    /// SM2 ones in parallel across the cores, Ed25519 ones in batches
+    /// ([`xinlian_core::verify`]). The outcome, and the first failure in block order, are the
+    /// same on every node whatever each had verified before.
     fn verify_block_signatures(&self, block: &Block) -> Result<(), BlockRefusal> {
-        use rayon::prelude::*;
         let suite = self.suite();
         let unchecked: Vec<(Hash, &SignedTransaction)> = {
             let verified = lock(&self.verified);
@@ -681,15 +716,11 @@ impl Chain {
         self.metrics.count_signature_checks("cached", cached as u64);
         self.metrics
             .count_signature_checks("block", unchecked.len() as u64);
-        let failure = unchecked.par_iter().find_map_first(|(hash, tx)| {
-            tx.verify_signature()
-                .err()
-                .map(|e| BlockRefusal::Malformed(format!("transaction {hash}: {e}")))
-        });
-        match failure {
-            Some(refusal) => Err(refusal),
-            None => Ok(()),
-        }
+        let txs: Vec<&SignedTransaction> = unchecked.iter().map(|(_, tx)| *tx).collect();
+        xinlian_core::verify::verify_signatures(&txs).map_err(|rejected| {
+            let hash = unchecked[rejected.index].0;
+            BlockRefusal::Malformed(format!("transaction {hash}: {}", rejected.error))
+        })
     }
 
     /// Whether the stored block at `block`'s height is `block`.
@@ -713,14 +744,7 @@ impl Chain {
         for (hash, tx) in candidates {
             match self.executor.check_admission(&self.storage, &tx, height)? {
                 Err(e @ (ContractError::Expired { .. } | ContractError::Duplicate(_))) => {
-                    lock(&self.rejected).insert(
-                        hash,
-                        ErrorBody {
-                            code: e.code().into(),
-                            message: e.to_string(),
-                        },
-                    );
-                    self.metrics.count_rejected(e.code());
+                    self.record_rejection(&mut lock(&self.rejected), hash, &e);
                     dropped.push(hash);
                 }
                 // Other refusals (a sender removed meanwhile) are recorded in a receipt.

@@ -9,7 +9,7 @@ use xinlian_core::api::auth::{GrantView, GrantsResponse, ResolveRequest, UsageRe
 use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyRequest};
 use xinlian_core::api::trace::{CodeTrace, CodedLot, LotsResponse, RecallList, StockResponse};
 use xinlian_core::api::{
-    BlockResponse, ErrorResponse, GovNodesResponse, ProposalStatus, ProposalView,
+    BlockResponse, ErrorBody, ErrorResponse, GovNodesResponse, ProposalStatus, ProposalView,
     ProposalsResponse, StatusResponse, SubmitTxResponse, TxState, TxStatusResponse,
 };
 use xinlian_core::crypto::PrivateKey;
@@ -19,19 +19,25 @@ use xinlian_core::trace::{EnterpriseKind, LotCode, TraceCode};
 use xinlian_core::types::ReceiptStatus;
 use xinlian_core::types::{Call, SignedTransaction, Transaction};
 
+use crate::events::{ChainEvent, EventStream};
 use crate::{Result, SdkError, keys, now_ms};
 
 /// How many blocks ahead a transaction built by [`Client::sign_call`] stays valid.
 pub const DEFAULT_VALIDITY_BLOCKS: u64 = 1_000;
-/// How often [`Client::wait_for_commit`] asks.
+/// How often [`Client::wait_for_commit`] asks when the event stream is unavailable.
 const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(100);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// An event stream is quiet for at most the node's keep-alive interval (15 s); a longer silence
+/// means the connection is gone.
+const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// A client of one node.
 #[derive(Clone, Debug)]
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    /// For event streams: no overall timeout, only a bound on silence.
+    stream_http: reqwest::Client,
 }
 
 impl Client {
@@ -41,9 +47,15 @@ impl Client {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|e| SdkError::Transport(e.to_string()))?;
+        let stream_http = reqwest::Client::builder()
+            .connect_timeout(REQUEST_TIMEOUT)
+            .read_timeout(STREAM_READ_TIMEOUT)
+            .build()
+            .map_err(|e| SdkError::Transport(e.to_string()))?;
         Ok(Client {
             base: base_url.trim_end_matches('/').to_string(),
             http,
+            stream_http,
         })
     }
 
@@ -384,38 +396,101 @@ impl Client {
         Self::answer(response).await
     }
 
+    /// `GET /v1/events`: committed blocks from `from_height` (or from the next block), and
+    /// rejections as they happen.
+    pub async fn events(&self, from_height: Option<u64>) -> Result<EventStream> {
+        let mut request = self.stream_http.get(format!("{}/v1/events", self.base));
+        if let Some(height) = from_height {
+            request = request.query(&[("from_height", height)]);
+        }
+        let response = request.send().await.map_err(transport)?;
+        if !response.status().is_success() {
+            return Err(Self::answer::<serde_json::Value>(response)
+                .await
+                .err()
+                .unwrap_or_else(|| SdkError::Decode("error status with a success body".into())));
+        }
+        Ok(EventStream::new(response))
+    }
+
     /// Waits until the transaction is committed (returning its status with the receipt) or
-    /// rejected (returning [`SdkError::Node`] with the reason), or `timeout` passes.
+    /// rejected (returning [`SdkError::Node`] with the reason), or `timeout` passes. Listens to
+    /// the node's event stream; if the stream cannot be opened or breaks, it asks
+    /// `GET /v1/txs/{hash}` every 100 ms instead.
     pub async fn wait_for_commit(
         &self,
         hash: &Hash,
         timeout: Duration,
     ) -> Result<TxStatusResponse> {
         let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let status = self.tx(hash).await?;
-            match status.status {
-                TxState::Committed => return Ok(status),
-                TxState::Rejected => {
-                    let reason = status
-                        .error
-                        .unwrap_or_else(|| xinlian_core::api::ErrorBody {
-                            code: "rejected".into(),
-                            message: String::new(),
-                        });
-                    return Err(SdkError::Node {
-                        status: 200,
-                        code: reason.code,
-                        message: reason.message,
-                    });
+        // Open the stream first, then ask once: a commit in between is seen by one or the other.
+        let events = self.events(None).await;
+        if let Some(done) = settled(self.tx(hash).await?)? {
+            return Ok(done);
+        }
+        if let Ok(mut events) = events {
+            let watched = tokio::time::timeout_at(deadline, async {
+                while let Some(event) = events.next().await {
+                    match event {
+                        Ok(ChainEvent::Block(block)) => {
+                            if block.receipts.iter().any(|r| r.tx_hash == *hash) {
+                                return Some(self.tx(hash).await);
+                            }
+                        }
+                        Ok(ChainEvent::Rejected(rejected)) if rejected.tx_hash == *hash => {
+                            return Some(Err(rejection(rejected.error)));
+                        }
+                        Ok(_) => {}
+                        Err(_) => return None,
+                    }
                 }
-                TxState::Pending => {}
+                None
+            })
+            .await;
+            match watched {
+                Ok(Some(answer)) => return answer,
+                Ok(None) => {} // the stream broke: poll for the time left
+                Err(_) => return Err(SdkError::Timeout(hash.to_hex(), timeout)),
+            }
+        }
+        self.poll_for_commit(hash, timeout, deadline).await
+    }
+
+    async fn poll_for_commit(
+        &self,
+        hash: &Hash,
+        timeout: Duration,
+        deadline: tokio::time::Instant,
+    ) -> Result<TxStatusResponse> {
+        loop {
+            if let Some(done) = settled(self.tx(hash).await?)? {
+                return Ok(done);
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(SdkError::Timeout(hash.to_hex(), timeout));
             }
             tokio::time::sleep(WAIT_POLL_INTERVAL).await;
         }
+    }
+}
+
+/// A committed status, a rejection as an error, or `None` while pending.
+fn settled(status: TxStatusResponse) -> Result<Option<TxStatusResponse>> {
+    match status.status {
+        TxState::Committed => Ok(Some(status)),
+        TxState::Rejected => Err(rejection(status.error.unwrap_or_else(|| ErrorBody {
+            code: "rejected".into(),
+            message: String::new(),
+        }))),
+        TxState::Pending => Ok(None),
+    }
+}
+
+fn rejection(reason: ErrorBody) -> SdkError {
+    SdkError::Node {
+        status: 200,
+        code: reason.code,
+        message: reason.message,
     }
 }
 

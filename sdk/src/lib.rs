@@ -29,6 +29,7 @@
 
 mod client;
 mod error;
+pub mod events;
 pub mod keys;
 pub mod licence;
 

@@ -203,3 +203,38 @@ pub struct MemberResponse {
     /// Height it was registered at.
     pub registered_at: u64,
 }
+
+/// `event: block` of `GET /v1/events`: a committed block and the outcome of each of its
+/// transactions. The event's id is the height, so a stream resumes after it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockEvent {
+    /// The block's height.
+    pub height: u64,
+    /// The block hash.
+    pub hash: Hash,
+    /// The proposer's clock, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// One receipt per transaction, in block order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// `event: rejected` of `GET /v1/events`: a transaction admitted to a node's mempool that left it
+/// without entering a block (its window passed, or it was committed already). Live only: a
+/// resumed stream does not repeat these; `GET /v1/txs/{hash}` still tells.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedEvent {
+    /// The transaction.
+    pub tx_hash: Hash,
+    /// Why it was dropped.
+    pub error: ErrorBody,
+}
+
+/// `event: lagged` of `GET /v1/events`: the stream fell behind and missed this many rejections.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaggedEvent {
+    /// How many `rejected` events were not sent.
+    pub missed: u64,
+}

@@ -1,11 +1,24 @@
-//! Ed25519 with strict verification: canonical `S`, no small-order `R` or public key.
+//! Ed25519 (RFC 8032) with strict encodings: canonical `S` and `R`, no small-order `R` or public
+//! key. The equation is RFC 8032's cofactored one, `[8][S]B = [8]R + [8][k]A`, because that is the
+//! equation batch verification can agree with exactly: a batch of signatures passes only if each
+//! one would pass alone, and a failing batch is re-checked one by one, so a block is judged the
+//! same on every node whichever of its signatures a node had already checked. (ed25519-dalek's
+//! `verify_strict` checks the cofactorless equation, which a batch cannot reproduce: a signer can
+//! craft a signature with a small-order component in `R` that a cofactorless batch accepts or
+//! refuses depending on the other signatures in it.)
 
 use std::fmt;
 use std::io;
 use std::str::FromStr;
 
+use std::sync::OnceLock;
+
 use borsh::{BorshDeserialize, BorshSerialize};
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::IsIdentity;
 use ed25519_dalek::VerifyingKey;
+use sha2::{Digest, Sha512};
 
 use super::Signature;
 use crate::{Error, Result};
@@ -45,13 +58,106 @@ impl Ed25519PublicKey {
         self.0.to_bytes()
     }
 
-    /// Verifies with `verify_strict`: rejects non-canonical `S` and small-order `R`.
+    /// Verifies `signature` over `message`: strict encodings (see [`check_encodings`]) and the
+    /// cofactored equation.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<()> {
-        let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
-        self.0
-            .verify_strict(message, &signature)
-            .map_err(|_| Error::InvalidSignature("Ed25519 signature does not verify".to_string()))
+        let (r_bytes, s_bytes) = split(signature);
+        check_encodings(signature)?;
+        let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
+            .ok_or_else(|| invalid("S is not a canonical scalar"))?;
+        let r = CompressedEdwardsY(r_bytes)
+            .decompress()
+            .ok_or_else(|| invalid("R is not a point"))?;
+        let k = challenge(&r_bytes, self.0.as_bytes(), message);
+        let minus_a = -self.0.to_edwards();
+        let r_expected = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &minus_a, &s);
+        if (r_expected - r).mul_by_cofactor().is_identity() {
+            Ok(())
+        } else {
+            Err(invalid("signature does not verify"))
+        }
     }
+
+    /// The key as ed25519-dalek holds it, for batch verification.
+    pub(crate) fn dalek(&self) -> &VerifyingKey {
+        &self.0
+    }
+}
+
+fn invalid(reason: &str) -> Error {
+    Error::InvalidSignature(format!("Ed25519 {reason}"))
+}
+
+fn split(signature: &Signature) -> ([u8; 32], [u8; 32]) {
+    let mut r = [0u8; 32];
+    let mut s = [0u8; 32];
+    r.copy_from_slice(&signature.0[..32]);
+    s.copy_from_slice(&signature.0[32..]);
+    (r, s)
+}
+
+/// `k = SHA-512(R || A || M) mod l` (RFC 8032 section 5.1.7).
+fn challenge(r: &[u8; 32], a: &[u8; 32], message: &[u8]) -> Scalar {
+    let mut hasher = Sha512::new();
+    hasher.update(r);
+    hasher.update(a);
+    hasher.update(message);
+    Scalar::from_bytes_mod_order_wide(&hasher.finalize().into())
+}
+
+/// The encoding checks made before any curve arithmetic, cheap enough to run on every signature
+/// before it joins a batch: `S` below the group order, `R`'s y coordinate below the field prime
+/// (one encoding per point) and `R` not of small order (not one of the eight torsion points,
+/// whichever sign bit it carries).
+pub(crate) fn check_encodings(signature: &Signature) -> Result<()> {
+    let (r, s) = split(signature);
+    if bool::from(Scalar::from_canonical_bytes(s).is_none()) {
+        return Err(invalid("S is not a canonical scalar"));
+    }
+    let mut y = r;
+    y[31] &= 0x7f;
+    if !below_field_prime(&y) {
+        return Err(invalid("R is not canonically encoded"));
+    }
+    if small_order_encodings().contains(&y) {
+        return Err(invalid("R has small order"));
+    }
+    Ok(())
+}
+
+/// Whether a little-endian 255-bit value is below `p = 2^255 - 19`.
+fn below_field_prime(y: &[u8; 32]) -> bool {
+    // p is 0x7fff...ffed: only values from p to 2^255 - 1 have all of bytes 1..31 at their
+    // maximum and a low byte of at least 0xed.
+    !(y[0] >= 0xed && y[1..31].iter().all(|b| *b == 0xff) && y[31] == 0x7f)
+}
+
+/// The encodings (sign bit cleared) of the eight points of small order, derived once: `[l]P` is
+/// the torsion part of a point `P` (times `l`, which is prime to 8), and generates all eight when
+/// it has order 8.
+fn small_order_encodings() -> &'static [[u8; 32]; 8] {
+    static ENCODINGS: OnceLock<[[u8; 32]; 8]> = OnceLock::new();
+    ENCODINGS.get_or_init(|| {
+        // [l]P, written [l - 1]P + P because a `Scalar` holds l - 1 but not l.
+        let times_order = |point: EdwardsPoint| point * -Scalar::ONE + point;
+        let generator = (2u8..)
+            .filter_map(|y| {
+                let mut bytes = [0u8; 32];
+                bytes[0] = y;
+                CompressedEdwardsY(bytes).decompress()
+            })
+            .map(times_order)
+            .find(|torsion| !(torsion * Scalar::from(4u8)).is_identity())
+            .expect("some small y gives a point with a torsion part of order 8");
+        let mut encodings = [[0u8; 32]; 8];
+        let mut point = EdwardsPoint::default();
+        for encoding in &mut encodings {
+            *encoding = point.compress().to_bytes();
+            encoding[31] &= 0x7f;
+            point += generator;
+        }
+        encodings
+    })
 }
 
 impl BorshSerialize for Ed25519PublicKey {

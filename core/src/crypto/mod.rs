@@ -1,11 +1,11 @@
 //! Signature schemes: SM2 (GB/T 32918.2, with SM3 and a per-identity user ID) and Ed25519
-//! (RFC 8032, strict verification).
+//! (RFC 8032, strict encodings, cofactored equation).
 //!
 //! Keys carry their scheme, so a chain can accept both and move from one to the other without a
 //! new genesis. Public keys are validated when parsed (on the curve, not the identity, not of small
 //! order), so a [`PublicKey`] value is always usable.
 
-mod ed25519;
+pub(crate) mod ed25519;
 pub mod keyfile;
 pub mod sm2;
 
@@ -39,7 +39,7 @@ pub use ed25519::Ed25519PublicKey;
 pub enum SignatureScheme {
     /// SM2 with SM3 (GB/T 32918.2), the national scheme.
     Sm2 = 0,
-    /// Ed25519 (RFC 8032) with strict verification.
+    /// Ed25519 (RFC 8032) with strict encodings and the cofactored equation.
     Ed25519 = 1,
 }
 

@@ -76,15 +76,22 @@ impl SignedTransaction {
     /// Checks the form (chain id length) and the signature. Whether the sender may make the call
     /// is the contracts' business.
     pub fn verify_signature(&self) -> Result<()> {
+        self.check_form()?;
+        self.tx
+            .sender
+            .verify(&self.tx.signing_bytes(), &self.signature)
+    }
+
+    /// Checks the form a signature check relies on: a chain id of 1 to [`CHAIN_ID_BYTES_MAX`]
+    /// bytes.
+    pub fn check_form(&self) -> Result<()> {
         if self.tx.chain_id.is_empty() || self.tx.chain_id.len() > CHAIN_ID_BYTES_MAX {
             return Err(Error::Encoding(format!(
                 "chain id must be 1 to {CHAIN_ID_BYTES_MAX} bytes, got {}",
                 self.tx.chain_id.len()
             )));
         }
-        self.tx
-            .sender
-            .verify(&self.tx.signing_bytes(), &self.signature)
+        Ok(())
     }
 
     /// The transaction's hash (see [`Transaction::hash`]).

@@ -51,6 +51,16 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The code and message, as an error answer or an error event carries them.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code.to_string(),
+            message: self.message.clone(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorResponse {

@@ -6,6 +6,7 @@
 
 mod auth;
 mod error;
+mod events;
 mod gov;
 mod html;
 mod licence;
@@ -39,6 +40,7 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(get_block))
         .route("/v1/status", get(status))
+        .route("/v1/events", get(events::events))
         .route("/v1/members/{public_key}", get(member))
         .route("/v1/gov/nodes", get(gov::nodes))
         .route("/v1/gov/proposals", get(gov::proposals))
@@ -67,6 +69,7 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_bytes_max))
         .layer(axum::Extension(Arc::new(signed::Guard::default())))
+        .layer(axum::Extension(events::EventStreams::default()))
         .with_state(chain)
 }
 

@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         super::get_block,
         super::latest_block,
         super::status,
+        super::events::events,
         super::member,
         super::gov::nodes,
         super::gov::proposals,
@@ -29,7 +30,11 @@ use utoipa::OpenApi;
         super::licence::verify_qr,
         super::healthz,
         super::metrics
-    )
+    ),
+    components(schemas(
+        xinlian_core::api::RejectedEvent,
+        xinlian_core::api::LaggedEvent
+    ))
 )]
 struct ApiDoc;
 
