@@ -32,6 +32,7 @@ mod error;
 pub mod events;
 pub mod keys;
 pub mod licence;
+pub mod proof;
 
 pub use client::{Client, DEFAULT_VALIDITY_BLOCKS};
 

@@ -18,6 +18,7 @@ mod demo;
 mod governance;
 mod layout;
 mod licence_demo;
+pub mod load;
 mod process;
 
 pub use auth_demo::AuthDemo;

@@ -6,8 +6,9 @@ use xinlian_core::api::TxState;
 use xinlian_core::crypto::SignatureScheme;
 use xinlian_core::genesis::Suite;
 use xinlian_core::types::{Call, MemberRole, SystemCall};
-use xinlian_core::{Hash, merkle};
-use xinlian_sdk::keys;
+use xinlian_core::Hash;
+use xinlian_sdk::events::ChainEvent;
+use xinlian_sdk::{keys, proof};
 
 use crate::harness::TestNode;
 
@@ -51,23 +52,15 @@ async fn both_schemes_commit(suite: Suite) {
         );
         assert_eq!(status.tx.as_ref(), Some(&tx));
 
-        // The block holds it, and its tx root proves it (offline check, as the SDK would).
+        // The block holds it, and its tx root proves it (offline checks, with the SDK).
         let block = node.client.block(status.height.unwrap()).await.unwrap();
-        let index = block
-            .tx_hashes
-            .iter()
-            .position(|h| *h == hash)
-            .expect("tx in its block");
         let chain_suite = suite.hash_suite();
-        let leaves: Vec<Hash> = block
-            .tx_hashes
-            .iter()
-            .map(|h| merkle::leaf_hash(chain_suite, h.as_bytes()))
-            .collect();
-        let proof = merkle::prove(chain_suite, &leaves, index).unwrap();
-        proof
-            .verify(chain_suite, &leaves[index], &block.header.tx_root)
-            .unwrap();
+        proof::verify_block(chain_suite, &block).unwrap();
+        let inclusion = proof::prove_inclusion(chain_suite, &block.tx_hashes, &hash).unwrap();
+        proof::verify_inclusion(chain_suite, &block.header.tx_root, &hash, &inclusion).unwrap();
+        let mut forged = inclusion.clone();
+        forged.path.push(Hash([0; 32]));
+        assert!(proof::verify_inclusion(chain_suite, &block.header.tx_root, &hash, &forged).is_err());
         block.header.verify_signature(&block.signature).unwrap();
     }
 }
@@ -121,4 +114,80 @@ async fn blocks_link_and_status_reports_the_chain() {
         .await
         .unwrap();
     assert!(openapi["paths"]["/v1/txs"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn the_event_stream_sends_blocks_with_outcomes_and_resumes() {
+    let node = TestNode::start(Suite::Gm).await;
+    let admin = node.admin(0);
+    let mut live = node.client.events(None).await.unwrap();
+    let mut hashes = Vec::new();
+    for i in 0..3 {
+        let tx = node
+            .client
+            .sign_call(&admin, evidence(&format!("e{i}")))
+            .await
+            .unwrap();
+        hashes.push(node.client.submit(&tx).await.unwrap());
+    }
+    // Live: blocks arrive in order, and together they carry a success receipt for each.
+    let mut seen = Vec::new();
+    let mut last_height = 0;
+    while seen.len() < hashes.len() {
+        let event = tokio::time::timeout(WAIT, live.next()).await.unwrap().unwrap().unwrap();
+        let ChainEvent::Block(block) = event else {
+            panic!("unexpected {event:?}")
+        };
+        assert!(block.height > last_height, "heights rise");
+        last_height = block.height;
+        for receipt in block.receipts {
+            assert!(receipt.is_success(), "{receipt:?}");
+            seen.push(receipt.tx_hash);
+        }
+    }
+    seen.sort();
+    hashes.sort();
+    assert_eq!(seen, hashes);
+
+    // Resumed from height 1: every block from the start, heights consecutive.
+    let head = node.client.status().await.unwrap().height;
+    let mut resumed = node.client.events(Some(1)).await.unwrap();
+    for height in 1..=head {
+        match tokio::time::timeout(WAIT, resumed.next()).await.unwrap().unwrap().unwrap() {
+            ChainEvent::Block(block) => {
+                assert_eq!(block.height, height);
+                assert_eq!(block.hash, node.client.block(height).await.unwrap().hash);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    // The standard resumption header works too, and bad starts are refused with a code.
+    let http = reqwest::Client::new();
+    let response = http
+        .get(format!("{}/v1/events", node.url()))
+        .header("Last-Event-ID", "not-a-height")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let err = node.client.events(Some(head + 2)).await.unwrap_err();
+    assert_eq!(err.node_code(), Some("bad_request"), "{err}");
+    let response = http
+        .get(format!("{}/v1/events?from_height=-1", node.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let response = http
+        .get(format!("{}/v1/events", node.url()))
+        .header("Last-Event-ID", head.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
 }
