@@ -62,6 +62,8 @@ pub(crate) enum Command {
     /// Authorisation on chain: grant, revoke, use, list, report.
     #[command(subcommand)]
     Auth(crate::auth_cli::AuthCommand),
+    /// Load generator: send real signed transactions and report committed rate and latency.
+    Bench(crate::bench_cli::BenchArgs),
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,6 +2,7 @@
 //! the SDK, the node and the testnet crates.
 
 mod auth_cli;
+mod bench_cli;
 mod cli;
 mod commands;
 mod licence_cli;

@@ -3,7 +3,7 @@
 
 use std::pin::Pin;
 
-use eventsource_stream::{Eventsource, EventStreamError};
+use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::{Stream, StreamExt};
 use xinlian_core::api::{BlockEvent, ErrorBody, LaggedEvent, RejectedEvent};
 
@@ -22,8 +22,12 @@ pub enum ChainEvent {
 
 type RawEvents = Pin<
     Box<
-        dyn Stream<Item = std::result::Result<eventsource_stream::Event, EventStreamError<reqwest::Error>>>
-            + Send,
+        dyn Stream<
+                Item = std::result::Result<
+                    eventsource_stream::Event,
+                    EventStreamError<reqwest::Error>,
+                >,
+            > + Send,
     >,
 >;
 

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use xinlian_core::HashSuite;
 use xinlian_core::auth::{Action, AuthCall, Grantee, Matter, Scope, use_code_digest};
 use xinlian_core::crypto::{PrivateKey, SignatureScheme};
 use xinlian_core::ids::Uscc;
@@ -14,7 +15,6 @@ use xinlian_core::licence::{
 };
 use xinlian_core::trace::{EnterpriseKind, ImportDetails, Product, TraceCall};
 use xinlian_core::types::{Call, MemberRole, SignedTransaction, SystemCall, Transaction};
-use xinlian_core::HashSuite;
 use xinlian_sdk::{Client, SdkError, keys, now_ms};
 
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -111,7 +111,9 @@ pub async fn prepare(
         commit_all(client, admin, vec![Call::Trace(call)]).await?;
     }
     if needs(LoadKind::Licence) || needs(LoadKind::Auth) {
-        workload.prepare_licences(client, admin, scheme, senders).await?;
+        workload
+            .prepare_licences(client, admin, scheme, senders)
+            .await?;
     }
     Ok(workload)
 }
@@ -189,7 +191,16 @@ impl Workload {
         ];
         self.seal = Some(seal);
         self.licence_type = Some(type_code);
+        // Holders sign their grants, so they are members too (operators of the same organisation).
         let holders = new_keys(scheme, senders)?;
+        let registrations = holders.iter().enumerate().map(|(i, key)| {
+            Call::System(SystemCall::RegisterMember {
+                public_key: key.public_key(),
+                name: format!("压测持证人 {}-{i}", self.run),
+                role: MemberRole::Operator,
+            })
+        });
+        commit_all(client, admin, registrations.collect()).await?;
         for (i, holder) in holders.into_iter().enumerate() {
             let serial = format!("H{}{i:03}", self.run % 1_000_000);
             let draft = self.draft(&serial, Some(&holder))?;
@@ -292,7 +303,10 @@ fn new_keys(scheme: SignatureScheme, count: usize) -> Result<Vec<PrivateKey>> {
 
 /// A unified social credit code for the run's importer: valid, and new each run.
 fn bench_uscc(run: u64) -> Result<Uscc> {
-    Ok(Uscc::with_check_character(&format!("9141010{:010}", run % 10_000_000_000))?)
+    Ok(Uscc::with_check_character(&format!(
+        "9141010{:010}",
+        run % 10_000_000_000
+    ))?)
 }
 
 /// Signs and submits `calls` together, then waits for each; a refusal of a licence type that

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use xinlian_core::Hash;
 use xinlian_core::api::TxState;
 use xinlian_core::crypto::SignatureScheme;
 use xinlian_core::genesis::Suite;
 use xinlian_core::types::{Call, MemberRole, SystemCall};
-use xinlian_core::Hash;
 use xinlian_sdk::events::ChainEvent;
 use xinlian_sdk::{keys, proof};
 
@@ -60,7 +60,9 @@ async fn both_schemes_commit(suite: Suite) {
         proof::verify_inclusion(chain_suite, &block.header.tx_root, &hash, &inclusion).unwrap();
         let mut forged = inclusion.clone();
         forged.path.push(Hash([0; 32]));
-        assert!(proof::verify_inclusion(chain_suite, &block.header.tx_root, &hash, &forged).is_err());
+        assert!(
+            proof::verify_inclusion(chain_suite, &block.header.tx_root, &hash, &forged).is_err()
+        );
         block.header.verify_signature(&block.signature).unwrap();
     }
 }
@@ -134,7 +136,11 @@ async fn the_event_stream_sends_blocks_with_outcomes_and_resumes() {
     let mut seen = Vec::new();
     let mut last_height = 0;
     while seen.len() < hashes.len() {
-        let event = tokio::time::timeout(WAIT, live.next()).await.unwrap().unwrap().unwrap();
+        let event = tokio::time::timeout(WAIT, live.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         let ChainEvent::Block(block) = event else {
             panic!("unexpected {event:?}")
         };
@@ -153,7 +159,12 @@ async fn the_event_stream_sends_blocks_with_outcomes_and_resumes() {
     let head = node.client.status().await.unwrap().height;
     let mut resumed = node.client.events(Some(1)).await.unwrap();
     for height in 1..=head {
-        match tokio::time::timeout(WAIT, resumed.next()).await.unwrap().unwrap().unwrap() {
+        match tokio::time::timeout(WAIT, resumed.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
             ChainEvent::Block(block) => {
                 assert_eq!(block.height, height);
                 assert_eq!(block.hash, node.client.block(height).await.unwrap().hash);

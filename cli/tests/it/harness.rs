@@ -14,7 +14,7 @@ pub(crate) const XINLIAN: &str = env!("CARGO_BIN_EXE_xinlian");
 /// A one-node chain in a temporary directory, its process, and a client.
 pub(crate) struct TestNode {
     /// Holds the chain's files until the test ends.
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub(crate) layout: Layout,
     pub(crate) client: Client,
     child: Option<Child>,
@@ -31,13 +31,18 @@ impl TestNode {
         let layout = xinlian_testnet::init(dir.path(), 1, suite, free_port()).expect("init chain");
         let client = Client::new(&layout.nodes[0].http_url).expect("client");
         let mut node = TestNode {
-            _dir: dir,
+            dir,
             layout,
             client,
             child: None,
         };
         node.spawn().await;
         node
+    }
+
+    /// The chain's directory (a testnet layout of one node).
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     pub(crate) fn url(&self) -> &str {

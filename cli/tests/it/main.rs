@@ -8,6 +8,7 @@
 
 mod auth;
 mod bad_input;
+mod bench;
 mod cluster;
 mod coldchain;
 mod crash;

@@ -98,7 +98,11 @@ fn the_first_bad_signature_is_named_whichever_scheme() {
     corrupt(&mut txs[131]); // Ed25519, in the third batch
     let rejected = verify_signatures(&refs(&txs)).unwrap_err();
     assert_eq!(rejected.index, 131);
-    assert!(rejected.error.to_string().contains("Ed25519"), "{}", rejected.error);
+    assert!(
+        rejected.error.to_string().contains("Ed25519"),
+        "{}",
+        rejected.error
+    );
     corrupt(&mut txs[131]);
     assert_eq!(verify_signatures(&refs(&txs)).unwrap_err().index, 200);
 }
@@ -163,7 +167,11 @@ fn bad_encodings_are_refused_before_any_batch() {
         assert!(tx.verify_signature().is_err(), "{name} verified");
         let mut txs = block(10);
         txs[6] = tx;
-        assert_eq!(verify_signatures(&refs(&txs)).unwrap_err().index, 6, "{name}");
+        assert_eq!(
+            verify_signatures(&refs(&txs)).unwrap_err().index,
+            6,
+            "{name}"
+        );
     }
 }
 

@@ -189,6 +189,7 @@ fn rejected_event(rejection: Rejection) -> Event {
 }
 
 fn json_event<T: serde::Serialize>(name: &str, data: &T) -> Event {
-    let data = serde_json::to_string(data).unwrap_or_else(|e| format!("{{\"encode_error\":{e:?}}}"));
+    let data =
+        serde_json::to_string(data).unwrap_or_else(|e| format!("{{\"encode_error\":{e:?}}}"));
     Event::default().event(name).data(data)
 }
