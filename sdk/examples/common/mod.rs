@@ -1,0 +1,40 @@
+//! What the examples share: the testnet directory (`make run` writes `.xinlian-testnet`), its
+//! first node's URL, and the demo's key files.
+
+// Each example uses only some of these.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use xinlian_core::crypto::PrivateKey;
+use xinlian_sdk::{Client, keys};
+
+/// The testnet directory: the first argument, or `.xinlian-testnet`.
+pub(crate) fn testnet_dir() -> PathBuf {
+    std::env::args()
+        .nth(1)
+        .map_or_else(|| PathBuf::from(".xinlian-testnet"), PathBuf::from)
+}
+
+/// A client of the testnet's first node, read from `testnet.json`.
+pub(crate) fn client() -> Result<Client, Box<dyn std::error::Error>> {
+    let dir = testnet_dir();
+    let layout = std::fs::read(dir.join("testnet.json")).map_err(|e| {
+        format!(
+            "{}: {e} (start the testnet with `make run`, or pass its directory)",
+            dir.display()
+        )
+    })?;
+    let layout: serde_json::Value = serde_json::from_slice(&layout)?;
+    let url = layout["nodes"][0]["http_url"]
+        .as_str()
+        .ok_or("testnet.json names no node")?;
+    Ok(Client::new(url)?)
+}
+
+/// A key file of the demo (`keys/NAME.pem`).
+pub(crate) fn demo_key(name: &str) -> Result<PrivateKey, Box<dyn std::error::Error>> {
+    let path = testnet_dir().join("keys").join(format!("{name}.pem"));
+    keys::read_key_file(&path, None)
+        .map_err(|e| format!("{e} (was the testnet started with --demo?)").into())
+}
