@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xinlian/target
 XINLIAN := $(CARGO_TARGET_DIR)/debug/xinlian
 TESTNET_DIR ?= .xinlian-testnet
 
-.PHONY: deps build run test lint fmt check bench-trace
+.PHONY: deps build run test lint fmt check bench-trace bench-crypto bench-load
 
 deps:
 	@scripts/install-deps.sh
@@ -18,13 +18,15 @@ build: deps
 run: build
 	$(XINLIAN) testnet up --nodes 4 --demo --dir $(TESTNET_DIR)
 
-## The tests: unit, property, conformance (OpenSSL), and real node processes.
+## The tests: unit, property, conformance (OpenSSL), real node processes, and every criterion
+## bench run once (`-- --test`) so the benches cannot rot.
 test: deps
 	cargo test --workspace
+	cargo bench -p xinlian-benches --bench crypto -- --test
 
 lint: deps
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 fmt:
 	cargo fmt --all
@@ -36,3 +38,12 @@ check: lint test
 ## so the debug one stays warm; the first one compiles RocksDB again.
 bench-trace: deps
 	CARGO_TARGET_DIR=$(HOME)/.cache/xinlian/target-release cargo run --release -p xinlian-benches --features trace --bin trace-bench
+
+## The signature benchmarks beside `openssl speed`, with the ratios (docs/BENCHMARKS.md).
+bench-crypto: deps
+	scripts/bench-crypto.sh
+
+## The load generator against a 4-node testnet of release builds (docs/BENCHMARKS.md): starts
+## one in .xinlian-bench, runs a pressure run per suite, stops it.
+bench-load: deps
+	scripts/bench-load.sh

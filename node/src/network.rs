@@ -30,6 +30,10 @@ use crate::raft_loop::Input;
 use crate::{Config, Error, Result};
 
 const PROTOCOL: &str = "/xinlian/peer/1";
+/// Most outgoing items taken from the queue at once (and so most transactions per gossip request).
+const OUTGOING_BATCH_MAX: usize = 256;
+/// Most gossip batches waiting for admission on the blocking pool.
+const GOSSIP_ADMISSIONS_MAX: usize = 64;
 /// Most outgoing items waiting for the transport.
 pub const OUTGOING_MAX: usize = 8_192;
 /// Most blocks one sync response carries.
@@ -335,6 +339,7 @@ async fn run(
     let mut membership = chain.watch_membership();
     let mut pending = Pending::default();
     let mut redial = tokio::time::interval(REDIAL_INTERVAL);
+    let mut batch = Vec::with_capacity(OUTGOING_BATCH_MAX);
     loop {
         tokio::select! {
             Ok(()) = membership.changed() => {
@@ -352,30 +357,12 @@ async fn run(
                     }
                 }
             }
-            item = outgoing.recv() => match item {
-                Some(Outgoing::FetchBlocks { reply, .. }) if chain.is_isolated() => {
-                    let _ = reply.send(Err("isolated by the fault switch".into()));
+            received = outgoing.recv_many(&mut batch, OUTGOING_BATCH_MAX) => {
+                if received == 0 {
+                    return;
                 }
-                Some(_) if chain.is_isolated() => chain.metrics().count_dropped_peer_message("isolated"),
-                Some(Outgoing::Raft(message)) => send_raft(&mut swarm, &peers, &chain, message, &mut pending.snapshots),
-                Some(Outgoing::FetchBlocks { peer, from, count, reply }) => match peers.raft_to_peer.get(&peer) {
-                    Some(peer_id) => {
-                        let id = swarm.behaviour_mut().rpc.send_request(peer_id, PeerRequest::Blocks { from, count });
-                        pending.fetches.insert(id, reply);
-                    }
-                    None => {
-                        let _ = reply.send(Err(format!("no peer with Raft id {peer}")));
-                    }
-                },
-                Some(Outgoing::Tx(tx)) => {
-                    let tx = *tx;
-                    let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
-                    for peer in connected {
-                        swarm.behaviour_mut().rpc.send_request(&peer, PeerRequest::Txs(vec![tx.to_bytes()]));
-                    }
-                }
-                None => return,
-            },
+                send_outgoing(&mut swarm, &peers, &chain, batch.drain(..), &mut pending);
+            }
             event = swarm.select_next_some() => {
                 if matches!(event, SwarmEvent::ConnectionEstablished { .. } | SwarmEvent::ConnectionClosed { .. }) {
                     chain.metrics().set_peers(swarm.connected_peers().count());
@@ -385,6 +372,57 @@ async fn run(
                 }
             }
         }
+    }
+}
+
+/// Sends what was queued. Transactions queued together travel to each peer as one request, so
+/// gossip under load costs a request per batch rather than per transaction.
+fn send_outgoing(
+    swarm: &mut libp2p::Swarm<Behaviour>,
+    peers: &Peers,
+    chain: &Chain,
+    items: impl Iterator<Item = Outgoing>,
+    pending: &mut Pending,
+) {
+    let mut txs = Vec::new();
+    for item in items {
+        match item {
+            Outgoing::FetchBlocks { reply, .. } if chain.is_isolated() => {
+                let _ = reply.send(Err("isolated by the fault switch".into()));
+            }
+            _ if chain.is_isolated() => chain.metrics().count_dropped_peer_message("isolated"),
+            Outgoing::Raft(message) => {
+                send_raft(swarm, peers, chain, message, &mut pending.snapshots)
+            }
+            Outgoing::FetchBlocks {
+                peer,
+                from,
+                count,
+                reply,
+            } => match peers.raft_to_peer.get(&peer) {
+                Some(peer_id) => {
+                    let id = swarm
+                        .behaviour_mut()
+                        .rpc
+                        .send_request(peer_id, PeerRequest::Blocks { from, count });
+                    pending.fetches.insert(id, reply);
+                }
+                None => {
+                    let _ = reply.send(Err(format!("no peer with Raft id {peer}")));
+                }
+            },
+            Outgoing::Tx(tx) => txs.push(tx.to_bytes()),
+        }
+    }
+    if txs.is_empty() {
+        return;
+    }
+    let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
+    for peer in connected {
+        swarm
+            .behaviour_mut()
+            .rpc
+            .send_request(&peer, PeerRequest::Txs(txs.clone()));
     }
 }
 
@@ -517,19 +555,7 @@ fn answer(
                 Err(TrySendError::Disconnected(_)) => PeerResponse::Refused("stopping".into()),
             }
         }
-        PeerRequest::Txs(txs) => {
-            for bytes in txs {
-                match SignedTransaction::from_bytes(&bytes) {
-                    // Admission checks the signature and the rules again; a refusal is normal
-                    // (already pending, just committed) and not an error of the peer.
-                    Ok(tx) => {
-                        let _ = chain.submit(tx);
-                    }
-                    Err(_) => chain.metrics().count_dropped_peer_message("undecodable_tx"),
-                }
-            }
-            PeerResponse::Ack
-        }
+        PeerRequest::Txs(txs) => admit_gossip(chain, txs),
         PeerRequest::Blocks { from, count } => {
             let mut blocks = Vec::new();
             for height in from..from.saturating_add(u64::from(count.min(SYNC_BLOCKS_MAX))) {
@@ -541,4 +567,33 @@ fn answer(
             PeerResponse::Blocks(blocks)
         }
     }
+}
+
+/// Admits gossiped transactions on the blocking pool, off the transport's loop: admission
+/// verifies signatures (about a quarter of a millisecond each for SM2), and the loop must keep
+/// carrying Raft messages meanwhile. At most [`GOSSIP_ADMISSIONS_MAX`] batches wait at once; a
+/// batch beyond that is refused as busy, and the peer's periodic re-send brings it again.
+fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Vec<u8>>) -> PeerResponse {
+    static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    use std::sync::atomic::Ordering;
+    if WAITING.fetch_add(1, Ordering::AcqRel) >= GOSSIP_ADMISSIONS_MAX {
+        WAITING.fetch_sub(1, Ordering::AcqRel);
+        chain.metrics().count_dropped_peer_message("admission_busy");
+        return PeerResponse::Refused("busy".into());
+    }
+    let chain = chain.clone();
+    tokio::task::spawn_blocking(move || {
+        for bytes in txs {
+            match SignedTransaction::from_bytes(&bytes) {
+                // Admission checks the signature and the rules again; a refusal is normal
+                // (already pending, just committed) and not an error of the peer.
+                Ok(tx) => {
+                    let _ = chain.submit(tx);
+                }
+                Err(_) => chain.metrics().count_dropped_peer_message("undecodable_tx"),
+            }
+        }
+        WAITING.fetch_sub(1, Ordering::AcqRel);
+    });
+    PeerResponse::Ack
 }
