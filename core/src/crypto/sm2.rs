@@ -49,10 +49,7 @@ impl Sm2PublicKey {
             )));
         }
         check_user_id(user_id)?;
-        // `from_sec1_bytes` checks the point lies on the curve; the identity has no uncompressed
-        // encoding, so it cannot get here.
-        let verifying_key = VerifyingKey::from_sec1_bytes(user_id, &point)
-            .map_err(|_| Error::InvalidPublicKey("SM2 point is not on the curve".to_string()))?;
+        let verifying_key = parsed_keys::get_or_parse(&point, user_id)?;
         Ok(Sm2PublicKey {
             point,
             user_id: user_id.to_string(),
@@ -86,6 +83,42 @@ impl Sm2PublicKey {
         self.verifying_key
             .verify(message, &raw)
             .map_err(|_| Error::InvalidSignature("SM2 signature does not verify".to_string()))
+    }
+}
+
+/// Parsed keys, by point and user ID. Every transaction carries its sender's key, and a terminal
+/// sends many: without this, decoding each one would check the point on the curve and compute
+/// `Z` (an SM3 over about 210 bytes) again.
+mod parsed_keys {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+
+    use ::sm2::dsa::VerifyingKey;
+
+    use crate::{Error, Result};
+
+    /// Keys remembered; when full the cache starts again empty (keys in use come straight back).
+    const CAPACITY: usize = 4_096;
+
+    type Cache = Mutex<HashMap<([u8; 65], String), VerifyingKey>>;
+
+    pub(super) fn get_or_parse(point: &[u8; 65], user_id: &str) -> Result<VerifyingKey> {
+        static CACHE: OnceLock<Cache> = OnceLock::new();
+        let cache = CACHE.get_or_init(Cache::default);
+        let key = (*point, user_id.to_string());
+        if let Some(parsed) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return Ok(parsed.clone());
+        }
+        // `from_sec1_bytes` checks the point lies on the curve; the identity has no uncompressed
+        // encoding, so it cannot get here. Refused points are not remembered.
+        let parsed = VerifyingKey::from_sec1_bytes(user_id, point)
+            .map_err(|_| Error::InvalidPublicKey("SM2 point is not on the curve".to_string()))?;
+        let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= CAPACITY {
+            cache.clear();
+        }
+        cache.insert(key, parsed.clone());
+        Ok(parsed)
     }
 }
 

@@ -217,3 +217,26 @@ fn signature_hex_errors_name_the_field() {
     let err = Signature::from_hex("abc").unwrap_err();
     assert!(err.to_string().contains("signature"), "{err}");
 }
+
+#[test]
+fn parsed_sm2_keys_are_cached_per_user_id() {
+    let key = PrivateKey::from_seed(SignatureScheme::Sm2, [11; 32]).unwrap();
+    let PublicKey::Sm2(public) = key.public_key() else {
+        unreachable!()
+    };
+    let signature = key.sign(b"m");
+    // Parsed twice (the second from the cache), and under another user ID (another Z).
+    let again = Sm2PublicKey::new(public.point(), DEFAULT_SM2_USER_ID).unwrap();
+    let other_id = Sm2PublicKey::new(public.point(), "another-user").unwrap();
+    let other_again = Sm2PublicKey::new(public.point(), "another-user").unwrap();
+    again.verify(b"m", &signature).unwrap();
+    assert_eq!(other_id.user_id(), "another-user");
+    assert!(other_id.verify(b"m", &signature).is_err(), "Z differs");
+    assert!(other_again.verify(b"m", &signature).is_err(), "Z differs");
+    // A point off the curve is refused every time, never cached.
+    let mut off_curve = *public.point();
+    off_curve[64] ^= 1;
+    for _ in 0..2 {
+        assert!(Sm2PublicKey::new(&off_curve, DEFAULT_SM2_USER_ID).is_err());
+    }
+}
