@@ -1,13 +1,24 @@
 //! Xinlian SDK: build, sign, submit, wait, query.
 //!
 //! ```text
-//!  keys (generate / PKCS#8 PEM) ──▶ Client::sign_call ──▶ SignedTransaction ──▶ Client::submit
-//!                                                                                  │
-//!                               Client::wait_for_commit ◀── GET /v1/txs/{hash} ◀───┘
+//!  keys (generate / PKCS#8 PEM) ──▶ Client::sign_call / TxBuilder ──▶ SignedTransaction
+//!                                                                            │ Client::submit
+//!       Client::wait_for_commit ◀── GET /v1/events (blocks, receipts) ◀──────┘
 //! ```
 //!
-//! Every node error surfaces as [`SdkError::Node`] with the node's status, code and message;
-//! nothing the node refused is retried as if it were a network failure.
+//! Every node error surfaces as [`SdkError::Node`] with the node's status, code and message, and
+//! a committed call the contract refused as [`SdkError::Refused`] with the receipt's code; nothing
+//! the node refused is retried as if it were a network failure.
+//!
+//! - [`keys`]: generate keys of either scheme, read and write PKCS#8 PEM (OpenSSL reads them).
+//! - [`calls`] and [`TxBuilder`]: every contract call, and transactions built offline.
+//! - [`Client`]: submit, [`Client::commit`] (sign, submit, wait), every query, signed queries.
+//! - [`events`]: the node's event stream of blocks, receipts and rejections.
+//! - [`licence`]: sealing and checking licence documents offline; QR payloads.
+//! - [`proof`]: a block and a transaction's Merkle inclusion, checked offline.
+//!
+//! Runnable programs are in `sdk/examples/` (a cold-chain terminal, a licence window, a holder
+//! granting and revoking); run them against `make run`'s testnet.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), xinlian_sdk::SdkError> {
@@ -27,6 +38,7 @@
 //! # Ok(()) }
 //! ```
 
+mod builder;
 mod client;
 mod error;
 pub mod events;
@@ -34,7 +46,17 @@ pub mod keys;
 pub mod licence;
 pub mod proof;
 
+pub use builder::TxBuilder;
 pub use client::{Client, DEFAULT_VALIDITY_BLOCKS};
+
+/// Every contract's calls, as typed values: system (members, evidence), governance, cold-chain
+/// traceability, licences and authorisation.
+pub mod calls {
+    pub use xinlian_core::auth::{Action, AuthCall, Grantee, Matter, Scope, use_code_digest};
+    pub use xinlian_core::licence::{LicenceCall, LicenceDraft, StatusAction};
+    pub use xinlian_core::trace::{Selection, TraceCall};
+    pub use xinlian_core::types::{Call, GovCall, GovChange, MemberRole, OrgRole, SystemCall};
+}
 
 /// The client's clock in ms since the epoch: for `created_at_ms`, grant windows, seal validity
 /// and QR codes. It never decides validity on the chain; block times do.

@@ -106,7 +106,11 @@ mod parsed_keys {
         static CACHE: OnceLock<Cache> = OnceLock::new();
         let cache = CACHE.get_or_init(Cache::default);
         let key = (*point, user_id.to_string());
-        if let Some(parsed) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        if let Some(parsed) = cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
             return Ok(parsed.clone());
         }
         // `from_sec1_bytes` checks the point lies on the curve; the identity has no uncompressed
