@@ -256,11 +256,18 @@ async fn drive(
         if let Some(offset) = offset {
             tokio::time::sleep_until((started + offset).into()).await;
         }
-        in_flight
-            .acquire()
-            .await
-            .context("in-flight bound")?
-            .forget();
+        // Nothing settling for a whole timeout means the chain stopped: stop sending, report.
+        let waited = Duration::from_secs(args.timeout);
+        match tokio::time::timeout(waited, in_flight.acquire()).await {
+            Ok(permit) => permit.context("in-flight bound")?.forget(),
+            Err(_) => {
+                progress.println(format!(
+                    "nothing settled for {} s; stopped after {i} of {total} transactions",
+                    args.timeout
+                ));
+                break;
+            }
+        }
         let client = clients[i % clients.len()].clone();
         let (tally, in_flight) = (tally.clone(), in_flight.clone());
         submitters.spawn(async move { submit(client, hash, tx, tally, in_flight).await });
