@@ -63,6 +63,18 @@ fn sm2(c: &mut Criterion) {
     group.bench_function("verify", |b| {
         b.iter(|| public.verify(&message, &signature).unwrap())
     });
+    // The sm2 crate's own verifier (constant-time arithmetic, Z from its parsed key), for
+    // comparison with ours above.
+    let PublicKey::Sm2(sm2_key) = &public else {
+        unreachable!()
+    };
+    let library =
+        sm2::dsa::VerifyingKey::from_sec1_bytes(sm2_key.user_id(), sm2_key.point()).unwrap();
+    let raw = sm2::dsa::Signature::from_slice(&signature.0).unwrap();
+    group.bench_function("verify_sm2_crate", |b| {
+        use sm2::dsa::signature::Verifier;
+        b.iter(|| library.verify(&message, &raw).unwrap())
+    });
     let items = messages_and_signatures(SignatureScheme::Sm2, 256);
     group.throughput(Throughput::Elements(items.len() as u64));
     group.bench_function(

@@ -7,8 +7,15 @@ use std::hash::{Hash as StdHash, Hasher};
 use std::io;
 use std::str::FromStr;
 
-use ::sm2::dsa::{Signature as RawSignature, SigningKey, VerifyingKey, signature::Verifier};
+use std::sync::Arc;
+
+use ::sm2::dsa::{Signature as RawSignature, SigningKey, VerifyingKey};
+use ::sm2::elliptic_curve::group::Group;
+use ::sm2::elliptic_curve::ops::{MulByGeneratorVartime, Reduce};
+use ::sm2::elliptic_curve::point::AffineCoordinates;
+use ::sm2::{ProjectivePoint, Scalar};
 use borsh::{BorshDeserialize, BorshSerialize};
+use sm3::{Digest, Sm3};
 
 use super::Signature;
 use crate::limits::SM2_USER_ID_BYTES_MAX;
@@ -24,12 +31,54 @@ const ORDER_N: [u8; 32] = [
 ];
 
 /// An SM2 public key (uncompressed SEC1 point, `04 || x || y`) bound to the user ID that enters
-/// `Z`. Holds the parsed verifying key, so `Z` is computed once per key value.
+/// `Z`. Holds what verification needs, computed once per key value (see [`Parsed`]).
 #[derive(Clone)]
 pub struct Sm2PublicKey {
     point: [u8; 65],
     user_id: String,
-    verifying_key: VerifyingKey,
+    parsed: Arc<Parsed>,
+}
+
+/// A key as verification uses it: the curve point, checked, and `Z`.
+struct Parsed {
+    point: ProjectivePoint,
+    z: [u8; 32],
+}
+
+impl Parsed {
+    fn new(point: &[u8; 65], user_id: &str) -> Result<Self> {
+        // `from_sec1_bytes` checks the point lies on the curve; the identity has no uncompressed
+        // encoding, so it cannot get here.
+        let key = VerifyingKey::from_sec1_bytes(user_id, point)
+            .map_err(|_| Error::InvalidPublicKey("SM2 point is not on the curve".to_string()))?;
+        Ok(Parsed {
+            point: ProjectivePoint::from(*key.as_affine()),
+            z: identity_digest(point, user_id)?,
+        })
+    }
+}
+
+/// The curve's `a`, `b`, `Gx`, `Gy` (GB/T 32918.5), as `Z` hashes them.
+const CURVE_PARAMETERS: [&str; 4] = [
+    "FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC",
+    "28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93",
+    "32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7",
+    "BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0",
+];
+
+/// `Z = SM3(ENTL || ID || a || b || Gx || Gy || x || y)` (GB/T 32918.2 section 5.5).
+fn identity_digest(point: &[u8; 65], user_id: &str) -> Result<[u8; 32]> {
+    let bits = u16::try_from(user_id.len() * 8)
+        .map_err(|_| Error::InvalidPublicKey("SM2 user ID is too long".to_string()))?;
+    let mut hasher = Sm3::new();
+    hasher.update(bits.to_be_bytes());
+    hasher.update(user_id.as_bytes());
+    for parameter in CURVE_PARAMETERS {
+        let bytes = hex::decode(parameter).expect("the curve parameters are hex");
+        hasher.update(bytes);
+    }
+    hasher.update(&point[1..]);
+    Ok(hasher.finalize().into())
 }
 
 impl Sm2PublicKey {
@@ -49,22 +98,18 @@ impl Sm2PublicKey {
             )));
         }
         check_user_id(user_id)?;
-        let verifying_key = parsed_keys::get_or_parse(&point, user_id)?;
+        let parsed = parsed_keys::get_or_parse(&point, user_id)?;
         Ok(Sm2PublicKey {
             point,
             user_id: user_id.to_string(),
-            verifying_key,
+            parsed,
         })
     }
 
     pub(super) fn from_verifying_key(key: &VerifyingKey) -> Self {
         let sec1 = key.to_sec1_bytes();
         let point: [u8; 65] = (*sec1).try_into().expect("sm2 encodes keys uncompressed");
-        Sm2PublicKey {
-            point,
-            user_id: key.distid().to_string(),
-            verifying_key: key.clone(),
-        }
+        Sm2PublicKey::new(&point, key.distid()).expect("a signing key's public key is valid")
     }
 
     /// The uncompressed point.
@@ -77,12 +122,33 @@ impl Sm2PublicKey {
         &self.user_id
     }
 
-    /// Verifies a raw `r || s` signature over `message`.
+    /// Verifies a raw `r || s` signature over `message` (GB/T 32918.2 section 7.1): the range
+    /// checks of [`parse_signature`], then `e = SM3(Z || M)`, `t = r + s`, `(x1, y1) = [s]G +
+    /// [t]P` and `r == e + x1 mod n`. The curve arithmetic is the variable-time multi-scalar
+    /// multiplication of the RustCrypto crates: everything here is public, so nothing needs the
+    /// constant-time path their own verifier takes.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<()> {
         let raw = parse_signature(&signature.0)?;
-        self.verifying_key
-            .verify(message, &raw)
-            .map_err(|_| Error::InvalidSignature("SM2 signature does not verify".to_string()))
+        let (r, s) = (*raw.r(), *raw.s());
+        let e = Scalar::reduce(
+            &Sm3::new_with_prefix(self.parsed.z)
+                .chain_update(message)
+                .finalize(),
+        );
+        let t = r + s;
+        let sum = ProjectivePoint::mul_by_generator_and_mul_add_vartime(&s, &t, &self.parsed.point);
+        if bool::from(sum.is_identity()) {
+            return Err(Error::InvalidSignature(
+                "SM2 signature does not verify".to_string(),
+            ));
+        }
+        if r == e + Scalar::reduce(&sum.to_affine().x()) {
+            Ok(())
+        } else {
+            Err(Error::InvalidSignature(
+                "SM2 signature does not verify".to_string(),
+            ))
+        }
     }
 }
 
@@ -93,16 +159,15 @@ mod parsed_keys {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock, PoisonError};
 
-    use ::sm2::dsa::VerifyingKey;
-
-    use crate::{Error, Result};
+    use super::{Arc, Parsed};
+    use crate::Result;
 
     /// Keys remembered; when full the cache starts again empty (keys in use come straight back).
     const CAPACITY: usize = 4_096;
 
-    type Cache = Mutex<HashMap<([u8; 65], String), VerifyingKey>>;
+    type Cache = Mutex<HashMap<([u8; 65], String), Arc<Parsed>>>;
 
-    pub(super) fn get_or_parse(point: &[u8; 65], user_id: &str) -> Result<VerifyingKey> {
+    pub(super) fn get_or_parse(point: &[u8; 65], user_id: &str) -> Result<Arc<Parsed>> {
         static CACHE: OnceLock<Cache> = OnceLock::new();
         let cache = CACHE.get_or_init(Cache::default);
         let key = (*point, user_id.to_string());
@@ -113,10 +178,8 @@ mod parsed_keys {
         {
             return Ok(parsed.clone());
         }
-        // `from_sec1_bytes` checks the point lies on the curve; the identity has no uncompressed
-        // encoding, so it cannot get here. Refused points are not remembered.
-        let parsed = VerifyingKey::from_sec1_bytes(user_id, point)
-            .map_err(|_| Error::InvalidPublicKey("SM2 point is not on the curve".to_string()))?;
+        // Refused points are not remembered.
+        let parsed = Arc::new(Parsed::new(point, user_id)?);
         let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= CAPACITY {
             cache.clear();
