@@ -4,6 +4,9 @@
 //! from node 0's event stream. It reports rates, submit-to-commit latency, and every refusal by
 //! its code: nothing is hidden, nothing is retried.
 
+// A load generator measures time: reading the clock is its job.
+#![allow(clippy::disallowed_methods)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -244,6 +247,7 @@ async fn drive(
     // Listen before the first submission, so no commit is missed.
     let events = clients[0].events(None).await?;
     let watcher = tokio::spawn(watch_commits(
+        clients[0].clone(),
         events,
         tally.clone(),
         in_flight.clone(),
@@ -309,45 +313,67 @@ async fn submit(
     }
 }
 
+/// Settles transactions from node 0's event stream. A broken stream is opened again from the
+/// block after the last one seen, so no commit is missed; rejections missed meanwhile leave their
+/// transactions to time out, and the report counts them so.
 async fn watch_commits(
+    client: Client,
     mut events: xinlian_sdk::events::EventStream,
     tally: Arc<Mutex<Tally>>,
     in_flight: Arc<Semaphore>,
     progress: indicatif::ProgressBar,
 ) {
-    while let Some(event) = events.next().await {
-        let now = Instant::now();
-        let mut tally = lock(&tally);
-        match event {
-            Ok(ChainEvent::Block(block)) => {
-                for receipt in block.receipts {
-                    let Some(submitted) = tally.pending.remove(&receipt.tx_hash) else {
-                        continue;
-                    };
-                    in_flight.add_permits(1);
-                    progress.inc(1);
-                    tally.latencies.push(now - submitted);
-                    tally.committed += 1;
-                    tally.last_commit = Some(now);
-                    match receipt.status {
-                        ReceiptStatus::Success => tally.succeeded += 1,
-                        ReceiptStatus::Failure { code, .. } => {
-                            *tally.failed_receipts.entry(code).or_default() += 1
-                        }
+    let mut last_height = None;
+    loop {
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(ChainEvent::Block(block)) => {
+                    last_height = Some(block.height);
+                    settle_block(&mut lock(&tally), block, &in_flight, &progress);
+                }
+                Ok(ChainEvent::Rejected(rejected)) => {
+                    let mut tally = lock(&tally);
+                    if tally.pending.remove(&rejected.tx_hash).is_some() {
+                        in_flight.add_permits(1);
+                        progress.inc(1);
+                        *tally.dropped.entry(rejected.error.code).or_default() += 1;
                     }
                 }
-            }
-            Ok(ChainEvent::Rejected(rejected)) => {
-                if tally.pending.remove(&rejected.tx_hash).is_some() {
-                    in_flight.add_permits(1);
-                    progress.inc(1);
-                    *tally.dropped.entry(rejected.error.code).or_default() += 1;
+                Ok(ChainEvent::Lagged(_)) => {}
+                Err(e) => {
+                    progress.println(format!("event stream: {e}; opening it again"));
+                    break;
                 }
             }
-            Ok(ChainEvent::Lagged(_)) => {}
-            Err(e) => {
-                progress.println(format!("event stream: {e}"));
-                break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        match client.events(last_height.map(|h| h + 1)).await {
+            Ok(reopened) => events = reopened,
+            Err(e) => progress.println(format!("event stream: {e}")),
+        }
+    }
+}
+
+fn settle_block(
+    tally: &mut Tally,
+    block: xinlian_core::api::BlockEvent,
+    in_flight: &Semaphore,
+    progress: &indicatif::ProgressBar,
+) {
+    let now = Instant::now();
+    for receipt in block.receipts {
+        let Some(submitted) = tally.pending.remove(&receipt.tx_hash) else {
+            continue;
+        };
+        in_flight.add_permits(1);
+        progress.inc(1);
+        tally.latencies.push(now - submitted);
+        tally.committed += 1;
+        tally.last_commit = Some(now);
+        match receipt.status {
+            ReceiptStatus::Success => tally.succeeded += 1,
+            ReceiptStatus::Failure { code, .. } => {
+                *tally.failed_receipts.entry(code).or_default() += 1
             }
         }
     }

@@ -32,7 +32,7 @@ use crate::{Config, Error, Result};
 const PROTOCOL: &str = "/xinlian/peer/1";
 /// Most outgoing items taken from the queue at once (and so most transactions per gossip request).
 const OUTGOING_BATCH_MAX: usize = 256;
-/// Most gossip batches waiting for admission on the blocking pool.
+/// Most gossip requests waiting for admission on the blocking pool.
 const GOSSIP_ADMISSIONS_MAX: usize = 64;
 /// Most outgoing items waiting for the transport.
 pub const OUTGOING_MAX: usize = 8_192;
@@ -165,6 +165,9 @@ type BlocksReply = tokio::sync::oneshot::Sender<Result<Vec<Vec<u8>>, String>>;
 struct Pending {
     snapshots: HashMap<request_response::OutboundRequestId, u64>,
     fetches: HashMap<request_response::OutboundRequestId, BlocksReply>,
+    /// Most bytes of transactions in one gossip request: a quarter of the request limit, since
+    /// CBOR writes most bytes of a byte list as two.
+    gossip_bytes_max: usize,
 }
 
 /// A handle to queue outgoing items.
@@ -324,7 +327,16 @@ pub fn start(
         .collect::<Result<_>>()?;
     let mut peers = Peers::default();
     update_peers(&mut swarm, &mut peers, &chain.membership());
-    tokio::spawn(run(swarm, chain, peers, dial, outgoing, raft_inputs));
+    let gossip_bytes_max = config.raft_message_bytes_max / 4;
+    tokio::spawn(run(
+        swarm,
+        chain,
+        peers,
+        dial,
+        outgoing,
+        raft_inputs,
+        gossip_bytes_max,
+    ));
     Ok(())
 }
 
@@ -335,9 +347,13 @@ async fn run(
     dial: Vec<Multiaddr>,
     mut outgoing: mpsc::Receiver<Outgoing>,
     raft_inputs: SyncSender<Input>,
+    gossip_bytes_max: usize,
 ) {
     let mut membership = chain.watch_membership();
-    let mut pending = Pending::default();
+    let mut pending = Pending {
+        gossip_bytes_max,
+        ..Pending::default()
+    };
     let mut redial = tokio::time::interval(REDIAL_INTERVAL);
     let mut batch = Vec::with_capacity(OUTGOING_BATCH_MAX);
     loop {
@@ -418,12 +434,34 @@ fn send_outgoing(
         return;
     }
     let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
-    for peer in connected {
-        swarm
-            .behaviour_mut()
-            .rpc
-            .send_request(&peer, PeerRequest::Txs(txs.clone()));
+    for batch in split_by_size(txs, pending.gossip_bytes_max) {
+        for peer in &connected {
+            swarm
+                .behaviour_mut()
+                .rpc
+                .send_request(peer, PeerRequest::Txs(batch.clone()));
+        }
     }
+}
+
+/// Splits transactions into requests of at most `budget` bytes of transactions each (a single
+/// larger one travels alone; admission limits a transaction to far less than a request).
+fn split_by_size(txs: Vec<Vec<u8>>, budget: usize) -> Vec<Vec<Vec<u8>>> {
+    let mut batches = Vec::new();
+    let mut batch: Vec<Vec<u8>> = Vec::new();
+    let mut bytes = 0;
+    for tx in txs {
+        if !batch.is_empty() && bytes + tx.len() > budget {
+            batches.push(std::mem::take(&mut batch));
+            bytes = 0;
+        }
+        bytes += tx.len();
+        batch.push(tx);
+    }
+    if !batch.is_empty() {
+        batches.push(batch);
+    }
+    batches
 }
 
 fn send_raft(
@@ -574,15 +612,16 @@ fn answer(
 /// carrying Raft messages meanwhile. At most [`GOSSIP_ADMISSIONS_MAX`] batches wait at once; a
 /// batch beyond that is refused as busy, and the peer's periodic re-send brings it again.
 fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Vec<u8>>) -> PeerResponse {
-    static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    use std::sync::atomic::Ordering;
-    if WAITING.fetch_add(1, Ordering::AcqRel) >= GOSSIP_ADMISSIONS_MAX {
-        WAITING.fetch_sub(1, Ordering::AcqRel);
+    static ADMISSIONS: tokio::sync::Semaphore =
+        tokio::sync::Semaphore::const_new(GOSSIP_ADMISSIONS_MAX);
+    // The permit moves into the task and is released when it ends, even by a panic.
+    let Ok(permit) = ADMISSIONS.try_acquire() else {
         chain.metrics().count_dropped_peer_message("admission_busy");
         return PeerResponse::Refused("busy".into());
-    }
+    };
     let chain = chain.clone();
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         for bytes in txs {
             match SignedTransaction::from_bytes(&bytes) {
                 // Admission checks the signature and the rules again; a refusal is normal
@@ -593,7 +632,6 @@ fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Vec<u8>>) -> PeerResponse {
                 Err(_) => chain.metrics().count_dropped_peer_message("undecodable_tx"),
             }
         }
-        WAITING.fetch_sub(1, Ordering::AcqRel);
     });
     PeerResponse::Ack
 }

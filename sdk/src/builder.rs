@@ -16,14 +16,16 @@
 //!     digest: xinlian_core::HashSuite::Sm3.digest(b"report No. 2026-118"),
 //!     memo: "批次抽检".into(),
 //! });
-//! let tx = TxBuilder::new("xinlian-local", call)
-//!     .valid_until_height(1_200)
+//! // The chain's head is at height 200 (`GET /v1/status` says so).
+//! let tx = TxBuilder::new("xinlian-local", 200, call.clone()).sign(&key)?;
+//! assert_eq!(tx.tx.valid_until_height, 200 + xinlian_sdk::DEFAULT_VALIDITY_BLOCKS);
+//! let tx = TxBuilder::new("xinlian-local", 200, call)
+//!     .valid_until_height(260)
 //!     .sign(&key)?;
 //! tx.verify_signature()?;
-//! assert_eq!(tx.tx.valid_until_height, 1_200);
 //! // A wrong key is refused locally, before anything reaches a node.
 //! let other = xinlian_sdk::keys::generate(SignatureScheme::Ed25519)?;
-//! assert!(TxBuilder::new("xinlian-local", tx.tx.call.clone()).sender(key.public_key()).sign(&other).is_err());
+//! assert!(TxBuilder::new("xinlian-local", 200, tx.tx.call.clone()).sender(key.public_key()).sign(&other).is_err());
 //! # Ok::<(), xinlian_sdk::SdkError>(())
 //! ```
 
@@ -44,16 +46,16 @@ pub struct TxBuilder {
 }
 
 impl TxBuilder {
-    /// A transaction for `chain_id` making `call`, valid up to height
-    /// [`DEFAULT_VALIDITY_BLOCKS`] unless set.
-    pub fn new(chain_id: impl Into<String>, call: Call) -> Self {
+    /// A transaction for `chain_id` making `call`, valid for [`DEFAULT_VALIDITY_BLOCKS`] blocks
+    /// after `head_height` (the chain's height now) unless set.
+    pub fn new(chain_id: impl Into<String>, head_height: u64, call: Call) -> Self {
         TxBuilder {
             chain_id: chain_id.into(),
             call,
             sender: None,
             nonce: None,
             created_at_ms: None,
-            valid_until_height: DEFAULT_VALIDITY_BLOCKS,
+            valid_until_height: head_height.saturating_add(DEFAULT_VALIDITY_BLOCKS),
         }
     }
 

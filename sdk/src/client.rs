@@ -27,9 +27,9 @@ pub const DEFAULT_VALIDITY_BLOCKS: u64 = 1_000;
 /// How often [`Client::wait_for_commit`] asks when the event stream is unavailable.
 const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(100);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// An event stream is quiet for at most the node's keep-alive interval (15 s); a longer silence
+/// An event stream is quiet for at most the node's keep-alive interval (5 s); a longer silence
 /// means the connection is gone.
-const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(45);
+const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A client of one node.
 #[derive(Clone, Debug)]
@@ -424,7 +424,9 @@ impl Client {
     ) -> Result<TxStatusResponse> {
         let deadline = tokio::time::Instant::now() + timeout;
         // Open the stream first, then ask once: a commit in between is seen by one or the other.
-        let events = self.events(None).await;
+        let events = tokio::time::timeout_at(deadline, self.events(None))
+            .await
+            .map_err(|_| SdkError::Timeout(hash.to_hex(), timeout))?;
         if let Some(done) = settled(self.tx(hash).await?)? {
             return Ok(done);
         }
@@ -440,6 +442,12 @@ impl Client {
                         Ok(ChainEvent::Rejected(rejected)) if rejected.tx_hash == *hash => {
                             return Some(Err(rejection(rejected.error)));
                         }
+                        // Rejections were missed, perhaps this one: ask.
+                        Ok(ChainEvent::Lagged(_)) => match self.tx(hash).await.and_then(settled) {
+                            Ok(None) => {}
+                            Ok(Some(done)) => return Some(Ok(done)),
+                            Err(e) => return Some(Err(e)),
+                        },
                         Ok(_) => {}
                         Err(_) => return None,
                     }

@@ -1,11 +1,16 @@
-//! Ed25519 (RFC 8032) with strict encodings: canonical `S` and `R`, no small-order `R` or public
-//! key. The equation is RFC 8032's cofactored one, `[8][S]B = [8]R + [8][k]A`, because that is the
-//! equation batch verification can agree with exactly: a batch of signatures passes only if each
-//! one would pass alone, and a failing batch is re-checked one by one, so a block is judged the
-//! same on every node whichever of its signatures a node had already checked. (ed25519-dalek's
-//! `verify_strict` checks the cofactorless equation, which a batch cannot reproduce: a signer can
-//! craft a signature with a small-order component in `R` that a cofactorless batch accepts or
-//! refuses depending on the other signatures in it.)
+//! Ed25519 (RFC 8032) with strict encodings: canonical `S`, `R` and keys, no small-order `R` or
+//! public key. The equation is RFC 8032's cofactored one, `[8][S]B = [8]R + [8][k]A`, so that a
+//! block's verdict does not depend on how its signatures were grouped:
+//! - ed25519-dalek's `verify_batch` checks a random combination of the cofactorless equations. If
+//!   it passes, every signature in it satisfies the cofactored equation (but for a 2^-128 chance,
+//!   the same on every node: its weights come from a transcript of the inputs).
+//! - If it fails, each signature is checked alone with the cofactored equation, which decides.
+//!
+//! So batches only ever speed up the verdict of one-by-one checks. With `verify_strict` (the
+//! cofactorless equation) they could not: a signature its key's owner crafted with a small-order
+//! part in `R` fails alone, yet may pass inside a batch, depending on the other signatures in it.
+//! Such signatures (and keys with a small-order part) make a batch fall back to single checks:
+//! slower, never a different verdict.
 
 use std::fmt;
 use std::io;
@@ -40,8 +45,12 @@ impl Ed25519PublicKey {
                 "Ed25519 key has small order".to_string(),
             ));
         }
-        // Decompression accepts a few non-canonical y encodings; a key must round-trip exactly.
-        if key.to_bytes() != bytes {
+        // Decompression accepts y encodings from p to 2^255 - 1 (`to_bytes` would hand them back
+        // unchanged): one key, one encoding. A set sign bit with x = 0 gives a small-order point,
+        // refused above.
+        let mut y = bytes;
+        y[31] &= 0x7f;
+        if !below_field_prime(&y) {
             return Err(Error::InvalidPublicKey(
                 "Ed25519 key is not canonically encoded".to_string(),
             ));

@@ -283,3 +283,27 @@ mod sm2_against_the_library {
         }
     }
 }
+
+#[test]
+fn ed25519_keys_with_y_above_the_field_prime_are_refused() {
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    // y = p + c for small c decodes to the point with y = c: an alias of another key.
+    let mut aliases = 0;
+    for c in 2u8..19 {
+        let mut bytes = [0xff; 32];
+        bytes[0] = 0xed + c; // p = 2^255 - 19 ends ...ffed (little-endian first byte)
+        bytes[31] = 0x7f;
+        let Some(point) = CompressedEdwardsY(bytes).decompress() else {
+            continue;
+        };
+        if point.is_small_order() {
+            continue;
+        }
+        aliases += 1;
+        let err = Ed25519PublicKey::from_bytes(&bytes).unwrap_err();
+        assert!(err.to_string().contains("canonical"), "{err}");
+        // The canonical encoding of the same point is a valid key.
+        Ed25519PublicKey::from_bytes(&point.compress().to_bytes()).unwrap();
+    }
+    assert!(aliases > 0, "no non-canonical alias found to test");
+}

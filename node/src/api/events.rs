@@ -22,6 +22,10 @@ use crate::chain::{Chain, Rejection};
 /// connections cannot exhaust the node.
 pub(super) const EVENT_STREAMS_MAX: usize = 256;
 
+/// How often an idle stream carries a comment: it keeps proxies from closing it, and writing it
+/// is how the node notices a client that went away and frees its place.
+const KEEP_ALIVE: Duration = Duration::from_secs(5);
+
 /// The node's limit on concurrent event streams.
 #[derive(Clone)]
 pub(super) struct EventStreams(Arc<Semaphore>);
@@ -74,7 +78,7 @@ pub(super) async fn events(
         let event = state.next_event().await?;
         Some((Ok(event), state))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
 /// Where a stream starts: `from_height`, else one past `Last-Event-ID`, else the next block.
@@ -121,7 +125,8 @@ struct StreamState {
 
 impl StreamState {
     /// The next event: the next stored block if there is one, else whichever comes first of a
-    /// new block and a rejection. `None` ends the stream (the node is shutting down).
+    /// new block and a rejection. The stream ends with the connection (the node's shutdown
+    /// drops the server and every stream with it).
     async fn next_event(&mut self) -> Option<Event> {
         loop {
             if self.next <= *self.heights.borrow_and_update() {
