@@ -162,8 +162,14 @@ fn targets(args: &BenchArgs) -> Result<(Vec<String>, PrivateKey)> {
             .admin_keys
             .first()
             .context("the testnet has no admin key")?;
+        // The layout's paths are as given when it was made, perhaps relative to another working
+        // directory; the key files themselves live in DIR/keys.
+        let key = match key.file_name() {
+            Some(name) if !key.exists() => dir.join("keys").join(name),
+            _ => key.clone(),
+        };
         let urls = layout.nodes.iter().map(|n| n.http_url.clone()).collect();
-        return Ok((urls, keys::read_key_file(key, None)?));
+        return Ok((urls, keys::read_key_file(&key, None)?));
     }
     let key = args.key.as_ref().context("--nodes needs --key")?;
     Ok((args.nodes.clone(), keys::read_key_file(key, None)?))
