@@ -59,6 +59,15 @@ def median_ns(criterion_dir, bench_id):
     return estimates["median"]["point_estimate"], found
 
 
+def duration(ns):
+    """A median in a readable unit."""
+    if ns < 1e3:
+        return f"{ns:,.0f} ns"
+    if ns < 1e6:
+        return f"{ns / 1e3:,.1f} µs"
+    return f"{ns / 1e6:,.2f} ms"
+
+
 def main():
     criterion_dir, openssl_file = sys.argv[1], sys.argv[2]
     rates = openssl_rates(openssl_file)
@@ -75,7 +84,7 @@ def main():
         ratio = f"{per_second / theirs:.2f}" if theirs else ""
         theirs_text = f"{theirs:,.0f}" if theirs else ""
         print(
-            f"| {found} | {ns / 1e3:,.1f} µs | {per_element_us:,.2f} µs | {per_second:,.0f} "
+            f"| {found} | {duration(ns)} | {duration(per_element_us * 1e3)} | {per_second:,.0f} "
             f"| {theirs_text} | {ratio} |"
         )
 

@@ -26,6 +26,7 @@ use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha512};
 
 use super::Signature;
+use super::key_cache::KeyCache;
 use crate::{Error, Result};
 
 /// A validated Ed25519 public key: a canonical point encoding that is not of small order.
@@ -33,29 +34,14 @@ use crate::{Error, Result};
 pub struct Ed25519PublicKey(VerifyingKey);
 
 impl Ed25519PublicKey {
-    /// Parses a 32-byte key, refusing weak (small-order) keys.
+    /// Parses a 32-byte key, refusing weak (small-order) and non-canonical keys.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
             Error::InvalidPublicKey(format!("Ed25519 key is {} bytes; expected 32", bytes.len()))
         })?;
-        let key = VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| Error::InvalidPublicKey("Ed25519 key is not a valid point".to_string()))?;
-        if key.is_weak() {
-            return Err(Error::InvalidPublicKey(
-                "Ed25519 key has small order".to_string(),
-            ));
-        }
-        // Decompression accepts y encodings from p to 2^255 - 1 (`to_bytes` would hand them back
-        // unchanged): one key, one encoding. A set sign bit with x = 0 gives a small-order point,
-        // refused above.
-        let mut y = bytes;
-        y[31] &= 0x7f;
-        if !below_field_prime(&y) {
-            return Err(Error::InvalidPublicKey(
-                "Ed25519 key is not canonically encoded".to_string(),
-            ));
-        }
-        Ok(Ed25519PublicKey(key))
+        PARSED_KEYS
+            .get_or_parse(bytes, || parse(&bytes))
+            .map(Ed25519PublicKey)
     }
 
     pub(super) fn from_signing_key(key: &ed25519_dalek::SigningKey) -> Self {
@@ -91,6 +77,30 @@ impl Ed25519PublicKey {
     pub(crate) fn dalek(&self) -> &VerifyingKey {
         &self.0
     }
+}
+
+/// Parsed keys, by encoding (see [`super::key_cache`]).
+static PARSED_KEYS: KeyCache<[u8; 32], VerifyingKey> = KeyCache::new();
+
+fn parse(bytes: &[u8; 32]) -> Result<VerifyingKey> {
+    let key = VerifyingKey::from_bytes(bytes)
+        .map_err(|_| Error::InvalidPublicKey("Ed25519 key is not a valid point".to_string()))?;
+    if key.is_weak() {
+        return Err(Error::InvalidPublicKey(
+            "Ed25519 key has small order".to_string(),
+        ));
+    }
+    // Decompression accepts y encodings from p to 2^255 - 1 (`to_bytes` would hand them back
+    // unchanged): one key, one encoding. A set sign bit with x = 0 gives a small-order point,
+    // refused above.
+    let mut y = *bytes;
+    y[31] &= 0x7f;
+    if !below_field_prime(&y) {
+        return Err(Error::InvalidPublicKey(
+            "Ed25519 key is not canonically encoded".to_string(),
+        ));
+    }
+    Ok(key)
 }
 
 fn invalid(reason: &str) -> Error {

@@ -6,6 +6,7 @@
 //! order), so a [`PublicKey`] value is always usable.
 
 pub(crate) mod ed25519;
+mod key_cache;
 pub mod keyfile;
 pub mod sm2;
 

@@ -18,6 +18,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use sm3::{Digest, Sm3};
 
 use super::Signature;
+use super::key_cache::KeyCache;
 use crate::limits::SM2_USER_ID_BYTES_MAX;
 use crate::{Error, Result};
 
@@ -98,7 +99,9 @@ impl Sm2PublicKey {
             )));
         }
         check_user_id(user_id)?;
-        let parsed = parsed_keys::get_or_parse(&point, user_id)?;
+        let parsed = PARSED_KEYS.get_or_parse((point, user_id.to_string()), || {
+            Ok(Arc::new(Parsed::new(&point, user_id)?))
+        })?;
         Ok(Sm2PublicKey {
             point,
             user_id: user_id.to_string(),
@@ -152,42 +155,8 @@ impl Sm2PublicKey {
     }
 }
 
-/// Parsed keys, by point and user ID. Every transaction carries its sender's key, and a terminal
-/// sends many: without this, decoding each one would check the point on the curve and compute
-/// `Z` (an SM3 over about 210 bytes) again.
-mod parsed_keys {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock, PoisonError};
-
-    use super::{Arc, Parsed};
-    use crate::Result;
-
-    /// Keys remembered; when full the cache starts again empty (keys in use come straight back).
-    const CAPACITY: usize = 4_096;
-
-    type Cache = Mutex<HashMap<([u8; 65], String), Arc<Parsed>>>;
-
-    pub(super) fn get_or_parse(point: &[u8; 65], user_id: &str) -> Result<Arc<Parsed>> {
-        static CACHE: OnceLock<Cache> = OnceLock::new();
-        let cache = CACHE.get_or_init(Cache::default);
-        let key = (*point, user_id.to_string());
-        if let Some(parsed) = cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return Ok(parsed.clone());
-        }
-        // Refused points are not remembered.
-        let parsed = Arc::new(Parsed::new(point, user_id)?);
-        let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.len() >= CAPACITY {
-            cache.clear();
-        }
-        cache.insert(key, parsed.clone());
-        Ok(parsed)
-    }
-}
+/// Parsed SM2 keys, by point and user ID (see [`super::key_cache`]).
+static PARSED_KEYS: KeyCache<([u8; 65], String), Arc<Parsed>> = KeyCache::new();
 
 fn check_user_id(user_id: &str) -> Result<()> {
     if user_id.is_empty() || user_id.len() > SM2_USER_ID_BYTES_MAX {
