@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""The verification bound of the testnet and how close the load generator came to it.
+
+Usage: bench_bound.py CRITERION_DIR NODES REPORT.json...
+bound = cores x single-core verify rate / nodes: every node verifies every transaction once, and
+the nodes share the machine's cores. The verify rates are the criterion medians of sm2/verify and
+ed25519/verify from the same run.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def verify_rate(criterion_dir, scheme):
+    estimates = Path(criterion_dir) / scheme / "verify" / "new" / "estimates.json"
+    median_ns = json.loads(estimates.read_text())["median"]["point_estimate"]
+    return 1e9 / median_ns
+
+
+def main():
+    criterion_dir, nodes, reports = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    cores = os.cpu_count()
+    print(f"| suite | verify / s / core | bound ({cores} cores, {nodes} nodes) | committed / s | of the bound | p50 | p99 | concurrency |")
+    print("|---|---|---|---|---|---|---|---|")
+    for path in reports:
+        report = json.loads(Path(path).read_text())
+        scheme = "sm2" if report["suite"] == "gm" else "ed25519"
+        rate = verify_rate(criterion_dir, scheme)
+        bound = cores * rate / nodes
+        committed = report["committed_per_second"]
+        print(
+            f"| {report['suite']} ({scheme}) | {rate:,.0f} | {bound:,.0f} tx/s | {committed:,.0f} "
+            f"| {100 * committed / bound:.0f}% | {report['latency_ms']['p50']:.0f} ms "
+            f"| {report['latency_ms']['p99']:.0f} ms | {report['concurrency']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
