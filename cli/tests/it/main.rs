@@ -12,6 +12,7 @@ mod bench;
 mod cluster;
 mod coldchain;
 mod crash;
+mod examples;
 mod happy_path;
 mod harness;
 mod licence;

@@ -1,0 +1,45 @@
+//! The SDK's examples, run as a developer runs them: against a testnet loaded with the demo.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::cluster::Cluster;
+
+/// Where `cargo test --workspace` put the SDK's example programs.
+fn example(name: &str) -> PathBuf {
+    let bin = PathBuf::from(crate::harness::XINLIAN);
+    let path = bin.parent().unwrap().join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the examples first (`cargo test --workspace` does)",
+        path.display()
+    );
+    path
+}
+
+#[tokio::test]
+async fn the_sdk_examples_run_against_the_demo_testnet() {
+    let cluster = Cluster::start(1).await;
+    xinlian_testnet::load_demo(&cluster.layout).await.unwrap();
+    let dir = cluster._dir.path();
+    for (name, expected) in [
+        ("cold_chain_terminal", "received"),
+        (
+            "licence_window",
+            "altered copies of each document were refused",
+        ),
+        (
+            "holder_grants",
+            "use after revocation refused: grant_revoked",
+        ),
+    ] {
+        let output = Command::new(example(name)).arg(dir).output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{name} failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains(expected), "{name}:\n{stdout}");
+    }
+}
