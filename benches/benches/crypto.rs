@@ -7,7 +7,10 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use rayon::prelude::*;
 use xinlian_core::crypto::{PrivateKey, PublicKey, Signature, SignatureScheme};
 use xinlian_core::genesis::Suite;
@@ -53,9 +56,12 @@ fn messages_and_signatures(
         .collect()
 }
 
-fn sm2(c: &mut Criterion) {
-    let mut group = c.benchmark_group("sm2");
-    let key = PrivateKey::from_seed(SignatureScheme::Sm2, [7; 32]).unwrap();
+/// `sign` and `verify` of one transaction's signing bytes; returns what was verified.
+fn sign_and_verify(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    scheme: SignatureScheme,
+) -> (PublicKey, Vec<u8>, Signature) {
+    let key = PrivateKey::from_seed(scheme, [7; 32]).unwrap();
     let message = transaction(&key, 1).tx.signing_bytes();
     group.bench_function("sign", |b| b.iter(|| key.sign(&message)));
     let signature = key.sign(&message);
@@ -63,6 +69,12 @@ fn sm2(c: &mut Criterion) {
     group.bench_function("verify", |b| {
         b.iter(|| public.verify(&message, &signature).unwrap())
     });
+    (public, message, signature)
+}
+
+fn sm2(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sm2");
+    let (public, message, signature) = sign_and_verify(&mut group, SignatureScheme::Sm2);
     // The sm2 crate's own verifier (constant-time arithmetic, Z from its parsed key), for
     // comparison with ours above.
     let PublicKey::Sm2(sm2_key) = &public else {
@@ -92,14 +104,7 @@ fn sm2(c: &mut Criterion) {
 
 fn ed25519(c: &mut Criterion) {
     let mut group = c.benchmark_group("ed25519");
-    let key = PrivateKey::from_seed(SignatureScheme::Ed25519, [7; 32]).unwrap();
-    let message = transaction(&key, 1).tx.signing_bytes();
-    group.bench_function("sign", |b| b.iter(|| key.sign(&message)));
-    let signature = key.sign(&message);
-    let public = key.public_key();
-    group.bench_function("verify", |b| {
-        b.iter(|| public.verify(&message, &signature).unwrap())
-    });
+    sign_and_verify(&mut group, SignatureScheme::Ed25519);
     for size in [64, 1024] {
         let txs = transactions(SignatureScheme::Ed25519, size);
         let refs: Vec<&SignedTransaction> = txs.iter().collect();
