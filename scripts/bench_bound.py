@@ -21,7 +21,8 @@ def verify_rate(criterion_dir, scheme):
 
 def main():
     criterion_dir, nodes, reports = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-    cores = os.cpu_count()
+    # The CPUs this process may run on (affinity, containers), or CORES to say otherwise.
+    cores = int(os.environ.get("CORES", len(os.sched_getaffinity(0))))
     print(f"| suite | verify / s / core | bound ({cores} cores, {nodes} nodes) | committed / s | of the bound | p50 | p99 | concurrency |")
     print("|---|---|---|---|---|---|---|---|")
     for path in reports:
@@ -30,6 +31,9 @@ def main():
         rate = verify_rate(criterion_dir, scheme)
         bound = cores * rate / nodes
         committed = report["committed_per_second"]
+        incomplete = report["timed_out"] + report["not_sent"] + sum(report["rejected_on_submit"].values())
+        if incomplete:
+            print(f"<!-- {path}: {incomplete} transactions did not commit; read its report -->")
         print(
             f"| {report['suite']} ({scheme}) | {rate:,.0f} | {bound:,.0f} tx/s | {committed:,.0f} "
             f"| {100 * committed / bound:.0f}% | {report['latency_ms']['p50']:.0f} ms "

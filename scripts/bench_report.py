@@ -51,7 +51,12 @@ def openssl_rates(path):
 
 
 def median_ns(criterion_dir, bench_id):
-    matches = sorted(Path(criterion_dir).glob(f"{bench_id}/new/estimates.json"))
+    # Newest first: a wildcard may also match results of an earlier run on other hardware.
+    matches = sorted(
+        Path(criterion_dir).glob(f"{bench_id}/new/estimates.json"),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
     if not matches:
         return None, bench_id
     estimates = json.loads(matches[0].read_text())

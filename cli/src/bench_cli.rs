@@ -104,6 +104,10 @@ struct Report {
     /// Transactions the mempool dropped, by code.
     dropped: BTreeMap<String, usize>,
     timed_out: usize,
+    /// Transactions never sent because nothing settled for a whole timeout.
+    not_sent: usize,
+    /// Times node 0's event stream broke and was opened again.
+    stream_reopens: usize,
     submit_seconds: f64,
     run_seconds: f64,
     submitted_per_second: f64,
@@ -238,6 +242,7 @@ struct Tally {
     failed_receipts: BTreeMap<String, usize>,
     dropped: BTreeMap<String, usize>,
     last_commit: Option<Instant>,
+    stream_reopens: usize,
 }
 
 async fn drive(
@@ -251,10 +256,11 @@ async fn drive(
     let in_flight = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let progress = progress_bar(args, total);
     // Listen before the first submission, so no commit is missed.
-    let events = clients[0].events(None).await?;
+    let head = clients[0].status().await?.height;
+    let events = clients[0].events(Some(head + 1)).await?;
     let watcher = tokio::spawn(watch_commits(
         clients[0].clone(),
-        events,
+        (events, head),
         tally.clone(),
         in_flight.clone(),
         progress.clone(),
@@ -271,10 +277,13 @@ async fn drive(
         match tokio::time::timeout(waited, in_flight.acquire()).await {
             Ok(permit) => permit.context("in-flight bound")?.forget(),
             Err(_) => {
-                progress.println(format!(
-                    "nothing settled for {} s; stopped after {i} of {total} transactions",
-                    args.timeout
-                ));
+                say(
+                    &progress,
+                    &format!(
+                        "nothing settled for {} s; stopped after {i} of {total} transactions",
+                        args.timeout
+                    ),
+                );
                 break;
             }
         }
@@ -324,17 +333,17 @@ async fn submit(
 /// transactions to time out, and the report counts them so.
 async fn watch_commits(
     client: Client,
-    mut events: xinlian_sdk::events::EventStream,
+    (mut events, head): (xinlian_sdk::events::EventStream, u64),
     tally: Arc<Mutex<Tally>>,
     in_flight: Arc<Semaphore>,
     progress: indicatif::ProgressBar,
 ) {
-    let mut last_height = None;
+    let mut last_height = head;
     loop {
         while let Some(event) = events.next().await {
             match event {
                 Ok(ChainEvent::Block(block)) => {
-                    last_height = Some(block.height);
+                    last_height = block.height;
                     settle_block(&mut lock(&tally), block, &in_flight, &progress);
                 }
                 Ok(ChainEvent::Rejected(rejected)) => {
@@ -347,15 +356,16 @@ async fn watch_commits(
                 }
                 Ok(ChainEvent::Lagged(_)) => {}
                 Err(e) => {
-                    progress.println(format!("event stream: {e}; opening it again"));
+                    say(&progress, &format!("event stream: {e}; opening it again"));
+                    lock(&tally).stream_reopens += 1;
                     break;
                 }
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-        match client.events(last_height.map(|h| h + 1)).await {
+        match client.events(Some(last_height + 1)).await {
             Ok(reopened) => events = reopened,
-            Err(e) => progress.println(format!("event stream: {e}")),
+            Err(e) => say(&progress, &format!("event stream: {e}")),
         }
     }
 }
@@ -382,6 +392,16 @@ fn settle_block(
                 *tally.failed_receipts.entry(code).or_default() += 1
             }
         }
+    }
+}
+
+/// A note for the person running the bench: above the progress bar, or on stderr when the bar
+/// is hidden (`--json`, or no terminal).
+fn say(progress: &indicatif::ProgressBar, note: &str) {
+    if progress.is_hidden() {
+        eprintln!("{note}");
+    } else {
+        progress.println(note);
     }
 }
 
@@ -439,6 +459,8 @@ fn report(
         committed: tally.committed,
         succeeded: tally.succeeded,
         timed_out: tally.pending.len(),
+        not_sent: args.txs - tally.submitted,
+        stream_reopens: tally.stream_reopens,
         submit_seconds,
         run_seconds,
         submitted_per_second: tally.submitted as f64 / submit_seconds.max(1e-9),
@@ -486,11 +508,12 @@ fn print_report(args: &BenchArgs, report: Report) -> Result<()> {
         report.latency_ms.p50, report.latency_ms.p95, report.latency_ms.p99, report.latency_ms.max
     );
     println!(
-        "  succeeded {} of {} ({:.1}%), timed out {}",
+        "  succeeded {} of {} ({:.1}%), timed out {}, not sent {}",
         report.succeeded,
         report.txs,
         report.success_ratio * 100.0,
-        report.timed_out
+        report.timed_out,
+        report.not_sent
     );
     for (what, counts) in [
         ("refused on submit", &report.rejected_on_submit),

@@ -212,12 +212,14 @@ impl Config {
         if self.raft_log_kept_entries == 0 {
             return fail("raft_log_kept_entries", "must be at least 1".into());
         }
-        if self.raft_message_bytes_max < xinlian_core::limits::TX_BYTES_MAX * 2 {
+        // A gossip request carries transactions in a quarter of this (CBOR may double a byte
+        // list), and the largest transaction must fit in one.
+        if self.raft_message_bytes_max < xinlian_core::limits::TX_BYTES_MAX * 4 {
             return fail(
                 "raft_message_bytes_max",
                 format!(
                     "must be at least {}",
-                    xinlian_core::limits::TX_BYTES_MAX * 2
+                    xinlian_core::limits::TX_BYTES_MAX * 4
                 ),
             );
         }

@@ -32,7 +32,7 @@ use crate::{Config, Error, Result};
 const PROTOCOL: &str = "/xinlian/peer/1";
 /// Most outgoing items taken from the queue at once (and so most transactions per gossip request).
 const OUTGOING_BATCH_MAX: usize = 256;
-/// Most gossip requests waiting for admission on the blocking pool.
+/// Most gossip requests queued or running for admission.
 const GOSSIP_ADMISSIONS_MAX: usize = 64;
 /// Most outgoing items waiting for the transport.
 pub const OUTGOING_MAX: usize = 8_192;
@@ -607,10 +607,12 @@ fn answer(
     }
 }
 
-/// Admits gossiped transactions on the blocking pool, off the transport's loop: admission
-/// verifies signatures (about a quarter of a millisecond each for SM2), and the loop must keep
-/// carrying Raft messages meanwhile. At most [`GOSSIP_ADMISSIONS_MAX`] batches wait at once; a
-/// batch beyond that is refused as busy, and the peer's periodic re-send brings it again.
+/// Admits gossiped transactions on rayon's pool (one thread per core), off the transport's
+/// loop: admission verifies signatures (about a quarter of a millisecond each for SM2), the loop
+/// must keep carrying Raft messages meanwhile, and more verifying threads than cores would only
+/// crowd out the ones that carry Raft. At most [`GOSSIP_ADMISSIONS_MAX`] requests are queued or
+/// running at once; one beyond that is refused as busy, and the peer's periodic re-send brings
+/// its transactions again.
 fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Vec<u8>>) -> PeerResponse {
     static ADMISSIONS: tokio::sync::Semaphore =
         tokio::sync::Semaphore::const_new(GOSSIP_ADMISSIONS_MAX);
@@ -620,7 +622,7 @@ fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Vec<u8>>) -> PeerResponse {
         return PeerResponse::Refused("busy".into());
     };
     let chain = chain.clone();
-    tokio::task::spawn_blocking(move || {
+    rayon::spawn(move || {
         let _permit = permit;
         for bytes in txs {
             match SignedTransaction::from_bytes(&bytes) {

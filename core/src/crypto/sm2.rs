@@ -50,7 +50,7 @@ impl Parsed {
     fn new(point: &[u8; 65], user_id: &str) -> Result<Self> {
         // `from_sec1_bytes` checks the point lies on the curve; the identity has no uncompressed
         // encoding, so it cannot get here.
-        let key = VerifyingKey::from_sec1_bytes(user_id, point)
+        let key = ::sm2::PublicKey::from_sec1_bytes(point)
             .map_err(|_| Error::InvalidPublicKey("SM2 point is not on the curve".to_string()))?;
         Ok(Parsed {
             point: ProjectivePoint::from(*key.as_affine()),
@@ -74,10 +74,13 @@ fn identity_digest(point: &[u8; 65], user_id: &str) -> Result<[u8; 32]> {
     let mut hasher = Sm3::new();
     hasher.update(bits.to_be_bytes());
     hasher.update(user_id.as_bytes());
-    for parameter in CURVE_PARAMETERS {
-        let bytes = hex::decode(parameter).expect("the curve parameters are hex");
-        hasher.update(bytes);
-    }
+    static PARAMETERS: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    hasher.update(PARAMETERS.get_or_init(|| {
+        CURVE_PARAMETERS
+            .iter()
+            .flat_map(|hex_text| hex::decode(hex_text).expect("the curve parameters are hex"))
+            .collect()
+    }));
     hasher.update(&point[1..]);
     Ok(hasher.finalize().into())
 }
