@@ -485,10 +485,13 @@ impl Chain {
         if lock(&self.mempool).contains(&hash) {
             return Err(SubmitError::AlreadyPending(hash));
         }
-        tx.verify_signature()
-            .map_err(|e| SubmitError::BadSignature(e.to_string()))?;
-        self.metrics.count_signature_check("admission");
-        lock(&self.verified).insert(&hash, &tx.signature);
+        // Gossip can bring a transaction after its block did; the block's check counts.
+        if !lock(&self.verified).contains(&hash, &tx.signature) {
+            tx.verify_signature()
+                .map_err(|e| SubmitError::BadSignature(e.to_string()))?;
+            self.metrics.count_signature_check("admission");
+            lock(&self.verified).insert(&hash, &tx.signature);
+        }
         let next_height = self.head().height + 1;
         self.executor
             .check_admission(&self.storage, &tx, next_height)
@@ -720,7 +723,12 @@ impl Chain {
         xinlian_core::verify::verify_signatures(&txs).map_err(|rejected| {
             let hash = unchecked[rejected.index].0;
             BlockRefusal::Malformed(format!("transaction {hash}: {}", rejected.error))
-        })
+        })?;
+        let mut verified = lock(&self.verified);
+        for (hash, tx) in &unchecked {
+            verified.insert(hash, &tx.signature);
+        }
+        Ok(())
     }
 
     /// Whether the stored block at `block`'s height is `block`.
@@ -886,5 +894,30 @@ mod tests {
             }
             other => panic!("a swapped signature was accepted: {other:?}"),
         }
+    }
+
+    /// Gossip may bring a transaction after its block: the block's check counts, and the late
+    /// copy is refused as committed without a second verification.
+    #[test]
+    fn a_transaction_first_seen_in_a_block_is_not_verified_again_when_gossiped() {
+        let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (leader, follower) = (chain(dir_a.path()), chain(dir_b.path()));
+        let tx = evidence(&leader, 1);
+        leader.submit(tx.clone()).unwrap();
+        let block = leader.build_block(1_000).unwrap().unwrap();
+        assert!(matches!(
+            follower.apply_entry(1, &block.to_bytes()).unwrap(),
+            Applied::Block(_)
+        ));
+        assert!(follower.submit(tx).is_err(), "committed already");
+        let metrics = follower.metrics().render();
+        assert!(
+            metrics.contains("xinlian_signature_checks_total{code=\"block\"} 1"),
+            "{metrics}"
+        );
+        assert!(
+            !metrics.contains("xinlian_signature_checks_total{code=\"admission\"}"),
+            "{metrics}"
+        );
     }
 }

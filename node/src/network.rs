@@ -32,8 +32,8 @@ use crate::{Config, Error, Result};
 const PROTOCOL: &str = "/xinlian/peer/1";
 /// Most outgoing items taken from the queue at once (and so most transactions per gossip request).
 const OUTGOING_BATCH_MAX: usize = 256;
-/// Most gossip requests queued or running for admission.
-const GOSSIP_ADMISSIONS_MAX: usize = 64;
+/// Most bytes of gossiped transactions queued or being admitted.
+const GOSSIP_QUEUED_BYTES_MAX: usize = 64 << 20;
 /// Most outgoing items waiting for the transport.
 pub const OUTGOING_MAX: usize = 8_192;
 /// Most blocks one sync response carries.
@@ -607,22 +607,28 @@ fn answer(
     }
 }
 
-/// Admits gossiped transactions on rayon's pool (one thread per core), off the transport's
+/// Admits gossiped transactions on a pool of its own (one thread per core), off the transport's
 /// loop: admission verifies signatures (about a quarter of a millisecond each for SM2), the loop
 /// must keep carrying Raft messages meanwhile, and more verifying threads than cores would only
-/// crowd out the ones that carry Raft. At most [`GOSSIP_ADMISSIONS_MAX`] requests are queued or
-/// running at once; one beyond that is refused as busy, and the peer's periodic re-send brings
-/// its transactions again.
+/// crowd out the ones that carry Raft. Not rayon's global pool: a block's signature checks run
+/// there and must not queue behind gossip. At most [`GOSSIP_QUEUED_BYTES_MAX`] bytes of
+/// transactions are queued or being admitted; a request beyond that is refused as busy, and the
+/// peer's periodic re-send brings its transactions again. Honest gossip stays far below it (a
+/// batch is a few hundred transactions of a few hundred bytes); a flooding peer cannot hold more.
 fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Vec<u8>>) -> PeerResponse {
-    static ADMISSIONS: tokio::sync::Semaphore =
-        tokio::sync::Semaphore::const_new(GOSSIP_ADMISSIONS_MAX);
+    static QUEUED_BYTES: tokio::sync::Semaphore =
+        tokio::sync::Semaphore::const_new(GOSSIP_QUEUED_BYTES_MAX);
+    let bytes: usize = txs.iter().map(Vec::len).sum();
     // The permit moves into the task and is released when it ends, even by a panic.
-    let Ok(permit) = ADMISSIONS.try_acquire() else {
+    let permit = u32::try_from(bytes.max(1))
+        .ok()
+        .and_then(|n| QUEUED_BYTES.try_acquire_many(n).ok());
+    let Some(permit) = permit else {
         chain.metrics().count_dropped_peer_message("admission_busy");
         return PeerResponse::Refused("busy".into());
     };
     let chain = chain.clone();
-    rayon::spawn(move || {
+    admission_pool().spawn(move || {
         let _permit = permit;
         for bytes in txs {
             match SignedTransaction::from_bytes(&bytes) {
@@ -636,4 +642,15 @@ fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Vec<u8>>) -> PeerResponse {
         }
     });
     PeerResponse::Ack
+}
+
+/// The threads that admit gossiped transactions.
+fn admission_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("xinlian-admit-{i}"))
+            .build()
+            .expect("threads for gossip admission")
+    })
 }
