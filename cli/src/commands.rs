@@ -422,6 +422,17 @@ async fn testnet_up(
     }
     let first = &layout.nodes[0].http_url;
     println!("Look at: {first}/v1/blocks/latest   {first}/metrics   {first}/openapi.json");
+    println!("Events (SSE, from the first block): {first}/v1/events?from_height=1");
+    if demo {
+        println!(
+            "Build on it: cargo run -p xinlian-sdk --example cold_chain_terminal|licence_window|holder_grants -- {}",
+            dir.display()
+        );
+    }
+    println!(
+        "Load it: xinlian bench --testnet {} --txs 2000 --mix trace,license,auth",
+        dir.display()
+    );
     println!(
         "Admin keys: {}",
         layout

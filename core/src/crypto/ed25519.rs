@@ -56,10 +56,8 @@ impl Ed25519PublicKey {
     /// Verifies `signature` over `message`: strict encodings (see [`check_encodings`]) and the
     /// cofactored equation.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<()> {
-        let (r_bytes, s_bytes) = split(signature);
-        check_encodings(signature)?;
-        let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
-            .ok_or_else(|| invalid("S is not a canonical scalar"))?;
+        let s = check_encodings(signature)?;
+        let (r_bytes, _) = split(signature);
         let r = CompressedEdwardsY(r_bytes)
             .decompress()
             .ok_or_else(|| invalid("R is not a point"))?;
@@ -128,11 +126,11 @@ fn challenge(r: &[u8; 32], a: &[u8; 32], message: &[u8]) -> Scalar {
 /// before it joins a batch: `S` below the group order, `R`'s y coordinate below the field prime
 /// (one encoding per point) and `R` not of small order (not one of the eight torsion points,
 /// whichever sign bit it carries).
-pub(crate) fn check_encodings(signature: &Signature) -> Result<()> {
+/// Returns `S`.
+pub(crate) fn check_encodings(signature: &Signature) -> Result<Scalar> {
     let (r, s) = split(signature);
-    if bool::from(Scalar::from_canonical_bytes(s).is_none()) {
-        return Err(invalid("S is not a canonical scalar"));
-    }
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s))
+        .ok_or_else(|| invalid("S is not a canonical scalar"))?;
     let mut y = r;
     y[31] &= 0x7f;
     if !below_field_prime(&y) {
@@ -141,7 +139,7 @@ pub(crate) fn check_encodings(signature: &Signature) -> Result<()> {
     if small_order_encodings().contains(&y) {
         return Err(invalid("R has small order"));
     }
-    Ok(())
+    Ok(s)
 }
 
 /// Whether a little-endian 255-bit value is below `p = 2^255 - 19`.
