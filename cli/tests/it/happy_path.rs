@@ -202,3 +202,22 @@ async fn the_event_stream_sends_blocks_with_outcomes_and_resumes() {
         "text/event-stream"
     );
 }
+
+#[tokio::test]
+async fn event_streams_beyond_the_limit_are_refused_with_their_own_code() {
+    let node = TestNode::start(Suite::Gm).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/events", node.url());
+    let mut open = Vec::new();
+    for _ in 0..256 {
+        let response = http.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        open.push(response);
+    }
+    let refused = http.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 503);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_streams", "{body}");
+    // The node still answers everything else.
+    assert!(node.client.status().await.is_ok());
+}
