@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xinlian/target
 XINLIAN := $(CARGO_TARGET_DIR)/debug/xinlian
 TESTNET_DIR ?= .xinlian-testnet
 
-.PHONY: deps build run test lint fmt check bench-trace bench-crypto bench-load
+.PHONY: deps build run test lint fmt check bench-trace bench-crypto bench-load kill-campaign flood
 
 deps:
 	@scripts/install-deps.sh
@@ -47,3 +47,13 @@ bench-crypto: deps
 ## one in .xinlian-bench, runs a pressure run per suite, stops it.
 bench-load: deps
 	scripts/bench-load.sh
+
+## The long kill -9 campaign (docs/consensus.md): 100 SIGKILLs of a random node or the leader on a
+## 4-node chain under SM2 load; `make test` runs the same test with 20. XINLIAN_KILL_SEED replays.
+kill-campaign: deps
+	XINLIAN_KILLS=$${XINLIAN_KILLS:-100} cargo test -p xinlian-cli --test it kill_campaign -- --nocapture
+
+## One member floods the chain with large valid transactions while another's must still commit
+## (cli/tests/it/flood.rs); not yet in `make test`, see the note on the test.
+flood: deps
+	cargo test -p xinlian-cli --test it flood -- --ignored --nocapture

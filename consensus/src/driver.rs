@@ -5,9 +5,13 @@
 use std::collections::BTreeMap;
 
 use protobuf::Message as _;
-use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Message, Snapshot};
+use raft::eraftpb::{
+    ConfChange, ConfChangeSingle, ConfChangeV2, Entry, EntryType, Message, Snapshot,
+};
 use raft::{RawNode, StateRole};
 
+use crate::application::{Application, MemberChange};
+use crate::peer_check::{self, DropReason};
 use crate::{ConsensusError, LogStore, Result};
 
 /// Tunables of one Raft member. Times are in ticks; the node decides how long a tick is.
@@ -80,54 +84,6 @@ impl DriverConfig {
     }
 }
 
-/// Why a peer message was dropped before reaching raft-rs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum DropReason {
-    /// Addressed to another member.
-    WrongRecipient,
-    /// From a peer outside the membership.
-    UnknownPeer,
-    /// A type only the local node may generate (e.g. `MsgHup`).
-    LocalOnlyType,
-    /// A term beyond any that elections could have reached.
-    ImpossibleTerm,
-    /// raft-rs refused it.
-    Refused,
-}
-
-/// What the application is asked to apply, in log order.
-#[derive(Debug)]
-pub enum Applied<'a> {
-    /// A committed normal entry (a block). Empty entries (a new leader's no-op) are not passed.
-    Entry {
-        /// Log index.
-        index: u64,
-        /// Log term.
-        term: u64,
-        /// The entry's bytes.
-        data: &'a [u8],
-    },
-    /// A committed membership change, already applied to Raft.
-    Membership {
-        /// Log index.
-        index: u64,
-        /// Voters after the change.
-        voters: Vec<u64>,
-        /// Learners after the change.
-        learners: Vec<u64>,
-    },
-    /// The log was replaced by a snapshot from `from`: the application must catch up to `index`
-    /// by fetching and validating blocks from peers.
-    Snapshot {
-        /// The snapshot's last index.
-        index: u64,
-        /// Who sent it (the leader).
-        from: u64,
-        /// The snapshot's application data.
-        data: &'a [u8],
-    },
-}
-
 /// A Raft member driven by its owner.
 pub struct Driver<S: LogStore> {
     node: RawNode<S>,
@@ -155,8 +111,18 @@ impl<S: LogStore> Driver<S> {
     /// Starts (or restarts) a member over `store`, whose application has applied up to `applied`.
     /// `jitter_seed` drives the randomised election timeouts: the node passes OS randomness, the
     /// simulation a value derived from its seed.
-    pub fn new(config: DriverConfig, store: S, applied: u64, jitter_seed: u64) -> Result<Self> {
+    ///
+    /// A crash can stop a member between any two durable writes, so before raft-rs sees the
+    /// store, what it will be told is reconciled with what is durable:
+    /// - the application records an entry as applied with its effects, before the hard state that
+    ///   says it is committed is saved: the commit index is raised to the applied index (the
+    ///   entry was committed, or it would not have been applied, and it is in the durable log);
+    /// - a snapshot is stored only after the application caught up to it, so an applied index
+    ///   behind the snapshot point means the crash came before the application recorded it: the
+    ///   applied index is the snapshot point.
+    pub fn new(config: DriverConfig, mut store: S, applied: u64, jitter_seed: u64) -> Result<Self> {
         config.validate()?;
+        let applied = reconcile(&mut store, applied)?;
         let raft_config = config.to_raft(applied);
         raft_config.validate()?;
         let logger = slog::Logger::root(slog::Discard, slog::o!());
@@ -282,27 +248,22 @@ impl<S: LogStore> Driver<S> {
         Err(reason)
     }
 
-    /// Steps a message from a peer after checking it could have come from one.
+    /// Steps a message from a peer after checking it could have come from an honest member in
+    /// its role ([`crate::peer_check`]).
     pub fn step(&mut self, message: Message) -> Result<(), DropReason> {
-        if message.to != self.config.id {
-            return self.drop_message(DropReason::WrongRecipient);
-        }
-        if raft::raw_node::is_local_msg(message.get_msg_type()) {
-            return self.drop_message(DropReason::LocalOnlyType);
-        }
-        let known = self.node.raft.prs().conf().voters().contains(message.from)
-            || self
-                .node
-                .raft
-                .prs()
-                .conf()
-                .learners()
-                .contains(&message.from);
-        if !known {
-            return self.drop_message(DropReason::UnknownPeer);
-        }
-        if message.term > self.term().saturating_add(self.config.term_jump_max) {
-            return self.drop_message(DropReason::ImpossibleTerm);
+        let conf = self.node.raft.prs().conf();
+        let voters = |id: u64| conf.voters().contains(id);
+        let learners = |id: u64| conf.learners().contains(&id);
+        let view = peer_check::View {
+            id: self.config.id,
+            term: self.term(),
+            leader: self.leader(),
+            voters: &voters,
+            learners: &learners,
+            term_jump_max: self.config.term_jump_max,
+        };
+        if let Err(reason) = peer_check::check(&message, &view) {
+            return self.drop_message(reason);
         }
         let stepped = self.node.step(message);
         self.rejitter_if_reset();
@@ -346,13 +307,10 @@ impl<S: LogStore> Driver<S> {
         self.node.mut_store().compact(index)
     }
 
-    /// Handles one `Ready`, if any: applies committed entries through `apply`, persists, and
-    /// returns the messages to send. Messages are released only after the entries and hard state
-    /// they depend on are durable.
-    pub fn process_ready(
-        &mut self,
-        mut apply: impl FnMut(Applied<'_>) -> Result<()>,
-    ) -> Result<Vec<Message>> {
+    /// Handles one `Ready`, if any: catches the application up to a snapshot, applies committed
+    /// entries through `app`, persists, and returns the messages to send. Messages are released
+    /// only after the entries and hard state they depend on are durable.
+    pub fn process_ready(&mut self, app: &mut impl Application) -> Result<Vec<Message>> {
         if !self.node.has_ready() {
             return Ok(Vec::new());
         }
@@ -360,16 +318,17 @@ impl<S: LogStore> Driver<S> {
         let mut outgoing = ready.take_messages();
         if !ready.snapshot().is_empty() {
             let snapshot: Snapshot = ready.snapshot().clone();
-            self.node.mut_store().apply_snapshot(&snapshot)?;
             let from = self.leader().unwrap_or_default();
             let index = snapshot.get_metadata().index;
-            apply(Applied::Snapshot {
-                index,
-                from,
-                data: &snapshot.data,
-            })?;
+            // The application first, the log store after: a crash in between restarts with the
+            // old log and the application ahead of it, which replaying entries or a new
+            // snapshot reconciles; the other order would leave a log that claims a state the
+            // application does not hold.
+            app.catch_up(index, from, &snapshot.data)?;
+            self.node.mut_store().apply_snapshot(&snapshot)?;
+            app.snapshot_applied(index)?;
         }
-        self.apply_committed(ready.take_committed_entries(), &mut apply)?;
+        self.apply_committed(ready.take_committed_entries(), app)?;
         if !ready.entries().is_empty() {
             self.node.mut_store().append(ready.entries())?;
         }
@@ -382,51 +341,61 @@ impl<S: LogStore> Driver<S> {
             self.node.mut_store().set_commit(commit)?;
         }
         outgoing.extend(light.take_messages());
-        self.apply_committed(light.take_committed_entries(), &mut apply)?;
+        self.apply_committed(light.take_committed_entries(), app)?;
         self.node.advance_apply();
         self.rejitter_if_reset();
         Ok(outgoing)
     }
 
-    fn apply_committed(
-        &mut self,
-        entries: Vec<Entry>,
-        apply: &mut impl FnMut(Applied<'_>) -> Result<()>,
-    ) -> Result<()> {
+    fn apply_committed(&mut self, entries: Vec<Entry>, app: &mut impl Application) -> Result<()> {
         for entry in entries {
             match entry.get_entry_type() {
                 EntryType::EntryNormal if entry.data.is_empty() => {}
-                EntryType::EntryNormal => apply(Applied::Entry {
-                    index: entry.index,
-                    term: entry.term,
-                    data: &entry.data,
-                })?,
+                EntryType::EntryNormal => app.apply_entry(entry.index, entry.term, &entry.data)?,
                 EntryType::EntryConfChange | EntryType::EntryConfChangeV2 => {
-                    let conf_state = self.apply_membership(&entry)?;
-                    self.node.mut_store().set_conf_state(&conf_state)?;
-                    apply(Applied::Membership {
-                        index: entry.index,
-                        voters: conf_state.voters,
-                        learners: conf_state.learners,
-                    })?;
+                    self.apply_membership(&entry, app)?;
                 }
             }
         }
         Ok(())
     }
 
-    fn apply_membership(&mut self, entry: &Entry) -> Result<raft::eraftpb::ConfState> {
+    /// Applies a committed membership entry if the application finds it matches committed state,
+    /// and refuses it otherwise; either way the same on every member.
+    fn apply_membership(&mut self, entry: &Entry, app: &mut impl Application) -> Result<()> {
         let decode_error = |e: protobuf::ProtobufError| {
             ConsensusError::Apply(format!("committed conf change: {e}"))
         };
-        let conf_state = if entry.get_entry_type() == EntryType::EntryConfChange {
-            let change = ConfChange::parse_from_bytes(&entry.data).map_err(decode_error)?;
-            self.node.apply_conf_change(&change)?
+        let change = if entry.get_entry_type() == EntryType::EntryConfChange {
+            let v1 = ConfChange::parse_from_bytes(&entry.data).map_err(decode_error)?;
+            let mut single = ConfChangeSingle::default();
+            single.set_change_type(v1.get_change_type());
+            single.node_id = v1.node_id;
+            let mut v2 = ConfChangeV2::default();
+            v2.mut_changes().push(single);
+            v2
         } else {
-            let change = ConfChangeV2::parse_from_bytes(&entry.data).map_err(decode_error)?;
-            self.node.apply_conf_change(&change)?
+            ConfChangeV2::parse_from_bytes(&entry.data).map_err(decode_error)?
         };
-        Ok(conf_state)
+        let changes: Vec<MemberChange> = change
+            .get_changes()
+            .iter()
+            .map(|c| MemberChange {
+                kind: c.get_change_type(),
+                node_id: c.node_id,
+            })
+            .collect();
+        // An empty change (what raft-rs writes for a second change proposed while one is
+        // pending) changes nothing and needs no verdict.
+        let admitted = !changes.is_empty() && app.admit_membership(entry.index, &changes)?;
+        let conf_state = if admitted {
+            let conf_state = self.node.apply_conf_change(&change)?;
+            self.node.mut_store().set_conf_state(&conf_state)?;
+            conf_state
+        } else {
+            self.node.raft.prs().conf().to_conf_state()
+        };
+        app.membership_applied(entry.index, &conf_state.voters, &conf_state.learners)
     }
 
     /// Reports whether a snapshot message reached `peer`. The leader pauses replication to a peer
@@ -445,4 +414,23 @@ impl<S: LogStore> Driver<S> {
     pub fn report_unreachable(&mut self, peer: u64) {
         self.node.report_unreachable(peer);
     }
+}
+
+/// Brings the durable state raft-rs will read in line with the application's applied index
+/// after a crash (see [`Driver::new`]); returns the applied index to give raft-rs.
+fn reconcile<S: LogStore>(store: &mut S, applied: u64) -> Result<u64> {
+    let snapshot_point = store.first_index()? - 1;
+    let applied = applied.max(snapshot_point);
+    let last = store.last_index()?;
+    if applied > last {
+        return Err(ConsensusError::Store(format!(
+            "the application applied index {applied} but the durable Raft log ends at {last}: \
+             the store is not the one the application wrote"
+        )));
+    }
+    let commit = store.initial_state()?.hard_state.commit;
+    if applied > commit {
+        store.set_commit(applied)?;
+    }
+    Ok(applied)
 }

@@ -32,8 +32,13 @@ pub struct MemLogStore {
 impl MemLogStore {
     /// A store whose initial membership is `voters`.
     pub fn with_voters(voters: Vec<u64>) -> Self {
+        Self::with_members(voters, Vec::new())
+    }
+
+    /// A store whose initial membership is `voters` and `learners`.
+    pub fn with_members(voters: Vec<u64>, learners: Vec<u64>) -> Self {
         MemLogStore {
-            inner: MemStorage::new_with_conf_state(ConfState::from((voters, vec![]))),
+            inner: MemStorage::new_with_conf_state(ConfState::from((voters, learners))),
         }
     }
 }

@@ -16,8 +16,8 @@ use xinlian_core::licence::LicenceId;
 use xinlian_core::limits::{NAME_BYTES_MAX, TEXT_BYTES_MAX};
 
 use crate::executor::TxContext;
-use crate::step::{Step, invalid, text};
-use crate::system::{self, Member};
+use crate::step::{Step, argument, check_reason};
+use crate::system::{self, Member, check_text};
 use crate::{ContractError, ExecError, Overlay, Space, StateReader};
 
 const DAY_MS: u64 = 86_400_000;
@@ -129,54 +129,78 @@ pub fn execute(
     crate::step::finish(result)
 }
 
-fn check_scope(scope: &Scope) -> Step<()> {
+// The stateless rules of a grant, shared with admission (`crate::check_bounds`). Execution calls
+// each where it always did, so the order of refusals (and receipts) stays as it was.
+
+/// A scope names 1 to `SCOPE_ITEMS_MAX` licences and data items and at least one action; each
+/// data item is 1 to `NAME_BYTES_MAX` bytes.
+pub(crate) fn check_scope(scope: &Scope) -> Result<(), ContractError> {
     if scope.licences.is_empty() && scope.data_items.is_empty() {
-        return Err(invalid("scope", "name at least one licence or data item"));
+        return Err(argument("scope", "name at least one licence or data item"));
     }
     if scope.licences.len() + scope.data_items.len() > SCOPE_ITEMS_MAX {
-        return Err(invalid("scope", "at most 64 licences and data items"));
+        return Err(argument("scope", "at most 64 licences and data items"));
     }
     if scope.actions.is_empty() {
-        return Err(invalid(
+        return Err(argument(
             "scope.actions",
             "at least one of view, verify, download",
         ));
     }
     for item in &scope.data_items {
-        text("scope.data_items", item, 1, NAME_BYTES_MAX)?;
+        check_text("scope.data_items", item, 1, NAME_BYTES_MAX)?;
     }
     Ok(())
 }
 
-fn check_matter(matter: &Matter) -> Step<()> {
-    text("matter.code", &matter.code, 1, 64)?;
-    text("matter.name", &matter.name, 1, NAME_BYTES_MAX)?;
-    text("matter.serial", &matter.serial, 0, 64)
+/// A matter's code (1 to 64 bytes), name (1 to `NAME_BYTES_MAX`) and serial (at most 64).
+pub(crate) fn check_matter(matter: &Matter) -> Result<(), ContractError> {
+    check_text("matter.code", &matter.code, 1, 64)?;
+    check_text("matter.name", &matter.name, 1, NAME_BYTES_MAX)?;
+    check_text("matter.serial", &matter.serial, 0, 64)
+}
+
+/// A grant's purpose: 1 to `TEXT_BYTES_MAX` bytes.
+pub(crate) fn check_purpose(purpose: &str) -> Result<(), ContractError> {
+    check_text("purpose", purpose, 1, TEXT_BYTES_MAX)
+}
+
+/// A grant's window: `from` before `to`, at most `GRANT_DAYS_MAX` days long, and, given the
+/// block time `now`, ending after it and starting at most `GRANT_DAYS_MAX` days ahead of it.
+/// Admission passes no `now` (the block time is not known yet) and checks the window's shape.
+pub(crate) fn check_window(from: u64, to: u64, now: Option<u64>) -> Result<(), ContractError> {
+    let span = GRANT_DAYS_MAX * DAY_MS;
+    // The terms are pure, so their order does not change the outcome. Short-circuiting keeps the
+    // arithmetic safe: `to - from` is reached only when `from < to`, and `now + span` only when
+    // `to` lies ahead of `now`, as before this check was shared.
+    let refused =
+        from >= to || to - from > span || now.is_some_and(|now| to <= now || from > now + span);
+    if refused {
+        return Err(ContractError::InvalidWindow(format!(
+            "from {from} to {to} (ms): from must precede to, to must lie ahead, and the window at most {GRANT_DAYS_MAX} days"
+        )));
+    }
+    Ok(())
+}
+
+/// A grant's most uses, when given: at least 1.
+pub(crate) fn check_max_uses(max_uses: Option<u32>) -> Result<(), ContractError> {
+    if max_uses == Some(0) {
+        return Err(ContractError::InvalidQuantity {
+            field: "max_uses",
+            reason: "at least 1 when given".into(),
+        });
+    }
+    Ok(())
 }
 
 fn grant_access(state: &mut Overlay<'_>, ctx: &TxContext<'_>, grant: Grant) -> Step<()> {
     check_scope(&grant.scope)?;
     check_matter(&grant.matter)?;
-    text("purpose", &grant.purpose, 1, TEXT_BYTES_MAX)?;
+    check_purpose(&grant.purpose)?;
     let now = ctx.block.timestamp_ms;
-    if grant.valid_from_ms >= grant.valid_to_ms
-        || grant.valid_to_ms <= now
-        || grant.valid_to_ms - grant.valid_from_ms > GRANT_DAYS_MAX * DAY_MS
-        || grant.valid_from_ms > now + GRANT_DAYS_MAX * DAY_MS
-    {
-        return Err(ContractError::InvalidWindow(format!(
-            "from {} to {} (ms): from must precede to, to must lie ahead, and the window at most {GRANT_DAYS_MAX} days",
-            grant.valid_from_ms, grant.valid_to_ms
-        ))
-        .into());
-    }
-    if grant.max_uses == Some(0) {
-        return Err(ContractError::InvalidQuantity {
-            field: "max_uses",
-            reason: "at least 1 when given".into(),
-        }
-        .into());
-    }
+    check_window(grant.valid_from_ms, grant.valid_to_ms, Some(now))?;
+    check_max_uses(grant.max_uses)?;
     let grantee_org = match &grant.grantee {
         Grantee::Org(org) => org.clone(),
         Grantee::Member(key) => {
@@ -260,7 +284,7 @@ fn licence_in_scope(scope: &Scope, id: &LicenceId) -> bool {
 }
 
 fn record_use(state: &mut Overlay<'_>, ctx: &TxContext<'_>, record: GrantUse) -> Step<()> {
-    text("reason", &record.reason, 1, TEXT_BYTES_MAX)?;
+    check_reason(&record.reason)?;
     let mut grant = load(state, &record.grant)?;
     let id = grant.id.to_hex();
     if !is_grantee(&grant, &record) {

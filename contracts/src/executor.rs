@@ -119,8 +119,15 @@ impl Executor {
     }
 
     /// The checks a transaction must pass to enter the mempool for inclusion at `height`: the
-    /// same ones execution makes before the call, so admission and execution cannot disagree on
-    /// committed state. The signature is checked by the caller.
+    /// same ones execution makes before the call (chain, scheme, window, duplicate, sender,
+    /// role), so admission and execution cannot disagree on committed state; then the call's
+    /// stateless argument bounds ([`crate::check_bounds`]), so a transaction whose fields break
+    /// a bound (a 45 KB memo where 4 KB is the limit) never enters a mempool, where it would
+    /// only take room until execution refused it. The signature is checked by the caller.
+    ///
+    /// The call's bounds come after the prechecks so that an expired or duplicate transaction is
+    /// refused as such: the block builder drops only those and includes other refusals (a
+    /// refusal here is one execution would give too, so it ends in a receipt, as before).
     pub fn check_admission(
         &self,
         state: &dyn StateReader,
@@ -128,7 +135,11 @@ impl Executor {
         height: u64,
     ) -> Checked<Member> {
         let hash = tx.hash(self.rules.suite);
-        self.precheck(&Overlay::new(state), tx, &hash, height)
+        let member = match self.precheck(&Overlay::new(state), tx, &hash, height)? {
+            Ok(member) => member,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(crate::check_bounds(&tx.tx.call).map(|()| member))
     }
 
     fn precheck(

@@ -12,13 +12,14 @@
 //! - index `gov/proposals/<height BE><id>` → empty (listing, newest last)
 
 use xinlian_core::Hash;
-use xinlian_core::crypto::PublicKey;
+use xinlian_core::crypto::{PublicKey, SignatureScheme};
 use xinlian_core::genesis::Genesis;
 use xinlian_core::limits::{NAME_BYTES_MAX, TEXT_BYTES_MAX};
 use xinlian_core::types::{GovCall, GovChange, MemberRole, OrgRole};
 pub use xinlian_core::types::{NodeRecord, Proposal, Settings};
 
 use crate::executor::TxContext;
+use crate::step::argument;
 use crate::system::{self, Member, Organisation};
 use crate::{ContractError, ExecError, Overlay, Space, StateReader};
 
@@ -127,7 +128,7 @@ fn propose(
     change: &GovChange,
     memo: &str,
 ) -> Outcome {
-    if let Err(e) = system::check_text("memo", memo, 0, TEXT_BYTES_MAX) {
+    if let Err(e) = check_memo(memo) {
         return Ok(Err(e));
     }
     if let Err(e) = validate_change(state, ctx, change)? {
@@ -191,6 +192,50 @@ fn text(field: &'static str, value: &str) -> Result<(), ContractError> {
     system::check_text(field, value, 1, NAME_BYTES_MAX)
 }
 
+// The stateless rules of a proposal, shared with admission (`crate::check_bounds`): each is
+// called where execution checks it, so the order of refusals (and receipts) stays as it was.
+
+/// A proposal's memo: at most `TEXT_BYTES_MAX` bytes.
+pub(crate) fn check_memo(memo: &str) -> Result<(), ContractError> {
+    system::check_text("memo", memo, 0, TEXT_BYTES_MAX)
+}
+
+/// A new organisation: at least one admin key, then a name of 1 to `NAME_BYTES_MAX` bytes.
+pub(crate) fn check_new_organisation(
+    name: &str,
+    admins: &[PublicKey],
+) -> Result<(), ContractError> {
+    if admins.is_empty() {
+        return Err(argument("admins", "at least one admin key"));
+    }
+    text("name", name)
+}
+
+/// A new node's id, then its peer id: each 1 to `NAME_BYTES_MAX` bytes.
+pub(crate) fn check_new_node(id: &str, p2p_peer_id: &str) -> Result<(), ContractError> {
+    text("id", id).and_then(|()| text("p2p_peer_id", p2p_peer_id))
+}
+
+/// The accepted signature schemes: at least one.
+pub(crate) fn check_schemes(schemes: &[SignatureScheme]) -> Result<(), ContractError> {
+    if schemes.is_empty() {
+        return Err(argument("schemes", "at least one scheme"));
+    }
+    Ok(())
+}
+
+/// The stateless rules of a change, in the order [`validate_change`] checks them.
+pub(crate) fn check_change(change: &GovChange) -> Result<(), ContractError> {
+    match change {
+        GovChange::AddOrganisation { name, admins, .. } => check_new_organisation(name, admins),
+        GovChange::AddNode {
+            id, p2p_peer_id, ..
+        } => check_new_node(id, p2p_peer_id),
+        GovChange::SetSignatureSchemes { schemes } => check_schemes(schemes),
+        GovChange::RemoveNode { .. } | GovChange::SetRequiredCertificates { .. } => Ok(()),
+    }
+}
+
 fn validate_change(
     state: &Overlay<'_>,
     ctx: &TxContext<'_>,
@@ -202,13 +247,8 @@ fn validate_change(
         } => {
             if state.get(Space::State, &system::org_key(uscc))?.is_some() {
                 Err(ContractError::OrganisationExists(uscc.to_string()))
-            } else if admins.is_empty() {
-                Err(ContractError::InvalidArgument {
-                    field: "admins",
-                    reason: "at least one admin key".into(),
-                })
             } else {
-                text("name", name)
+                check_new_organisation(name, admins)
             }
         }
         GovChange::AddNode {
@@ -229,7 +269,7 @@ fn validate_change(
                     public_key.scheme().to_string(),
                 ))
             } else {
-                text("id", id).and_then(|()| text("p2p_peer_id", p2p_peer_id))
+                check_new_node(id, p2p_peer_id)
             }
         }
         GovChange::RemoveNode { id } => {
@@ -238,13 +278,8 @@ fn validate_change(
                 _ => Err(ContractError::NodeNotFound(id.clone())),
             }
         }
-        GovChange::SetSignatureSchemes { schemes } if schemes.is_empty() => {
-            Err(ContractError::InvalidArgument {
-                field: "schemes",
-                reason: "at least one scheme".into(),
-            })
-        }
-        GovChange::SetSignatureSchemes { .. } | GovChange::SetRequiredCertificates { .. } => Ok(()),
+        GovChange::SetSignatureSchemes { schemes } => check_schemes(schemes),
+        GovChange::SetRequiredCertificates { .. } => Ok(()),
     })
 }
 

@@ -14,6 +14,7 @@
 //! (block time is an input), so every node computes the same outcome.
 
 pub mod auth;
+mod bounds;
 pub mod coldchain;
 mod error;
 mod executor;
@@ -23,6 +24,7 @@ mod state;
 mod step;
 pub mod system;
 
+pub use bounds::check_bounds;
 pub use error::{ContractError, ExecError};
 pub use executor::{BlockContext, BlockOutcome, ChainRules, Executor};
 pub use state::{MemoryState, Overlay, Space, StateReader, WriteSet, chain_state_root};

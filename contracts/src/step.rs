@@ -1,6 +1,8 @@
 //! `?`-friendly results for contract methods: a step fails either with a refusal (recorded in the
 //! receipt) or with an execution failure (which stops the block).
 
+use xinlian_core::limits::TEXT_BYTES_MAX;
+
 use crate::{ContractError, ExecError};
 
 /// Why a step stopped.
@@ -37,14 +39,21 @@ pub(crate) fn finish(result: Step<()>) -> Result<Result<(), ContractError>, Exec
 
 /// An `invalid_argument` refusal.
 pub(crate) fn invalid(field: &'static str, reason: &str) -> Fail {
+    argument(field, reason).into()
+}
+
+/// An `invalid_argument` error, for the stateless checks that admission shares with execution
+/// (see [`crate::check_bounds`]): they return a plain [`ContractError`], not a [`Fail`].
+pub(crate) fn argument(field: &'static str, reason: &str) -> ContractError {
     ContractError::InvalidArgument {
         field,
         reason: reason.to_string(),
     }
-    .into()
 }
 
-/// Checks a text argument's length (see [`crate::system::check_text`]).
-pub(crate) fn text(field: &'static str, value: &str, min: usize, max: usize) -> Step<()> {
-    crate::system::check_text(field, value, min, max).map_err(Fail::from)
+/// Checks a `reason` argument: 1 to `TEXT_BYTES_MAX` bytes. One rule for every call that takes
+/// a reason (dispose, regulators' orders, licence changes, seal revocation, grant uses), shared
+/// by execution and admission.
+pub(crate) fn check_reason(reason: &str) -> Result<(), ContractError> {
+    crate::system::check_text("reason", reason, 1, TEXT_BYTES_MAX)
 }

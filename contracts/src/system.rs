@@ -203,6 +203,18 @@ pub(crate) fn check_text(
     Ok(())
 }
 
+/// A member's display name: 1 to `NAME_BYTES_MAX` bytes (checked at admission too).
+pub(crate) fn check_member_name(name: &str) -> Result<(), ContractError> {
+    check_text("name", name, 1, NAME_BYTES_MAX)
+}
+
+/// An evidence record's kind (1 to `NAME_BYTES_MAX` bytes), then its memo (at most
+/// `TEXT_BYTES_MAX`), in this order (checked at admission too).
+pub(crate) fn check_evidence(kind: &str, memo: &str) -> Result<(), ContractError> {
+    check_text("kind", kind, 1, NAME_BYTES_MAX)?;
+    check_text("memo", memo, 0, TEXT_BYTES_MAX)
+}
+
 fn register_member(
     state: &mut Overlay<'_>,
     ctx: &TxContext<'_>,
@@ -211,7 +223,7 @@ fn register_member(
     name: &str,
     role: MemberRole,
 ) -> Result<Result<(), ContractError>, ExecError> {
-    if let Err(e) = check_text("name", name, 1, NAME_BYTES_MAX) {
+    if let Err(e) = check_member_name(name) {
         return Ok(Err(e));
     }
     if !ctx.accepts(public_key.scheme()) {
@@ -265,8 +277,7 @@ fn record_evidence(
     digest: Hash,
     memo: &str,
 ) -> Result<(), ContractError> {
-    check_text("kind", kind, 1, NAME_BYTES_MAX)?;
-    check_text("memo", memo, 0, TEXT_BYTES_MAX)?;
+    check_evidence(kind, memo)?;
     let record = Evidence {
         kind: kind.to_string(),
         digest,

@@ -7,8 +7,13 @@
 pub const TX_BYTES_MAX: usize = 64 * 1024;
 /// Most transactions one block may carry.
 pub const BLOCK_TXS_MAX: usize = 10_000;
-/// Largest canonical encoding of one block.
-pub const BLOCK_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Largest canonical encoding of one block; every node refuses a larger one. A leader cuts
+/// blocks at its configured `block_bytes_max`, at most this.
+pub const BLOCK_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// Most milliseconds a block's timestamp may lie after its parent's. Block time is the leader's
+/// word; this bounds how far one block can move it. An idle leader cuts an empty block every
+/// half of this, so an honest chain never needs a larger step.
+pub const BLOCK_TIME_STEP_MS_MAX: u64 = 10 * 60 * 1000;
 /// Longest chain id.
 pub const CHAIN_ID_BYTES_MAX: usize = 64;
 /// Longest SM2 user ID (distinguishing identifier); GB/T 32918 allows 8191 bytes, no real ID

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use xinlian_core::limits::{BLOCK_TXS_MAX, TX_BYTES_MAX};
+use xinlian_core::limits::{BLOCK_BYTES_MAX, BLOCK_TXS_MAX, TX_BYTES_MAX};
 
 use crate::{Error, Result};
 
@@ -41,9 +41,22 @@ pub struct Config {
     /// A block is cut at once when this many transactions are waiting; also the most per block.
     #[serde(default = "defaults::block_txs_max")]
     pub block_txs_max: usize,
+    /// Most bytes of transactions (canonical encodings) in one block the leader cuts. At most
+    /// the chain's `BLOCK_BYTES_MAX`, which every node checks, and small enough that a block
+    /// travels in one peer message (`raft_message_bytes_max`).
+    #[serde(default = "defaults::block_bytes_max")]
+    pub block_bytes_max: usize,
     /// Most transactions waiting in the mempool; beyond it submissions get 503.
     #[serde(default = "defaults::mempool_txs_max")]
     pub mempool_txs_max: usize,
+    /// Most bytes of transactions waiting in the mempool; beyond it submissions get 503.
+    #[serde(default = "defaults::mempool_bytes_max")]
+    pub mempool_bytes_max: usize,
+    /// The share of the mempool (of `mempool_txs_max` and of `mempool_bytes_max`, in percent)
+    /// one sender may hold; beyond it that sender's submissions get 429 `sender_share_full`, so
+    /// one member cannot fill the mempool for everyone.
+    #[serde(default = "defaults::mempool_sender_share_percent")]
+    pub mempool_sender_share_percent: usize,
     /// Largest HTTP request body.
     #[serde(default = "defaults::http_body_bytes_max")]
     pub http_body_bytes_max: usize,
@@ -85,6 +98,15 @@ mod defaults {
     pub(super) fn block_txs_max() -> usize {
         2_000
     }
+    pub(super) fn block_bytes_max() -> usize {
+        4 << 20
+    }
+    pub(super) fn mempool_bytes_max() -> usize {
+        256 << 20
+    }
+    pub(super) fn mempool_sender_share_percent() -> usize {
+        10
+    }
     pub(super) fn mempool_txs_max() -> usize {
         50_000
     }
@@ -112,7 +134,27 @@ mod defaults {
     }
 }
 
+/// Bytes a peer message adds around a block or the blocks of a sync answer (Raft and CBOR
+/// framing); generous, since the check that uses it only needs to be safe.
+pub const PEER_MESSAGE_OVERHEAD_BYTES: usize = 64 << 10;
+
 impl Config {
+    /// The mempool's bounds, in all and per sender.
+    pub fn mempool_limits(&self) -> crate::mempool::MempoolLimits {
+        let share = |max: usize| (max / 100 * self.mempool_sender_share_percent).max(1);
+        crate::mempool::MempoolLimits {
+            txs_max: self.mempool_txs_max,
+            bytes_max: self.mempool_bytes_max,
+            sender_txs_max: share(self.mempool_txs_max),
+            sender_bytes_max: share(self.mempool_bytes_max),
+        }
+    }
+
+    /// Most bytes of blocks in one block-sync answer: what fits a peer message.
+    pub fn sync_bytes_max(&self) -> usize {
+        (self.raft_message_bytes_max - PEER_MESSAGE_OVERHEAD_BYTES) / 2
+    }
+
     /// Reads, resolves and validates a config file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
@@ -154,7 +196,10 @@ impl Config {
             http_listen: defaults::http_listen(),
             block_interval_ms: defaults::block_interval_ms(),
             block_txs_max: defaults::block_txs_max(),
+            block_bytes_max: defaults::block_bytes_max(),
             mempool_txs_max: defaults::mempool_txs_max(),
+            mempool_bytes_max: defaults::mempool_bytes_max(),
+            mempool_sender_share_percent: defaults::mempool_sender_share_percent(),
             http_body_bytes_max: defaults::http_body_bytes_max(),
             rejected_txs_kept_max: defaults::rejected_txs_kept_max(),
             rocksdb_cache_bytes: defaults::rocksdb_cache_bytes(),
@@ -223,6 +268,54 @@ impl Config {
                 ),
             );
         }
+        // A block entry travels in one Raft append (raft-rs adds entries to a message while they
+        // fit `block_bytes_max`, and always at least one), CBOR may write its bytes as two each,
+        // and the message around it is small.
+        if !(2 * TX_BYTES_MAX..=BLOCK_BYTES_MAX).contains(&self.block_bytes_max) {
+            return fail(
+                "block_bytes_max",
+                format!(
+                    "must be {} to {BLOCK_BYTES_MAX} (the chain's limit), got {}",
+                    2 * TX_BYTES_MAX,
+                    self.block_bytes_max
+                ),
+            );
+        }
+        if 2 * self.block_bytes_max + PEER_MESSAGE_OVERHEAD_BYTES > self.raft_message_bytes_max {
+            return fail(
+                "block_bytes_max",
+                format!(
+                    "a block of {} bytes does not fit raft_message_bytes_max ({}): it must be at most (raft_message_bytes_max - {PEER_MESSAGE_OVERHEAD_BYTES}) / 2",
+                    self.block_bytes_max, self.raft_message_bytes_max
+                ),
+            );
+        }
+        if self.mempool_bytes_max < self.block_bytes_max {
+            return fail(
+                "mempool_bytes_max",
+                format!(
+                    "must be at least block_bytes_max ({})",
+                    self.block_bytes_max
+                ),
+            );
+        }
+        if !(1..=100).contains(&self.mempool_sender_share_percent) {
+            return fail(
+                "mempool_sender_share_percent",
+                format!(
+                    "must be 1 to 100, got {}",
+                    self.mempool_sender_share_percent
+                ),
+            );
+        }
+        if self.mempool_limits().sender_bytes_max < TX_BYTES_MAX {
+            return fail(
+                "mempool_sender_share_percent",
+                format!(
+                    "a sender's share of mempool_bytes_max must hold one transaction of {TX_BYTES_MAX} bytes"
+                ),
+            );
+        }
         if self.rejected_txs_kept_max == 0 {
             return fail("rejected_txs_kept_max", "must be at least 1".into());
         }
@@ -248,6 +341,30 @@ mod tests {
         let config = Config::load(&write(dir.path(), MINIMAL)).unwrap();
         assert_eq!(config.data_dir, dir.path().join("data"));
         assert_eq!(config.block_interval_ms, 500);
+    }
+
+    /// A block must fit one peer message, so the chain cannot outgrow its own transport.
+    #[test]
+    fn blocks_must_fit_a_peer_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Config::load(&write(
+            dir.path(),
+            &format!("{MINIMAL}block_bytes_max = 8388608\nraft_message_bytes_max = 16777216\n"),
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("block_bytes_max"), "{err}");
+        let config = Config::load(&write(dir.path(), MINIMAL)).unwrap();
+        assert!(2 * config.block_bytes_max < config.raft_message_bytes_max);
+        assert!(config.sync_bytes_max() >= config.block_bytes_max);
+        let err = Config::load(&write(
+            dir.path(),
+            &format!("{MINIMAL}mempool_sender_share_percent = 0\n"),
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("mempool_sender_share_percent"),
+            "{err}"
+        );
     }
 
     #[test]

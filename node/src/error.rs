@@ -25,6 +25,12 @@ pub enum Error {
     /// Executing a block failed for a reason other than a refused call.
     #[error("execution: {0}")]
     Exec(#[from] xinlian_contracts::ExecError),
+    /// This node's execution of a committed block disagrees with the block's header: its state
+    /// may have diverged from the chain's. Consensus stops on this node (fail-stop).
+    #[error(
+        "diverged: {0}. This node stopped taking part in consensus so that it neither serves nor votes on a state that may differ from the other nodes'; see docs/operator.md, \"A node that halted on divergence\""
+    )]
+    Diverged(String),
     /// The consensus driver or its log store failed.
     #[error("consensus: {0}")]
     Consensus(String),

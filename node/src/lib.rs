@@ -1,10 +1,12 @@
 //! Xinlian node: the daemon a department runs.
 //!
 //! ```text
-//!   HTTP (axum) ──POST /v1/txs──▶ Chain::submit ──▶ mempool
-//!        ▲                                            │ every block_interval_ms, or when full
-//!        │ reads                                      ▼
-//!   RocksDB (Storage) ◀──one synced batch── Chain::produce_block ◀── contracts (Executor)
+//!   HTTP / gossip ──▶ chain::admission (checks, mempool shares)
+//!                                │ leader, every block_interval_ms or when full
+//!                                ▼
+//!                     chain::build ──▶ raft_loop (Driver) ──▶ peers (network)
+//!                                              │ committed
+//!        reads ◀── RocksDB (Storage) ◀── chain::apply (checks, execute, fail-stop, one synced batch)
 //! ```
 //!
 //! Domain rules live in `xinlian-contracts`; this crate stores, schedules and serves.
@@ -83,6 +85,8 @@ pub(crate) fn now_ms() -> u64 {
 const REGOSSIP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 /// Most transactions re-sent per round.
 const REGOSSIP_TXS_MAX: usize = 256;
+/// Most bytes of transactions re-sent per round.
+const REGOSSIP_BYTES_MAX: usize = 4 << 20;
 
 async fn regossip(chain: std::sync::Arc<Chain>, network: network::NetworkHandle) {
     let mut interval = tokio::time::interval(REGOSSIP_INTERVAL);
@@ -92,7 +96,7 @@ async fn regossip(chain: std::sync::Arc<Chain>, network: network::NetworkHandle)
         if leads {
             continue;
         }
-        for tx in chain.oldest_pending(REGOSSIP_TXS_MAX) {
+        for tx in chain.pending_to_resend(REGOSSIP_TXS_MAX, REGOSSIP_BYTES_MAX) {
             network.send(network::Outgoing::Tx(Box::new(tx)));
         }
     }
@@ -142,8 +146,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     std::thread::spawn(move || {
         let _ = failed_tx.send(raft.join());
     });
+    let halting_chain = chain.clone();
     let consensus_failed = async {
         match failed_rx.await {
+            // Fail-stop: consensus stays stopped, while the node keeps answering reads and
+            // `/v1/status` says why, so operators see the divergence instead of a restart loop.
+            Ok(Err(Error::Diverged(why))) => {
+                let e = Error::Diverged(why.clone());
+                tracing::error!(target: "xinlian.node", error = %e, "consensus halted on divergence; reads are still served, transactions refused");
+                halting_chain.halt(format!("diverged: {why}"));
+                std::future::pending().await
+            }
             Ok(Err(e)) => e,
             _ => std::future::pending().await,
         }

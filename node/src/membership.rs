@@ -109,6 +109,41 @@ impl Membership {
     }
 }
 
+/// Checks a committed Raft membership change against the registry as of the blocks applied
+/// before it: only the leader's translation of a governance decision passes ([`next_step`]
+/// proposes exactly these). Every node checks the same entry against the same registry, so all
+/// refuse or all apply. A refused change leaves Raft's membership as it is; a leader whose step
+/// was overtaken by a later decision simply compares again.
+pub fn check_change(
+    membership: &Membership,
+    changes: &[xinlian_consensus::MemberChange],
+) -> std::result::Result<(), String> {
+    use xinlian_consensus::ConfChangeType;
+    let [change] = changes else {
+        return Err(format!(
+            "{} changes in one entry; the leader proposes one at a time",
+            changes.len()
+        ));
+    };
+    let id = change.node_id;
+    let record = membership.active().find(|n| n.raft_id == id);
+    match (change.kind, record) {
+        (ConfChangeType::AddLearnerNode, Some(_)) => Ok(()),
+        (ConfChangeType::AddNode, Some(node)) if !node.learner => Ok(()),
+        (ConfChangeType::AddNode, Some(_)) => Err(format!(
+            "Raft member {id} is registered as a learner, not a voter"
+        )),
+        (ConfChangeType::RemoveNode, None) => Ok(()),
+        (ConfChangeType::RemoveNode, Some(node)) => Err(format!(
+            "node {:?} (Raft member {id}) is active in the registry",
+            node.id
+        )),
+        (_, None) => Err(format!(
+            "Raft member {id} is not an active node in the registry"
+        )),
+    }
+}
+
 /// Raft's membership as the leader sees it.
 pub struct RaftView<'a> {
     /// The leader's own Raft id.

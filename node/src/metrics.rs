@@ -33,6 +33,7 @@ pub struct Metrics {
     peer_messages_dropped: Family<CodeLabel, Counter>,
     signed_queries_refused: Family<CodeLabel, Counter>,
     signature_checks: Family<CodeLabel, Counter>,
+    consensus_halted: Gauge,
 }
 
 impl Default for Metrics {
@@ -133,8 +134,15 @@ impl Metrics {
             "Peer messages dropped before consensus, by reason (messages)",
             peer_messages_dropped.clone(),
         );
+        let consensus_halted = Gauge::default();
+        registry.register(
+            "consensus_halted",
+            "1 once this node stopped consensus because its execution disagreed with a committed block (a divergence; see docs/operator.md), else 0 (boolean)",
+            consensus_halted.clone(),
+        );
         Metrics {
             registry,
+            consensus_halted,
             height,
             blocks,
             txs_committed,
@@ -203,7 +211,12 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a committed entry refused as a block.
+    /// Records that consensus halted on this node (fail-stop on divergence).
+    pub fn halted(&self) {
+        self.consensus_halted.set(1);
+    }
+
+    /// Counts a committed entry not applied as a block (or a refused membership change).
     pub fn count_refused_block(&self, code: &str) {
         self.blocks_refused
             .get_or_create(&CodeLabel {

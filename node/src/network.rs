@@ -168,6 +168,8 @@ struct Pending {
     /// Most bytes of transactions in one gossip request: a quarter of the request limit, since
     /// CBOR writes most bytes of a byte list as two.
     gossip_bytes_max: usize,
+    /// Most bytes of blocks in one sync answer.
+    sync_bytes_max: usize,
 }
 
 /// A handle to queue outgoing items.
@@ -327,7 +329,11 @@ pub fn start(
         .collect::<Result<_>>()?;
     let mut peers = Peers::default();
     update_peers(&mut swarm, &mut peers, &chain.membership());
-    let gossip_bytes_max = config.raft_message_bytes_max / 4;
+    let pending = Pending {
+        gossip_bytes_max: config.raft_message_bytes_max / 4,
+        sync_bytes_max: config.sync_bytes_max(),
+        ..Pending::default()
+    };
     tokio::spawn(run(
         swarm,
         chain,
@@ -335,7 +341,7 @@ pub fn start(
         dial,
         outgoing,
         raft_inputs,
-        gossip_bytes_max,
+        pending,
     ));
     Ok(())
 }
@@ -347,13 +353,9 @@ async fn run(
     dial: Vec<Multiaddr>,
     mut outgoing: mpsc::Receiver<Outgoing>,
     raft_inputs: SyncSender<Input>,
-    gossip_bytes_max: usize,
+    mut pending: Pending,
 ) {
     let mut membership = chain.watch_membership();
-    let mut pending = Pending {
-        gossip_bytes_max,
-        ..Pending::default()
-    };
     let mut redial = tokio::time::interval(REDIAL_INTERVAL);
     let mut batch = Vec::with_capacity(OUTGOING_BATCH_MAX);
     loop {
@@ -508,7 +510,14 @@ fn handle_rpc(
                 },
             ..
         } => {
-            let response = answer(peers, chain, peer, request, raft_inputs);
+            let response = answer(
+                peers,
+                chain,
+                peer,
+                request,
+                raft_inputs,
+                pending.sync_bytes_max,
+            );
             let _ = swarm.behaviour_mut().rpc.send_response(channel, response);
         }
         request_response::Event::Message {
@@ -526,10 +535,7 @@ fn handle_rpc(
                 });
             }
             if let Some(to) = pending.snapshots.remove(&request_id) {
-                let _ = raft_inputs.try_send(Input::SnapshotSent {
-                    peer: to,
-                    delivered: true,
-                });
+                report_snapshot(raft_inputs, to, true);
             }
         }
         request_response::Event::OutboundFailure {
@@ -542,10 +548,7 @@ fn handle_rpc(
                 let _ = reply.send(Err(error.to_string()));
             }
             if let Some(to) = pending.snapshots.remove(&request_id) {
-                let _ = raft_inputs.try_send(Input::SnapshotSent {
-                    peer: to,
-                    delivered: false,
-                });
+                report_snapshot(raft_inputs, to, false);
             }
             if let Some(raft_id) = peers.peer_to_raft.get(&peer) {
                 let _ = raft_inputs.try_send(Input::Unreachable(*raft_id));
@@ -555,12 +558,28 @@ fn handle_rpc(
     }
 }
 
+/// Tells the consensus loop how a snapshot send ended. The leader pauses replication to that
+/// peer until it hears, so the report must not be lost: when the loop's queue is full it is
+/// sent from a blocking thread that waits for room, never dropped.
+fn report_snapshot(raft_inputs: &SyncSender<Input>, peer: u64, delivered: bool) {
+    match raft_inputs.try_send(Input::SnapshotSent { peer, delivered }) {
+        Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+        Err(TrySendError::Full(report)) => {
+            let raft_inputs = raft_inputs.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = raft_inputs.send(report);
+            });
+        }
+    }
+}
+
 fn answer(
     peers: &Peers,
     chain: &Arc<Chain>,
     peer: PeerId,
     request: PeerRequest,
     raft_inputs: &SyncSender<Input>,
+    sync_bytes_max: usize,
 ) -> PeerResponse {
     if chain.is_isolated() {
         chain.metrics().count_dropped_peer_message("isolated");
@@ -595,16 +614,29 @@ fn answer(
         }
         PeerRequest::Txs(txs) => admit_gossip(chain, txs),
         PeerRequest::Blocks { from, count } => {
-            let mut blocks = Vec::new();
-            for height in from..from.saturating_add(u64::from(count.min(SYNC_BLOCKS_MAX))) {
-                match chain.storage().block(height) {
-                    Ok(Some(block)) => blocks.push(block.to_bytes()),
-                    _ => break,
-                }
-            }
-            PeerResponse::Blocks(blocks)
+            PeerResponse::Blocks(blocks_within(chain, from, count, sync_bytes_max))
         }
     }
+}
+
+/// Blocks from height `from` on, at most `count` (and [`SYNC_BLOCKS_MAX`]) and at most
+/// `bytes_max` bytes together, so the answer always fits a peer message; the first block goes
+/// even alone, since a block never exceeds what a peer message carries.
+fn blocks_within(chain: &Chain, from: u64, count: u32, bytes_max: usize) -> Vec<Vec<u8>> {
+    let mut blocks = Vec::new();
+    let mut bytes = 0;
+    for height in from..from.saturating_add(u64::from(count.min(SYNC_BLOCKS_MAX))) {
+        let Ok(Some(block)) = chain.storage().block(height) else {
+            break;
+        };
+        let encoded = block.to_bytes();
+        if !blocks.is_empty() && bytes + encoded.len() > bytes_max {
+            break;
+        }
+        bytes += encoded.len();
+        blocks.push(encoded);
+    }
+    blocks
 }
 
 /// Admits gossiped transactions on a pool of its own (one thread per core), off the transport's

@@ -11,7 +11,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use xinlian_consensus::{
-    Applied, ConfChange, ConfChangeType, ConsensusError, Driver, DriverConfig, Message,
+    Application, ConfChange, ConfChangeType, ConsensusError, Driver, DriverConfig, MemberChange,
+    Message,
 };
 use xinlian_core::encoding;
 
@@ -177,6 +178,9 @@ fn open_driver(chain: &Arc<Chain>, config: &Config, raft_id: u64) -> Result<Driv
         id: raft_id,
         election_ticks: config.raft_election_ticks,
         heartbeat_ticks: config.raft_heartbeat_ticks,
+        // One block is one entry: an append carries at most one block beyond this, and a block
+        // is at most `block_bytes_max`, so an append always fits a peer message.
+        append_bytes_max: config.block_bytes_max as u64,
         ..DriverConfig::default()
     };
     let mut seed = [0u8; 8];
@@ -211,9 +215,7 @@ fn run(
         match receiver.recv_timeout(next_tick.saturating_duration_since(now)) {
             Ok(Input::Peer(message)) => {
                 if let Err(reason) = driver.step(message) {
-                    chain
-                        .metrics()
-                        .count_dropped_peer_message(&format!("{reason:?}"));
+                    chain.metrics().count_dropped_peer_message(reason.code());
                 }
             }
             Ok(Input::SnapshotSent { peer, delivered }) => driver.report_snapshot(peer, delivered),
@@ -235,9 +237,18 @@ fn run(
         chain.metrics().set_raft(driver.term(), driver.is_leader());
         maybe_propose(&chain, &mut driver, &mut pacing, now)?;
         reconcile_membership(&chain, &mut driver)?;
-        let messages = driver
-            .process_ready(|applied| apply(&chain, &transport.fetcher, applied))
-            .map_err(consensus_error)?;
+        let mut app = NodeApp {
+            chain: &chain,
+            fetcher: &transport.fetcher,
+            failure: None,
+        };
+        let processed = driver.process_ready(&mut app);
+        if let Some(failure) = app.failure {
+            // The application's own error (a divergence, a failed write) says more than the
+            // driver's wrapping of it.
+            return Err(failure);
+        }
+        let messages = processed.map_err(consensus_error)?;
         if let Some((height, since)) = pacing.in_flight
             && chain.head().height >= height
         {
@@ -255,33 +266,72 @@ fn run(
     }
 }
 
-fn apply(
-    chain: &Chain,
-    fetcher: &BlockFetcher,
-    applied: Applied<'_>,
-) -> Result<(), ConsensusError> {
-    let result = match applied {
-        Applied::Entry { index, data, .. } => chain.apply_entry(index, data).map(|outcome| {
-            match outcome {
-                crate::chain::Applied::Refused(BlockRefusal::AlreadyApplied(_)) => {}
-                crate::chain::Applied::Refused(refusal) => {
-                    tracing::warn!(target: "xinlian.node.raft", index, %refusal, "committed entry refused as a block");
-                }
-                crate::chain::Applied::Block(_) => {}
-            }
-        }),
-        Applied::Membership {
-            index,
-            voters,
-            learners,
-        } => {
-            tracing::info!(target: "xinlian.node.raft", index, ?voters, ?learners, "membership changed");
-            chain.set_raft_members(voters, learners);
-            chain.storage().set_applied_index(index)
+/// The chain as the driver's application, for one `Ready`.
+struct NodeApp<'a> {
+    chain: &'a Chain,
+    fetcher: &'a BlockFetcher,
+    /// The node error behind a failed call, kept whole for the loop to stop with.
+    failure: Option<Error>,
+}
+
+impl NodeApp<'_> {
+    fn keep<T>(&mut self, result: Result<T>) -> Result<T, ConsensusError> {
+        result.map_err(|e| {
+            let message = e.to_string();
+            self.failure = Some(e);
+            ConsensusError::Apply(message)
+        })
+    }
+}
+
+impl Application for NodeApp<'_> {
+    fn apply_entry(&mut self, index: u64, _term: u64, data: &[u8]) -> Result<(), ConsensusError> {
+        let outcome = self.chain.apply_entry(index, data);
+        if let Ok(crate::chain::Applied::Refused(refusal)) = &outcome
+            && !matches!(refusal, BlockRefusal::AlreadyApplied(_))
+        {
+            tracing::warn!(target: "xinlian.node.raft", index, %refusal, "committed entry refused as a block");
         }
-        Applied::Snapshot { index, from, data } => catch_up(chain, fetcher, index, from, data),
-    };
-    result.map_err(|e| ConsensusError::Apply(e.to_string()))
+        self.keep(outcome.map(|_| ()))
+    }
+
+    fn admit_membership(
+        &mut self,
+        index: u64,
+        changes: &[MemberChange],
+    ) -> Result<bool, ConsensusError> {
+        let verdict = crate::membership::check_change(&self.chain.membership(), changes);
+        if let Err(why) = &verdict {
+            tracing::warn!(target: "xinlian.node.raft", index, ?changes, %why, "committed membership change refused: it does not match the registry");
+            self.chain
+                .metrics()
+                .count_refused_block("membership_mismatch");
+        }
+        Ok(verdict.is_ok())
+    }
+
+    fn membership_applied(
+        &mut self,
+        index: u64,
+        voters: &[u64],
+        learners: &[u64],
+    ) -> Result<(), ConsensusError> {
+        tracing::info!(target: "xinlian.node.raft", index, ?voters, ?learners, "membership changed");
+        self.chain
+            .set_raft_members(voters.to_vec(), learners.to_vec());
+        let recorded = self.chain.storage().set_applied_index(index);
+        self.keep(recorded)
+    }
+
+    fn catch_up(&mut self, index: u64, from: u64, data: &[u8]) -> Result<(), ConsensusError> {
+        let caught_up = catch_up(self.chain, self.fetcher, index, from, data);
+        self.keep(caught_up)
+    }
+
+    fn snapshot_applied(&mut self, index: u64) -> Result<(), ConsensusError> {
+        let recorded = self.chain.storage().set_applied_index(index);
+        self.keep(recorded)
+    }
 }
 
 /// Most rounds of block sync before giving up (each round asks every peer once).
@@ -289,7 +339,8 @@ const SYNC_ROUNDS_MAX: u32 = 50;
 const SYNC_ROUND_PAUSE: Duration = Duration::from_millis(200);
 
 /// The log was compacted past this node: fetch the missing blocks from peers (the snapshot's
-/// sender first), validate and apply each, then record the snapshot's index as applied.
+/// sender first), validate and apply each. The snapshot's index is recorded as applied only
+/// after the driver stored the snapshot ([`Application::snapshot_applied`]).
 fn catch_up(
     chain: &Chain,
     fetcher: &BlockFetcher,
@@ -319,7 +370,7 @@ fn catch_up(
             "after block sync the block at {target_height} is not the snapshot's {target_hash}"
         )));
     }
-    chain.storage().set_applied_index(index)
+    Ok(())
 }
 
 /// Asks each of `peers` (`first` before the others) once for the blocks after the head, and
@@ -429,12 +480,18 @@ fn maybe_propose(
         pacing.in_flight = None;
     }
     let waiting = chain.mempool_len();
+    let now_ms = crate::now_ms();
+    // An idle chain still gets a block every half step, so block time never lags the clock by
+    // more than a step may catch up (`BLOCK_TIME_STEP_MS_MAX`).
+    let idle = now_ms.saturating_sub(chain.head().timestamp_ms)
+        >= xinlian_core::limits::BLOCK_TIME_STEP_MS_MAX / 2;
     let due = waiting >= chain.block_txs_max()
-        || (waiting > 0 && now.duration_since(pacing.last_block) >= pacing.block_interval);
+        || ((waiting > 0 || idle)
+            && now.duration_since(pacing.last_block) >= pacing.block_interval);
     if !due {
         return Ok(());
     }
-    let Some(block) = chain.build_block(crate::now_ms())? else {
+    let Some(block) = chain.build_block(now_ms)? else {
         return Ok(());
     };
     let height = block.header.height;

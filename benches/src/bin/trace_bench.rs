@@ -128,7 +128,7 @@ fn open(dir: &Path) -> Result<Bench> {
         chain_id: CHAIN_ID.into(),
         suite: Suite::Gm,
         signature_schemes: vec![SignatureScheme::Sm2],
-        genesis_time_ms: 0,
+        genesis_time_ms: xinlian_sdk::now_ms(),
         organisations: vec![GenesisOrganisation {
             uscc: Uscc::with_check_character("11410100MB1234567")?,
             name: "郑州市市场监督管理局".into(),

@@ -39,6 +39,24 @@ fn free_port_base(n: u16) -> u16 {
     panic!("no free port range");
 }
 
+/// Sets `key = value` in a node's config text (every field is written out, so it replaces the
+/// line that is there).
+pub(crate) fn set_config(text: &mut String, key: &str, value: &str) {
+    let prefix = format!("{key} = ");
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with(&prefix))
+        .map(str::to_string)
+        .collect();
+    // Top-level keys must come before any table.
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with('['))
+        .unwrap_or(lines.len());
+    lines.insert(at, format!("{prefix}{value}"));
+    *text = lines.join("\n") + "\n";
+}
+
 impl Cluster {
     pub(crate) async fn start(nodes: usize) -> Cluster {
         Self::start_with(nodes, |_| {}).await
@@ -92,6 +110,21 @@ impl Cluster {
             child.kill().unwrap();
             child.wait().unwrap();
         }
+    }
+
+    /// Whether node `i`'s process has exited (it was started and is gone).
+    pub(crate) fn exited(&mut self, i: usize) -> bool {
+        match self.children[i].as_mut() {
+            Some(child) => child.try_wait().map(|s| s.is_some()).unwrap_or(true),
+            None => false,
+        }
+    }
+
+    /// The last lines of node `i`'s log, for failure messages.
+    pub(crate) fn log_tail(&self, i: usize) -> String {
+        let text = std::fs::read_to_string(&self.layout.nodes[i].log_file).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
     }
 
     pub(crate) fn client(&self, i: usize) -> Client {

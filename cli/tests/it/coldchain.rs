@@ -332,7 +332,8 @@ async fn bad_input(cluster: &Cluster, client: &Client, salmon: LotCode) {
         "{status} {body}"
     );
 
-    // Quantities: zero is refused by the contract; negative or beyond u32 does not decode.
+    // Quantities: zero is refused (at admission now, with the contract's own code: a bound
+    // that needs no state never enters a mempool); negative or beyond u32 does not decode.
     let importer = keys::read_key_file(
         &cluster._dir.path().join("keys/enterprise0-importer.pem"),
         None,
@@ -346,7 +347,9 @@ async fn bad_input(cluster: &Cluster, client: &Client, salmon: LotCode) {
         .commit(&importer, Call::Trace(zero), Duration::from_secs(30))
         .await
     {
-        Err(SdkError::Refused { code, .. }) => assert_eq!(code, "invalid_quantity"),
+        Err(SdkError::Node {
+            status: 400, code, ..
+        }) => assert_eq!(code, "invalid_quantity"),
         other => panic!("{other:?}"),
     }
     let recalled_sale = TraceCall::Sell {

@@ -1,6 +1,7 @@
 //! Adversarial peers against real node processes, over real libp2p connections: a stranger is
 //! refused at the connection; a member's key misused to send undecodable, impersonating,
-//! impossible or oversized messages gets each one refused and counted, and the chain carries on.
+//! impossible or oversized messages, or messages beyond its role (proposals, conf changes,
+//! leadership transfers), gets each one refused and counted, and the chain carries on.
 
 use std::time::Duration;
 
@@ -92,8 +93,12 @@ async fn ask(swarm: &mut libp2p::Swarm<Rpc>, address: &Multiaddr, request: PeerR
 }
 
 fn raft_message(from: u64, to: u64, term: u64) -> Vec<u8> {
+    raft_message_of(MessageType::MsgHeartbeat, from, to, term)
+}
+
+fn raft_message_of(kind: MessageType, from: u64, to: u64, term: u64) -> Vec<u8> {
     let mut message = Message::default();
-    message.set_msg_type(MessageType::MsgHeartbeat);
+    message.set_msg_type(kind);
     message.from = from;
     message.to = to;
     message.term = term;
@@ -200,7 +205,7 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
         let counts = [
             dropped(&cluster, 0, "undecodable").await,
             dropped(&cluster, 0, "impersonation").await,
-            dropped(&cluster, 0, "ImpossibleTerm").await,
+            dropped(&cluster, 0, "impossible_term").await,
             dropped(&cluster, 0, "undecodable_tx").await,
             dropped(&cluster, 0, "unreadable_request").await,
         ];
@@ -213,6 +218,69 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // Beyond its role: a member proposing into node 0's log (a conf change removing node 0),
+    // asking it to transfer leadership, or telling it to campaign now. Each is accepted by the
+    // transport (the key is a member's) and dropped by the driver's role checks.
+    let term = 0;
+    let mut propose = Message::default();
+    propose.set_msg_type(MessageType::MsgPropose);
+    propose.from = node2_raft_id;
+    propose.to = registry.nodes[0].raft_id;
+    propose.term = term;
+    let mut change = xinlian_consensus::ConfChange {
+        node_id: registry.nodes[0].raft_id,
+        ..Default::default()
+    };
+    change.set_change_type(xinlian_consensus::ConfChangeType::RemoveNode);
+    let mut entry = xinlian_consensus::Entry::default();
+    entry.set_entry_type(xinlian_consensus::EntryType::EntryConfChange);
+    entry.data = change.write_to_bytes().unwrap().into();
+    propose.mut_entries().push(entry);
+    let node0 = registry.nodes[0].raft_id;
+    let misuses = [
+        PeerRequest::Raft(propose.write_to_bytes().unwrap()),
+        PeerRequest::Raft(raft_message_of(
+            MessageType::MsgTransferLeader,
+            node2_raft_id,
+            node0,
+            term,
+        )),
+        PeerRequest::Raft(raft_message_of(
+            MessageType::MsgTimeoutNow,
+            node2_raft_id,
+            node0,
+            term,
+        )),
+    ];
+    for request in misuses {
+        let outcome = ask(&mut member, &target, request).await;
+        assert!(
+            matches!(outcome, Outcome::Answered(PeerResponse::Ack)),
+            "{outcome:?}"
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let counts = [
+            dropped(&cluster, 0, "peer_proposal").await,
+            dropped(&cluster, 0, "leadership_transfer").await,
+        ];
+        if counts == [1, 2] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dropped counts (peer proposal, leadership transfer): {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let nodes = cluster.client(0).gov_nodes().await.unwrap();
+    assert!(
+        nodes.raft_voters.contains(&node0),
+        "the injected conf change never reached the log: {:?}",
+        nodes.raft_voters
+    );
 
     // The chain carries on with the two honest nodes.
     let (hash, height) = cluster.commit_via(0, "after the attack").await;

@@ -14,7 +14,7 @@ fn seeds() -> u64 {
     std::env::var("XINLIAN_SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200)
+        .unwrap_or(500)
 }
 
 /// Runs one seeded scenario and returns the cluster for inspection; panics with the seed on any
@@ -76,8 +76,10 @@ fn run(seed: u64) -> Cluster {
     cluster
 }
 
-/// Safety (one block per index, ever), durability (acknowledged blocks survive) and liveness
-/// (progress after healing) under drops, duplicates, delays, partitions and crash-restarts.
+/// Safety (one block per index, ever, and none applied twice), durability (acknowledged blocks
+/// survive) and liveness (progress after healing) under drops, duplicates, delays, partitions
+/// and crash-restarts, half of them at a durable write inside `Ready` handling (after applying a
+/// block and before the hard state, inside snapshot handling, ...).
 #[test]
 fn safety_durability_liveness_over_many_seeds() {
     if let Some(seed) = std::env::var("XINLIAN_SIM_SEED")
@@ -87,18 +89,27 @@ fn safety_durability_liveness_over_many_seeds() {
         run(seed);
         return;
     }
-    let (mut acknowledged, mut restarts) = (0, 0);
+    let (mut acknowledged, mut restarts, mut mid_ready) = (0, 0, 0);
     for seed in 0..seeds() {
         let cluster = run(seed);
         acknowledged += cluster.acknowledged.len();
         restarts += cluster.restarts();
+        mid_ready += cluster.mid_ready_crashes;
     }
+    eprintln!(
+        "{} seeds: {acknowledged} blocks acknowledged, {restarts} restarts, {mid_ready} of them from crashes inside Ready handling",
+        seeds()
+    );
     // The scenarios must actually exercise something.
     assert!(
         acknowledged > seeds() as usize * 20,
         "too few blocks committed: {acknowledged}"
     );
     assert!(restarts > seeds(), "too few crash-restarts: {restarts}");
+    assert!(
+        mid_ready > seeds() / 2,
+        "too few crashes inside Ready handling: {mid_ready}"
+    );
 }
 
 /// The same seed gives the same run, to the message.
@@ -179,4 +190,203 @@ fn config_errors_name_the_field() {
 fn only_the_leader_proposes() {
     let mut driver = member(2);
     assert!(driver.propose(b"block".to_vec()).is_err());
+}
+
+/// Raft tolerates crashes, not lies: a member's messages count only as far as its role allows
+/// (`peer_check`), and nothing dropped moves the term.
+#[test]
+fn peer_messages_beyond_their_role_are_dropped() {
+    let config = DriverConfig {
+        id: 1,
+        ..DriverConfig::default()
+    };
+    let store = MemLogStore::with_members(vec![1, 2, 3], vec![4]);
+    let mut driver = Driver::new(config, store, 0, 7).unwrap();
+    let cases = [
+        // A voter's proposal (a block or a conf change) would bypass this node's checks.
+        (
+            message(2, 1, MessageType::MsgPropose, 0),
+            DropReason::PeerProposal,
+        ),
+        (
+            message(2, 1, MessageType::MsgTransferLeader, 0),
+            DropReason::LeadershipTransfer,
+        ),
+        // Campaign-now from a voter that is not this term's leader.
+        (
+            message(2, 1, MessageType::MsgTimeoutNow, 0),
+            DropReason::LeadershipTransfer,
+        ),
+        (
+            message(2, 1, MessageType::MsgReadIndex, 0),
+            DropReason::Unused,
+        ),
+        // A learner neither votes, campaigns nor leads.
+        (
+            message(4, 1, MessageType::MsgRequestVote, 5),
+            DropReason::LearnerRole,
+        ),
+        (
+            message(4, 1, MessageType::MsgRequestPreVote, 5),
+            DropReason::LearnerRole,
+        ),
+        (
+            message(4, 1, MessageType::MsgRequestVoteResponse, 0),
+            DropReason::LearnerRole,
+        ),
+        (
+            message(4, 1, MessageType::MsgAppend, 5),
+            DropReason::LearnerRole,
+        ),
+        (
+            message(4, 1, MessageType::MsgHeartbeat, 5),
+            DropReason::LearnerRole,
+        ),
+        (
+            message(4, 1, MessageType::MsgSnapshot, 5),
+            DropReason::LearnerRole,
+        ),
+        (
+            message(4, 1, MessageType::MsgTimeoutNow, 0),
+            DropReason::LearnerRole,
+        ),
+    ];
+    for (m, reason) in cases {
+        let kind = m.get_msg_type();
+        assert_eq!(driver.step(m), Err(reason), "{kind:?}");
+    }
+    assert_eq!(driver.term(), 0, "no dropped message may move the term");
+    assert_eq!(driver.dropped().values().sum::<u64>(), 11);
+    // What a learner may send: the answers to the leader's appends and heartbeats.
+    assert_eq!(
+        driver.step(message(4, 1, MessageType::MsgHeartbeatResponse, 0)),
+        Ok(())
+    );
+}
+
+/// The application that refuses or admits every membership change.
+struct Verdict(bool, Vec<u64>);
+
+impl xinlian_consensus::Application for Verdict {
+    fn apply_entry(&mut self, _: u64, _: u64, _: &[u8]) -> xinlian_consensus::Result<()> {
+        Ok(())
+    }
+    fn admit_membership(
+        &mut self,
+        _: u64,
+        _: &[xinlian_consensus::MemberChange],
+    ) -> xinlian_consensus::Result<bool> {
+        Ok(self.0)
+    }
+    fn membership_applied(
+        &mut self,
+        index: u64,
+        _: &[u64],
+        _: &[u64],
+    ) -> xinlian_consensus::Result<()> {
+        self.1.push(index);
+        Ok(())
+    }
+    fn catch_up(&mut self, _: u64, _: u64, _: &[u8]) -> xinlian_consensus::Result<()> {
+        Ok(())
+    }
+    fn snapshot_applied(&mut self, _: u64) -> xinlian_consensus::Result<()> {
+        Ok(())
+    }
+}
+
+/// A committed conf change enters Raft's membership only if the application finds it matches
+/// committed state; a refused one still counts as applied, so the log moves on.
+#[test]
+fn committed_membership_changes_need_the_applications_verdict() {
+    for admit in [false, true] {
+        let config = DriverConfig {
+            id: 1,
+            ..DriverConfig::default()
+        };
+        let mut driver = Driver::new(config, MemLogStore::with_voters(vec![1]), 0, 7).unwrap();
+        driver.campaign().unwrap();
+        let mut app = Verdict(admit, Vec::new());
+        for _ in 0..3 {
+            driver.process_ready(&mut app).unwrap();
+        }
+        assert!(driver.is_leader());
+        let mut change = xinlian_consensus::ConfChange {
+            node_id: 2,
+            ..Default::default()
+        };
+        change.set_change_type(xinlian_consensus::ConfChangeType::AddLearnerNode);
+        driver.propose_membership(change).unwrap();
+        for _ in 0..3 {
+            driver.process_ready(&mut app).unwrap();
+        }
+        assert_eq!(app.1.len(), 1, "the entry was handled once");
+        let expected: Vec<u64> = if admit { vec![2] } else { vec![] };
+        assert_eq!(driver.learners(), expected, "admit = {admit}");
+        assert!(!driver.membership_change_pending());
+    }
+}
+
+/// The crash of the issue: a block applied (its batch records the index) before the hard state
+/// saying it is committed was saved. The restart must neither panic nor lose the block.
+#[test]
+fn a_restart_with_applied_beyond_the_saved_commit_index_recovers() {
+    use raft::eraftpb::{Entry, HardState};
+    use xinlian_consensus::LogStore as _;
+    let mut store = MemLogStore::with_voters(vec![1, 2, 3]);
+    let entries: Vec<Entry> = (1..=5)
+        .map(|index| Entry {
+            index,
+            term: 1,
+            data: vec![index as u8].into(),
+            ..Default::default()
+        })
+        .collect();
+    store.append(&entries).unwrap();
+    store
+        .set_hard_state(&HardState {
+            term: 1,
+            vote: 2,
+            commit: 3,
+            ..Default::default()
+        })
+        .unwrap();
+    let config = DriverConfig {
+        id: 1,
+        ..DriverConfig::default()
+    };
+    let driver = Driver::new(config, store, 5, 7).unwrap();
+    assert_eq!(driver.commit_index(), 5);
+}
+
+/// A crash after the log store recorded a snapshot but before the application recorded its
+/// index: the application holds everything up to it (it caught up first), so the restart
+/// starts from the snapshot point instead of panicking on an applied index behind the log.
+#[test]
+fn a_restart_between_storing_a_snapshot_and_recording_it_recovers() {
+    use raft::eraftpb::Snapshot;
+    use xinlian_consensus::LogStore as _;
+    let mut store = MemLogStore::with_voters(vec![1, 2, 3]);
+    let mut snapshot = Snapshot::default();
+    snapshot.mut_metadata().index = 40;
+    snapshot.mut_metadata().term = 3;
+    snapshot
+        .mut_metadata()
+        .set_conf_state(xinlian_consensus::ConfState::from((vec![1, 2, 3], vec![])));
+    store.apply_snapshot(&snapshot).unwrap();
+    let config = DriverConfig {
+        id: 1,
+        ..DriverConfig::default()
+    };
+    let driver = Driver::new(config, store, 12, 7).unwrap();
+    assert_eq!(driver.commit_index(), 40);
+    // An application ahead of everything durable in the log is another store's: refused.
+    let config = DriverConfig {
+        id: 1,
+        ..DriverConfig::default()
+    };
+    let err = Driver::new(config, MemLogStore::with_voters(vec![1]), 9, 7)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("applied index 9"), "{err}");
 }

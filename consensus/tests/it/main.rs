@@ -4,4 +4,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod checks;
+mod crash;
 mod sim;

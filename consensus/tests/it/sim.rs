@@ -4,7 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use xinlian_consensus::{Applied, Driver, DriverConfig, MemLogStore, Message, MessageType};
+use xinlian_consensus::{
+    Application, ConsensusError, Driver, DriverConfig, MemberChange, Message, MessageType,
+};
+
+use crate::crash::{CrashStore, Fuse};
 
 /// A seeded generator (SplitMix64).
 pub(crate) struct Rng(u64);
@@ -67,13 +71,22 @@ impl Faults {
 
 /// A node: its driver while up, and what survives a crash (log store and applied entries).
 struct Node {
-    driver: Option<Driver<MemLogStore>>,
-    disk: MemLogStore,
-    /// Applied blocks by log index: written with the applied index, as the real node does.
-    applied: BTreeMap<u64, Vec<u8>>,
-    applied_index: u64,
+    driver: Option<Driver<CrashStore>>,
+    disk: xinlian_consensus::MemLogStore,
+    /// Armed to crash the node at one of its next durable writes (log or application).
+    fuse: Fuse,
+    /// The application's durable state.
+    app: AppDisk,
     restart_at: Option<u64>,
     restarts: u64,
+}
+
+/// What the application keeps on disk: applied blocks by log index, written with the applied
+/// index in one step, as the real node's block batch does.
+#[derive(Default)]
+struct AppDisk {
+    applied: BTreeMap<u64, Vec<u8>>,
+    applied_index: u64,
 }
 
 struct InFlight {
@@ -103,6 +116,8 @@ pub(crate) struct Cluster {
     pub(crate) violations: Vec<String>,
     /// Snapshot deliveries to report back to their senders: (sender, recipient, delivered).
     snapshot_reports: Vec<(u64, u64, bool)>,
+    /// Crashes at a durable write inside `Ready` handling.
+    pub(crate) mid_ready_crashes: u64,
 }
 
 pub(crate) const ELECTION_TICKS: usize = 10;
@@ -125,13 +140,15 @@ impl Cluster {
         let nodes = voters
             .iter()
             .map(|id| {
-                let disk = MemLogStore::with_voters(voters.clone());
-                let driver = Driver::new(driver_config(*id), disk.clone(), 0, rng.next()).unwrap();
+                let disk = xinlian_consensus::MemLogStore::with_voters(voters.clone());
+                let fuse = Fuse::default();
+                let store = CrashStore::new(disk.clone(), fuse.clone());
+                let driver = Driver::new(driver_config(*id), store, 0, rng.next()).unwrap();
                 Node {
                     driver: Some(driver),
                     disk,
-                    applied: BTreeMap::new(),
-                    applied_index: 0,
+                    fuse,
+                    app: AppDisk::default(),
                     restart_at: None,
                     restarts: 0,
                 }
@@ -152,6 +169,7 @@ impl Cluster {
             proposed_by: BTreeMap::new(),
             violations: Vec::new(),
             snapshot_reports: Vec::new(),
+            mid_ready_crashes: 0,
         }
     }
 
@@ -163,6 +181,7 @@ impl Cluster {
     pub(crate) fn heal(&mut self) {
         self.partition = None;
         for index in 0..self.nodes.len() {
+            self.nodes[index].fuse.disarm();
             if self.nodes[index].driver.is_none() {
                 self.restart(index);
             }
@@ -222,11 +241,24 @@ impl Cluster {
         let minority = (self.nodes.len() - 1) / 2;
         if down < minority && self.rng.chance(self.faults.crash_per_mille) {
             let index = self.rng.below(self.nodes.len() as u64) as usize;
-            let outage = 1 + self.rng.below(self.faults.outage_ticks_max.max(1));
-            let node = &mut self.nodes[index];
-            if node.driver.take().is_some() {
-                node.restart_at = Some(self.now + outage);
+            // Half the crashes come between two steps of the world, half at one of the node's
+            // next few durable writes: in the middle of handling a `Ready`, between applying a
+            // block and saving the hard state, or inside snapshot handling.
+            if self.rng.chance(500) {
+                let writes = self.rng.below(6);
+                self.nodes[index].fuse.arm(writes);
+            } else {
+                self.crash(index);
             }
+        }
+    }
+
+    fn crash(&mut self, index: usize) {
+        let outage = 1 + self.rng.below(self.faults.outage_ticks_max.max(1));
+        let node = &mut self.nodes[index];
+        node.fuse.disarm();
+        if node.driver.take().is_some() {
+            node.restart_at = Some(self.now + outage);
         }
     }
 
@@ -236,12 +268,8 @@ impl Cluster {
         let node = &mut self.nodes[index];
         node.restart_at = None;
         node.restarts += 1;
-        let driver = Driver::new(
-            driver_config(id),
-            node.disk.clone(),
-            node.applied_index,
-            seed,
-        );
+        let store = CrashStore::new(node.disk.clone(), node.fuse.clone());
+        let driver = Driver::new(driver_config(id), store, node.app.applied_index, seed);
         node.driver = Some(
             driver.unwrap_or_else(|e| panic!("seed {}: restart of {id} failed: {e}", self.seed)),
         );
@@ -329,84 +357,39 @@ impl Cluster {
         let Some(mut driver) = self.nodes[index].driver.take() else {
             return;
         };
-        let mut applied_now: Vec<(u64, Vec<u8>)> = Vec::new();
-        let mut snapshot_from: Option<(u64, u64)> = None;
-        let messages = driver
-            .process_ready(|applied| {
-                match applied {
-                    Applied::Entry { index, data, .. } => applied_now.push((index, data.to_vec())),
-                    Applied::Snapshot { index, from, .. } => snapshot_from = Some((index, from)),
-                    Applied::Membership { .. } => {}
-                }
-                Ok(())
-            })
-            .unwrap_or_else(|e| {
-                panic!("seed {}: node {id} failed to process ready: {e}", self.seed)
-            });
-        if let Some((snap_index, from)) = snapshot_from {
-            self.catch_up(index, snap_index, from);
-        }
-        for (log_index, data) in applied_now {
-            self.record_applied(index, log_index, data, driver.is_leader());
-        }
-        let applied_index = self.nodes[index].applied_index;
+        let node = &mut self.nodes[index];
+        let mut app = SimApp {
+            seed: self.seed,
+            id,
+            is_leader: driver.is_leader(),
+            disk: &mut node.app,
+            fuse: &node.fuse,
+            history: &mut self.history,
+            acknowledged: &mut self.acknowledged,
+            proposed_by: &self.proposed_by,
+            violations: &mut self.violations,
+        };
+        let messages = match driver.process_ready(&mut app) {
+            Ok(messages) => messages,
+            Err(_) if node.fuse.blown() => {
+                self.mid_ready_crashes += 1;
+                self.crash(index);
+                return;
+            }
+            Err(e) => panic!("seed {}: node {id} failed to process ready: {e}", self.seed),
+        };
+        let applied_index = node.app.applied_index;
         if applied_index >= COMPACT_EVERY && applied_index.is_multiple_of(COMPACT_EVERY) {
             let _ = driver.compact(applied_index - COMPACT_KEEP);
+        }
+        if node.fuse.blown() {
+            self.mid_ready_crashes += 1;
+            self.crash(index);
+            return;
         }
         self.nodes[index].driver = Some(driver);
         for message in messages {
             self.send(message);
-        }
-    }
-
-    /// Block sync after a snapshot: copy the sender's applied blocks up to the snapshot's index,
-    /// checking each against history as the real node validates fetched blocks.
-    fn catch_up(&mut self, index: usize, snap_index: u64, from: u64) {
-        let start = self.nodes[index].applied_index + 1;
-        // Fetch from the sender, as block sync would; the checks in `record_applied` then
-        // compare every fetched block with what the rest of the cluster applied.
-        let sender = (1..=self.nodes.len() as u64)
-            .contains(&from)
-            .then(|| Self::index_of(from));
-        let source: Vec<(u64, Vec<u8>)> = sender
-            .filter(|s| self.nodes[*s].applied_index >= snap_index)
-            .map(|s| &self.nodes[s].applied)
-            .unwrap_or(&self.history)
-            .range(start..=snap_index)
-            .map(|(i, d)| (*i, d.clone()))
-            .collect();
-        for (log_index, data) in source {
-            self.record_applied(index, log_index, data, false);
-        }
-        let node = &mut self.nodes[index];
-        node.applied_index = node.applied_index.max(snap_index);
-    }
-
-    fn record_applied(&mut self, index: usize, log_index: u64, data: Vec<u8>, is_leader: bool) {
-        let id = index as u64 + 1;
-        match self.history.get(&log_index) {
-            Some(existing) if *existing != data => self.violations.push(format!(
-                "seed {}: node {id} applied {:?} at index {log_index}, another node applied {:?}",
-                self.seed,
-                String::from_utf8_lossy(&data),
-                String::from_utf8_lossy(existing)
-            )),
-            Some(_) => {}
-            None => {
-                self.history.insert(log_index, data.clone());
-            }
-        }
-        let node = &mut self.nodes[index];
-        if log_index <= node.applied_index && node.applied.contains_key(&log_index) {
-            self.violations.push(format!(
-                "seed {}: node {id} applied index {log_index} twice",
-                self.seed
-            ));
-        }
-        node.applied.insert(log_index, data.clone());
-        node.applied_index = node.applied_index.max(log_index);
-        if is_leader && self.proposed_by.get(&data) == Some(&id) {
-            self.acknowledged.insert(data);
         }
     }
 
@@ -436,7 +419,7 @@ impl Cluster {
 
     /// Applied blocks of node `id`.
     pub(crate) fn applied(&self, id: u64) -> &BTreeMap<u64, Vec<u8>> {
-        &self.nodes[Self::index_of(id)].applied
+        &self.nodes[Self::index_of(id)].app.applied
     }
 
     /// Ids of all nodes.
@@ -462,7 +445,7 @@ impl Cluster {
                     d.term(),
                     d.leader(),
                     d.commit_index(),
-                    n.applied_index,
+                    n.app.applied_index,
                     raft::Storage::first_index(d.store()),
                     raft::Storage::last_index(d.store())
                 ),
@@ -483,7 +466,7 @@ impl Cluster {
         let applied: Vec<_> = self
             .nodes
             .iter()
-            .map(|n| (n.applied_index, n.applied.len()))
+            .map(|n| (n.app.applied_index, n.app.applied.len()))
             .collect();
         let leaders: Vec<_> = self
             .nodes
@@ -498,5 +481,106 @@ impl Cluster {
             self.acknowledged.len(),
             self.sent
         )
+    }
+}
+
+/// The simulated application of one node for one `Ready`: writes go to its durable state, each
+/// behind the node's crash fuse, and every applied block is checked against the cluster's history.
+struct SimApp<'a> {
+    seed: u64,
+    id: u64,
+    is_leader: bool,
+    disk: &'a mut AppDisk,
+    fuse: &'a Fuse,
+    history: &'a mut BTreeMap<u64, Vec<u8>>,
+    acknowledged: &'a mut BTreeSet<Vec<u8>>,
+    proposed_by: &'a BTreeMap<Vec<u8>, u64>,
+    violations: &'a mut Vec<String>,
+}
+
+impl SimApp<'_> {
+    /// Records a block at `log_index`; `advance` moves the applied index with it (block sync
+    /// stores blocks without it, as the real node does).
+    fn record(&mut self, log_index: u64, data: Vec<u8>, advance: bool) {
+        let (seed, id) = (self.seed, self.id);
+        match self.history.get(&log_index) {
+            Some(existing) if *existing != data => self.violations.push(format!(
+                "seed {seed}: node {id} applied {:?} at index {log_index}, another node applied {:?}",
+                String::from_utf8_lossy(&data),
+                String::from_utf8_lossy(existing)
+            )),
+            Some(_) => {}
+            None => {
+                self.history.insert(log_index, data.clone());
+            }
+        }
+        if advance && log_index <= self.disk.applied_index {
+            self.violations.push(format!(
+                "seed {seed}: node {id} applied index {log_index} again (applied up to {})",
+                self.disk.applied_index
+            ));
+        }
+        if let Some(synced) = self.disk.applied.get(&log_index)
+            && *synced != data
+        {
+            self.violations.push(format!(
+                "seed {seed}: node {id} synced {:?} at index {log_index} but Raft committed {:?}",
+                String::from_utf8_lossy(synced),
+                String::from_utf8_lossy(&data)
+            ));
+        }
+        self.disk.applied.insert(log_index, data.clone());
+        if advance {
+            self.disk.applied_index = log_index;
+        }
+        if self.is_leader && self.proposed_by.get(&data) == Some(&id) {
+            self.acknowledged.insert(data);
+        }
+    }
+}
+
+impl Application for SimApp<'_> {
+    fn apply_entry(&mut self, index: u64, _term: u64, data: &[u8]) -> Result<(), ConsensusError> {
+        self.fuse.burn()?;
+        self.record(index, data.to_vec(), true);
+        Ok(())
+    }
+
+    fn admit_membership(&mut self, _: u64, _: &[MemberChange]) -> Result<bool, ConsensusError> {
+        Ok(true)
+    }
+
+    fn membership_applied(
+        &mut self,
+        index: u64,
+        _: &[u64],
+        _: &[u64],
+    ) -> Result<(), ConsensusError> {
+        self.fuse.burn()?;
+        self.disk.applied_index = index;
+        Ok(())
+    }
+
+    /// Block sync: copy what the cluster applied up to the snapshot's index (every block there
+    /// was applied by the sender, and `record` compares each with what others applied). A crash
+    /// may stop it between any two blocks.
+    fn catch_up(&mut self, index: u64, _from: u64, _data: &[u8]) -> Result<(), ConsensusError> {
+        let start = self.disk.applied_index + 1;
+        let blocks: Vec<(u64, Vec<u8>)> = self
+            .history
+            .range(start..=index)
+            .map(|(i, d)| (*i, d.clone()))
+            .collect();
+        for (log_index, data) in blocks {
+            self.fuse.burn()?;
+            self.record(log_index, data, false);
+        }
+        Ok(())
+    }
+
+    fn snapshot_applied(&mut self, index: u64) -> Result<(), ConsensusError> {
+        self.fuse.burn()?;
+        self.disk.applied_index = self.disk.applied_index.max(index);
+        Ok(())
     }
 }

@@ -38,7 +38,8 @@ use crate::{ContractError, ExecError, Overlay, Space, StateReader};
 /// Most generations of splits below a first-station lot.
 pub const SPLIT_DEPTH_MAX: usize = 16;
 
-pub(crate) use crate::step::{Step, invalid, text};
+pub(crate) use crate::step::{Step, argument, invalid};
+pub(crate) use movement::{check_commission, check_split};
 
 const CONFIG_KEY: &[u8] = b"cc/config";
 const NEXT_LOT_KEY: &[u8] = b"cc/next-lot";
@@ -188,6 +189,65 @@ pub fn execute(
     crate::step::finish(result)
 }
 
+// The stateless rules of cold-chain calls, shared with admission (`crate::check_bounds`). Each is
+// called where execution checks it, so the order of refusals (and receipts) stays as it was.
+
+/// An enterprise's name, address, contact and region, in this order.
+pub(crate) fn check_profile(
+    name: &str,
+    address: &str,
+    contact: &str,
+    region: u32,
+) -> Result<(), ContractError> {
+    system::check_text("name", name, 1, NAME_BYTES_MAX)?;
+    system::check_text("address", address, 1, TEXT_BYTES_MAX)?;
+    system::check_text("contact", contact, 1, NAME_BYTES_MAX)?;
+    if !(110_000..=820_000).contains(&region) {
+        return Err(argument(
+            "region",
+            "a 6-digit GB/T 2260 code, 110000 to 820000",
+        ));
+    }
+    Ok(())
+}
+
+/// An enterprise's first admins: 1 to 16 keys, none named twice.
+pub(crate) fn check_enterprise_admins(admins: &[PublicKey]) -> Result<(), ContractError> {
+    if admins.is_empty() || admins.len() > 16 {
+        return Err(argument("admins", "1 to 16 admin keys"));
+    }
+    if admins
+        .iter()
+        .enumerate()
+        .any(|(i, k)| admins[..i].contains(k))
+    {
+        return Err(argument("admins", "a key is named twice"));
+    }
+    Ok(())
+}
+
+/// What a selection may name whatever the stock: at least one package, at most
+/// `SELECTION_RANGES_MAX` ranges of serials.
+pub(crate) fn check_selection(selection: &Selection) -> Result<(), ContractError> {
+    match selection {
+        Selection::Quantity(0) => Err(ContractError::InvalidQuantity {
+            field: "quantity",
+            reason: "must be at least 1".into(),
+        }),
+        Selection::Serials(serials) if serials.is_empty() => Err(ContractError::InvalidQuantity {
+            field: "serials",
+            reason: "name at least one package".into(),
+        }),
+        Selection::Serials(serials) if serials.ranges().len() > SELECTION_RANGES_MAX => {
+            Err(ContractError::InvalidQuantity {
+                field: "serials",
+                reason: format!("at most {SELECTION_RANGES_MAX} ranges"),
+            })
+        }
+        Selection::Quantity(_) | Selection::Serials(_) => Ok(()),
+    }
+}
+
 fn register_enterprise(
     state: &mut Overlay<'_>,
     ctx: &TxContext<'_>,
@@ -198,15 +258,12 @@ fn register_enterprise(
     if !org_has_role(state, &sender.org, OrgRole::EnterpriseRegistrar)? {
         return Err(ContractError::NotRegistrar(sender.org.to_string()).into());
     }
-    text("name", &profile.name, 1, NAME_BYTES_MAX)?;
-    text("address", &profile.address, 1, TEXT_BYTES_MAX)?;
-    text("contact", &profile.contact, 1, NAME_BYTES_MAX)?;
-    if !(110_000..=820_000).contains(&profile.region) {
-        return Err(invalid(
-            "region",
-            "a 6-digit GB/T 2260 code, 110000 to 820000",
-        ));
-    }
+    check_profile(
+        &profile.name,
+        &profile.address,
+        &profile.contact,
+        profile.region,
+    )?;
     if state
         .get(Space::State, &enterprise_key(&profile.uscc))?
         .is_some()
@@ -219,16 +276,7 @@ fn register_enterprise(
     {
         return Err(ContractError::OrganisationExists(profile.uscc.to_string()).into());
     }
-    if admins.is_empty() || admins.len() > 16 {
-        return Err(invalid("admins", "1 to 16 admin keys"));
-    }
-    if admins
-        .iter()
-        .enumerate()
-        .any(|(i, k)| admins[..i].contains(k))
-    {
-        return Err(invalid("admins", "a key is named twice"));
-    }
+    check_enterprise_admins(admins)?;
     for key in admins {
         if !ctx.accepts(key.scheme()) {
             return Err(ContractError::SchemeNotAccepted(key.scheme().to_string()).into());
@@ -350,12 +398,8 @@ fn select(holding: &Holding, selection: &Selection, lot: LotCode, holder: &Uscc)
         }
         .into());
     }
+    check_selection(selection)?;
     match selection {
-        Selection::Quantity(0) => Err(ContractError::InvalidQuantity {
-            field: "quantity",
-            reason: "must be at least 1".into(),
-        }
-        .into()),
         Selection::Quantity(n) => holding.stock.lowest(u64::from(*n)).ok_or_else(|| {
             ContractError::InsufficientStock {
                 lot: lot.to_string(),
@@ -364,18 +408,6 @@ fn select(holding: &Holding, selection: &Selection, lot: LotCode, holder: &Uscc)
             }
             .into()
         }),
-        Selection::Serials(serials) if serials.is_empty() => Err(ContractError::InvalidQuantity {
-            field: "serials",
-            reason: "name at least one package".into(),
-        }
-        .into()),
-        Selection::Serials(serials) if serials.ranges().len() > SELECTION_RANGES_MAX => {
-            Err(ContractError::InvalidQuantity {
-                field: "serials",
-                reason: format!("at most {SELECTION_RANGES_MAX} ranges"),
-            }
-            .into())
-        }
         Selection::Serials(serials) if !holding.stock.contains_all(serials) => {
             Err(ContractError::CodesNotHeld(lot.to_string()).into())
         }
@@ -405,25 +437,27 @@ fn event(ctx: &TxContext<'_>, kind: xinlian_core::trace::EventKind, actor: &Uscc
     }
 }
 
-fn check_certificate(certificate: &Certificate) -> Step<()> {
-    text("certificate.number", &certificate.number, 1, NAME_BYTES_MAX)?;
-    text("certificate.issuer", &certificate.issuer, 1, NAME_BYTES_MAX)
+/// A certificate's number, then its issuer: each 1 to `NAME_BYTES_MAX` bytes.
+pub(crate) fn check_certificate(certificate: &Certificate) -> Result<(), ContractError> {
+    system::check_text("certificate.number", &certificate.number, 1, NAME_BYTES_MAX)?;
+    system::check_text("certificate.issuer", &certificate.issuer, 1, NAME_BYTES_MAX)
 }
 
-fn check_packages(field: &'static str, packages: u32) -> Step<()> {
+/// A lot's package count: 1 to `PACKAGES_PER_LOT_MAX`.
+pub(crate) fn check_packages(field: &'static str, packages: u32) -> Result<(), ContractError> {
     if packages == 0 || packages > PACKAGES_PER_LOT_MAX {
         return Err(ContractError::InvalidQuantity {
             field,
             reason: format!("must be 1 to {PACKAGES_PER_LOT_MAX}, got {packages}"),
-        }
-        .into());
+        });
     }
     Ok(())
 }
 
-fn check_certificates_len(count: usize) -> Step<()> {
+/// A lot's certificate count: at most `CERTIFICATES_MAX`.
+fn check_certificates_len(count: usize) -> Result<(), ContractError> {
     if count > CERTIFICATES_MAX {
-        return Err(invalid("certificates", "at most 32 per lot"));
+        return Err(argument("certificates", "at most 32 per lot"));
     }
     Ok(())
 }

@@ -2,20 +2,21 @@
 
 use xinlian_core::Hash;
 use xinlian_core::ids::Uscc;
-use xinlian_core::limits::{NAME_BYTES_MAX, TEXT_BYTES_MAX};
+use xinlian_core::limits::NAME_BYTES_MAX;
 use xinlian_core::trace::{
     EventKind, Holding, ImportDetails, Lot, LotCode, LotOrder, Product, Selection, Serials,
     Shipment, TraceCall, TraceCode,
 };
 
 use super::{
-    SPLIT_DEPTH_MAX, Step, check_certificate, check_certificates_len, check_may_move,
+    SPLIT_DEPTH_MAX, Step, argument, check_certificate, check_certificates_len, check_may_move,
     check_packages, children_prefix, event, invalid, lineage, load_holding, load_lot, record,
-    search, select, sender_enterprise, shipment_key, store_holding, store_lot, text,
-    transit_prefix, tx_lot_key,
+    search, select, sender_enterprise, shipment_key, store_holding, store_lot, transit_prefix,
+    tx_lot_key,
 };
 use crate::executor::TxContext;
-use crate::system::Member;
+use crate::step::check_reason;
+use crate::system::{Member, check_text};
 use crate::{ContractError, ExecError, Overlay, Space, StateReader};
 
 const NEXT_LOT_KEY: &[u8] = super::NEXT_LOT_KEY;
@@ -27,10 +28,10 @@ fn next_lot_number(state: &mut Overlay<'_>, region: u32) -> Result<u64, ExecErro
     Ok(TraceCode::lot_number(region, seq))
 }
 
-fn check_product(product: &Product) -> Step<()> {
-    text("product.name", &product.name, 1, NAME_BYTES_MAX)?;
-    text("product.category", &product.category, 1, NAME_BYTES_MAX)?;
-    text(
+fn check_product(product: &Product) -> Result<(), ContractError> {
+    check_text("product.name", &product.name, 1, NAME_BYTES_MAX)?;
+    check_text("product.category", &product.category, 1, NAME_BYTES_MAX)?;
+    check_text(
         "product.specification",
         &product.specification,
         1,
@@ -39,7 +40,7 @@ fn check_product(product: &Product) -> Step<()> {
     if let Some(gtin) = &product.gtin
         && !valid_gtin(gtin)
     {
-        return Err(invalid(
+        return Err(argument(
             "product.gtin",
             "8, 12, 13 or 14 digits with a valid GS1 check digit",
         ));
@@ -68,6 +69,69 @@ fn valid_date(yyyymmdd: u32) -> bool {
     (1970..=2999).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day)
 }
 
+/// The stateless rules of a commissioning, in the order execution checks them (after the
+/// sender's enterprise may commission); shared with admission (`crate::check_bounds`).
+/// Any other call passes: it has none of these fields.
+pub(crate) fn check_commission(call: &TraceCall) -> Result<(), ContractError> {
+    let TraceCall::Commission {
+        product,
+        origin_country,
+        production_date,
+        shelf_life_days,
+        batch,
+        packages,
+        unit,
+        import,
+        certificates,
+    } = call
+    else {
+        return Ok(());
+    };
+    check_product(product)?;
+    if origin_country.len() != 2 || !origin_country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(argument("origin_country", "ISO 3166-1 alpha-2, e.g. BR"));
+    }
+    if !valid_date(*production_date) {
+        return Err(argument("production_date", "YYYYMMDD"));
+    }
+    if !(1..=3650).contains(shelf_life_days) {
+        return Err(argument("shelf_life_days", "1 to 3650"));
+    }
+    check_text("batch", batch, 1, NAME_BYTES_MAX)?;
+    check_text("unit", unit, 1, 64)?;
+    check_packages("packages", *packages)?;
+    if let Some(ImportDetails {
+        customs_declaration,
+        entry_port,
+    }) = import
+    {
+        check_text(
+            "import.customs_declaration",
+            customs_declaration,
+            1,
+            NAME_BYTES_MAX,
+        )?;
+        check_text("import.entry_port", entry_port, 1, NAME_BYTES_MAX)?;
+    }
+    check_certificates_len(certificates.len())?;
+    for certificate in certificates {
+        check_certificate(certificate)?;
+    }
+    Ok(())
+}
+
+/// The stateless rules of a split's child lot: packages, specification, unit, in this order;
+/// shared with admission (`crate::check_bounds`).
+pub(crate) fn check_split(
+    packages: u32,
+    specification: &str,
+    unit: &str,
+) -> Result<(), ContractError> {
+    check_packages("packages", packages)?;
+    check_text("specification", specification, 1, NAME_BYTES_MAX)?;
+    check_text("unit", unit, 1, 64)
+}
+
 pub(super) fn commission(
     state: &mut Overlay<'_>,
     ctx: &TxContext<'_>,
@@ -92,36 +156,7 @@ pub(super) fn commission(
     if !enterprise.kind.may_commission() {
         return Err(ContractError::NotFirstStation(enterprise.kind.label().to_string()).into());
     }
-    check_product(product)?;
-    if origin_country.len() != 2 || !origin_country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(invalid("origin_country", "ISO 3166-1 alpha-2, e.g. BR"));
-    }
-    if !valid_date(*production_date) {
-        return Err(invalid("production_date", "YYYYMMDD"));
-    }
-    if !(1..=3650).contains(shelf_life_days) {
-        return Err(invalid("shelf_life_days", "1 to 3650"));
-    }
-    text("batch", batch, 1, NAME_BYTES_MAX)?;
-    text("unit", unit, 1, 64)?;
-    check_packages("packages", *packages)?;
-    if let Some(ImportDetails {
-        customs_declaration,
-        entry_port,
-    }) = import
-    {
-        text(
-            "import.customs_declaration",
-            customs_declaration,
-            1,
-            NAME_BYTES_MAX,
-        )?;
-        text("import.entry_port", entry_port, 1, NAME_BYTES_MAX)?;
-    }
-    check_certificates_len(certificates.len())?;
-    for certificate in certificates {
-        check_certificate(certificate)?;
-    }
+    check_commission(call)?;
     let number = next_lot_number(state, enterprise.region)?;
     let mut lot = Lot {
         number,
@@ -284,9 +319,7 @@ pub(super) fn split(
     specification: &str,
     unit: &str,
 ) -> Step<()> {
-    check_packages("packages", packages)?;
-    text("specification", specification, 1, NAME_BYTES_MAX)?;
-    text("unit", unit, 1, 64)?;
+    check_split(packages, specification, unit)?;
     let enterprise = sender_enterprise(state, sender)?;
     let (mut lot, mut holding, serials) = take(state, sender, code, selection, true)?;
     if lineage(state, &lot)?.len() > SPLIT_DEPTH_MAX {
@@ -374,7 +407,7 @@ pub(super) fn dispose(
     selection: &Selection,
     reason: &str,
 ) -> Step<()> {
-    text("reason", reason, 1, TEXT_BYTES_MAX)?;
+    check_reason(reason)?;
     // Held and recalled goods may be destroyed: that is often what the order leads to.
     let (mut lot, mut holding, serials) = take(state, sender, code, selection, false)?;
     holding.disposed += serials.count();

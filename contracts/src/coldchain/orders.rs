@@ -1,16 +1,16 @@
 //! Regulators' orders (hold, release, recall) and certificates attached after coding.
 
-use xinlian_core::limits::TEXT_BYTES_MAX;
 use xinlian_core::trace::{Certificate, EventKind, LotCode, LotOrder};
 use xinlian_core::types::OrgRole;
 
 use super::{
     Step, check_certificate, check_certificates_len, event, load_lot, org_has_role, record,
-    store_lot, text,
+    store_lot,
 };
 use crate::ContractError;
 use crate::Overlay;
 use crate::executor::TxContext;
+use crate::step::check_reason;
 use crate::system::Member;
 
 fn regulator(state: &Overlay<'_>, sender: &Member) -> Step<()> {
@@ -37,7 +37,7 @@ fn order(
     transition: Transition,
 ) -> Step<()> {
     regulator(state, sender)?;
-    text("reason", reason, 1, TEXT_BYTES_MAX)?;
+    check_reason(reason)?;
     let mut lot = load_lot(state, code)?;
     (transition.allowed)(&lot.order).map_err(|why| ContractError::OrderConflict {
         lot: code.to_string(),

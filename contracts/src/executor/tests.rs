@@ -8,6 +8,7 @@ use super::*;
 use crate::MemoryState;
 
 mod auth;
+mod bounds;
 mod coldchain;
 mod licence;
 
@@ -97,6 +98,13 @@ impl Chain {
             .executor
             .execute_block(&self.state, &block, txs, &self.root)
             .unwrap();
+        // Every test checks this too: admission's bounds are never stricter than execution, so
+        // a call that succeeded passes them.
+        for (tx, receipt) in txs.iter().zip(&outcome.receipts) {
+            if matches!(receipt.status, ReceiptStatus::Success) {
+                assert_eq!(crate::check_bounds(&tx.tx.call), Ok(()), "{:?}", tx.tx.call);
+            }
+        }
         self.state
             .apply(&outcome.writes, txs.iter().map(|t| t.hash(HashSuite::Sm3)));
         self.root = outcome.state_root;

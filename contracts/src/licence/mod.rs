@@ -16,17 +16,18 @@
 mod records;
 
 pub use records::status_at;
+pub(crate) use records::{check_draft_fields, check_issue_version, check_renewal_version};
 
 use xinlian_core::ids::Uscc;
 use xinlian_core::licence::{
     Licence, LicenceCall, LicenceEvent, LicenceId, LicenceType, LicenceTypeCode, Seal,
 };
-use xinlian_core::limits::{NAME_BYTES_MAX, TEXT_BYTES_MAX};
+use xinlian_core::limits::NAME_BYTES_MAX;
 use xinlian_core::types::{MemberRole, OrgRole};
 
 use crate::executor::TxContext;
-use crate::step::{Step, invalid, text};
-use crate::system::{self, Member, org_has_role};
+use crate::step::{Step, argument, check_reason};
+use crate::system::{self, Member, check_text, org_has_role};
 use crate::{ContractError, ExecError, Overlay, Space, StateReader};
 
 /// State key of a seal.
@@ -153,6 +154,44 @@ fn issuer_admin(state: &Overlay<'_>, sender: &Member, call: &str) -> Step<()> {
     Ok(())
 }
 
+// The stateless rules of licence calls, shared with admission (`crate::check_bounds`). Each is
+// called where execution checks it, so the order of refusals (and receipts) stays as it was.
+
+/// A seal's id (1 to 64 bytes), name (1 to `NAME_BYTES_MAX`), and a window that is not empty.
+pub(crate) fn check_seal(
+    id: &str,
+    name: &str,
+    valid_from_ms: u64,
+    valid_to_ms: u64,
+) -> Result<(), ContractError> {
+    check_text("id", id, 1, 64)?;
+    check_text("name", name, 1, NAME_BYTES_MAX)?;
+    if valid_from_ms >= valid_to_ms {
+        return Err(argument("valid_to_ms", "must be after valid_from_ms"));
+    }
+    Ok(())
+}
+
+/// A licence type's name (1 to `NAME_BYTES_MAX` bytes), then 1 to 256 issuers.
+pub(crate) fn check_type(name: &str, issuers: &[Uscc]) -> Result<(), ContractError> {
+    check_text("name", name, 1, NAME_BYTES_MAX)?;
+    if issuers.is_empty() || issuers.len() > 256 {
+        return Err(argument("issuers", "1 to 256 organisations"));
+    }
+    Ok(())
+}
+
+/// A licence type's required face fields: at most 64, each 1 to `NAME_BYTES_MAX` bytes.
+pub(crate) fn check_required_fields(fields: &[String]) -> Result<(), ContractError> {
+    if fields.len() > 64 {
+        return Err(argument("required_fields", "at most 64"));
+    }
+    for field in fields {
+        check_text("required_fields", field, 1, NAME_BYTES_MAX)?;
+    }
+    Ok(())
+}
+
 fn register_seal(
     state: &mut Overlay<'_>,
     ctx: &TxContext<'_>,
@@ -160,11 +199,7 @@ fn register_seal(
     seal: Seal,
 ) -> Step<()> {
     issuer_admin(state, sender, "licence.register_seal")?;
-    text("id", &seal.id, 1, 64)?;
-    text("name", &seal.name, 1, NAME_BYTES_MAX)?;
-    if seal.valid_from_ms >= seal.valid_to_ms {
-        return Err(invalid("valid_to_ms", "must be after valid_from_ms"));
-    }
+    check_seal(&seal.id, &seal.name, seal.valid_from_ms, seal.valid_to_ms)?;
     if !ctx.accepts(seal.public_key.scheme()) {
         return Err(ContractError::SchemeNotAccepted(seal.public_key.scheme().to_string()).into());
     }
@@ -191,7 +226,7 @@ fn revoke_seal(
     reason: &str,
 ) -> Step<()> {
     issuer_admin(state, sender, "licence.revoke_seal")?;
-    text("reason", reason, 1, TEXT_BYTES_MAX)?;
+    check_reason(reason)?;
     let mut seal = load_seal(state, id)?;
     if seal.org != sender.org {
         return Err(ContractError::SealNotOwned {
@@ -215,21 +250,13 @@ fn revoke_seal(
 
 fn register_type(state: &mut Overlay<'_>, sender: &Member, licence_type: LicenceType) -> Step<()> {
     issuer_admin(state, sender, "licence.register_type")?;
-    text("name", &licence_type.name, 1, NAME_BYTES_MAX)?;
-    if licence_type.issuers.is_empty() || licence_type.issuers.len() > 256 {
-        return Err(invalid("issuers", "1 to 256 organisations"));
-    }
+    check_type(&licence_type.name, &licence_type.issuers)?;
     for issuer in &licence_type.issuers {
         if state.get(Space::State, &system::org_key(issuer))?.is_none() {
             return Err(ContractError::UnknownOrganisation(issuer.to_string()).into());
         }
     }
-    if licence_type.required_fields.len() > 64 {
-        return Err(invalid("required_fields", "at most 64"));
-    }
-    for field in &licence_type.required_fields {
-        text("required_fields", field, 1, NAME_BYTES_MAX)?;
-    }
+    check_required_fields(&licence_type.required_fields)?;
     if state
         .get(Space::State, &type_key(&licence_type.code))?
         .is_some()

@@ -13,9 +13,92 @@ use super::{
     type_key,
 };
 use crate::executor::TxContext;
-use crate::step::{Step, invalid, text};
-use crate::system::Member;
+use crate::step::{Step, argument, check_reason};
+use crate::system::{Member, check_text};
 use crate::{ContractError, Overlay, Space, StateReader};
+
+// The stateless rules of a draft, shared with admission (`crate::check_bounds`). [`check_draft`]
+// calls each where it always did, between its state-dependent checks, so the order of refusals
+// (and receipts) stays as it was.
+
+/// The identifier's own form (serial, version).
+fn check_draft_id(id: &LicenceId) -> Result<(), ContractError> {
+    id.validate().map_err(|e| ContractError::InvalidArgument {
+        field: "id",
+        reason: e.to_string(),
+    })
+}
+
+/// Number and name (1 to `NAME_BYTES_MAX` bytes), matter (at most `TEXT_BYTES_MAX`), then the
+/// issue and validity dates.
+fn check_draft_text(draft: &LicenceDraft) -> Result<(), ContractError> {
+    check_text("number", &draft.number, 1, NAME_BYTES_MAX)?;
+    check_text("name", &draft.name, 1, NAME_BYTES_MAX)?;
+    check_text("matter", &draft.matter, 0, TEXT_BYTES_MAX)?;
+    for (field, date) in [
+        ("issue_date", draft.issue_date),
+        ("valid_from", draft.valid_from),
+    ] {
+        if !valid_yyyymmdd(date) {
+            return Err(argument(field, "a real date, YYYYMMDD"));
+        }
+    }
+    if let Some(to) = draft.valid_to
+        && (!valid_yyyymmdd(to) || to < draft.valid_from)
+    {
+        return Err(argument(
+            "valid_to",
+            "a real date, YYYYMMDD, not before valid_from",
+        ));
+    }
+    Ok(())
+}
+
+/// The region code, then the number of face fields (at most 64).
+fn check_draft_face(draft: &LicenceDraft) -> Result<(), ContractError> {
+    if !(110_000..=820_000).contains(&draft.region) {
+        return Err(argument("region", "a 6-digit GB/T 2260 code"));
+    }
+    if draft.face.len() > 64 {
+        return Err(argument("face", "at most 64 fields"));
+    }
+    Ok(())
+}
+
+/// Every stateless rule of a draft, in [`check_draft`]'s order: for admission.
+pub(crate) fn check_draft_fields(draft: &LicenceDraft) -> Result<(), ContractError> {
+    check_draft_id(&draft.id)?;
+    check_draft_text(draft)?;
+    check_draft_face(draft)
+}
+
+/// A newly issued licence is version 001.
+pub(crate) fn check_issue_version(id: &LicenceId) -> Result<(), ContractError> {
+    if id.version != 1 {
+        return Err(ContractError::VersionConflict {
+            id: id.to_string(),
+            reason: "a new licence is version 001; later versions come by renewal".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Why a renewal to `id` does not follow a current version.
+fn renewal_conflict(id: &LicenceId) -> ContractError {
+    let previous_id = id.with_version(id.version.saturating_sub(1));
+    ContractError::VersionConflict {
+        id: id.to_string(),
+        reason: format!("a renewal follows the current version {previous_id}"),
+    }
+}
+
+/// A renewal is version 002 or later.
+pub(crate) fn check_renewal_version(id: &LicenceId) -> Result<(), ContractError> {
+    if id.version < 2 {
+        return Err(renewal_conflict(id));
+    }
+    Ok(())
+}
 
 /// The checks every new licence record passes: identifier, type, dates, face fields and the
 /// seal (owned by the issuer, valid now, signature over this identifier and digest).
@@ -26,10 +109,7 @@ fn check_draft(
     draft: &LicenceDraft,
 ) -> Step<()> {
     let id = &draft.id;
-    id.validate().map_err(|e| ContractError::InvalidArgument {
-        field: "id",
-        reason: e.to_string(),
-    })?;
+    check_draft_id(id)?;
     if id.issuer != sender.org {
         return Err(ContractError::IssuerMismatch {
             id: id.to_string(),
@@ -52,36 +132,13 @@ fn check_draft(
     if state.get(Space::State, &licence_key(id))?.is_some() {
         return Err(ContractError::LicenceExists(id.to_string()).into());
     }
-    text("number", &draft.number, 1, NAME_BYTES_MAX)?;
-    text("name", &draft.name, 1, NAME_BYTES_MAX)?;
-    text("matter", &draft.matter, 0, TEXT_BYTES_MAX)?;
-    for (field, date) in [
-        ("issue_date", draft.issue_date),
-        ("valid_from", draft.valid_from),
-    ] {
-        if !valid_yyyymmdd(date) {
-            return Err(invalid(field, "a real date, YYYYMMDD"));
-        }
-    }
-    if let Some(to) = draft.valid_to
-        && (!valid_yyyymmdd(to) || to < draft.valid_from)
-    {
-        return Err(invalid(
-            "valid_to",
-            "a real date, YYYYMMDD, not before valid_from",
-        ));
-    }
+    check_draft_text(draft)?;
     if let Some(key) = &draft.holder_key
         && !ctx.accepts(key.scheme())
     {
         return Err(ContractError::SchemeNotAccepted(key.scheme().to_string()).into());
     }
-    if !(110_000..=820_000).contains(&draft.region) {
-        return Err(invalid("region", "a 6-digit GB/T 2260 code"));
-    }
-    if draft.face.len() > 64 {
-        return Err(invalid("face", "at most 64 fields"));
-    }
+    check_draft_face(draft)?;
     if let Some(missing) = licence_type
         .required_fields
         .iter()
@@ -157,13 +214,7 @@ pub(super) fn issue(
     sender: &Member,
     draft: &LicenceDraft,
 ) -> Step<()> {
-    if draft.id.version != 1 {
-        return Err(ContractError::VersionConflict {
-            id: draft.id.to_string(),
-            reason: "a new licence is version 001; later versions come by renewal".into(),
-        }
-        .into());
-    }
+    check_issue_version(&draft.id)?;
     check_draft(state, ctx, sender, draft)?;
     let mut licence = new_licence(ctx, draft);
     record(state, ctx, &mut licence, sender, "issued", "");
@@ -199,7 +250,7 @@ pub(super) fn change_status(
     action: StatusAction,
     reason: &str,
 ) -> Step<()> {
-    text("reason", reason, 1, TEXT_BYTES_MAX)?;
+    check_reason(reason)?;
     let mut licence = changeable(state, sender, id)?;
     use LicenceState::{Suspended, Valid};
     let next = match (licence.state, action) {
@@ -230,22 +281,13 @@ pub(super) fn renew(
     draft: &LicenceDraft,
     reason: &str,
 ) -> Step<()> {
-    text("reason", reason, 1, TEXT_BYTES_MAX)?;
+    check_reason(reason)?;
     let previous_id = draft.id.with_version(draft.id.version.saturating_sub(1));
-    let conflict = || -> crate::step::Fail {
-        ContractError::VersionConflict {
-            id: draft.id.to_string(),
-            reason: format!("a renewal follows the current version {previous_id}"),
-        }
-        .into()
-    };
-    if draft.id.version < 2 {
-        return Err(conflict());
-    }
+    check_renewal_version(&draft.id)?;
     // A missing previous version is a refusal; a failed read stops the block like any other.
     let mut previous = state
         .get_value::<Licence>(Space::State, &licence_key(&previous_id))?
-        .ok_or_else(conflict)?;
+        .ok_or_else(|| renewal_conflict(&draft.id))?;
     let previous_state = changeable(state, sender, &previous_id)?.state;
     if !matches!(
         previous_state,
@@ -276,7 +318,7 @@ pub(super) fn transfer_out(
     to: &Uscc,
     reason: &str,
 ) -> Step<()> {
-    text("reason", reason, 1, TEXT_BYTES_MAX)?;
+    check_reason(reason)?;
     let mut licence = changeable(state, sender, id)?;
     if licence.state != LicenceState::Valid {
         return Err(ContractError::BadTransition {

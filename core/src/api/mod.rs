@@ -113,6 +113,10 @@ pub struct StatusResponse {
     pub leader: Option<String>,
     /// This node's place in the consortium.
     pub membership: NodeMembership,
+    /// Why consensus halted on this node (its execution disagreed with a committed block), if
+    /// it did: its answers may be stale or diverged, ask another node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halted: Option<String>,
     /// The cryptographic suite.
     pub suite: Suite,
     /// Schemes the chain accepts.

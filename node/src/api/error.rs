@@ -87,7 +87,8 @@ impl From<SubmitError> for ApiError {
             SubmitError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             SubmitError::BadSignature(_) => StatusCode::BAD_REQUEST,
             SubmitError::AlreadyPending(_) => StatusCode::CONFLICT,
-            SubmitError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::MempoolFull(_) | SubmitError::Halted(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::SenderShareFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             SubmitError::Refused(C::Duplicate(_)) => StatusCode::CONFLICT,
             SubmitError::Refused(
                 C::UnknownSender(_) | C::RoleForbidden { .. } | C::OtherOrganisation { .. },

@@ -59,7 +59,7 @@ impl Auth {
     }
 }
 
-fn grant(code: &str, from: u64, to: u64, max_uses: Option<u32>) -> AuthCall {
+pub(super) fn grant(code: &str, from: u64, to: u64, max_uses: Option<u32>) -> AuthCall {
     let grantee = Grantee::Org(ORG_A.parse().unwrap());
     AuthCall::Grant {
         use_code_digest: use_code_digest(HashSuite::Sm3, &grantee, code),
@@ -81,7 +81,7 @@ fn grant(code: &str, from: u64, to: u64, max_uses: Option<u32>) -> AuthCall {
     }
 }
 
-fn use_of(grant: Hash, item: &str, action: Action) -> AuthCall {
+pub(super) fn use_of(grant: Hash, item: &str, action: Action) -> AuthCall {
     AuthCall::Use {
         grant,
         reason: "窗口核验".into(),

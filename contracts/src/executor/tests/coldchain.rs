@@ -11,25 +11,25 @@ use crate::coldchain::{holding_key, lot_key, shipment_key, tx_lot_key};
 use crate::{Overlay, Space};
 
 const IMPORTER: &str = "91440300MA5DXXXX0";
-const COLD_STORE: &str = "91410100MA44XXXX1";
+pub(super) const COLD_STORE: &str = "91410100MA44XXXX1";
 const SUPERMARKET: &str = "91410100MA45XXXX2";
-const UNREGISTERED: &str = "91410100MA46XXXX3";
+pub(super) const UNREGISTERED: &str = "91410100MA46XXXX3";
 
-fn uscc(first17: &str) -> Uscc {
+pub(super) fn uscc(first17: &str) -> Uscc {
     Uscc::with_check_character(&first17.replace('X', "1")).unwrap()
 }
 
-struct Trace {
-    chain: Chain,
-    registrar: PrivateKey,
-    importer: PrivateKey,
+pub(super) struct Trace {
+    pub(super) chain: Chain,
+    pub(super) registrar: PrivateKey,
+    pub(super) importer: PrivateKey,
     cold_store: PrivateKey,
     supermarket: PrivateKey,
 }
 
 impl Trace {
     /// A chain whose registrar (ORG_A) registered an importer, a cold store and a supermarket.
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let mut chain = Chain::new();
         let registrar = key(1);
         let (importer, cold_store, supermarket) = (key(21), key(22), key(23));
@@ -110,14 +110,14 @@ impl Trace {
     }
 
     /// Commissions an imported lot of `packages` with the certificates of `kinds`.
-    fn commission(&mut self, packages: u32, kinds: &[CertificateKind]) -> LotNumber {
+    pub(super) fn commission(&mut self, packages: u32, kinds: &[CertificateKind]) -> LotNumber {
         let importer = self.importer.clone();
         let tx = self.ok(&importer, commission(packages, kinds));
         self.lot_of(&tx)
     }
 }
 
-fn register_enterprise(
+pub(super) fn register_enterprise(
     first17: &str,
     kind: EnterpriseKind,
     admin: &PrivateKey,
@@ -134,7 +134,7 @@ fn register_enterprise(
     }
 }
 
-fn certificate(kind: CertificateKind) -> Certificate {
+pub(super) fn certificate(kind: CertificateKind) -> Certificate {
     Certificate {
         kind,
         number: format!("{kind:?}-001"),
@@ -143,13 +143,13 @@ fn certificate(kind: CertificateKind) -> Certificate {
     }
 }
 
-const ALL_CERTIFICATES: [CertificateKind; 3] = [
+pub(super) const ALL_CERTIFICATES: [CertificateKind; 3] = [
     CertificateKind::InspectionQuarantine,
     CertificateKind::NucleicAcidTest,
     CertificateKind::Disinfection,
 ];
 
-fn commission(packages: u32, kinds: &[CertificateKind]) -> TraceCall {
+pub(super) fn commission(packages: u32, kinds: &[CertificateKind]) -> TraceCall {
     TraceCall::Commission {
         product: Product {
             name: "冷冻带骨牛肉".into(),

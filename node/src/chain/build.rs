@@ -1,0 +1,101 @@
+//! Ordering, on the leader: the next block from the mempool (senders in turn, within the count
+//! and byte budgets), executed and signed, for the Raft loop to propose.
+
+use xinlian_contracts::{BlockContext, ContractError};
+use xinlian_core::Hash;
+use xinlian_core::limits::BLOCK_TIME_STEP_MS_MAX;
+use xinlian_core::types::{Block, BlockHeader, Receipt, SignedTransaction};
+
+use super::apply::receipts_root;
+use super::{Chain, lock};
+use crate::Result;
+use crate::storage::Head;
+
+impl Chain {
+    /// Most transactions per block.
+    pub fn block_txs_max(&self) -> usize {
+        self.block_txs_max
+    }
+
+    /// Builds, executes and signs the next block from waiting transactions (senders in turn,
+    /// within `block_txs_max` and `block_bytes_max`), without storing it: the leader proposes it
+    /// through Raft and every node (this one too) applies it when committed. Returns `None` when
+    /// nothing waits, unless the chain has been idle for half of [`BLOCK_TIME_STEP_MS_MAX`]: then
+    /// an empty block keeps block time close to the clock.
+    pub fn build_block(&self, now_ms: u64) -> Result<Option<Block>> {
+        let candidates = lock(&self.mempool).fair_batch(self.block_txs_max, self.block_bytes_max);
+        let head = self.head();
+        let idle = now_ms.saturating_sub(head.timestamp_ms) >= BLOCK_TIME_STEP_MS_MAX / 2;
+        if candidates.is_empty() && !idle {
+            return Ok(None);
+        }
+        let height = head.height + 1;
+        let (txs, dropped) = self.select_includable(candidates, height)?;
+        self.finish(&dropped);
+        if txs.is_empty() && !idle {
+            return Ok(None);
+        }
+        // The leader's clock, kept strictly increasing along the chain and within the step every
+        // node allows.
+        let mut timestamp_ms = now_ms.max(head.timestamp_ms + 1);
+        if head.height > 0 {
+            timestamp_ms = timestamp_ms.min(head.timestamp_ms + BLOCK_TIME_STEP_MS_MAX);
+        }
+        let context = BlockContext {
+            height,
+            timestamp_ms,
+        };
+        let outcome =
+            self.executor
+                .execute_block(&self.storage, &context, &txs, &head.state_root)?;
+        let header = self.header(&head, &context, &txs, &outcome.receipts, outcome.state_root);
+        Ok(Some(Block {
+            signature: header.sign(&self.node_key),
+            header,
+            txs,
+        }))
+    }
+
+    /// Splits candidates into those that may enter block `height` and those whose window has
+    /// passed or that were committed meanwhile (remembered as rejected).
+    fn select_includable(
+        &self,
+        candidates: Vec<(Hash, SignedTransaction)>,
+        height: u64,
+    ) -> Result<(Vec<SignedTransaction>, Vec<Hash>)> {
+        let mut txs = Vec::with_capacity(candidates.len());
+        let mut dropped = Vec::new();
+        for (hash, tx) in candidates {
+            match self.executor.check_admission(&self.storage, &tx, height)? {
+                Err(e @ (ContractError::Expired { .. } | ContractError::Duplicate(_))) => {
+                    self.record_rejection(&mut lock(&self.rejected), hash, &e);
+                    dropped.push(hash);
+                }
+                // Other refusals (a sender removed meanwhile) are recorded in a receipt.
+                _ => txs.push(tx),
+            }
+        }
+        Ok((txs, dropped))
+    }
+
+    fn header(
+        &self,
+        head: &Head,
+        context: &BlockContext,
+        txs: &[SignedTransaction],
+        receipts: &[Receipt],
+        state_root: Hash,
+    ) -> BlockHeader {
+        let suite = self.suite();
+        BlockHeader {
+            chain_id: self.genesis.chain_id.clone(),
+            height: context.height,
+            parent_hash: head.hash,
+            tx_root: Block::compute_tx_root(suite, txs),
+            receipts_root: receipts_root(suite, receipts),
+            state_root,
+            timestamp_ms: context.timestamp_ms,
+            proposer: self.node_key.public_key(),
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! The chain on one node, along the data flow:
+//!
+//! ```text
+//! admission: submit ─▶ size, chain, scheme, signature once ─▶ contracts' rules and field bounds ─▶ mempool (share per sender)
+//! build (leader): senders in turn within block_txs_max / block_bytes_max ─▶ execute ─▶ header ─▶ sign ─▶ Raft
+//! apply (every node): committed entry ─▶ checks ─▶ execute ─▶ compare with header (fail-stop) ─▶ one synced batch
+//! reads: head, lookup_tx, membership; the domain readers live in `trace`, `licence`, `auth`
+//! ```
+//! This file holds the state they share and the reads; each stage has its own file.
+
+mod admission;
+mod apply;
+mod build;
+
+pub use admission::{Gossip, SubmitError};
+pub use apply::{Applied, BlockRefusal};
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use xinlian_contracts::{ChainRules, Executor};
+use xinlian_core::api::ErrorBody;
+use xinlian_core::crypto::PrivateKey;
+use xinlian_core::genesis::Genesis;
+use xinlian_core::types::{NodeRecord, Receipt};
+use xinlian_core::{Hash, HashSuite};
+
+use crate::membership::Membership;
+use crate::mempool::{Mempool, RejectedTxs};
+use crate::metrics::Metrics;
+use crate::storage::{Head, Storage, TxLocation};
+use crate::verified::VerifiedCache;
+use crate::{Config, Error, Result};
+
+/// Writes a fresh random admin token to `DATA_DIR/admin.token` (mode 0600): whoever can read the
+/// node's data directory is a local admin and may use the fault switch.
+fn write_admin_token(data_dir: &std::path::Path) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Config(format!("no OS randomness: {e}")))?;
+    let token = hex::encode(bytes);
+    let path = data_dir.join("admin.token");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(&path)?, token.as_bytes())?;
+    Ok(token)
+}
+
+/// Where a transaction stands, as the node knows it.
+pub enum TxLookup {
+    /// In a block.
+    Committed(TxLocation, Receipt),
+    /// Waiting in the mempool.
+    Pending,
+    /// Dropped before a block.
+    Rejected(ErrorBody),
+    /// Never seen (or forgotten).
+    Unknown,
+}
+
+/// A running chain on one node.
+pub struct Chain {
+    storage: Storage,
+    genesis: Genesis,
+    executor: Executor,
+    node_key: PrivateKey,
+    node_id: String,
+    block_txs_max: usize,
+    block_bytes_max: usize,
+    mempool: Mutex<Mempool>,
+    rejected: Mutex<RejectedTxs>,
+    head: Mutex<Head>,
+    metrics: Metrics,
+    leader: Mutex<Option<String>>,
+    gossip: std::sync::OnceLock<Gossip>,
+    isolated: std::sync::atomic::AtomicBool,
+    admin_token: String,
+    p2p_peer_id: String,
+    membership: tokio::sync::watch::Sender<Arc<Membership>>,
+    verified: Mutex<VerifiedCache>,
+    /// The head's height, watched by event streams (`GET /v1/events`).
+    heights: tokio::sync::watch::Sender<u64>,
+    /// Transactions dropped from the mempool without entering a block, as it happens.
+    rejections: tokio::sync::broadcast::Sender<Rejection>,
+    /// Why consensus stopped on this node (fail-stop on divergence), once it has.
+    halted: Mutex<Option<String>>,
+}
+
+/// A transaction the mempool dropped without it entering a block (expired or a duplicate).
+#[derive(Clone, Debug)]
+pub struct Rejection {
+    /// The transaction.
+    pub tx_hash: Hash,
+    /// Why.
+    pub error: ErrorBody,
+}
+
+/// How many rejections an event stream may fall behind by before it is told it missed some.
+const REJECTIONS_BUFFERED: usize = 1024;
+
+/// Checks that the registry's record of this node names this node's keys.
+fn check_own_record(record: &NodeRecord, node_key: &PrivateKey, p2p_peer_id: &str) -> Result<()> {
+    if record.removed {
+        return Err(Error::Membership(format!(
+            "node {:?} was removed from the chain by governance; it can no longer take part",
+            record.id
+        )));
+    }
+    if record.public_key != node_key.public_key() || record.p2p_peer_id != p2p_peer_id {
+        return Err(Error::Membership(format!(
+            "the chain registers node {:?} with key {} and peer id {}; this node has key {} and peer id {}",
+            record.id,
+            record.public_key,
+            record.p2p_peer_id,
+            node_key.public_key(),
+            p2p_peer_id
+        )));
+    }
+    Ok(())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks is a bug that already stopped the node's work;
+    // the data behind them (queues) stays consistent, so carry on with it.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Chain {
+    /// Opens the store, writes genesis on first start, checks it matches on later starts, and
+    /// checks this node's keys against the node registry. A node not in the registry yet starts
+    /// as a joiner: it syncs blocks until governance adds it.
+    pub fn open(
+        config: &Config,
+        genesis: Genesis,
+        node_key: PrivateKey,
+        p2p_peer_id: String,
+    ) -> Result<Self> {
+        genesis.validate()?;
+        std::fs::create_dir_all(&config.data_dir)?;
+        let storage = Storage::open(&config.data_dir, config.rocksdb_cache_bytes)?;
+        let head = match (storage.genesis()?, storage.head()?) {
+            (Some(stored), Some(head)) if stored == genesis => head,
+            (Some(stored), _) => {
+                return Err(Error::Genesis(format!(
+                    "the store holds chain {:?} with genesis {}, the genesis file gives {}",
+                    stored.chain_id,
+                    stored.hash(),
+                    genesis.hash()
+                )));
+            }
+            (None, _) => {
+                storage.init_genesis(&genesis, &Executor::genesis_writes(&genesis, &storage))?
+            }
+        };
+        let membership = Membership::load(&storage)?;
+        match membership.by_id(&config.node_id) {
+            Some(record) => check_own_record(record, &node_key, &p2p_peer_id)?,
+            None => tracing::info!(
+                target: "xinlian.node",
+                node_id = %config.node_id,
+                public_key = %node_key.public_key(),
+                p2p_peer_id = %p2p_peer_id,
+                "this node is not in the chain's node registry yet; it will sync blocks and join once governance adds it with these keys"
+            ),
+        }
+        let metrics = Metrics::new();
+        metrics.set_height(head.height);
+        Ok(Chain {
+            executor: Executor::new(ChainRules::from_genesis(&genesis)),
+            storage,
+            genesis,
+            node_key,
+            node_id: config.node_id.clone(),
+            p2p_peer_id,
+            block_txs_max: config.block_txs_max,
+            block_bytes_max: config.block_bytes_max,
+            mempool: Mutex::new(Mempool::new(config.mempool_limits())),
+            rejected: Mutex::new(RejectedTxs::new(config.rejected_txs_kept_max)),
+            heights: tokio::sync::watch::Sender::new(head.height),
+            head: Mutex::new(head),
+            rejections: tokio::sync::broadcast::Sender::new(REJECTIONS_BUFFERED),
+            metrics,
+            leader: Mutex::new(None),
+            gossip: std::sync::OnceLock::new(),
+            isolated: std::sync::atomic::AtomicBool::new(false),
+            admin_token: write_admin_token(&config.data_dir)?,
+            membership: tokio::sync::watch::Sender::new(Arc::new(membership)),
+            // Room for everything the mempool can hold, twice: a block's transactions are
+            // usually still here when it is applied.
+            verified: Mutex::new(VerifiedCache::new(2 * config.mempool_txs_max)),
+            halted: Mutex::new(None),
+        })
+    }
+
+    /// The chain's hash suite.
+    pub fn suite(&self) -> HashSuite {
+        self.genesis.hash_suite()
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// The store, for reads.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Signature schemes the chain accepts now (governance may have changed genesis's).
+    pub fn accepted_schemes(&self) -> Result<Vec<xinlian_core::crypto::SignatureScheme>> {
+        Ok(self.executor.accepted_schemes(&self.storage)?)
+    }
+
+    /// The node registry as of the head, with Raft's members as last applied here.
+    pub fn membership(&self) -> Arc<Membership> {
+        self.membership.borrow().clone()
+    }
+
+    /// A receiver that sees every change of [`Chain::membership`] (the transport's allow list).
+    pub fn watch_membership(&self) -> tokio::sync::watch::Receiver<Arc<Membership>> {
+        self.membership.subscribe()
+    }
+
+    /// A receiver that sees the head's height change after each committed block.
+    pub fn watch_height(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.heights.subscribe()
+    }
+
+    /// A receiver of the rejections that happen from now on.
+    pub fn subscribe_rejections(&self) -> tokio::sync::broadcast::Receiver<Rejection> {
+        self.rejections.subscribe()
+    }
+
+    /// Records Raft's voters and learners after a membership change was applied.
+    pub fn set_raft_members(&self, voters: Vec<u64>, learners: Vec<u64>) {
+        let current = self.membership();
+        let updated = (*current).clone().with_raft_members(voters, learners);
+        if updated != *current {
+            self.membership.send_replace(Arc::new(updated));
+        }
+    }
+
+    fn reload_membership(&self) -> Result<()> {
+        let current = self.membership();
+        let updated = Membership::load(&self.storage)?.with_raft_members(
+            current.raft_voters().to_vec(),
+            current.raft_learners().to_vec(),
+        );
+        if updated != *current {
+            self.membership.send_replace(Arc::new(updated));
+        }
+        Ok(())
+    }
+
+    /// This node's own registry record, once governance has added it.
+    pub fn own_record(&self) -> Option<NodeRecord> {
+        self.membership().by_id(&self.node_id).cloned()
+    }
+
+    /// This node's Raft id, once it is an active member; an error when its registered keys are
+    /// not this node's.
+    pub fn admitted_raft_id(&self) -> Result<Option<u64>> {
+        match self.own_record() {
+            Some(record) => {
+                check_own_record(&record, &self.node_key, &self.p2p_peer_id)?;
+                Ok(Some(record.raft_id))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The node id behind a Raft id.
+    pub fn node_id_of(&self, raft_id: u64) -> Option<String> {
+        self.membership().by_raft_id(raft_id).map(|n| n.id.clone())
+    }
+
+    /// Raft ids of the genesis voters.
+    pub fn genesis_voters(&self) -> Vec<u64> {
+        (1..=self.genesis.nodes().count() as u64).collect()
+    }
+
+    /// The leader as last seen by the consensus loop.
+    pub fn leader(&self) -> Option<String> {
+        lock(&self.leader).clone()
+    }
+
+    /// Records the leader the consensus loop sees.
+    pub fn set_leader(&self, leader: Option<String>) {
+        *lock(&self.leader) = leader;
+    }
+
+    /// The latest block.
+    pub fn head(&self) -> Head {
+        lock(&self.head).clone()
+    }
+
+    /// Transactions waiting.
+    pub fn mempool_len(&self) -> usize {
+        lock(&self.mempool).len()
+    }
+
+    /// Why consensus halted on this node, if it did.
+    pub fn halted(&self) -> Option<String> {
+        lock(&self.halted).clone()
+    }
+
+    /// Records that consensus stopped on this node for good (a divergence): the node keeps
+    /// serving what it holds, refuses new transactions and says why in `/v1/status`.
+    pub fn halt(&self, why: String) {
+        self.metrics.halted();
+        *lock(&self.halted) = Some(why);
+    }
+
+    /// Whether the fault switch cuts this node off from its peers.
+    pub fn is_isolated(&self) -> bool {
+        self.isolated.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Cuts this node off from its peers, or reconnects it (fault injection for local tests).
+    pub fn set_isolated(&self, isolated: bool) {
+        self.isolated
+            .store(isolated, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether `token` is this node's local admin token.
+    pub fn is_admin_token(&self, token: &str) -> bool {
+        // Length first, then every byte: no early exit that would time the comparison.
+        token.len() == self.admin_token.len()
+            && token
+                .bytes()
+                .zip(self.admin_token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    fn finish(&self, hashes: &[Hash]) {
+        let mut mempool = lock(&self.mempool);
+        mempool.remove(hashes);
+        self.metrics.set_mempool(mempool.len());
+    }
+
+    /// Where transaction `hash` stands.
+    pub fn lookup_tx(&self, hash: &Hash) -> Result<TxLookup> {
+        if let Some(location) = self.storage.tx_location(hash)? {
+            let receipt = self
+                .storage
+                .receipt(hash)?
+                .ok_or_else(|| Error::Corrupt(format!("tx {hash} has no receipt")))?;
+            return Ok(TxLookup::Committed(location, receipt));
+        }
+        if lock(&self.mempool).contains(hash) {
+            return Ok(TxLookup::Pending);
+        }
+        if let Some(reason) = lock(&self.rejected).get(hash) {
+            return Ok(TxLookup::Rejected(reason.clone()));
+        }
+        Ok(TxLookup::Unknown)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,221 @@
+//! The chain on one node, in one process: verify-once, time steps, fail-stop, mempool shares.
+
+use xinlian_core::crypto::{PrivateKey, SignatureScheme};
+use xinlian_core::genesis::{Genesis, GenesisNode, GenesisOrganisation, Suite};
+use xinlian_core::ids::Uscc;
+use xinlian_core::limits::BLOCK_TIME_STEP_MS_MAX;
+use xinlian_core::types::{
+    Block, BlockHeader, Call, OrgRole, SignedTransaction, SystemCall, Transaction,
+};
+
+use super::*;
+
+fn key(seed: u8) -> PrivateKey {
+    PrivateKey::from_seed(SignatureScheme::Sm2, [seed; 32]).unwrap()
+}
+
+fn chain(dir: &std::path::Path) -> Chain {
+    let config = Config::new(
+        "n",
+        dir.join("data"),
+        dir.join("g"),
+        dir.join("k"),
+        dir.join("p"),
+    );
+    Chain::open(&config, test_genesis(), key(2), "peer".into()).unwrap()
+}
+
+fn test_genesis() -> Genesis {
+    Genesis {
+        chain_id: "verify-once".into(),
+        suite: Suite::Gm,
+        signature_schemes: vec![SignatureScheme::Sm2],
+        genesis_time_ms: 0,
+        organisations: vec![GenesisOrganisation {
+            uscc: Uscc::with_check_character("11410100MB1234567").unwrap(),
+            name: "org".into(),
+            roles: vec![OrgRole::Admin],
+            admins: vec![key(1).public_key(), key(3).public_key()],
+            nodes: vec![GenesisNode {
+                id: "n".into(),
+                public_key: key(2).public_key(),
+                p2p_peer_id: "peer".into(),
+            }],
+        }],
+    }
+}
+
+fn evidence(chain: &Chain, nonce: u64) -> SignedTransaction {
+    evidence_from(chain, &key(1), nonce)
+}
+
+fn evidence_from(chain: &Chain, sender: &PrivateKey, nonce: u64) -> SignedTransaction {
+    Transaction {
+        chain_id: "verify-once".into(),
+        sender: sender.public_key(),
+        nonce,
+        created_at_ms: 0,
+        valid_until_height: chain.head().height + 10,
+        call: Call::System(SystemCall::RecordEvidence {
+            kind: "k".into(),
+            digest: Hash([nonce as u8; 32]),
+            memo: String::new(),
+        }),
+    }
+    .sign(sender)
+    .unwrap()
+}
+
+/// A transaction verified on admission is not verified again in its block; the same
+/// transaction carrying another signature is verified, and refused.
+#[test]
+fn signatures_are_verified_once_but_never_trusted_by_hash_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = chain(dir.path());
+    chain.submit(evidence(&chain, 1)).unwrap();
+    let block = chain.build_block(1_000).unwrap().unwrap();
+    assert!(matches!(
+        chain.apply_entry(1, &block.to_bytes()).unwrap(),
+        Applied::Block(_)
+    ));
+    let metrics = chain.metrics().render();
+    assert!(
+        metrics.contains("xinlian_signature_checks_total{code=\"cached\"} 1"),
+        "{metrics}"
+    );
+
+    chain.submit(evidence(&chain, 2)).unwrap();
+    let mut block = chain.build_block(2_000).unwrap().unwrap();
+    let other = evidence(&chain, 3);
+    block.txs[0].signature = other.signature;
+    match chain.apply_entry(2, &block.to_bytes()).unwrap() {
+        Applied::Refused(BlockRefusal::Malformed(why)) => {
+            assert!(why.contains("transaction"), "{why}")
+        }
+        other => panic!("a swapped signature was accepted: {other:?}"),
+    }
+}
+
+/// Gossip may bring a transaction after its block: the block's check counts, and the late
+/// copy is refused as committed without a second verification.
+#[test]
+fn a_transaction_first_seen_in_a_block_is_not_verified_again_when_gossiped() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (leader, follower) = (chain(dir_a.path()), chain(dir_b.path()));
+    let tx = evidence(&leader, 1);
+    leader.submit(tx.clone()).unwrap();
+    let block = leader.build_block(1_000).unwrap().unwrap();
+    assert!(matches!(
+        follower.apply_entry(1, &block.to_bytes()).unwrap(),
+        Applied::Block(_)
+    ));
+    assert!(follower.submit(tx).is_err(), "committed already");
+    let metrics = follower.metrics().render();
+    assert!(
+        metrics.contains("xinlian_signature_checks_total{code=\"block\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("xinlian_signature_checks_total{code=\"admission\"}"),
+        "{metrics}"
+    );
+}
+
+/// Re-signs a block after changing its header, as a proposer that lies would.
+fn resign(mut block: Block, change: impl FnOnce(&mut BlockHeader)) -> Vec<u8> {
+    change(&mut block.header);
+    block.signature = block.header.sign(&key(2));
+    block.to_bytes()
+}
+
+/// Block time is the leader's word, bounded per block against the parent (not against this
+/// node's clock, so every node reaches the same verdict).
+#[test]
+fn a_block_more_than_a_step_after_its_parent_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = chain(dir.path());
+    chain.submit(evidence(&chain, 1)).unwrap();
+    let first = chain.build_block(1_000).unwrap().unwrap();
+    chain.apply_entry(1, &first.to_bytes()).unwrap();
+    chain.submit(evidence(&chain, 2)).unwrap();
+    let block = chain.build_block(2_000).unwrap().unwrap();
+    let far = resign(block.clone(), |h| {
+        h.timestamp_ms = 1_000 + BLOCK_TIME_STEP_MS_MAX + 1
+    });
+    match chain.apply_entry(2, &far).unwrap() {
+        Applied::Refused(BlockRefusal::Malformed(why)) => {
+            assert!(why.contains("more than"), "{why}")
+        }
+        other => panic!("a far-future block was accepted: {other:?}"),
+    }
+    assert_eq!(chain.head().height, 1);
+    // The leader itself never steps further, however far its clock runs ahead.
+    let clamped = chain.build_block(u64::MAX / 2).unwrap().unwrap();
+    assert_eq!(clamped.header.timestamp_ms, 1_000 + BLOCK_TIME_STEP_MS_MAX);
+    assert!(matches!(
+        chain.apply_entry(3, &clamped.to_bytes()).unwrap(),
+        Applied::Block(_)
+    ));
+}
+
+/// Execution that disagrees with a committed header stops the node (fail-stop) and writes
+/// nothing of the block, so a restart meets the same verdict.
+#[test]
+fn a_block_whose_execution_disagrees_with_its_header_stops_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = chain(dir.path());
+    chain.submit(evidence(&chain, 1)).unwrap();
+    let block = chain.build_block(1_000).unwrap().unwrap();
+    let lying = resign(block, |h| h.state_root = Hash([7; 32]));
+    let err = chain.apply_entry(1, &lying).unwrap_err();
+    assert!(matches!(err, Error::Diverged(_)), "{err}");
+    assert!(err.to_string().contains("state root"), "{err}");
+    assert_eq!(chain.head().height, 0);
+    assert_eq!(chain.storage().applied_index().unwrap(), 0);
+}
+
+/// A flood from one sender fills its share of the mempool and no more; another member's
+/// transaction still gets in, and into the next block.
+#[test]
+fn one_sender_cannot_fill_the_mempool() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis_dir = dir.path().join("chain");
+    let chain = {
+        let mut config = Config::new(
+            "n",
+            genesis_dir.join("data"),
+            dir.path().join("g"),
+            dir.path().join("k"),
+            dir.path().join("p"),
+        );
+        config.mempool_txs_max = 100;
+        config.block_txs_max = 4;
+        config.validate().unwrap();
+        Chain::open(&config, test_genesis(), key(2), "peer".into()).unwrap()
+    };
+    let mut admitted = 0;
+    let mut refused = None;
+    for nonce in 0..20 {
+        match chain.submit(evidence(&chain, nonce)) {
+            Ok(_) => admitted += 1,
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    assert_eq!(admitted, 10, "10% of 100");
+    let refused = refused.unwrap();
+    assert_eq!(refused.code(), "sender_share_full", "{refused}");
+    let other = evidence_from(&chain, &key(3), 99);
+    chain.submit(other.clone()).unwrap();
+    let block = chain.build_block(1_000).unwrap().unwrap();
+    let suite = chain.suite();
+    assert!(
+        block
+            .txs
+            .iter()
+            .any(|tx| tx.hash(suite) == other.hash(suite)),
+        "the other member's transaction is in the next block"
+    );
+}
