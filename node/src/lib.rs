@@ -152,8 +152,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             // Fail-stop: consensus stays stopped, while the node keeps answering reads and
             // `/v1/status` says why, so operators see the divergence instead of a restart loop.
             Ok(Err(Error::Diverged(why))) => {
-                let e = Error::Diverged(why.clone());
-                tracing::error!(target: "xinlian.node", error = %e, "consensus halted on divergence; reads are still served, transactions refused");
+                tracing::error!(target: "xinlian.node", error = %Error::Diverged(why.clone()), "consensus halted on divergence; reads are still served, transactions refused");
                 halting_chain.halt(format!("diverged: {why}"));
                 std::future::pending().await
             }

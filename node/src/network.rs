@@ -626,10 +626,9 @@ fn blocks_within(chain: &Chain, from: u64, count: u32, bytes_max: usize) -> Vec<
     let mut blocks = Vec::new();
     let mut bytes = 0;
     for height in from..from.saturating_add(u64::from(count.min(SYNC_BLOCKS_MAX))) {
-        let Ok(Some(block)) = chain.storage().block(height) else {
+        let Ok(Some(encoded)) = chain.storage().block_bytes(height) else {
             break;
         };
-        let encoded = block.to_bytes();
         if !blocks.is_empty() && bytes + encoded.len() > bytes_max {
             break;
         }

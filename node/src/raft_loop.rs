@@ -481,10 +481,7 @@ fn maybe_propose(
     }
     let waiting = chain.mempool_len();
     let now_ms = crate::now_ms();
-    // An idle chain still gets a block every half step, so block time never lags the clock by
-    // more than a step may catch up (`BLOCK_TIME_STEP_MS_MAX`).
-    let idle = now_ms.saturating_sub(chain.head().timestamp_ms)
-        >= xinlian_core::limits::BLOCK_TIME_STEP_MS_MAX / 2;
+    let idle = Chain::is_idle(&chain.head(), now_ms);
     let due = waiting >= chain.block_txs_max()
         || ((waiting > 0 || idle)
             && now.duration_since(pacing.last_block) >= pacing.block_interval);

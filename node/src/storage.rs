@@ -284,9 +284,15 @@ impl Storage {
         self.db.clone()
     }
 
+    /// The canonical bytes of the block at `height`, as stored (block sync sends them on
+    /// without decoding).
+    pub fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(CF_BLOCKS), be_height(height))?)
+    }
+
     /// The block at `height`.
     pub fn block(&self, height: u64) -> Result<Option<Block>> {
-        let Some(bytes) = self.db.get_cf(self.cf(CF_BLOCKS), be_height(height))? else {
+        let Some(bytes) = self.block_bytes(height)? else {
             return Ok(None);
         };
         encoding::decode(&bytes, "stored block", BLOCK_BYTES_MAX)

@@ -17,6 +17,13 @@ impl Chain {
         self.block_txs_max
     }
 
+    /// Whether the chain has gone half a time step without a block, as of `now_ms`: the leader
+    /// then cuts a block even with nothing waiting, so block time never lags the clock by more
+    /// than one block may catch up ([`BLOCK_TIME_STEP_MS_MAX`]).
+    pub fn is_idle(head: &Head, now_ms: u64) -> bool {
+        now_ms.saturating_sub(head.timestamp_ms) >= BLOCK_TIME_STEP_MS_MAX / 2
+    }
+
     /// Builds, executes and signs the next block from waiting transactions (senders in turn,
     /// within `block_txs_max` and `block_bytes_max`), without storing it: the leader proposes it
     /// through Raft and every node (this one too) applies it when committed. Returns `None` when
@@ -25,7 +32,7 @@ impl Chain {
     pub fn build_block(&self, now_ms: u64) -> Result<Option<Block>> {
         let candidates = lock(&self.mempool).fair_batch(self.block_txs_max, self.block_bytes_max);
         let head = self.head();
-        let idle = now_ms.saturating_sub(head.timestamp_ms) >= BLOCK_TIME_STEP_MS_MAX / 2;
+        let idle = Self::is_idle(&head, now_ms);
         if candidates.is_empty() && !idle {
             return Ok(None);
         }
