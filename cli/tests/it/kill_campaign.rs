@@ -193,6 +193,23 @@ async fn kill_9_campaign_under_load_loses_no_acknowledged_transaction() {
             );
         }
     }
+    // A SIGKILL leaves no trace in a log, but a restart that panicked or found its store corrupt
+    // would: the logs of all runs of every node must hold neither.
+    for node in &cluster.layout.nodes {
+        let log = std::fs::read_to_string(&node.log_file).unwrap();
+        for bad in ["panicked", "corrupt"] {
+            assert!(
+                !log.contains(bad),
+                "{}'s log mentions {bad:?} (seed {seed}):\n{}",
+                node.id,
+                log.lines()
+                    .filter(|l| l.contains(bad))
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+    }
     eprintln!(
         "kill campaign: {kills} kills ({leader_kills} of the leader) in {:.0?}, 0 failed restarts, {} acknowledged transactions all present on all {NODES} nodes, {height} identical blocks (seed {seed})",
         campaign,
