@@ -194,6 +194,11 @@ impl<S: LogStore> Driver<S> {
         self.node.raft.raft_log.committed
     }
 
+    /// The last index applied through the application.
+    pub fn applied_index(&self) -> u64 {
+        self.node.raft.raft_log.applied
+    }
+
     /// Voters of the current membership.
     pub fn voters(&self) -> Vec<u64> {
         self.node.raft.prs().conf().voters().ids().iter().collect()

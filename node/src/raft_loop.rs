@@ -64,9 +64,21 @@ pub struct RaftLoop {
 
 struct Pacing {
     block_interval: Duration,
-    in_flight: Option<(u64, Instant)>,
-    in_flight_timeout: Duration,
+    in_flight: Option<Proposal>,
     last_block: Instant,
+}
+
+/// The leader's block proposal that has not settled yet. The leader proposes the next block only
+/// once it has: a second block built on the same head would be refused as stale when applied,
+/// and under load re-proposing large blocks only adds to what Raft must carry.
+struct Proposal {
+    height: u64,
+    /// The term it was proposed in: while it holds, Raft commits the entry (or a later leader
+    /// replaces it, which changes the term).
+    term: u64,
+    /// Its log index: once applied here, the entry has settled, as a block or refused.
+    index: u64,
+    since: Instant,
 }
 
 impl RaftLoop {
@@ -80,7 +92,6 @@ impl RaftLoop {
         let pacing = Pacing {
             block_interval: Duration::from_millis(config.block_interval_ms),
             in_flight: None,
-            in_flight_timeout: tick * (config.raft_election_ticks as u32) * 4,
             last_block: now,
         };
         let thread = std::thread::Builder::new()
@@ -249,10 +260,10 @@ fn run(
             return Err(failure);
         }
         let messages = processed.map_err(consensus_error)?;
-        if let Some((height, since)) = pacing.in_flight
-            && chain.head().height >= height
+        if let Some(proposal) = &pacing.in_flight
+            && chain.head().height >= proposal.height
         {
-            chain.metrics().proposal_committed(since.elapsed());
+            chain.metrics().proposal_committed(proposal.since.elapsed());
             pacing.in_flight = None;
         }
         for message in messages {
@@ -471,12 +482,13 @@ fn maybe_propose(
         pacing.in_flight = None;
         return Ok(());
     }
-    if let Some((height, since)) = pacing.in_flight {
-        let applied = chain.head().height >= height;
-        if !applied && now.duration_since(since) < pacing.in_flight_timeout {
+    if let Some(proposal) = &pacing.in_flight {
+        let settled = chain.head().height >= proposal.height
+            || driver.applied_index() >= proposal.index
+            || driver.term() != proposal.term;
+        if !settled {
             return Ok(());
         }
-
         pacing.in_flight = None;
     }
     let waiting = chain.mempool_len();
@@ -494,7 +506,12 @@ fn maybe_propose(
     let height = block.header.height;
     match driver.propose(block.to_bytes()) {
         Ok(()) => {
-            pacing.in_flight = Some((height, now));
+            pacing.in_flight = Some(Proposal {
+                height,
+                term: driver.term(),
+                index: driver.last_index(),
+                since: now,
+            });
             pacing.last_block = now;
         }
         Err(e) => tracing::debug!(target: "xinlian.node.raft", error = %e, "proposal refused"),

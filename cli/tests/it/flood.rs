@@ -44,9 +44,13 @@ async fn metric(client_url: &str, name: &str) -> u64 {
         .map_or(0, |v| v.trim().parse().unwrap_or(0))
 }
 
-// Not yet in `make test`: in about one run in four on two shared cores the four nodes lose their
-// leader at height 1 under the flood and elect none within the test's time (the transport's
-// behaviour under load, issue 12); `make flood` runs it alone.
+// Not yet in `make test`: alone it passes (8 of 8 runs), but beside another cluster test on two
+// cores it fails about half the time. Diagnosis so far: the nodes keep holding elections (term
+// 14-15, no leader) and peers log "Inbound request timeout": a Raft append carrying a block of
+// ~300 large transactions (about 1.3 MB, twice that in CBOR) is not read within the 10 s request
+// timeout while gossip streams share the connection and the event loop. Blocks proposed as
+// transaction hashes and an ordered Raft stream per peer (issue 12) remove that; `make flood`
+// runs it alone meanwhile, and `XINLIAN_KEEP_LOGS=DIR` keeps the node logs of a failure.
 #[ignore = "flaky under load until the transport issue lands; run with `make flood`"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flood_of_large_valid_transactions_from_one_member_does_not_stop_the_others() {
@@ -111,10 +115,35 @@ async fn a_flood_of_large_valid_transactions_from_one_member_does_not_stop_the_o
                         .status()
                         .await
                         .map(|s| (s.height, s.leader, s.mempool_txs));
+                    let metrics =
+                        reqwest::get(format!("{}/metrics", cluster.layout.nodes[n].http_url))
+                            .await
+                            .unwrap()
+                            .text()
+                            .await
+                            .unwrap();
+                    let counters: Vec<&str> = metrics
+                        .lines()
+                        .filter(|l| {
+                            !l.starts_with('#')
+                                && (l.contains("dropped")
+                                    || l.contains("raft_term")
+                                    || l.contains("peers")
+                                    || l.contains("_sum")
+                                    || l.contains("_count")
+                                    || l.contains("signature_checks"))
+                        })
+                        .collect();
                     nodes.push(format!(
-                        "node{n}: {seen:?} {status:?}\n{}",
+                        "node{n}: {seen:?} {status:?}\n{}\n{}",
+                        counters.join("\n"),
                         cluster.log_tail(n)
                     ));
+                }
+                if let Ok(keep) = std::env::var("XINLIAN_KEEP_LOGS") {
+                    for node in &cluster.layout.nodes {
+                        let _ = std::fs::copy(&node.log_file, format!("{keep}/{}.log", node.id));
+                    }
                 }
                 panic!(
                     "honest transaction {i} not committed: {e}\n{}",
