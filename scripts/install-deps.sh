@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test Xinlian:
-# libclang-dev (bindgen for RocksDB's C++ build), the openssl command (interoperability tests)
-# and Debian's chromium (the scan page's headless browser test).
+# libclang-dev (bindgen for RocksDB's C++ build), the openssl command (interoperability tests),
+# Debian's chromium (the scan page's headless browser test), iproute2 and iptables (partitions in
+# network namespaces).
 set -euo pipefail
 
 missing=()
@@ -9,6 +10,9 @@ dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# Network namespaces and iptables for the partition tests (cli/tests/it/partition.rs).
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 # A CJK font, so the scan page's screenshot shows its Chinese labels.
 dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || missing+=(fonts-wqy-zenhei)
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -22,7 +22,7 @@ pub(crate) struct Cluster {
 
 /// A base port with `n` free HTTP ports above it and `n` free p2p ports 1000 higher. Tests in
 /// one process take different ranges (a counter), processes differ by pid.
-fn free_port_base(n: u16) -> u16 {
+pub(crate) fn free_port_base(n: u16) -> u16 {
     static NEXT_RANGE: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
     let pid_offset = (std::process::id() % 50) as u16 * 160;
     for _ in 0..200 {

@@ -18,4 +18,5 @@ mod happy_path;
 mod harness;
 mod kill_campaign;
 mod licence;
+mod partition;
 mod peer_input;
