@@ -248,6 +248,34 @@ pub(crate) enum NodeCommand {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Take a consistent backup (a RocksDB checkpoint) of a running node's store, through its
+    /// admin route (reads `admin.token` from the node's data directory).
+    ///
+    /// Example: xinlian node backup --config ./node0/node.toml --out /backups/node0-2026-11-30
+    Backup {
+        /// The node's config file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// A directory that does not exist yet (on the data directory's file system, the backup
+        /// is hard links and takes no space until the store moves on).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a stopped node's store from a backup: blocks and state come back, Raft's vote,
+    /// term and log do not, so the node rejoins as a replica its peers bring up to date.
+    ///
+    /// Example: xinlian node restore --config ./node0/node.toml --from /backups/node0-2026-11-30 --replace
+    Restore {
+        /// The node's config file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// The backup directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// Move an existing data directory aside (to `DATA_DIR.before-restore-<ms>`) first.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 /// A node and the key that signs what is sent to it.

@@ -30,6 +30,12 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
         Command::Init(init) => init_chain(init),
         Command::Node(NodeCommand::Start { config }) => node_start(&config).await,
         Command::Node(NodeCommand::Identity { config }) => node_identity(&config),
+        Command::Node(NodeCommand::Backup { config, out }) => node_backup(&config, &out).await,
+        Command::Node(NodeCommand::Restore {
+            config,
+            from,
+            replace,
+        }) => node_restore(&config, &from, replace),
         Command::Gov(command) => gov(command).await,
         Command::Trace(command) => crate::trace_cli::run(command).await,
         Command::Seal(command) => crate::licence_cli::seal(command).await,
@@ -141,6 +147,33 @@ fn node_identity(config: &Path) -> Result<()> {
         "public_key": node_key.public_key(),
         "p2p_peer_id": peer_id.to_string(),
     }))
+}
+
+async fn node_backup(config: &Path, out: &Path) -> Result<()> {
+    let config = xinlian_node::Config::load(config)?;
+    let out = std::path::absolute(out)?;
+    let answer = xinlian_testnet::admin_request(
+        &format!("http://{}", config.http_listen),
+        &config.data_dir,
+        "backup",
+        &serde_json::json!({ "dir": out }),
+    )
+    .await
+    .context("the node did not take the backup")?;
+    print_json(&answer)
+}
+
+fn node_restore(config: &Path, from: &Path, replace: bool) -> Result<()> {
+    let config = xinlian_node::Config::load(config)?;
+    let genesis = xinlian_node::load_genesis(&config.genesis_file)?;
+    let info = xinlian_node::backup::restore(&config, genesis.hash(), from, replace)?;
+    print_json(&info)?;
+    eprintln!(
+        "restored height {} into {}; start the node and its peers bring it up to date",
+        info.height,
+        info.dir.display()
+    );
+    Ok(())
 }
 
 async fn gov(command: GovCommand) -> Result<()> {

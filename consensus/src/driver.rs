@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use protobuf::Message as _;
 use raft::eraftpb::{
-    ConfChange, ConfChangeSingle, ConfChangeV2, Entry, EntryType, Message, Snapshot,
+    ConfChange, ConfChangeSingle, ConfChangeV2, Entry, EntryType, Message, MessageType, Snapshot,
 };
 use raft::{RawNode, StateRole};
 
@@ -82,6 +82,15 @@ impl DriverConfig {
             ..raft::Config::default()
         }
     }
+}
+
+/// How a peer message was stepped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stepped {
+    /// As it came.
+    Whole,
+    /// Without the commit index it carried ([`DropReason::CommitBeyondLog`]).
+    WithoutCommit,
 }
 
 /// A Raft member driven by its owner.
@@ -248,14 +257,14 @@ impl<S: LogStore> Driver<S> {
         self.node.store()
     }
 
-    fn drop_message(&mut self, reason: DropReason) -> Result<(), DropReason> {
+    fn drop_message(&mut self, reason: DropReason) -> Result<Stepped, DropReason> {
         *self.dropped.entry(reason).or_default() += 1;
         Err(reason)
     }
 
     /// Steps a message from a peer after checking it could have come from an honest member in
     /// its role ([`crate::peer_check`]).
-    pub fn step(&mut self, message: Message) -> Result<(), DropReason> {
+    pub fn step(&mut self, message: Message) -> Result<Stepped, DropReason> {
         let conf = self.node.raft.prs().conf();
         let voters = |id: u64| conf.voters().contains(id);
         let learners = |id: u64| conf.learners().contains(&id);
@@ -270,10 +279,21 @@ impl<S: LogStore> Driver<S> {
         if let Err(reason) = peer_check::check(&message, &view) {
             return self.drop_message(reason);
         }
+        let mut message = message;
+        let mut outcome = Stepped::Whole;
+        if message.get_msg_type() == MessageType::MsgHeartbeat
+            && message.commit > self.node.raft.raft_log.last_index()
+        {
+            // Only the commit is dropped: the heartbeat still keeps this follower from
+            // campaigning, and its answer makes the leader probe and fill this node's log.
+            *self.dropped.entry(DropReason::CommitBeyondLog).or_default() += 1;
+            message.commit = 0;
+            outcome = Stepped::WithoutCommit;
+        }
         let stepped = self.node.step(message);
         self.rejitter_if_reset();
         match stepped {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(outcome),
             Err(_) => self.drop_message(DropReason::Refused),
         }
     }

@@ -25,7 +25,7 @@ mod peer_check;
 mod store;
 
 pub use application::{Application, MemberChange};
-pub use driver::{Driver, DriverConfig};
+pub use driver::{Driver, DriverConfig, Stepped};
 pub use error::{ConsensusError, Result};
 pub use peer_check::DropReason;
 pub use raft::eraftpb::{

@@ -10,6 +10,11 @@
 //!   leader sends it when it transfers leadership while being removed);
 //! - a learner never votes and never leads: from a learner only the answers to the leader's
 //!   appends and heartbeats count;
+//! - in a term whose leader this node knows, only that leader appends, beats and sends
+//!   snapshots;
+//! - a heartbeat may not commit beyond this node's log: raft-rs would abort the process on it
+//!   (the leader's memory of what this node acknowledged is stale after a restore from backup,
+//!   or the heartbeat is forged), so the driver steps it without its commit index;
 //! - read-index messages are unused here and refused;
 //! - local-only types (`MsgHup`, `MsgBeat`, ...), messages for another member, from a stranger
 //!   or with a term no election could have reached are impossible from an honest peer.
@@ -33,6 +38,12 @@ pub enum DropReason {
     LeadershipTransfer,
     /// A learner sent what only voters send (votes, appends, heartbeats, snapshots).
     LearnerRole,
+    /// An append, heartbeat or snapshot in the current term from a peer other than the term's
+    /// leader: one term has one leader.
+    NotLeader,
+    /// A heartbeat whose commit index lies beyond this node's log (a node restored from a
+    /// backup, or a forged heartbeat meant to crash raft-rs): stepped with the commit removed.
+    CommitBeyondLog,
     /// A type this chain does not use (read index).
     Unused,
     /// raft-rs refused it.
@@ -50,6 +61,8 @@ impl DropReason {
             DropReason::PeerProposal => "peer_proposal",
             DropReason::LeadershipTransfer => "leadership_transfer",
             DropReason::LearnerRole => "learner_role",
+            DropReason::NotLeader => "not_leader",
+            DropReason::CommitBeyondLog => "commit_beyond_log",
             DropReason::Unused => "unused_type",
             DropReason::Refused => "refused",
         }
@@ -96,6 +109,10 @@ pub(crate) fn check(message: &Message, view: &View<'_>) -> Result<(), DropReason
     }
     if kind == MsgTimeoutNow && (view.leader != Some(from) || message.term != view.term) {
         return Err(DropReason::LeadershipTransfer);
+    }
+    let leads = matches!(kind, MsgAppend | MsgHeartbeat | MsgSnapshot);
+    if leads && message.term == view.term && view.leader.is_some_and(|leader| leader != from) {
+        return Err(DropReason::NotLeader);
     }
     Ok(())
 }

@@ -31,6 +31,9 @@ pub enum Error {
         "diverged: {0}. This node stopped taking part in consensus so that it neither serves nor votes on a state that may differ from the other nodes'; see docs/operator.md, \"A node that halted on divergence\""
     )]
     Diverged(String),
+    /// A backup could not be taken or restored; the message says why and what to do.
+    #[error("backup: {0}")]
+    Backup(String),
     /// The consensus driver or its log store failed.
     #[error("consensus: {0}")]
     Consensus(String),

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod chain;
 pub mod config;
 mod error;

@@ -11,8 +11,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use xinlian_consensus::{
-    Application, ConfChange, ConfChangeType, ConsensusError, Driver, DriverConfig, MemberChange,
-    Message,
+    Application, ConfChange, ConfChangeType, ConsensusError, Driver, DriverConfig, DropReason,
+    MemberChange, Message, Stepped,
 };
 use xinlian_core::encoding;
 
@@ -224,11 +224,13 @@ fn run(
         #[allow(clippy::disallowed_methods)]
         let now = Instant::now();
         match receiver.recv_timeout(next_tick.saturating_duration_since(now)) {
-            Ok(Input::Peer(message)) => {
-                if let Err(reason) = driver.step(message) {
-                    chain.metrics().count_dropped_peer_message(reason.code());
-                }
-            }
+            Ok(Input::Peer(message)) => match driver.step(message) {
+                Ok(Stepped::Whole) => {}
+                Ok(Stepped::WithoutCommit) => chain
+                    .metrics()
+                    .count_dropped_peer_message(DropReason::CommitBeyondLog.code()),
+                Err(reason) => chain.metrics().count_dropped_peer_message(reason.code()),
+            },
             Ok(Input::SnapshotSent { peer, delivered }) => driver.report_snapshot(peer, delivered),
             Ok(Input::Unreachable(peer)) => driver.report_unreachable(peer),
             Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(()),

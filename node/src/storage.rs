@@ -9,7 +9,7 @@
 //! | `receipts` | tx hash | canonical [`Receipt`] |
 //! | `state` | contract key | contract value |
 //! | `index` | query-index key | usually empty |
-//! | `raft` | reserved for the Raft log and hard state (consensus issue) | |
+//! | `raft` | the Raft log, hard state, conf state and snapshot point (`raft_store.rs`) | |
 //! | `meta` | `genesis`, `head` | canonical genesis, [`Head`] |
 //!
 //! Every block is written in one synced write batch together with its receipts, state, indexes
@@ -114,6 +114,38 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 impl Storage {
+    /// Opens a store read-only, without taking its lock or changing a byte of it (a backup
+    /// being checked).
+    pub fn open_read_only(dir: &Path) -> Result<Self> {
+        let (db_opts, cf_opts) = db_options(8 << 20);
+        let cfs = ALL_CFS
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, cf_opts.clone()));
+        let db = DB::open_cf_descriptors_read_only(&db_opts, dir, cfs, false)?;
+        Ok(Storage { db: Arc::new(db) })
+    }
+
+    /// Writes a consistent copy of the whole store (every column family as of one instant) to
+    /// `dir`, which must not exist yet: a RocksDB checkpoint, hard links where the file system
+    /// allows.
+    pub fn checkpoint(&self, dir: &Path) -> Result<()> {
+        rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)?;
+        Ok(())
+    }
+
+    /// Forgets Raft's state (hard state, vote, log, conf state, snapshot point) and the applied
+    /// Raft index, in one synced batch, keeping blocks and state: what a store restored from a
+    /// backup must do, so that it never brings back an old vote, term or log. The node then
+    /// starts as a replica whose log its leader fills again; the blocks it already holds are
+    /// recognised and not executed again.
+    pub fn forget_consensus_state(&self) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(self.cf(CF_RAFT), [0u8].as_slice(), [0xffu8; 16].as_slice());
+        batch.delete_cf(self.cf(CF_META), META_APPLIED);
+        self.db.write_opt(batch, &Self::synced())?;
+        Ok(())
+    }
+
     /// Opens (or creates) the store under `dir`.
     pub fn open(dir: &Path, cache_bytes: usize) -> Result<Self> {
         let (db_opts, cf_opts) = db_options(cache_bytes);

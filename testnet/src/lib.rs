@@ -28,5 +28,6 @@ pub use governance::{PreparedNode, add_node, pass_proposal, prepare_node, remove
 pub use layout::{Layout, NodeEntry, init};
 pub use licence_demo::DemoLicence;
 pub use process::{
-    down, kill_node, set_isolated, start_node, start_nodes, wait_healthy, wait_leader,
+    admin_request, down, kill_node, set_isolated, start_node, start_nodes, wait_healthy,
+    wait_leader,
 };

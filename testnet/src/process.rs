@@ -67,23 +67,50 @@ pub async fn set_isolated(dir: &Path, index: usize, isolate: bool) -> Result<()>
         .nodes
         .get(index)
         .with_context(|| format!("--node must be below {}", layout.nodes.len()))?;
-    let token_file = node.data_dir.join("admin.token");
-    let token = std::fs::read_to_string(&token_file)
-        .with_context(|| format!("reading {}", token_file.display()))?;
+    admin_request(
+        &node.http_url,
+        &node.data_dir,
+        "fault",
+        &serde_json::json!({ "isolate": isolate }),
+    )
+    .await
+    .with_context(|| format!("{} refused the fault switch", node.id))?;
+    Ok(())
+}
+
+/// Posts `body` to a node's admin route `/admin/{route}`, authorised by the admin token the node
+/// wrote into `data_dir` when it started; returns the answer, or the node's reason for refusing.
+pub async fn admin_request(
+    http_url: &str,
+    data_dir: &Path,
+    route: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value> {
+    let token_file = data_dir.join("admin.token");
+    let token = std::fs::read_to_string(&token_file).with_context(|| {
+        format!(
+            "reading {} (the node writes it when it starts; is it running?)",
+            token_file.display()
+        )
+    })?;
     let response = reqwest::Client::new()
-        .post(format!("{}/admin/fault", node.http_url))
+        .post(format!("{http_url}/admin/{route}"))
         .header("x-admin-token", token.trim())
-        .json(&serde_json::json!({ "isolate": isolate }))
+        .json(body)
         .send()
-        .await?;
-    if !response.status().is_success() {
+        .await
+        .with_context(|| format!("cannot reach the node at {http_url}; is it running?"))?;
+    let ok = response.status().is_success();
+    let answer: serde_json::Value = response.json().await.unwrap_or_default();
+    if !ok {
         bail!(
-            "{} refused the fault switch: {}",
-            node.id,
-            response.text().await.unwrap_or_default()
+            "{}",
+            answer["error"]["message"]
+                .as_str()
+                .unwrap_or("the node gave no reason")
         );
     }
-    Ok(())
+    Ok(answer)
 }
 
 /// Waits until every node answers `/healthz`, or `timeout` passes.

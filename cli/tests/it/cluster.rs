@@ -200,7 +200,8 @@ impl Cluster {
         for h in 1..=height {
             let mut hashes = Vec::new();
             for i in 0..self.layout.nodes.len() {
-                hashes.push(self.client(i).block(h).await.unwrap().hash);
+                let block = self.client(i).block(h).await;
+                hashes.push(block.unwrap_or_else(|e| panic!("node{i} at {h}: {e}")).hash);
             }
             assert!(
                 hashes.windows(2).all(|w| w[0] == w[1]),

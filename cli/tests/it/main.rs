@@ -7,6 +7,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod auth;
+mod backup;
 mod bad_input;
 mod bench;
 mod cluster;

@@ -282,6 +282,56 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
         nodes.raft_voters
     );
 
+    // Heartbeats meant to crash raft-rs (a commit index far beyond node 0's log): in the current
+    // term from a member that is not its leader, dropped; in the next term, stepped without the
+    // commit. Node 0 stays up either way.
+    let text = reqwest::get(format!("{}/metrics", cluster.layout.nodes[0].http_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let current_term: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("xinlian_raft_term "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    for term in [current_term, current_term + 1] {
+        let mut heartbeat = Message::default();
+        heartbeat.set_msg_type(MessageType::MsgHeartbeat);
+        heartbeat.from = node2_raft_id;
+        heartbeat.to = node0;
+        heartbeat.term = term;
+        heartbeat.commit = u64::MAX / 2;
+        let outcome = ask(
+            &mut member,
+            &target,
+            PeerRequest::Raft(heartbeat.write_to_bytes().unwrap()),
+        )
+        .await;
+        assert!(
+            matches!(outcome, Outcome::Answered(PeerResponse::Ack)),
+            "{outcome:?}"
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let counts = [
+            dropped(&cluster, 0, "not_leader").await,
+            dropped(&cluster, 0, "commit_beyond_log").await,
+        ];
+        if counts == [1, 1] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dropped counts (not leader, commit beyond log): {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // The chain carries on with the two honest nodes.
     let (hash, height) = cluster.commit_via(0, "after the attack").await;
     cluster.wait_height(1, height).await;

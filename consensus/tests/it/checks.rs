@@ -1,6 +1,8 @@
 //! Safety, durability and liveness over many seeds, and determinism of a seed.
 
-use xinlian_consensus::{Driver, DriverConfig, DropReason, MemLogStore, Message, MessageType};
+use xinlian_consensus::{
+    Driver, DriverConfig, DropReason, MemLogStore, Message, MessageType, Stepped,
+};
 
 use crate::sim::{Cluster, ELECTION_TICKS, Faults};
 
@@ -260,7 +262,7 @@ fn peer_messages_beyond_their_role_are_dropped() {
     // What a learner may send: the answers to the leader's appends and heartbeats.
     assert_eq!(
         driver.step(message(4, 1, MessageType::MsgHeartbeatResponse, 0)),
-        Ok(())
+        Ok(Stepped::Whole)
     );
 }
 
@@ -389,4 +391,36 @@ fn a_restart_between_storing_a_snapshot_and_recording_it_recovers() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("applied index 9"), "{err}");
+}
+
+/// One term has one leader: once this node follows a leader, another member's appends,
+/// heartbeats and snapshots in the same term are dropped; and a heartbeat that commits beyond
+/// this node's log (a forged one, or a leader's stale memory after this node was restored from a
+/// backup) cannot abort the process: it is stepped without its commit.
+#[test]
+fn only_the_terms_leader_leads_and_no_heartbeat_commits_beyond_the_log() {
+    let mut driver = member(1);
+    let mut heartbeat = message(2, 1, MessageType::MsgHeartbeat, 3);
+    heartbeat.commit = u64::MAX / 2;
+    assert_eq!(driver.step(heartbeat), Ok(Stepped::WithoutCommit));
+    assert_eq!((driver.term(), driver.leader()), (3, Some(2)));
+    assert_eq!(driver.commit_index(), 0);
+    for kind in [
+        MessageType::MsgHeartbeat,
+        MessageType::MsgAppend,
+        MessageType::MsgSnapshot,
+    ] {
+        assert_eq!(
+            driver.step(message(3, 1, kind, 3)),
+            Err(DropReason::NotLeader),
+            "{kind:?}"
+        );
+    }
+    assert_eq!(driver.leader(), Some(2));
+    // A later term may have another leader.
+    assert_eq!(
+        driver.step(message(3, 1, MessageType::MsgHeartbeat, 4)),
+        Ok(Stepped::Whole)
+    );
+    assert_eq!(driver.leader(), Some(3));
 }

@@ -63,6 +63,7 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .route("/v1/auth/resolve", post(auth::resolve))
         .route("/healthz", get(healthz))
         .route("/admin/fault", post(fault))
+        .route("/admin/backup", post(backup))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found)
@@ -273,13 +274,9 @@ struct FaultRequest {
     isolate: bool,
 }
 
-/// Fault injection for local tests: only a caller holding the node's admin token (the file
-/// `admin.token` in its data directory) may isolate or heal it.
-async fn fault(
-    State(chain): State<Arc<Chain>>,
-    headers: axum::http::HeaderMap,
-    ApiJson(request): ApiJson<FaultRequest>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+/// Only a caller holding the node's admin token (the file `admin.token` in its data directory,
+/// so whoever may read the node's files) may use the admin routes.
+fn require_admin(chain: &Chain, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     let token = headers
         .get("x-admin-token")
         .and_then(|v| v.to_str().ok())
@@ -291,9 +288,52 @@ async fn fault(
             "x-admin-token does not match this node's admin.token".into(),
         ));
     }
+    Ok(())
+}
+
+/// Fault injection for local tests: isolate this node from its peers, or heal it.
+async fn fault(
+    State(chain): State<Arc<Chain>>,
+    headers: axum::http::HeaderMap,
+    ApiJson(request): ApiJson<FaultRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&chain, &headers)?;
     chain.set_isolated(request.isolate);
     tracing::warn!(target: "xinlian.node", isolated = request.isolate, "fault switch set");
     Ok(Json(serde_json::json!({ "isolated": request.isolate })))
+}
+
+/// The backup route's request: an absolute directory on the node's machine that does not exist.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackupRequest {
+    dir: std::path::PathBuf,
+}
+
+/// A consistent checkpoint of this running node's store (`xinlian node backup`).
+async fn backup(
+    State(chain): State<Arc<Chain>>,
+    headers: axum::http::HeaderMap,
+    ApiJson(request): ApiJson<BackupRequest>,
+) -> Result<Json<crate::backup::BackupInfo>, ApiError> {
+    require_admin(&chain, &headers)?;
+    let taken =
+        tokio::task::spawn_blocking(move || crate::backup::take(chain.storage(), &request.dir))
+            .await
+            .map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?;
+    match taken {
+        Ok(info) => {
+            tracing::info!(target: "xinlian.node", dir = %info.dir.display(), height = info.height, "backup taken");
+            Ok(Json(info))
+        }
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "backup_failed",
+            e.to_string(),
+        )),
+    }
 }
 
 /// Liveness.
