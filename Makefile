@@ -11,8 +11,11 @@ TESTNET_DIR ?= .xinlian-testnet
 deps:
 	@scripts/install-deps.sh
 
+# Local builds carry the testnet's fault switch (`testnet isolate|heal`); production builds do not.
+FEATURES := --features xinlian-cli/fault-injection
+
 build: deps
-	cargo build --workspace
+	cargo build --workspace $(FEATURES)
 
 ## The main job: a local chain loaded with demo data; prints where to look. Ctrl-C stops it.
 run: build
@@ -21,7 +24,7 @@ run: build
 ## The tests: unit, property, conformance (OpenSSL), real node processes, and every criterion
 ## bench run once (`-- --test`) so the benches cannot rot.
 test: deps
-	cargo test --workspace
+	cargo test --workspace $(FEATURES)
 	cargo bench -p xinlian-benches --bench crypto -- --test
 
 lint: deps
@@ -51,9 +54,9 @@ bench-load: deps
 ## The long kill -9 campaign (docs/consensus.md): 100 SIGKILLs of a random node or the leader on a
 ## 4-node chain under SM2 load; `make test` runs the same test with 20. XINLIAN_KILL_SEED replays.
 kill-campaign: deps
-	XINLIAN_KILLS=$${XINLIAN_KILLS:-100} cargo test -p xinlian-cli --test it kill_campaign -- --nocapture
+	XINLIAN_KILLS=$${XINLIAN_KILLS:-100} cargo test -p xinlian-cli $(FEATURES) --test it kill_campaign -- --nocapture
 
 ## One member floods the chain with large valid transactions while another's must still commit
 ## (cli/tests/it/flood.rs); not yet in `make test`, see the note on the test.
 flood: deps
-	cargo test -p xinlian-cli --test it flood -- --ignored --nocapture
+	cargo test -p xinlian-cli $(FEATURES) --test it flood -- --ignored --nocapture

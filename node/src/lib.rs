@@ -11,12 +11,14 @@
 //!
 //! Domain rules live in `xinlian-contracts`; this crate stores, schedules and serves.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod backup;
 pub mod chain;
 pub mod config;
 mod error;
+pub mod fault;
 pub mod licence;
 pub mod membership;
 pub mod mempool;
@@ -121,7 +123,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         height = chain.head().height,
         "node started"
     );
-    let app = router(chain.clone(), config.http_body_bytes_max);
+    let admin = admin::AdminToken::write(&config.data_dir)?;
+    let fault = fault::FaultSwitch::default();
+    let app = router(
+        chain.clone(),
+        config.http_body_bytes_max,
+        admin,
+        fault.clone(),
+    );
     let server = axum::serve(listener, app).into_future();
     let (network, outgoing) = network::channel(chain.clone());
     let raft_network = network.clone();
@@ -136,7 +145,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         raft_loop::Transport { outbound, fetcher },
     )?;
     let inputs = raft.inputs();
-    network::start(chain.clone(), &config, &p2p_key, outgoing, inputs.clone())?;
+    network::start(
+        chain.clone(),
+        &config,
+        &p2p_key,
+        outgoing,
+        inputs.clone(),
+        fault,
+    )?;
     tokio::spawn(regossip(chain.clone(), network.clone()));
     chain.set_gossip(Box::new(move |tx| {
         network.send(network::Outgoing::Tx(Box::new(tx.clone())))

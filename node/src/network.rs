@@ -25,6 +25,7 @@ use xinlian_core::crypto::PrivateKey;
 use xinlian_core::types::SignedTransaction;
 
 use crate::chain::Chain;
+use crate::fault::FaultSwitch;
 use crate::membership::Membership;
 use crate::raft_loop::Input;
 use crate::{Config, Error, Result};
@@ -170,6 +171,8 @@ struct Pending {
     gossip_bytes_max: usize,
     /// Most bytes of blocks in one sync answer.
     sync_bytes_max: usize,
+    /// Cuts this node off from its peers in testnets (always open in production builds).
+    fault: FaultSwitch,
 }
 
 /// A handle to queue outgoing items.
@@ -278,6 +281,7 @@ pub fn start(
     p2p_key: &PrivateKey,
     outgoing: mpsc::Receiver<Outgoing>,
     raft_inputs: SyncSender<Input>,
+    fault: FaultSwitch,
 ) -> Result<()> {
     // The chain checked this identity against the registry when it opened.
     let keypair = identity_of(p2p_key)?;
@@ -332,6 +336,7 @@ pub fn start(
     let pending = Pending {
         gossip_bytes_max: config.raft_message_bytes_max / 4,
         sync_bytes_max: config.sync_bytes_max(),
+        fault,
         ..Pending::default()
     };
     tokio::spawn(run(
@@ -405,10 +410,12 @@ fn send_outgoing(
     let mut txs = Vec::new();
     for item in items {
         match item {
-            Outgoing::FetchBlocks { reply, .. } if chain.is_isolated() => {
+            Outgoing::FetchBlocks { reply, .. } if pending.fault.is_isolated() => {
                 let _ = reply.send(Err("isolated by the fault switch".into()));
             }
-            _ if chain.is_isolated() => chain.metrics().count_dropped_peer_message("isolated"),
+            _ if pending.fault.is_isolated() => {
+                chain.metrics().count_dropped_peer_message("isolated")
+            }
             Outgoing::Raft(message) => {
                 send_raft(swarm, peers, chain, message, &mut pending.snapshots)
             }
@@ -510,14 +517,7 @@ fn handle_rpc(
                 },
             ..
         } => {
-            let response = answer(
-                peers,
-                chain,
-                peer,
-                request,
-                raft_inputs,
-                pending.sync_bytes_max,
-            );
+            let response = answer(peers, chain, peer, request, raft_inputs, pending);
             let _ = swarm.behaviour_mut().rpc.send_response(channel, response);
         }
         request_response::Event::Message {
@@ -579,9 +579,9 @@ fn answer(
     peer: PeerId,
     request: PeerRequest,
     raft_inputs: &SyncSender<Input>,
-    sync_bytes_max: usize,
+    pending: &Pending,
 ) -> PeerResponse {
-    if chain.is_isolated() {
+    if pending.fault.is_isolated() {
         chain.metrics().count_dropped_peer_message("isolated");
         return PeerResponse::Refused("isolated".into());
     }
@@ -614,7 +614,7 @@ fn answer(
         }
         PeerRequest::Txs(txs) => admit_gossip(chain, txs),
         PeerRequest::Blocks { from, count } => {
-            PeerResponse::Blocks(blocks_within(chain, from, count, sync_bytes_max))
+            PeerResponse::Blocks(blocks_within(chain, from, count, pending.sync_bytes_max))
         }
     }
 }

@@ -74,7 +74,12 @@ pub async fn set_isolated(dir: &Path, index: usize, isolate: bool) -> Result<()>
         &serde_json::json!({ "isolate": isolate }),
     )
     .await
-    .with_context(|| format!("{} refused the fault switch", node.id))?;
+    .with_context(|| {
+        format!(
+            "{} refused the fault switch (a node built without the fault-injection feature has none; `make build` turns it on)",
+            node.id
+        )
+    })?;
     Ok(())
 }
 

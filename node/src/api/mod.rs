@@ -33,8 +33,14 @@ pub use error::{ApiError, ApiJson, ApiQuery};
 use crate::chain::{Chain, TxLookup};
 
 /// Builds the router over a running chain.
-pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
+pub fn router(
+    chain: Arc<Chain>,
+    body_bytes_max: usize,
+    admin: crate::admin::AdminToken,
+    fault: crate::fault::FaultSwitch,
+) -> Router {
     Router::new()
+        .merge(crate::admin::routes(admin, fault))
         .route("/v1/txs", post(submit_tx))
         .route("/v1/txs/{hash}", get(get_tx))
         .route("/v1/blocks/latest", get(latest_block))
@@ -62,8 +68,6 @@ pub fn router(chain: Arc<Chain>, body_bytes_max: usize) -> Router {
         .route("/v1/auth/report", get(auth::report))
         .route("/v1/auth/resolve", post(auth::resolve))
         .route("/healthz", get(healthz))
-        .route("/admin/fault", post(fault))
-        .route("/admin/backup", post(backup))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found)
@@ -265,75 +269,6 @@ async fn status(State(chain): State<Arc<Chain>>) -> Result<Json<StatusResponse>,
         mempool_txs: chain.mempool_len(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     }))
-}
-
-/// The fault switch's request: cut the node off from its peers, or reconnect it.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FaultRequest {
-    isolate: bool,
-}
-
-/// Only a caller holding the node's admin token (the file `admin.token` in its data directory,
-/// so whoever may read the node's files) may use the admin routes.
-fn require_admin(chain: &Chain, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
-    let token = headers
-        .get("x-admin-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !chain.is_admin_token(token) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_admin",
-            "x-admin-token does not match this node's admin.token".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Fault injection for local tests: isolate this node from its peers, or heal it.
-async fn fault(
-    State(chain): State<Arc<Chain>>,
-    headers: axum::http::HeaderMap,
-    ApiJson(request): ApiJson<FaultRequest>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    require_admin(&chain, &headers)?;
-    chain.set_isolated(request.isolate);
-    tracing::warn!(target: "xinlian.node", isolated = request.isolate, "fault switch set");
-    Ok(Json(serde_json::json!({ "isolated": request.isolate })))
-}
-
-/// The backup route's request: an absolute directory on the node's machine that does not exist.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BackupRequest {
-    dir: std::path::PathBuf,
-}
-
-/// A consistent checkpoint of this running node's store (`xinlian node backup`).
-async fn backup(
-    State(chain): State<Arc<Chain>>,
-    headers: axum::http::HeaderMap,
-    ApiJson(request): ApiJson<BackupRequest>,
-) -> Result<Json<crate::backup::BackupInfo>, ApiError> {
-    require_admin(&chain, &headers)?;
-    let taken =
-        tokio::task::spawn_blocking(move || crate::backup::take(chain.storage(), &request.dir))
-            .await
-            .map_err(|e| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            })?;
-    match taken {
-        Ok(info) => {
-            tracing::info!(target: "xinlian.node", dir = %info.dir.display(), height = info.height, "backup taken");
-            Ok(Json(info))
-        }
-        Err(e) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "backup_failed",
-            e.to_string(),
-        )),
-    }
 }
 
 /// Liveness.

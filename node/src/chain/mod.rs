@@ -31,21 +31,6 @@ use crate::storage::{Head, Storage, TxLocation};
 use crate::verified::VerifiedCache;
 use crate::{Config, Error, Result};
 
-/// Writes a fresh random admin token to `DATA_DIR/admin.token` (mode 0600): whoever can read the
-/// node's data directory is a local admin and may use the fault switch.
-fn write_admin_token(data_dir: &std::path::Path) -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Config(format!("no OS randomness: {e}")))?;
-    let token = hex::encode(bytes);
-    let path = data_dir.join("admin.token");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::Write::write_all(&mut options.open(&path)?, token.as_bytes())?;
-    Ok(token)
-}
-
 /// Where a transaction stands, as the node knows it.
 pub enum TxLookup {
     /// In a block.
@@ -73,8 +58,6 @@ pub struct Chain {
     metrics: Metrics,
     leader: Mutex<Option<String>>,
     gossip: std::sync::OnceLock<Gossip>,
-    isolated: std::sync::atomic::AtomicBool,
-    admin_token: String,
     p2p_peer_id: String,
     membership: tokio::sync::watch::Sender<Arc<Membership>>,
     verified: Mutex<VerifiedCache>,
@@ -184,8 +167,6 @@ impl Chain {
             metrics,
             leader: Mutex::new(None),
             gossip: std::sync::OnceLock::new(),
-            isolated: std::sync::atomic::AtomicBool::new(false),
-            admin_token: write_admin_token(&config.data_dir)?,
             membership: tokio::sync::watch::Sender::new(Arc::new(membership)),
             // Room for everything the mempool can hold, twice: a block's transactions are
             // usually still here when it is applied.
@@ -322,28 +303,6 @@ impl Chain {
     pub fn halt(&self, why: String) {
         self.metrics.halted();
         *lock(&self.halted) = Some(why);
-    }
-
-    /// Whether the fault switch cuts this node off from its peers.
-    pub fn is_isolated(&self) -> bool {
-        self.isolated.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Cuts this node off from its peers, or reconnects it (fault injection for local tests).
-    pub fn set_isolated(&self, isolated: bool) {
-        self.isolated
-            .store(isolated, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Whether `token` is this node's local admin token.
-    pub fn is_admin_token(&self, token: &str) -> bool {
-        // Length first, then every byte: no early exit that would time the comparison.
-        token.len() == self.admin_token.len()
-            && token
-                .bytes()
-                .zip(self.admin_token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
     }
 
     fn finish(&self, hashes: &[Hash]) {
