@@ -413,6 +413,16 @@ impl<S: LogStore> Driver<S> {
         // An empty change (what raft-rs writes for a second change proposed while one is
         // pending) changes nothing and needs no verdict.
         let admitted = !changes.is_empty() && app.admit_membership(entry.index, &changes)?;
+        let removes_self = changes.iter().any(|c| {
+            c.node_id == self.config.id && c.kind == raft::eraftpb::ConfChangeType::RemoveNode
+        });
+        if admitted && removes_self && self.is_leader() {
+            // raft-rs does not step a leader down when it applies its own removal, and then
+            // fails on its missing progress; leadership can come back to a node after its
+            // removal was proposed, so step down here and let the others elect a leader.
+            let term = self.node.raft.term;
+            self.node.raft.become_follower(term, raft::INVALID_ID);
+        }
         let conf_state = if admitted {
             let conf_state = self.node.apply_conf_change(&change)?;
             self.node.mut_store().set_conf_state(&conf_state)?;

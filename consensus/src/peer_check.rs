@@ -8,16 +8,19 @@
 //! - nobody asks this node to hand over leadership (`MsgTransferLeader`); `MsgTimeoutNow`, which
 //!   makes a follower campaign at once, counts only from the leader of the current term (the
 //!   leader sends it when it transfers leadership while being removed);
-//! - a learner never votes and never leads: from a learner only the answers to the leader's
-//!   appends and heartbeats count;
+//! - a learner never votes or campaigns: from a learner only the answers to the leader's appends
+//!   and heartbeats count, and leader messages of a term not behind ours (it may have been
+//!   promoted and elected while this node lagged behind the change);
 //! - in a term whose leader this node knows, only that leader appends, beats and sends
 //!   snapshots;
 //! - a heartbeat may not commit beyond this node's log: raft-rs would abort the process on it
 //!   (the leader's memory of what this node acknowledged is stale after a restore from backup,
 //!   or the heartbeat is forged), so the driver steps it without its commit index;
 //! - read-index messages are unused here and refused;
-//! - local-only types (`MsgHup`, `MsgBeat`, ...), messages for another member, from a stranger
-//!   or with a term no election could have reached are impossible from an honest peer.
+//! - local-only types (`MsgHup`, `MsgBeat`, ...), messages for another member or with a term no
+//!   election could have reached are impossible from an honest peer; a peer outside this node's
+//!   membership may only act as a leader (it may have joined and been elected while this node
+//!   lagged behind the change).
 
 use raft::eraftpb::{Message, MessageType};
 
@@ -91,10 +94,6 @@ pub(crate) fn check(message: &Message, view: &View<'_>) -> Result<(), DropReason
         return Err(DropReason::LocalOnlyType);
     }
     let from = message.from;
-    let is_voter = (view.voters)(from);
-    if !is_voter && !(view.learners)(from) {
-        return Err(DropReason::UnknownPeer);
-    }
     if message.term > view.term.saturating_add(view.term_jump_max) {
         return Err(DropReason::ImpossibleTerm);
     }
@@ -104,13 +103,26 @@ pub(crate) fn check(message: &Message, view: &View<'_>) -> Result<(), DropReason
         MsgReadIndex | MsgReadIndexResp => return Err(DropReason::Unused),
         _ => {}
     }
-    if !is_voter && !matches!(kind, MsgAppendResponse | MsgHeartbeatResponse) {
-        return Err(DropReason::LearnerRole);
+    let leads = matches!(kind, MsgAppend | MsgHeartbeat | MsgSnapshot);
+    if !(view.voters)(from) {
+        // A node this node knows as a learner, or not at all, may have been promoted and elected
+        // while this node lagged behind the change, which it learns of only from the log that
+        // leader sends: so it may act as the leader of a term not behind ours (the transport has
+        // checked it is a registered node). Apart from that, a learner only answers the leader.
+        let learner = (view.learners)(from);
+        let may_lead = leads && message.term >= view.term;
+        let answers = learner && matches!(kind, MsgAppendResponse | MsgHeartbeatResponse);
+        if !may_lead && !answers {
+            return Err(if learner {
+                DropReason::LearnerRole
+            } else {
+                DropReason::UnknownPeer
+            });
+        }
     }
     if kind == MsgTimeoutNow && (view.leader != Some(from) || message.term != view.term) {
         return Err(DropReason::LeadershipTransfer);
     }
-    let leads = matches!(kind, MsgAppend | MsgHeartbeat | MsgSnapshot);
     if leads && message.term == view.term && view.leader.is_some_and(|leader| leader != from) {
         return Err(DropReason::NotLeader);
     }

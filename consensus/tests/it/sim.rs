@@ -135,15 +135,21 @@ fn driver_config(id: u64) -> DriverConfig {
 
 impl Cluster {
     pub(crate) fn new(seed: u64, size: u64, faults: Faults) -> Self {
-        let voters: Vec<u64> = (1..=size).collect();
+        Self::with_spares(seed, size, 0, faults)
+    }
+
+    /// `voters` founding members and `spares` more nodes that run from the start but are not
+    /// members until a conf change adds them (their logs start from the founders' membership,
+    /// as a joining node's does).
+    pub(crate) fn with_spares(seed: u64, voters: u64, spares: u64, faults: Faults) -> Self {
+        let founders: Vec<u64> = (1..=voters).collect();
         let mut rng = Rng::new(seed);
-        let nodes = voters
-            .iter()
+        let nodes = (1..=voters + spares)
             .map(|id| {
-                let disk = xinlian_consensus::MemLogStore::with_voters(voters.clone());
+                let disk = xinlian_consensus::MemLogStore::with_voters(founders.clone());
                 let fuse = Fuse::default();
                 let store = CrashStore::new(disk.clone(), fuse.clone());
-                let driver = Driver::new(driver_config(*id), store, 0, rng.next()).unwrap();
+                let driver = Driver::new(driver_config(id), store, 0, rng.next()).unwrap();
                 Node {
                     driver: Some(driver),
                     disk,
@@ -331,6 +337,23 @@ impl Cluster {
         }
     }
 
+    /// The current leader's driver, if a node leads.
+    pub(crate) fn leader_driver(&mut self) -> Option<&mut Driver<CrashStore>> {
+        self.nodes
+            .iter_mut()
+            .filter_map(|n| n.driver.as_mut())
+            .find(|d| d.is_leader())
+    }
+
+    /// Raft's voters and learners as node `id` last applied them (`None` while it is down).
+    pub(crate) fn members_of(&self, id: u64) -> Option<(Vec<u64>, Vec<u64>)> {
+        let driver = self.nodes[Self::index_of(id)].driver.as_ref()?;
+        let (mut voters, mut learners) = (driver.voters(), driver.learners());
+        voters.sort_unstable();
+        learners.sort_unstable();
+        Some((voters, learners))
+    }
+
     /// Proposes `data` through the current leader; false when there is none.
     pub(crate) fn propose_marker(&mut self, data: &[u8]) -> bool {
         let Some(index) = self
@@ -440,14 +463,17 @@ impl Cluster {
             .enumerate()
             .map(|(i, n)| match &n.driver {
                 Some(d) => format!(
-                    "node {}: term {} leader {:?} commit {} applied {} first {:?} last {:?}",
+                    "node {}: term {} leader {:?} commit {} applied {} first {:?} last {:?} voters {:?} learners {:?} dropped {:?}",
                     i + 1,
                     d.term(),
                     d.leader(),
                     d.commit_index(),
                     n.app.applied_index,
                     raft::Storage::first_index(d.store()),
-                    raft::Storage::last_index(d.store())
+                    raft::Storage::last_index(d.store()),
+                    d.voters(),
+                    d.learners(),
+                    d.dropped()
                 ),
                 None => format!("node {}: down", i + 1),
             })
