@@ -5,9 +5,9 @@
 
 use std::process::{Command, Output};
 
-use xinlian_core::api::{NodeMembership, TxState};
+use xinlian_core::api::NodeMembership;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, assert_everywhere};
 use crate::harness::XINLIAN;
 
 fn xinlian(args: &[&str]) -> Output {
@@ -120,13 +120,13 @@ async fn a_node_restored_from_a_backup_rejoins_without_its_old_raft_state() {
     }
     cluster.assert_identical(height).await;
     let client = cluster.client(node);
-    for (hash, at) in &acknowledged {
-        let status = client.tx(hash).await.unwrap();
-        assert_eq!(
-            (status.status, status.height),
-            (TxState::Committed, Some(*at))
-        );
-    }
+    let acknowledged = acknowledged.iter().map(|(hash, at)| (hash, at));
+    assert_everywhere(
+        std::slice::from_ref(&client),
+        acknowledged,
+        "after the restore",
+    )
+    .await;
     assert_eq!(
         client.status().await.unwrap().membership,
         NodeMembership::Voter

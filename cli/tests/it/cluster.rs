@@ -57,6 +57,48 @@ pub(crate) fn set_config(text: &mut String, key: &str, value: &str) {
     *text = lines.join("\n") + "\n";
 }
 
+/// Starts `xinlian node start` for `node`, appending its output to the node's log; `wrapper`
+/// runs it inside another command (`ip netns exec NS` for a network namespace).
+pub(crate) fn spawn_node(node: &xinlian_testnet::NodeEntry, wrapper: &[&str]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&node.log_file)
+        .unwrap();
+    let (program, args) = match wrapper.split_first() {
+        Some((program, rest)) => (*program, [rest, &[XINLIAN]].concat()),
+        None => (XINLIAN, Vec::new()),
+    };
+    Command::new(program)
+        .args(args)
+        .args(["node", "start", "--config"])
+        .arg(&node.config_file)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Every transaction a node acknowledged (hash, height) is committed at that height on each of
+/// `clients`.
+pub(crate) async fn assert_everywhere<'a>(
+    clients: &[Client],
+    acknowledged: impl IntoIterator<Item = (&'a Hash, &'a u64)>,
+    context: &str,
+) {
+    for (hash, at) in acknowledged {
+        for (i, client) in clients.iter().enumerate() {
+            let status = client.tx(hash).await.unwrap();
+            assert_eq!(
+                (status.status, status.height),
+                (TxState::Committed, Some(*at)),
+                "node{i}: acknowledged {hash} at height {at} ({context})"
+            );
+        }
+    }
+}
+
 impl Cluster {
     pub(crate) async fn start(nodes: usize) -> Cluster {
         Self::start_with(nodes, |_| {}).await
@@ -88,21 +130,7 @@ impl Cluster {
     }
 
     pub(crate) fn spawn(&mut self, i: usize) {
-        let node = &self.layout.nodes[i];
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&node.log_file)
-            .unwrap();
-        let child = Command::new(XINLIAN)
-            .args(["node", "start", "--config"])
-            .arg(&node.config_file)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.children[i] = Some(child);
+        self.children[i] = Some(spawn_node(&self.layout.nodes[i], &[]));
     }
 
     pub(crate) fn kill_9(&mut self, i: usize) {

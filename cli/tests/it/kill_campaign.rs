@@ -18,7 +18,7 @@ use xinlian_core::api::TxState;
 use xinlian_core::types::{Call, SystemCall};
 use xinlian_sdk::{Client, keys};
 
-use crate::cluster::{Cluster, set_config};
+use crate::cluster::{Cluster, assert_everywhere, set_config};
 
 const NODES: usize = 4;
 const SUBMITTERS: usize = 4;
@@ -183,16 +183,7 @@ async fn kill_9_campaign_under_load_loses_no_acknowledged_transaction() {
         "the load committed too little to mean anything: {}",
         acknowledged.len()
     );
-    for (hash, at) in &acknowledged {
-        for i in 0..NODES {
-            let status = cluster.client(i).tx(hash).await.unwrap();
-            assert_eq!(
-                (status.status, status.height),
-                (TxState::Committed, Some(*at)),
-                "node{i}: acknowledged {hash} at height {at} (seed {seed})"
-            );
-        }
-    }
+    assert_everywhere(&clients, &acknowledged, &format!("seed {seed}")).await;
     // A SIGKILL leaves no trace in a log, but a restart that panicked or found its store corrupt
     // would, and so would a transport dropping peer streams for want of capacity: the logs of
     // all runs of every node must hold none of them.

@@ -9,7 +9,7 @@
 //! simulation.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use xinlian_core::Hash;
@@ -19,8 +19,7 @@ use xinlian_core::types::{Call, SystemCall};
 use xinlian_sdk::{Client, keys};
 use xinlian_testnet::Layout;
 
-use crate::cluster::free_port_base;
-use crate::harness::XINLIAN;
+use crate::cluster::{assert_everywhere, free_port_base, spawn_node};
 
 const NODES: usize = 4;
 
@@ -129,29 +128,9 @@ impl NetnsCluster {
     }
 
     fn spawn(&mut self, i: usize) {
-        let node = &self.layout.nodes[i];
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&node.log_file)
-            .unwrap();
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.namespace(i),
-                XINLIAN,
-                "node",
-                "start",
-                "--config",
-            ])
-            .arg(&node.config_file)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.children[i] = Some(child);
+        let namespace = self.namespace(i);
+        let wrapper = ["ip", "netns", "exec", namespace.as_str()];
+        self.children[i] = Some(spawn_node(&self.layout.nodes[i], &wrapper));
     }
 
     fn client(&self, i: usize) -> Client {
@@ -275,16 +254,8 @@ impl NetnsCluster {
                 "height {h}: {hashes:?}"
             );
         }
-        for (hash, at) in &self.acknowledged {
-            for i in 0..NODES {
-                let status = self.client(i).tx(hash).await.unwrap();
-                assert_eq!(
-                    (status.status, status.height),
-                    (TxState::Committed, Some(*at)),
-                    "node{i}: acknowledged {hash}"
-                );
-            }
-        }
+        let clients: Vec<Client> = (0..NODES).map(|i| self.client(i)).collect();
+        assert_everywhere(&clients, &self.acknowledged, "after healing").await;
     }
 
     /// Waits `for_` and checks that none of `nodes` moved past the heights they had.

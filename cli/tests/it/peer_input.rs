@@ -118,6 +118,25 @@ async fn dropped(cluster: &Cluster, i: usize, reason: &str) -> u64 {
         .map_or(0, |v| v.trim().parse().unwrap())
 }
 
+/// Waits (at most 10 s) until node `i` has counted exactly these drops, by code.
+async fn wait_dropped(cluster: &Cluster, i: usize, expected: &[(&str, u64)]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut counts = Vec::new();
+        for (code, _) in expected {
+            counts.push((*code, dropped(cluster, i, code).await));
+        }
+        if counts.as_slice() == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dropped counts {counts:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn address_of(cluster: &Cluster, i: usize, peer: &str) -> Multiaddr {
     let base = cluster.layout.nodes[i].p2p_address.clone().unwrap();
     format!("{base}/p2p/{peer}").parse().unwrap()
@@ -200,24 +219,18 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
         other => panic!("{other:?}"),
     }
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let counts = [
-            dropped(&cluster, 0, "undecodable").await,
-            dropped(&cluster, 0, "impersonation").await,
-            dropped(&cluster, 0, "impossible_term").await,
-            dropped(&cluster, 0, "undecodable_tx").await,
-            dropped(&cluster, 0, "unreadable_request").await,
-        ];
-        if counts == [1, 1, 1, 10, 1] {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "dropped counts (undecodable, impersonation, impossible term, undecodable tx, unreadable): {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_dropped(
+        &cluster,
+        0,
+        &[
+            ("undecodable", 1),
+            ("impersonation", 1),
+            ("impossible_term", 1),
+            ("undecodable_tx", 10),
+            ("unreadable_request", 1),
+        ],
+    )
+    .await;
 
     // Beyond its role: a member proposing into node 0's log (a conf change removing node 0),
     // asking it to transfer leadership, or telling it to campaign now. Each is accepted by the
@@ -260,21 +273,12 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
             "{outcome:?}"
         );
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let counts = [
-            dropped(&cluster, 0, "peer_proposal").await,
-            dropped(&cluster, 0, "leadership_transfer").await,
-        ];
-        if counts == [1, 2] {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "dropped counts (peer proposal, leadership transfer): {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_dropped(
+        &cluster,
+        0,
+        &[("peer_proposal", 1), ("leadership_transfer", 2)],
+    )
+    .await;
     let nodes = cluster.client(0).gov_nodes().await.unwrap();
     assert!(
         nodes.raft_voters.contains(&node0),
@@ -316,21 +320,7 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
             "{outcome:?}"
         );
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let counts = [
-            dropped(&cluster, 0, "not_leader").await,
-            dropped(&cluster, 0, "commit_beyond_log").await,
-        ];
-        if counts == [1, 1] {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "dropped counts (not leader, commit beyond log): {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_dropped(&cluster, 0, &[("not_leader", 1), ("commit_beyond_log", 1)]).await;
 
     // The chain carries on with the two honest nodes.
     let (hash, height) = cluster.commit_via(0, "after the attack").await;
