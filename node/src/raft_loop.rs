@@ -495,10 +495,10 @@ fn maybe_propose(
     }
     let waiting = chain.mempool_len();
     let now_ms = crate::now_ms();
-    let idle = Chain::is_idle(&chain.head(), now_ms);
+    let interval_passed = now.duration_since(pacing.last_block) >= pacing.block_interval;
+    // The head is read only when nothing waits: the loop runs this at every message.
     let due = waiting >= chain.block_txs_max()
-        || ((waiting > 0 || idle)
-            && now.duration_since(pacing.last_block) >= pacing.block_interval);
+        || (interval_passed && (waiting > 0 || Chain::is_idle(&chain.head(), now_ms)));
     if !due {
         return Ok(());
     }
