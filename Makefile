@@ -10,6 +10,7 @@ TESTNET_DIR ?= .xinlian-testnet
 
 deps:
 	@scripts/install-deps.sh
+	@scripts/link-target.sh
 
 # Local builds carry the testnet's fault switch (`testnet isolate|heal`); production builds do not.
 FEATURES := --features xinlian-cli/fault-injection

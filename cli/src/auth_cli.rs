@@ -15,6 +15,7 @@ use xinlian_sdk::{Client, now_ms};
 
 use crate::cli::Signer;
 use crate::commands::{print_json, read_key};
+use crate::inputs::Day;
 
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 const DAY_MS: u64 = 86_400_000;
@@ -58,8 +59,8 @@ pub(crate) enum AuthCommand {
         /// Why.
         #[arg(long)]
         purpose: String,
-        /// Valid for this many days from now.
-        #[arg(long, default_value_t = 30)]
+        /// Valid for this many days from now (1 to 366, the chain's limit for one grant).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=xinlian_core::auth::GRANT_DAYS_MAX))]
         days: u64,
         /// Most uses.
         #[arg(long)]
@@ -126,12 +127,12 @@ pub(crate) enum AuthCommand {
         /// The department.
         #[arg(long)]
         org: Uscc,
-        /// First day, YYYY-MM-DD.
+        /// First day, YYYY-MM-DD (or YYYYMMDD).
         #[arg(long)]
-        from: String,
-        /// Last day, YYYY-MM-DD.
+        from: Day,
+        /// Last day, YYYY-MM-DD (or YYYYMMDD).
         #[arg(long)]
-        to: String,
+        to: Day,
     },
 }
 
@@ -191,15 +192,16 @@ pub(crate) async fn run(command: AuthCommand) -> Result<()> {
             let grant = client
                 .commit(&key, Call::Auth(call), COMMIT_TIMEOUT)
                 .await?;
-            println!("{grant}");
-            println!("use code: {code}");
+            outln!("{grant}")?;
+            outln!("use code: {code}")?;
         }
         AuthCommand::Revoke { signer, grant } => {
             let key = read_key(&signer.key)?;
             let client = Client::new(&signer.node.node)?;
-            client
+            let hash = client
                 .commit(&key, Call::Auth(AuthCall::Revoke { grant }), COMMIT_TIMEOUT)
                 .await?;
+            outln!("{hash}")?;
         }
         AuthCommand::Use {
             signer,
@@ -232,12 +234,12 @@ pub(crate) async fn run(command: AuthCommand) -> Result<()> {
                 action,
                 result_digest: HashSuite::Sm3.digest(&result),
             };
-            println!(
+            outln!(
                 "{}",
                 client
                     .commit(&key, Call::Auth(call), COMMIT_TIMEOUT)
                     .await?
-            );
+            )?;
         }
         AuthCommand::List {
             signer,
@@ -263,7 +265,11 @@ pub(crate) async fn run(command: AuthCommand) -> Result<()> {
         } => {
             let key = read_key(&signer.key)?;
             let client = Client::new(&signer.node.node)?;
-            print_json(&client.usage_report(&key, &org, &from, &to).await?)?;
+            print_json(
+                &client
+                    .usage_report(&key, &org, &from.iso(), &to.iso())
+                    .await?,
+            )?;
         }
     }
     Ok(())

@@ -21,7 +21,7 @@ use xinlian_core::Hash;
 use xinlian_core::crypto::{PrivateKey, SignatureScheme};
 use xinlian_core::types::{ReceiptStatus, SignedTransaction};
 use xinlian_sdk::events::ChainEvent;
-use xinlian_sdk::{Client, SdkError, keys};
+use xinlian_sdk::{Client, SdkError};
 use xinlian_testnet::load::{self, LoadKind};
 
 /// Send real signed transactions to a chain and measure what commits.
@@ -172,11 +172,12 @@ fn targets(args: &BenchArgs) -> Result<(Vec<String>, PrivateKey)> {
             Some(name) if !key.exists() => dir.join("keys").join(name),
             _ => key.clone(),
         };
-        let urls = layout.nodes.iter().map(|n| n.http_url.clone()).collect();
-        return Ok((urls, keys::read_key_file(&key, None)?));
+        // Nodes removed by governance refuse transactions (`unknown_sender`): leave them out.
+        let urls = layout.active_nodes().map(|n| n.http_url.clone()).collect();
+        return Ok((urls, crate::commands::read_key(&key)?));
     }
     let key = args.key.as_ref().context("--nodes needs --key")?;
-    Ok((args.nodes.clone(), keys::read_key_file(key, None)?))
+    Ok((args.nodes.clone(), crate::commands::read_key(key)?))
 }
 
 /// When each transaction is due, relative to the start: as fast as the concurrency bound allows
@@ -480,10 +481,10 @@ fn report(
 
 fn print_report(args: &BenchArgs, report: Report) -> Result<()> {
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
         return Ok(());
     }
-    println!(
+    outln!(
         "{} {} {:?} on {} nodes: {} transactions, concurrency {}{}",
         report.profile,
         report.suite,
@@ -494,34 +495,41 @@ fn print_report(args: &BenchArgs, report: Report) -> Result<()> {
         report
             .rate
             .map_or(String::new(), |r| format!(", rate {r}/s"))
-    );
-    println!(
+    )?;
+    outln!(
         "  submitted {:>7}  {:>9.1} tx/s over {:.1} s",
-        report.submitted, report.submitted_per_second, report.submit_seconds
-    );
-    println!(
+        report.submitted,
+        report.submitted_per_second,
+        report.submit_seconds
+    )?;
+    outln!(
         "  committed {:>7}  {:>9.1} tx/s over {:.1} s",
-        report.committed, report.committed_per_second, report.run_seconds
-    );
-    println!(
+        report.committed,
+        report.committed_per_second,
+        report.run_seconds
+    )?;
+    outln!(
         "  latency   p50 {:.0} ms  p95 {:.0} ms  p99 {:.0} ms  max {:.0} ms",
-        report.latency_ms.p50, report.latency_ms.p95, report.latency_ms.p99, report.latency_ms.max
-    );
-    println!(
+        report.latency_ms.p50,
+        report.latency_ms.p95,
+        report.latency_ms.p99,
+        report.latency_ms.max
+    )?;
+    outln!(
         "  succeeded {} of {} ({:.1}%), timed out {}, not sent {}",
         report.succeeded,
         report.txs,
         report.success_ratio * 100.0,
         report.timed_out,
         report.not_sent
-    );
+    )?;
     for (what, counts) in [
         ("refused on submit", &report.rejected_on_submit),
         ("refused in receipt", &report.failed_receipts),
         ("dropped from mempool", &report.dropped),
     ] {
         for (code, count) in counts {
-            println!("  {what}: {code} x{count}");
+            outln!("  {what}: {code} x{count}")?;
         }
     }
     Ok(())

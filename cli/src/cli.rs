@@ -25,16 +25,22 @@ pub(crate) struct Cli {
 #[allow(clippy::large_enum_variant)] // parsed once per run
 pub(crate) enum Command {
     /// Generate and inspect key files (PKCS#8 PEM, readable by OpenSSL 3).
+    ///
+    /// Example: xinlian key gen --scheme sm2 --out alice.pem && xinlian key show alice.pem
     #[command(subcommand)]
     Key(KeyCommand),
     /// Write genesis, node configs and keys for a new chain.
     ///
     /// Example: xinlian init --dir ./mychain --nodes 1 --suite gm
     Init(InitArgs),
-    /// Run a node.
+    /// Run a node, print its identity, back it up and restore it.
+    ///
+    /// Example: xinlian node start --config ./mychain/node0/node.toml
     #[command(subcommand)]
     Node(NodeCommand),
-    /// Build, sign and submit transactions.
+    /// Build, sign and submit transactions, and read them back.
+    ///
+    /// Example: xinlian tx get <transaction hash>
     #[command(subcommand)]
     Tx(TxCommand),
     /// Show a node's status: chain, height, leader, suite.
@@ -42,27 +48,43 @@ pub(crate) enum Command {
     /// Example: xinlian status --node http://127.0.0.1:8545
     Status(NodeArg),
     /// Read blocks.
+    ///
+    /// Example: xinlian block get latest
     #[command(subcommand)]
     Block(BlockCommand),
     /// Run a local chain of node processes on this machine.
+    ///
+    /// Example: xinlian testnet up --nodes 4 --demo --detach; xinlian testnet status
     #[command(subcommand)]
     Testnet(TestnetCommand),
     /// Governance: propose and approve changes to the consortium, list proposals and nodes.
+    ///
+    /// Example: xinlian gov list --status open
     #[command(subcommand)]
     Gov(GovCommand),
     /// Cold-chain traceability: enterprises, coding, movements, orders, scans and recalls.
+    ///
+    /// Example: xinlian trace show 1201160000000001-201O
     #[command(subcommand)]
     Trace(crate::trace_cli::TraceCommand),
     /// Electronic seals of issuing organisations.
+    ///
+    /// Example: xinlian seal revoke --key admin.pem --id ZZSJJ-01 --reason 私钥泄露
     #[command(subcommand)]
     Seal(crate::licence_cli::SealCommand),
     /// Electronic licences: types, issue, show, verify, state changes.
+    ///
+    /// Example: xinlian license verify <licence id> --document licence.pdf
     #[command(subcommand)]
     License(crate::licence_cli::LicenseCommand),
     /// Authorisation on chain: grant, revoke, use, list, report.
+    ///
+    /// Example: xinlian auth list --key holder.pem
     #[command(subcommand)]
     Auth(crate::auth_cli::AuthCommand),
     /// Load generator: send real signed transactions and report committed rate and latency.
+    ///
+    /// Example: xinlian bench --testnet .xinlian-testnet --txs 2000 --mix trace,license,auth
     Bench(crate::bench_cli::BenchArgs),
 }
 
@@ -70,10 +92,10 @@ pub(crate) enum Command {
 #[allow(clippy::large_enum_variant)] // parsed once per run
 pub(crate) enum GovCommand {
     /// Propose a change, signed by an admin of an admin organisation; prints the proposal id
-    /// (the transaction hash). It takes effect once a majority of admin organisations approve
-    /// (the proposer's counts).
+    /// (the transaction hash), waits for the commit and prints the proposal. It takes effect once
+    /// a majority of admin organisations approve (the proposer's counts).
     ///
-    /// Example: xinlian gov propose --key org0-admin.pem --memo "海关节点" add-node
+    /// Example: xinlian gov propose --key org0-admin-sm2.pem --memo "海关节点" add-node
     ///   --org 91110000100000000X --id node4 --public-key sm2:04... --p2p-peer-id 12D3Koo...
     Propose {
         #[command(flatten)]
@@ -84,24 +106,23 @@ pub(crate) enum GovCommand {
         /// Why (kept on chain).
         #[arg(long, default_value = "")]
         memo: String,
-        /// Wait until committed and print the proposal.
-        #[arg(long)]
-        wait: bool,
+        #[command(flatten)]
+        wait: GovWait,
         #[command(subcommand)]
         change: ChangeArg,
     },
-    /// Approve a proposal for your organisation.
+    /// Approve a proposal for your organisation; prints the transaction hash, waits for the
+    /// commit and prints the proposal.
     ///
-    /// Example: xinlian gov approve --key org1-admin.pem --wait <proposal id>
+    /// Example: xinlian gov approve --key org1-admin-sm2.pem <proposal id>
     Approve {
         #[command(flatten)]
         node: NodeArg,
         /// The approver's key file.
         #[arg(long)]
         key: PathBuf,
-        /// Wait until committed and print the proposal.
-        #[arg(long)]
-        wait: bool,
+        #[command(flatten)]
+        wait: GovWait,
         /// The proposal id.
         id: String,
     },
@@ -133,11 +154,26 @@ pub(crate) enum GovCommand {
     Nodes(NodeArg),
 }
 
+/// Governance commands wait for their commit by default: a proposal exists, and an approval
+/// counts, only once committed, and the next admin's `gov approve` needs the proposal to exist.
+#[derive(Args, Debug)]
+pub(crate) struct GovWait {
+    /// Return once submitted, without waiting for the commit.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+    /// Accepted for older scripts; waiting is the default.
+    #[arg(long, hide = true, conflicts_with = "no_wait")]
+    pub(crate) wait: bool,
+}
+
 /// What a proposal changes.
 #[derive(Subcommand, Debug)]
 #[allow(clippy::large_enum_variant)] // parsed once per run
 pub(crate) enum ChangeArg {
     /// Add a node run by a member organisation (get its keys with `xinlian node identity`).
+    ///
+    /// Example: xinlian gov propose --key org0-admin-sm2.pem add-node --org 91110000100000000X
+    ///   --id node4 --public-key sm2:04... --p2p-peer-id 12D3Koo...
     AddNode {
         /// The organisation that runs it (USCC).
         #[arg(long)]
@@ -156,12 +192,17 @@ pub(crate) enum ChangeArg {
         learner: bool,
     },
     /// Remove a node; the others cut it off once Raft applies the removal.
+    ///
+    /// Example: xinlian gov propose --key org0-admin-sm2.pem --memo 设备退役 remove-node --id node3
     RemoveNode {
         /// Its node id.
         #[arg(long)]
         id: String,
     },
     /// Add an organisation with its first admin keys.
+    ///
+    /// Example: xinlian gov propose --key org0-admin-sm2.pem add-org --uscc 91110000100000000X
+    ///   --name 某某冷链物流有限公司 --roles enterprise --admin sm2:04...
     AddOrg {
         /// Its USCC.
         #[arg(long)]
@@ -178,6 +219,8 @@ pub(crate) enum ChangeArg {
         admins: Vec<PublicKey>,
     },
     /// Set which signature schemes senders may use.
+    ///
+    /// Example: xinlian gov propose --key org0-admin-sm2.pem set-schemes --schemes sm2
     SetSchemes {
         /// Comma separated: sm2, ed25519.
         #[arg(long, value_delimiter = ',', value_parser = parse_scheme, required = true)]
@@ -364,8 +407,8 @@ pub(crate) enum TestnetCommand {
         /// Return once the nodes run, leaving them running.
         #[arg(long)]
         detach: bool,
-        /// First HTTP port of a new testnet.
-        #[arg(long, default_value_t = 8545)]
+        /// First HTTP port of a new testnet; node i listens on port + i.
+        #[arg(long, env = "XINLIAN_HTTP_PORT", default_value_t = 8545)]
         http_port: u16,
     },
     /// Show each node's status.
@@ -486,10 +529,37 @@ fn parse_suite(text: &str) -> Result<Suite, String> {
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
     /// Clap's own consistency checks (unique names, valid defaults) over every subcommand.
     #[test]
     fn the_command_line_is_consistent() {
-        use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    /// The README promises an example in every command's `--help`, groups included.
+    #[test]
+    fn every_command_has_an_example_in_its_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in command.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                let help = sub
+                    .get_long_about()
+                    .or(sub.get_about())
+                    .map(|t| t.to_string())
+                    .unwrap_or_default()
+                    + &sub
+                        .get_after_long_help()
+                        .map(|t| t.to_string())
+                        .unwrap_or_default();
+                if !help.contains("Example") {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "xinlian", &mut missing);
+        assert!(missing.is_empty(), "no example in --help of: {missing:#?}");
     }
 }

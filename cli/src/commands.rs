@@ -9,8 +9,7 @@ use xinlian_core::types::{Call, GovCall};
 use xinlian_sdk::{Client, keys};
 
 use crate::cli::{
-    BlockCommand, Cli, Command, GovCommand, InitArgs, KeyCommand, NodeCommand, TestnetCommand,
-    TxCommand,
+    BlockCommand, Cli, Command, GovCommand, InitArgs, KeyCommand, NodeCommand, TxCommand,
 };
 
 const KEY_PASSWORD_ENV: &str = "XINLIAN_KEY_PASSWORD";
@@ -59,12 +58,12 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
                 };
             print_json(&block)
         }
-        Command::Testnet(command) => testnet(command).await,
+        Command::Testnet(command) => crate::testnet_cli::run(command).await,
     }
 }
 
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }
 
@@ -72,9 +71,36 @@ fn password_from_env() -> Option<String> {
     std::env::var(KEY_PASSWORD_ENV).ok()
 }
 
+/// Reads a private key file, with errors that say what is wrong with the file and what to do.
 pub(crate) fn read_key(path: &Path) -> Result<xinlian_core::crypto::PrivateKey> {
-    keys::read_key_file(path, password_from_env().as_deref())
-        .with_context(|| format!("loading key {}", path.display()))
+    let shown = path.display();
+    if path.is_dir() {
+        bail!(
+            "{shown} is a directory; give the key file (PKCS#8 PEM, as `xinlian key gen` writes)"
+        );
+    }
+    if !path.exists() {
+        bail!(
+            "key file {shown} does not exist; check the path (a testnet's keys are in its keys/ directory)"
+        );
+    }
+    let text = std::fs::read(path).with_context(|| format!("reading key file {shown}"))?;
+    let text = String::from_utf8_lossy(&text);
+    if text.contains("PUBLIC KEY-----") && !text.contains("PRIVATE KEY-----") {
+        bail!("{shown} holds a public key; signing needs the private key file");
+    }
+    let password = password_from_env();
+    keys::read_key_file(path, password.as_deref()).map_err(|e| {
+        let hint = if text.contains("ENCRYPTED PRIVATE KEY") {
+            match password {
+                Some(_) => format!("; is {KEY_PASSWORD_ENV} the password it was encrypted with?"),
+                None => format!("; it is encrypted: set its password in {KEY_PASSWORD_ENV}"),
+            }
+        } else {
+            "; a key file is PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), as `xinlian key gen` writes".into()
+        };
+        anyhow::anyhow!("{shown} is not a usable private key ({e}){hint}")
+    })
 }
 
 fn key(command: KeyCommand) -> Result<()> {
@@ -89,9 +115,16 @@ fn key(command: KeyCommand) -> Result<()> {
                 (true, Some(p)) if !p.is_empty() => Some(p),
                 (true, _) => bail!("--encrypt needs the password in {KEY_PASSWORD_ENV}"),
             };
+            if out.exists() {
+                bail!(
+                    "{} already exists; key gen never overwrites a key: choose another --out, or move the old file away first",
+                    out.display()
+                );
+            }
             let key = keys::generate(scheme)?;
-            keys::write_key_file(&out, &key, password.as_deref())?;
-            println!("{}", key.public_key());
+            keys::write_key_file(&out, &key, password.as_deref())
+                .with_context(|| format!("writing {}", out.display()))?;
+            outln!("{}", key.public_key())?;
             eprintln!(
                 "wrote {} ({scheme}{})",
                 out.display(),
@@ -110,21 +143,21 @@ fn key(command: KeyCommand) -> Result<()> {
 
 fn init_chain(args: InitArgs) -> Result<()> {
     let layout = xinlian_testnet::init(&args.dir, args.nodes, args.suite, args.http_port)?;
-    println!(
+    outln!(
         "chain {} written to {}",
         layout.chain_id,
         args.dir.display()
-    );
-    println!("  genesis: {}", layout.genesis_file.display());
+    )?;
+    outln!("  genesis: {}", layout.genesis_file.display())?;
     for node in &layout.nodes {
-        println!(
+        outln!(
             "  {}: xinlian node start --config {}",
             node.id,
             node.config_file.display()
-        );
+        )?;
     }
     for key in &layout.admin_keys {
-        println!("  admin key: {}", key.display());
+        outln!("  admin key: {}", key.display())?;
     }
     Ok(())
 }
@@ -189,7 +222,7 @@ async fn gov(command: GovCommand) -> Result<()> {
                 change: change.into_change(),
                 memo,
             });
-            gov_send(&node.node, &key, call, wait).await
+            gov_send(&node.node, &key, call, !wait.no_wait).await
         }
         GovCommand::Approve {
             node,
@@ -199,7 +232,7 @@ async fn gov(command: GovCommand) -> Result<()> {
         } => {
             let proposal_id = Hash::from_hex(&id).context("proposal id")?;
             let call = Call::Governance(GovCall::Approve { proposal_id });
-            gov_send(&node.node, &key, call, wait).await
+            gov_send(&node.node, &key, call, !wait.no_wait).await
         }
         GovCommand::List {
             node,
@@ -225,7 +258,7 @@ async fn gov_send(node: &str, key: &Path, call: Call, wait: bool) -> Result<()> 
     let client = Client::new(node)?;
     let tx = client.sign_call(&key, call).await?;
     let hash = client.submit(&tx).await?;
-    println!("{hash}");
+    outln!("{hash}")?;
     if !wait {
         return Ok(());
     }
@@ -234,12 +267,16 @@ async fn gov_send(node: &str, key: &Path, call: Call, wait: bool) -> Result<()> 
         .await?;
     let receipt = status.receipt.context("committed without a receipt")?;
     if !receipt.is_success() {
-        bail!("refused: {:?}", receipt.status);
+        return Err(crate::report::NotAcceptable(format!(
+            "proposal transaction {hash}: {}",
+            receipt.status
+        ))
+        .into());
     }
     print_json(&client.proposal(&approved.unwrap_or(hash)).await?)
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -272,12 +309,19 @@ async fn tx(command: TxCommand) -> Result<()> {
             let client = Client::new(&node.node)?;
             let tx = client.sign_call(&key, call).await?;
             let hash = client.submit(&tx).await?;
-            println!("{hash}");
+            outln!("{hash}")?;
             if wait {
                 let status = client
                     .wait_for_commit(&hash, Duration::from_secs(timeout_s))
                     .await?;
                 print_json(&status)?;
+                if let Some(receipt) = status.receipt.filter(|r| !r.is_success()) {
+                    return Err(crate::report::NotAcceptable(format!(
+                        "transaction {hash}: {}",
+                        receipt.status
+                    ))
+                    .into());
+                }
             }
             Ok(())
         }
@@ -286,205 +330,4 @@ async fn tx(command: TxCommand) -> Result<()> {
             print_json(&Client::new(&node.node)?.tx(&hash).await?)
         }
     }
-}
-
-async fn testnet(command: TestnetCommand) -> Result<()> {
-    match command {
-        TestnetCommand::Up {
-            nodes,
-            dir,
-            suite,
-            demo,
-            detach,
-            http_port,
-        } => testnet_up(&dir, nodes, suite, demo, detach, http_port).await,
-        TestnetCommand::Status { dir } => {
-            let layout = xinlian_testnet::Layout::load(&dir)?;
-            for node in &layout.nodes {
-                match Client::new(&node.http_url)?.status().await {
-                    Ok(s) => println!(
-                        "{}  {}  {:?}  height {}  leader {}",
-                        node.id,
-                        node.http_url,
-                        s.membership,
-                        s.height,
-                        s.leader.as_deref().unwrap_or("-")
-                    ),
-                    Err(e) => println!("{}  {}  down ({e})", node.id, node.http_url),
-                }
-            }
-            Ok(())
-        }
-        TestnetCommand::Kill(args) => {
-            xinlian_testnet::kill_node(&args.dir, args.node)?;
-            println!("killed node{} (SIGKILL)", args.node);
-            Ok(())
-        }
-        TestnetCommand::Restart(args) => {
-            let mut layout = xinlian_testnet::Layout::load(&args.dir)?;
-            let binary = std::env::current_exe().context("locating the xinlian binary")?;
-            xinlian_testnet::start_node(&mut layout, args.node, &binary)?;
-            layout.save(&args.dir)?;
-            println!("restarted node{}", args.node);
-            Ok(())
-        }
-        TestnetCommand::Isolate(args) => {
-            xinlian_testnet::set_isolated(&args.dir, args.node, true).await?;
-            println!("node{} is cut off from its peers", args.node);
-            Ok(())
-        }
-        TestnetCommand::Heal(args) => {
-            xinlian_testnet::set_isolated(&args.dir, args.node, false).await?;
-            println!("node{} is reconnected", args.node);
-            Ok(())
-        }
-        TestnetCommand::AddNode { dir, learner } => {
-            let mut layout = xinlian_testnet::Layout::load(&dir)?;
-            let binary = std::env::current_exe().context("locating the xinlian binary")?;
-            let (index, proposal) =
-                xinlian_testnet::add_node(&dir, &mut layout, &binary, learner).await?;
-            let node = &layout.nodes[index];
-            println!(
-                "{} added by proposal {proposal}{}; it syncs and joins Raft",
-                node.id,
-                if learner { " as a learner" } else { "" }
-            );
-            println!(
-                "  {}/v1/status   log: {}",
-                node.http_url,
-                node.log_file.display()
-            );
-            Ok(())
-        }
-        TestnetCommand::RemoveNode(args) => {
-            let layout = xinlian_testnet::Layout::load(&args.dir)?;
-            let proposal = xinlian_testnet::remove_node(&layout, args.node).await?;
-            println!("node{} removed by proposal {proposal}", args.node);
-            Ok(())
-        }
-        TestnetCommand::Down { dir } => {
-            xinlian_testnet::down(&dir)?;
-            println!("stopped the nodes of {}", dir.display());
-            Ok(())
-        }
-    }
-}
-
-async fn testnet_up(
-    dir: &Path,
-    nodes: usize,
-    suite: xinlian_core::genesis::Suite,
-    demo: bool,
-    detach: bool,
-    http_port: u16,
-) -> Result<()> {
-    let mut layout = if dir.join("testnet.json").exists() {
-        xinlian_testnet::Layout::load(dir)?
-    } else {
-        xinlian_testnet::init(dir, nodes, suite, http_port)?
-    };
-    let binary = std::env::current_exe().context("locating the xinlian binary")?;
-    xinlian_testnet::start_nodes(dir, &mut layout, &binary)?;
-    let ready = async {
-        xinlian_testnet::wait_healthy(&layout, Duration::from_secs(30)).await?;
-        xinlian_testnet::wait_leader(&layout, Duration::from_secs(30)).await
-    };
-    let leader = match ready.await {
-        Ok(leader) => leader,
-        Err(e) => {
-            let _ = xinlian_testnet::down(dir);
-            return Err(e);
-        }
-    };
-    println!(
-        "Xinlian testnet {} is up ({} node{}, leader {leader}):",
-        layout.chain_id,
-        layout.nodes.len(),
-        if layout.nodes.len() == 1 { "" } else { "s" }
-    );
-    for node in &layout.nodes {
-        println!(
-            "  {}  {}/v1/status   log: {}",
-            node.id,
-            node.http_url,
-            node.log_file.display()
-        );
-    }
-    if demo {
-        let report = xinlian_testnet::load_demo(&layout).await?;
-        println!("Demo transactions committed:");
-        for (what, hash, height) in &report.committed {
-            println!(
-                "  {what:<32} height {height:<4} {}/v1/txs/{hash}",
-                layout.nodes[0].http_url
-            );
-        }
-        let demo = &report.cold_chain;
-        println!("Cold chain (冷链追溯) — scan these on any node:");
-        for (what, code) in &demo.codes {
-            println!("  {what}: {}/scan/{code}", layout.nodes[0].http_url);
-        }
-        println!(
-            "  Recall list of the positive lot: {}/scan/{}?view=regulator   (JSON: {}/v1/trace/codes/{}/holders)",
-            layout.nodes[0].http_url, demo.recalled, layout.nodes[0].http_url, demo.recalled
-        );
-        println!(
-            "  Lot {} lacks its disinfection certificate; its shipment was refused: {}",
-            demo.refused.0, demo.refused.1
-        );
-        let auth = &report.auth;
-        println!(
-            "Authorisation (链上授权) — the cold store let the regulator's window use its business licence:"
-        );
-        println!(
-            "  grant {} (use code {}): 2 uses recorded; grant {} revoked, a later use refused: {}",
-            auth.grant.0, auth.grant.1, auth.revoked, auth.refused
-        );
-        println!(
-            "  the holder sees every use: xinlian auth list --node {} --key {}",
-            layout.nodes[0].http_url,
-            auth.holder_key.display()
-        );
-        println!("Licences (电子证照) — the window's verification page on any node:");
-        for licence in &report.licences {
-            println!(
-                "  {}: {}/verify/{}?digest={}",
-                licence.what, layout.nodes[0].http_url, licence.id, licence.digest
-            );
-        }
-    }
-    let first = &layout.nodes[0].http_url;
-    println!("Look at: {first}/v1/blocks/latest   {first}/metrics   {first}/openapi.json");
-    println!("Events (SSE, from the first block): {first}/v1/events?from_height=1");
-    if demo {
-        println!(
-            "Build on it: cargo run -p xinlian-sdk --example cold_chain_terminal|licence_window|holder_grants -- {}",
-            dir.display()
-        );
-    }
-    println!(
-        "Load it: xinlian bench --testnet {} --txs 2000 --mix trace,license,auth",
-        dir.display()
-    );
-    println!(
-        "Admin keys: {}",
-        layout
-            .admin_keys
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    if detach {
-        println!(
-            "Nodes keep running; stop them with: xinlian testnet down --dir {}",
-            dir.display()
-        );
-        return Ok(());
-    }
-    println!("Press Ctrl-C to stop the nodes.");
-    shutdown_signal().await;
-    xinlian_testnet::down(dir)?;
-    println!("stopped.");
-    Ok(())
 }

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use xinlian_core::api::licence::Verdict;
 use xinlian_core::ids::Uscc;
 use xinlian_core::licence::{
-    FaceField, HolderIdType, LicenceCall, LicenceDraft, LicenceId, LicenceTypeCode, SealKind,
-    StatusAction,
+    FaceField, HolderIdType, LicenceCall, LicenceDraft, LicenceId, LicenceStatus, LicenceTypeCode,
+    SealKind, StatusAction,
 };
 use xinlian_core::types::Call;
 use xinlian_core::{Hash, HashSuite};
@@ -16,6 +17,7 @@ use xinlian_sdk::{Client, now_ms};
 
 use crate::cli::{NodeArg, Signer};
 use crate::commands::{print_json, read_key};
+use crate::inputs::Day;
 
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -96,7 +98,10 @@ pub(crate) enum LicenseCommand {
         /// The identifier.
         id: LicenceId,
     },
-    /// Verify a licence (and a presented document) as a window would; prints the verdict.
+    /// Verify a licence and the presented document as a window would; prints the verdict as
+    /// JSON. Exits 3 ("not acceptable") unless the licence is genuine, in force and the latest
+    /// version, and the document matches; without --document the document is not checked, so
+    /// the answer is never acceptable.
     ///
     /// Example: xinlian license verify <identifier> --document licence.pdf
     Verify {
@@ -104,7 +109,7 @@ pub(crate) enum LicenseCommand {
         node: NodeArg,
         /// The identifier.
         id: LicenceId,
-        /// The presented document.
+        /// The presented document (its SM3 digest is compared with the sealed one).
         #[arg(long)]
         document: Option<PathBuf>,
     },
@@ -127,32 +132,46 @@ pub(crate) enum LicenseCommand {
         #[arg(long)]
         document: PathBuf,
     },
-    /// Verify the QR code a holder shows; prints the verdict. Without --challenge it prints a
-    /// fresh challenge to display first.
+    /// Verify the QR code a holder shows; prints the verdict as JSON and exits 3 unless it is
+    /// acceptable. Without --challenge and a code it prints a fresh random challenge for the
+    /// window to display first; the holder's code must then be checked against that challenge.
     ///
-    /// Example: xinlian license verify-qr --challenge <hex> 'XLV1|1.2.156…|…'
+    /// Example: xinlian license verify-qr          (prints a challenge, e.g. 3f2a…)
+    ///   xinlian license verify-qr --challenge 3f2a… 'XLV1|1.2.156…|…'
     VerifyQr {
         #[command(flatten)]
         node: NodeArg,
-        /// The challenge this window displayed.
-        #[arg(long)]
-        challenge: String,
+        /// The challenge this window displayed (32 hex digits).
+        #[arg(long, requires = "qr")]
+        challenge: Option<String>,
         /// The QR code's text.
-        qr: String,
+        #[arg(requires = "challenge")]
+        qr: Option<String>,
     },
     /// Issue the next version of a licence (give --licence-version and --renew-reason).
+    ///
+    /// Example: xinlian license renew --key admin.pem --seal-key seal.pem ... --licence-version 002
+    ///   --renew-reason 有效期届满换证 --valid-from 2026-12-01 --valid-to 2031-11-30
     Renew(IssueArgs),
     /// Suspend a licence.
+    ///
+    /// Example: xinlian license suspend --key admin.pem --id <identifier> --reason 停业整改
     Suspend(ChangeArgs),
     /// Resume a suspended licence.
+    ///
+    /// Example: xinlian license resume --key admin.pem --id <identifier> --reason 整改完成
     Resume(ChangeArgs),
     /// Revoke a licence (final).
     ///
     /// Example: xinlian license revoke --key admin.pem --id <identifier> --reason 抽检不合格
     Revoke(ChangeArgs),
     /// Rescind a licence (final).
+    ///
+    /// Example: xinlian license rescind --key admin.pem --id <identifier> --reason 以欺骗手段取得
     Rescind(ChangeArgs),
     /// Cancel a licence (final).
+    ///
+    /// Example: xinlian license cancel --key admin.pem --id <identifier> --reason 申请注销
     Cancel(ChangeArgs),
 }
 
@@ -208,15 +227,15 @@ pub(crate) struct IssueArgs {
     /// The salt of the commitments (keep it with the holder's record).
     #[arg(long)]
     salt: String,
-    /// Issue date, YYYYMMDD (default: valid-from).
+    /// Issue date, YYYY-MM-DD or YYYYMMDD (default: valid-from).
     #[arg(long)]
-    issue_date: Option<u32>,
-    /// Valid from, YYYYMMDD.
+    issue_date: Option<Day>,
+    /// Valid from, YYYY-MM-DD or YYYYMMDD.
     #[arg(long)]
-    valid_from: u32,
-    /// Valid to, YYYYMMDD (omit for long-term).
+    valid_from: Day,
+    /// Valid to, YYYY-MM-DD or YYYYMMDD (omit for long-term).
     #[arg(long)]
-    valid_to: Option<u32>,
+    valid_to: Option<Day>,
     /// Region.
     #[arg(long)]
     region: u32,
@@ -256,13 +275,13 @@ pub(crate) async fn seal(command: SealCommand) -> Result<()> {
                 valid_to_ms: now + valid_days * 86_400_000,
                 picture_digest: None,
             };
-            println!("{}", send(&signer, call).await?);
+            outln!("{}", send(&signer, call).await?)?;
         }
         SealCommand::Revoke { signer, id, reason } => {
-            println!(
+            outln!(
                 "{}",
                 send(&signer, LicenceCall::RevokeSeal { id, reason }).await?
-            );
+            )?;
         }
     }
     Ok(())
@@ -283,7 +302,7 @@ pub(crate) async fn license(command: LicenseCommand) -> Result<()> {
                 issuers,
                 required_fields: fields,
             };
-            println!("{}", send(&signer, call).await?);
+            outln!("{}", send(&signer, call).await?)?;
         }
         LicenseCommand::Issue(args) => issue(args).await?,
         LicenseCommand::Renew(args) => {
@@ -304,18 +323,27 @@ pub(crate) async fn license(command: LicenseCommand) -> Result<()> {
             let digest = HashSuite::Sm3.digest(&bytes);
             let challenge = parse_challenge(&challenge)?;
             let qr = xinlian_sdk::licence::qr_payload(&holder, &id, &digest, challenge, now_ms())?;
-            println!("{}", qr.to_text());
+            outln!("{}", qr.to_text())?;
         }
         LicenseCommand::VerifyQr {
             node,
             challenge,
             qr,
         } => {
+            // clap lets through both or neither. A code is only ever checked against the
+            // challenge this window displayed (taking the one inside the code would accept a
+            // screenshot anywhere), so without them the window first needs a challenge to show.
+            let (Some(challenge), Some(qr)) = (challenge, qr) else {
+                let fresh = xinlian_sdk::licence::new_challenge()?;
+                outln!("{}", hex::encode(fresh))?;
+                return Ok(());
+            };
             let challenge = parse_challenge(&challenge)?;
             let verdict = Client::new(&node.node)?
                 .verify_licence_qr(&qr, &challenge)
                 .await?;
             print_json(&verdict)?;
+            judged(&verdict)?;
         }
         LicenseCommand::Show { node, id } => {
             print_json(&Client::new(&node.node)?.licence(&id).await?)?;
@@ -329,7 +357,9 @@ pub(crate) async fn license(command: LicenseCommand) -> Result<()> {
                 }
                 None => None,
             };
-            print_json(&Client::new(&node.node)?.verify_licence(&id, digest).await?)?;
+            let verdict = Client::new(&node.node)?.verify_licence(&id, digest).await?;
+            print_json(&verdict)?;
+            judged(&verdict)?;
         }
         LicenseCommand::Suspend(a) => change(a, StatusAction::Suspend).await?,
         LicenseCommand::Resume(a) => change(a, StatusAction::Resume).await?,
@@ -346,7 +376,7 @@ async fn change(args: ChangeArgs, action: StatusAction) -> Result<()> {
         action,
         reason: args.reason,
     };
-    println!("{}", send(&args.signer, call).await?);
+    outln!("{}", send(&args.signer, call).await?)?;
     Ok(())
 }
 
@@ -384,9 +414,9 @@ async fn issue(args: IssueArgs) -> Result<()> {
         id: id.clone(),
         number: id.serial.clone(),
         name: args.name,
-        issue_date: args.issue_date.unwrap_or(args.valid_from),
-        valid_from: args.valid_from,
-        valid_to: args.valid_to,
+        issue_date: args.issue_date.unwrap_or(args.valid_from).yyyymmdd(),
+        valid_from: args.valid_from.yyyymmdd(),
+        valid_to: args.valid_to.map(Day::yyyymmdd),
         holder_id_type: if args.holder_id.len() == 18 && Uscc::parse(&args.holder_id).is_ok() {
             HolderIdType::Uscc
         } else {
@@ -404,11 +434,55 @@ async fn issue(args: IssueArgs) -> Result<()> {
         Some(reason) => LicenceCall::Renew { draft, reason },
         None => LicenceCall::Issue(draft),
     };
-    client
+    let hash = client
         .commit(&issuer, Call::Licence(call), COMMIT_TIMEOUT)
         .await?;
-    println!("{id}");
+    // The transaction first, as every command that changes the chain prints it; then the
+    // licence it made.
+    outln!("{hash}")?;
+    outln!("licence {id}")?;
     Ok(())
+}
+
+/// A verdict that is not acceptable ends the command with exit code 3, so a script around
+/// `license verify` cannot let it through; the message sums up the reasons in English (the
+/// verdict's own reasons, printed above, are in Chinese for the clerk).
+fn judged(verdict: &Verdict) -> Result<()> {
+    if verdict.acceptable {
+        return Ok(());
+    }
+    let mut why = Vec::new();
+    if verdict.status.is_none() {
+        why.push("the licence is not on the chain".to_string());
+    }
+    if verdict.status.is_some() && !verdict.record_genuine {
+        why.push("its seal does not verify".to_string());
+    }
+    if verdict.document_matches == Some(false) {
+        why.push("the document does not match the sealed one (altered)".to_string());
+    }
+    if let (Some(status), Some(code)) = (verdict.status, &verdict.status_code)
+        && status != LicenceStatus::Valid
+    {
+        let name = serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+            .unwrap_or_default();
+        why.push(format!("its status is {name} ({code})"));
+    }
+    if let Some(latest) = verdict.latest_id.as_ref().filter(|_| !verdict.latest) {
+        why.push(format!("superseded by {latest}"));
+    }
+    if verdict.holder_present == Some(false) {
+        why.push("the QR code was not signed just now by the holder for this window".to_string());
+    }
+    if verdict.status.is_some() && verdict.document_matches.is_none() {
+        why.push("the document was not checked (give --document)".to_string());
+    }
+    if why.is_empty() {
+        why.push("see the verdict's reasons".to_string());
+    }
+    Err(crate::report::NotAcceptable(why.join("; ")).into())
 }
 
 fn parse_challenge(text: &str) -> Result<[u8; 16]> {

@@ -1,11 +1,17 @@
 //! `xinlian`: one binary for every role. This file parses arguments and launches; the work is in
 //! the SDK, the node and the testnet crates.
 
+// First, so that `outln!` is in scope in every module below.
+#[macro_use]
+mod report;
+
 mod auth_cli;
 mod bench_cli;
 mod cli;
 mod commands;
+mod inputs;
 mod licence_cli;
+mod testnet_cli;
 mod trace_cli;
 
 use clap::Parser;
@@ -23,11 +29,5 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(args)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    report::finish(runtime.block_on(commands::run(args)))
 }

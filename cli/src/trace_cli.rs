@@ -16,6 +16,7 @@ use xinlian_sdk::Client;
 
 use crate::cli::{NodeArg, Signer};
 use crate::commands::{print_json, read_key};
+use crate::inputs::Day;
 
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -141,8 +142,12 @@ pub(crate) enum TraceCommand {
     /// Example: xinlian trace hold --key regulator.pem --lot <code> --reason 待复检
     Hold(OrderArgs),
     /// Release a held lot (regulator).
+    ///
+    /// Example: xinlian trace release --key regulator.pem --lot <code> --reason 复检合格
     Release(OrderArgs),
     /// Recall a lot (regulator); final.
+    ///
+    /// Example: xinlian trace recall --key regulator.pem --lot <code> --reason 核酸检测阳性
     Recall(OrderArgs),
     /// Show a code's lineage, hops, certificates and status as JSON.
     ///
@@ -180,12 +185,12 @@ pub(crate) enum TraceCommand {
         /// Origin country.
         #[arg(long)]
         origin: Option<String>,
-        /// From date, YYYY-MM-DD.
+        /// From date, YYYY-MM-DD (or YYYYMMDD).
         #[arg(long)]
-        from: Option<String>,
-        /// To date, YYYY-MM-DD.
+        from: Option<Day>,
+        /// To date, YYYY-MM-DD (or YYYYMMDD).
         #[arg(long)]
-        to: Option<String>,
+        to: Option<Day>,
         /// Region of the first station.
         #[arg(long)]
         region: Option<u32>,
@@ -246,9 +251,9 @@ pub(crate) struct CommissionArgs {
     /// Origin country (ISO 3166-1 alpha-2).
     #[arg(long)]
     origin: String,
-    /// Production date, YYYYMMDD.
+    /// Production date, YYYY-MM-DD (or YYYYMMDD).
     #[arg(long)]
-    production_date: u32,
+    production_date: Day,
     /// Shelf life in days.
     #[arg(long)]
     shelf_life_days: u32,
@@ -334,6 +339,8 @@ async fn send(signer: Signer, call: TraceCall) -> Result<(Client, Hash)> {
     let hash = client
         .commit(&key, Call::Trace(call), COMMIT_TIMEOUT)
         .await?;
+    // Every command that changes the chain prints the transaction it sent, first.
+    outln!("{hash}")?;
     Ok((client, hash))
 }
 
@@ -358,7 +365,7 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
                 contact,
                 admins,
             };
-            println!("{}", send(signer, call).await?.1);
+            send(signer, call).await?;
         }
         TraceCommand::Commission(args) => {
             let signer = Signer {
@@ -368,7 +375,7 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
                 key: args.signer.key.clone(),
             };
             let (client, hash) = send(signer, commission_call(args)).await?;
-            println!("{}", client.lot_of_tx(&hash).await?);
+            outln!("lot {}", client.lot_of_tx(&hash).await?)?;
         }
         TraceCommand::Ship {
             signer,
@@ -383,7 +390,7 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
                 select,
                 temperature_log,
             };
-            println!("{}", send(signer, call).await?.1);
+            send(signer, call).await?;
         }
         TraceCommand::Receive { signer, shipment } => {
             send(signer, TraceCall::Receive { shipment }).await?;
@@ -404,7 +411,7 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
                 unit,
             };
             let (client, hash) = send(signer, call).await?;
-            println!("{}", client.lot_of_tx(&hash).await?);
+            outln!("lot {}", client.lot_of_tx(&hash).await?)?;
         }
         TraceCommand::Sell { signer, pick } => {
             let (lot, select) = pick.resolve()?;
@@ -488,8 +495,8 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
             let filters: Vec<(&str, String)> = [
                 ("product", product),
                 ("origin", origin),
-                ("from", from),
-                ("to", to),
+                ("from", from.map(Day::iso)),
+                ("to", to.map(Day::iso)),
                 ("region", region.map(|r| r.to_string())),
             ]
             .into_iter()
@@ -513,7 +520,7 @@ fn commission_call(args: CommissionArgs) -> TraceCall {
             gtin: args.gtin,
         },
         origin_country: args.origin,
-        production_date: args.production_date,
+        production_date: args.production_date.yyyymmdd(),
         shelf_life_days: args.shelf_life_days,
         batch: args.batch,
         packages: args.packages,

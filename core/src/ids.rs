@@ -14,6 +14,12 @@ const USCC_WEIGHTS: [u32; 17] = [
     1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
 ];
 
+/// Why a code whose check character does not agree with the rest is refused. It does not name
+/// the check character that would agree: a mistyped or damaged code is fixed by reading it again
+/// from its source, not by changing its last character until it passes.
+pub(crate) const MISTYPED: &str = "mistyped or damaged (its check character does not agree with \
+     the rest); scan it again or type it again from the original";
+
 /// A unified social credit code (统一社会信用代码, GB 32100-2015): 18 characters whose last is a
 /// check character over the first 17.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, Serialize, Deserialize)]
@@ -36,11 +42,7 @@ impl Uscc {
         if values[17] != check {
             return Err(Error::InvalidIdentifier {
                 value: text.to_string(),
-                reason: format!(
-                    "check character is {:?}, expected {:?}",
-                    text.as_bytes()[17] as char,
-                    USCC_ALPHABET[check as usize] as char
-                ),
+                reason: MISTYPED.into(),
             });
         }
         Ok(Uscc(text.to_string()))
@@ -176,9 +178,14 @@ mod tests {
     }
 
     #[test]
-    fn wrong_check_character_is_refused_with_the_expected_one() {
+    fn wrong_check_character_says_mistyped_without_the_expected_one() {
         let err = Uscc::parse("91110000600037341M").unwrap_err().to_string();
-        assert!(err.contains("expected 'L'"), "{err}");
+        assert!(
+            err.contains("\"91110000600037341M\"") && err.contains("mistyped or damaged"),
+            "{err}"
+        );
+        assert!(err.contains("scan it again or type it again"), "{err}");
+        assert!(!err.contains("expected") && !err.contains("'L'"), "{err}");
     }
 
     #[test]

@@ -155,10 +155,7 @@ impl FromStr for LicenceId {
         id.validate()?;
         let expected = mod37_36_check(&id.body()).ok_or_else(|| invalid(text, "alphabet"))?;
         if check.len() != 1 || !check.starts_with(expected) {
-            return Err(invalid(
-                text,
-                &format!("check character is {check:?}, expected {expected:?}"),
-            ));
+            return Err(invalid(text, crate::ids::MISTYPED));
         }
         Ok(id)
     }
@@ -688,5 +685,16 @@ mod tests {
         ] {
             assert!(bad.parse::<LicenceId>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_wrong_check_character_says_mistyped_without_the_right_one() {
+        let typo = EXAMPLE.replace(".S", ".T");
+        let err = typo.parse::<LicenceId>().unwrap_err().to_string();
+        assert!(
+            err.contains(&typo) && err.contains("mistyped or damaged"),
+            "{err}"
+        );
+        assert!(!err.contains("expected") && !err.contains("'S'"), "{err}");
     }
 }

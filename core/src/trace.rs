@@ -128,9 +128,7 @@ impl FromStr for TraceCode {
         let code = TraceCode { lot, serial };
         let expected = mod37_36_check(&code.body()).ok_or_else(|| invalid("digits only"))?;
         if check != expected {
-            return Err(invalid(&format!(
-                "check character is {check:?}, expected {expected:?}"
-            )));
+            return Err(invalid(crate::ids::MISTYPED));
         }
         Ok(code)
     }
@@ -855,12 +853,14 @@ mod tests {
             assert_eq!(text.parse::<TraceCode>().unwrap(), code, "{text}");
             let mut typo = text.clone().into_bytes();
             typo[3] = if typo[3] == b'9' { b'8' } else { b'9' };
+            let typo = String::from_utf8(typo).unwrap();
+            let err = typo.parse::<TraceCode>().unwrap_err().to_string();
+            // Named, called mistyped, and no hint at the check character that would pass.
             assert!(
-                String::from_utf8(typo)
-                    .unwrap()
-                    .parse::<TraceCode>()
-                    .is_err()
+                err.contains(&typo) && err.contains("mistyped or damaged"),
+                "{err}"
             );
+            assert!(!err.contains("expected"), "{err}");
         }
         assert_eq!(package.region(), 410100);
         assert!(package.to_string().starts_with("4101000000000001-42"));

@@ -61,6 +61,12 @@ pub fn take(storage: &Storage, dir: &Path) -> Result<BackupInfo> {
             dir.display()
         )));
     }
+    // RocksDB makes the checkpoint directory itself but not its parents (`backups/<name>` in a
+    // fresh place is the usual request).
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::Backup(format!("creating {}: {e}", parent.display())))?;
+    }
     storage
         .checkpoint(dir)
         .map_err(|e| Error::Backup(format!("checkpoint into {}: {e}", dir.display())))?;

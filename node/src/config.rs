@@ -216,6 +216,48 @@ impl Config {
         if self.node_id.is_empty() {
             return fail("node_id", "must not be empty".into());
         }
+        // The peer addresses are checked here, before the store opens, so a typo stops the node
+        // with the field named instead of after RocksDB and Raft started.
+        match self.p2p_listen.parse::<libp2p::Multiaddr>() {
+            Err(e) => {
+                return fail(
+                    "p2p_listen",
+                    format!(
+                        "{:?} is not a multiaddr ({e}); write it like /ip4/0.0.0.0/tcp/30333",
+                        self.p2p_listen
+                    ),
+                );
+            }
+            Ok(addr)
+                if !addr
+                    .iter()
+                    .any(|p| matches!(p, libp2p::multiaddr::Protocol::Tcp(_))) =>
+            {
+                return fail(
+                    "p2p_listen",
+                    format!(
+                        "{:?} has no /tcp/<port> part; write it like /ip4/0.0.0.0/tcp/30333",
+                        self.p2p_listen
+                    ),
+                );
+            }
+            Ok(_) => {}
+        }
+        for peer in &self.peers {
+            let parsed = peer.parse::<libp2p::Multiaddr>();
+            let has_peer_id = parsed.as_ref().is_ok_and(|addr| {
+                addr.iter()
+                    .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
+            });
+            if !has_peer_id {
+                return fail(
+                    "peers",
+                    format!(
+                        "{peer:?} is not a peer address; write it like /ip4/10.0.0.2/tcp/30333/p2p/<peer id>"
+                    ),
+                );
+            }
+        }
         if !(10..=60_000).contains(&self.block_interval_ms) {
             return fail(
                 "block_interval_ms",

@@ -68,10 +68,18 @@ fn load_key(path: &Path, field: &str) -> Result<PrivateKey> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Config(format!("{field} {}: {e}", path.display())))?;
     let password = std::env::var(NODE_KEY_PASSWORD_ENV).ok();
-    Ok(keyfile::from_pem(
-        &text,
-        password.as_deref().map(str::as_bytes),
-    )?)
+    keyfile::from_pem(&text, password.as_deref().map(str::as_bytes)).map_err(|e| {
+        let hint = if text.contains("ENCRYPTED PRIVATE KEY") {
+            if password.is_some() {
+                format!("; is {NODE_KEY_PASSWORD_ENV} the password it was encrypted with?")
+            } else {
+                format!("; it is encrypted: set its password in {NODE_KEY_PASSWORD_ENV}")
+            }
+        } else {
+            String::new()
+        };
+        Error::Config(format!("{field} {}: {e}{hint}", path.display()))
+    })
 }
 
 /// The leader's clock for block timestamps (the node is where time enters the chain).
@@ -114,8 +122,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .public()
         .to_peer_id()
         .to_string();
+    // Bound before the store opens: a port in use is then a clean config error, not a failure
+    // with RocksDB and the Raft thread already running.
+    let listener = TcpListener::bind(config.http_listen).await.map_err(|e| {
+        Error::Config(format!(
+            "http_listen {}: {e} (is another node or program using the port?)",
+            config.http_listen
+        ))
+    })?;
     let chain = Arc::new(Chain::open(&config, genesis, node_key, p2p_peer_id)?);
-    let listener = TcpListener::bind(config.http_listen).await?;
     tracing::info!(
         target: "xinlian.node",
         node_id = %config.node_id,

@@ -522,6 +522,14 @@ fn decode<T: BorshDeserialize>(bytes: &[u8], what: &str) -> Result<T> {
 
 /// Parses `YYYY-MM-DD` into days since the epoch.
 pub fn parse_date(text: &str) -> Option<u32> {
+    // `YYYYMMDD` is accepted as well, as on every CLI command.
+    let dashed;
+    let text = if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
+        dashed = format!("{}-{}-{}", &text[..4], &text[4..6], &text[6..]);
+        dashed.as_str()
+    } else {
+        text
+    };
     let mut parts = text.split('-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
@@ -544,6 +552,8 @@ mod tests {
         assert_eq!(super::parse_date("1970-01-01"), Some(0));
         assert_eq!(super::parse_date("2000-03-01"), Some(11_017));
         assert_eq!(super::parse_date("2026-11-23"), Some(20_780));
+        assert_eq!(super::parse_date("20261123"), Some(20_780));
+        assert_eq!(super::parse_date("20261323"), None);
         assert_eq!(super::parse_date("2026-13-01"), None);
         assert_eq!(super::parse_date("26-11-23"), None);
     }

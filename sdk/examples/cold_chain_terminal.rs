@@ -18,7 +18,18 @@ use xinlian_core::types::Call;
 const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    // Errors are printed for people (`Display`), not as Rust debug output.
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let client = common::client()?;
     let importer = common::demo_key("enterprise0-importer")?;
     let cold_store = common::demo_key("enterprise1-coldstore")?;

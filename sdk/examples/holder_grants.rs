@@ -18,7 +18,18 @@ const WAIT: Duration = Duration::from_secs(30);
 const DAY_MS: u64 = 86_400_000;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    // Errors are printed for people (`Display`), not as Rust debug output.
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let client = common::client()?;
     // The cold store holds a business licence in the demo; the market regulator's window uses it.
     let holder = common::demo_key("enterprise1-coldstore")?;
@@ -83,14 +94,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     match client.commit(&window, Call::Auth(use_call), WAIT).await {
         Err(SdkError::Refused { code, .. }) => println!("use after revocation refused: {code}"),
-        other => return Err(format!("use after revocation was not refused: {other:?}").into()),
+        Ok(hash) => {
+            return Err(format!("use after revocation was not refused: committed as {hash}").into());
+        }
+        Err(other) => return Err(format!("use after revocation failed otherwise: {other}").into()),
     }
 
     // The holder sees its grant, revoked, with the one use recorded.
     let view = client.grant(&holder, &grant_id).await?;
     println!(
-        "grant {grant_id}: revoked at {:?} ms, {} use(s) recorded; holder {holder_org}",
-        view.grant.revoked_at_ms,
+        "grant {grant_id}: {}, {} use(s) recorded; holder {holder_org}",
+        match view.grant.revoked_at_ms {
+            Some(ms) => {
+                let day = xinlian_core::calendar::china_date(ms);
+                format!(
+                    "revoked on {}-{:02}-{:02} (China time)",
+                    day / 10_000,
+                    day / 100 % 100,
+                    day % 100
+                )
+            }
+            None => "not revoked".to_string(),
+        },
         view.uses.len()
     );
     Ok(())

@@ -43,6 +43,7 @@ pub struct Client {
 impl Client {
     /// A client for the node at `base_url` (e.g. `http://127.0.0.1:8545`).
     pub fn new(base_url: &str) -> Result<Self> {
+        check_base_url(base_url)?;
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .build()
@@ -359,7 +360,9 @@ impl Client {
         self.get(&format!("/v1/licences/{id}")).await
     }
 
-    /// `POST /v1/licences/verify`: the verdict on a presented licence (and its document digest).
+    /// `POST /v1/licences/verify`: the verdict on a presented licence and its document digest.
+    /// Without the digest the document is not checked: `genuine` and `acceptable` are `false`
+    /// and `record_genuine` says whether the record and its seal check out.
     pub async fn verify_licence(
         &self,
         id: &LicenceId,
@@ -516,7 +519,37 @@ fn percent_path(text: &str) -> String {
 }
 
 fn transport(e: reqwest::Error) -> SdkError {
-    SdkError::Transport(e.to_string())
+    // reqwest's own message names the URL but not why ("error sending request for url (…)");
+    // the why (connection refused, timed out, name not resolved) is down its source chain.
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(inner) = cause {
+        let message = inner.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        cause = inner.source();
+    }
+    if e.is_timeout() {
+        text.push_str(&format!(
+            " (no answer within {}s)",
+            REQUEST_TIMEOUT.as_secs()
+        ));
+    }
+    SdkError::Transport(text)
+}
+
+/// A node URL the client can use: `http://` or `https://` with a host, as users often type
+/// `127.0.0.1:8545` and reqwest then fails with a bare "builder error".
+fn check_base_url(base_url: &str) -> Result<()> {
+    let usable = reqwest::Url::parse(base_url)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+    if usable.is_none() {
+        return Err(SdkError::BadUrl(base_url.to_string()));
+    }
+    Ok(())
 }
 
 fn status_code_name(status: StatusCode) -> String {

@@ -27,8 +27,13 @@ pub enum SdkError {
         message: String,
     },
     /// The node could not be reached or the connection broke.
-    #[error("cannot reach node: {0}")]
+    #[error(
+        "cannot reach the node: {0}; is it running, and is the node URL (--node, XINLIAN_NODE) right?"
+    )]
     Transport(String),
+    /// The node URL is not an `http://` or `https://` URL with a host.
+    #[error("\"{0}\" is not a node URL; give one like http://127.0.0.1:8545")]
+    BadUrl(String),
     /// The node's answer was not what the API promises.
     #[error("unexpected answer from node: {0}")]
     Decode(String),

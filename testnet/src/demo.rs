@@ -39,7 +39,7 @@ async fn send(
         .with_context(|| format!("submitting {what}"))?;
     let status = client.wait_for_commit(&hash, COMMIT_TIMEOUT).await?;
     let receipt = status.receipt.context("committed without receipt")?;
-    anyhow::ensure!(receipt.is_success(), "{what} failed: {:?}", receipt.status);
+    anyhow::ensure!(receipt.is_success(), "{what}: {}", receipt.status);
     report.push((what.to_string(), hash, status.height.unwrap_or_default()));
     Ok(())
 }

@@ -29,7 +29,7 @@ pub struct PreparedNode {
 /// layout, and returns the change that admits it. Its config lists every active node as a peer;
 /// the node starts as a joiner and syncs until governance adds it.
 pub async fn prepare_node(dir: &Path, layout: &mut Layout, learner: bool) -> Result<PreparedNode> {
-    let client = Client::new(&layout.nodes[0].http_url)?;
+    let client = responsive_client(layout).await?;
     let registry = client.gov_nodes().await?;
     let index = layout.nodes.len();
     let node_id = format!("node{index}");
@@ -88,21 +88,28 @@ pub async fn add_node(
     let prepared = prepare_node(dir, layout, learner).await?;
     let memo = format!("testnet: add node{}", prepared.index);
     let proposal = pass_proposal(layout, prepared.change, &memo).await?;
-    start_node(layout, prepared.index, xinlian_binary)?;
+    let started = start_node(layout, prepared.index, xinlian_binary).await;
     layout.save(dir)?;
+    started?;
     Ok((prepared.index, proposal))
 }
 
-/// Removes node `index` from the chain by proposal; the process keeps running, cut off.
-pub async fn remove_node(layout: &Layout, index: usize) -> Result<Hash> {
+/// Removes node `index` from the chain by proposal and marks it removed in the layout, so `up`,
+/// `status` and `bench` leave it out; its process keeps running, cut off, until `down`.
+pub async fn remove_node(dir: &Path, layout: &mut Layout, index: usize) -> Result<Hash> {
     let node = layout
         .nodes
         .get(index)
         .with_context(|| format!("--node must be below {}", layout.nodes.len()))?;
+    ensure!(!node.removed, "{} was already removed", node.id);
     let change = GovChange::RemoveNode {
         id: node.id.clone(),
     };
-    pass_proposal(layout, change, &format!("testnet: remove {}", node.id)).await
+    let memo = format!("testnet: remove {}", node.id);
+    let proposal = pass_proposal(layout, change, &memo).await?;
+    layout.nodes[index].removed = true;
+    layout.save(dir)?;
+    Ok(proposal)
 }
 
 /// Proposes `change` with the first organisation's admin and approves it with the others' until
@@ -145,7 +152,7 @@ async fn commit(client: &Client, key: &PrivateKey, call: Call) -> Result<Hash> {
     let receipt = status.receipt.context("committed without a receipt")?;
     ensure!(
         receipt.is_success(),
-        "transaction {hash} failed: {:?}",
+        "transaction {hash}: {}",
         receipt.status
     );
     Ok(hash)
@@ -153,7 +160,7 @@ async fn commit(client: &Client, key: &PrivateKey, call: Call) -> Result<Hash> {
 
 /// The first node that answers (a removed or killed node may be first in the layout).
 async fn responsive_client(layout: &Layout) -> Result<Client> {
-    for node in &layout.nodes {
+    for node in layout.active_nodes() {
         let client = Client::new(&node.http_url)?;
         if let Ok(status) = client.status().await
             && status.membership == xinlian_core::api::NodeMembership::Voter

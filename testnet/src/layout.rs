@@ -35,8 +35,12 @@ pub struct NodeEntry {
     pub http_url: String,
     /// Reserved for the peer-to-peer address (consensus issue).
     pub p2p_address: Option<String>,
-    /// Process id while running.
+    /// The pid it was last started with (informational: whether it runs is read from the
+    /// machine, see `running_pid`).
     pub pid: Option<u32>,
+    /// Removed from the chain by governance: not started, waited for or loaded any more.
+    #[serde(default)]
+    pub removed: bool,
     /// Its config file.
     pub config_file: PathBuf,
     /// Its RocksDB directory.
@@ -49,9 +53,27 @@ impl Layout {
     /// Reads `DIR/testnet.json`.
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join("testnet.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "reading {} (is {} a testnet directory? `xinlian testnet up --dir {}` creates one)",
+                path.display(),
+                dir.display(),
+                dir.display()
+            )
+        })?;
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// The nodes that are part of the chain (not removed by governance).
+    pub fn active_nodes(&self) -> impl Iterator<Item = &NodeEntry> {
+        self.nodes.iter().filter(|n| !n.removed)
+    }
+
+    /// Indices of the nodes that are part of the chain.
+    pub fn active_indices(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|i| !self.nodes[*i].removed)
+            .collect()
     }
 
     /// Writes `DIR/testnet.json`.
@@ -235,6 +257,7 @@ pub(crate) fn write_node_config(
         http_url: format!("http://127.0.0.1:{}", ports.http),
         p2p_address: Some(format!("/ip4/127.0.0.1/tcp/{}", ports.p2p)),
         pid: None,
+        removed: false,
         config_file: absolute(&config_file),
         data_dir: absolute(&node_dir.join("data")),
         log_file: absolute(&node_dir.join("node.log")),

@@ -28,6 +28,6 @@ pub use governance::{PreparedNode, add_node, pass_proposal, prepare_node, remove
 pub use layout::{Layout, NodeEntry, init};
 pub use licence_demo::DemoLicence;
 pub use process::{
-    admin_request, down, kill_node, set_isolated, start_node, start_nodes, wait_healthy,
+    Stop, admin_request, log_tail, running_pid, set_isolated, start_node, stop_nodes, wait_healthy,
     wait_leader,
 };

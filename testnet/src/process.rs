@@ -1,62 +1,220 @@
-//! Starting, watching and stopping node processes.
+//! Starting, finding and stopping node processes, checked against what the machine shows.
+//!
+//! A node process is recognised by its command line (`xinlian node start --config <its config
+//! file>`, read from `/proc`), never by a recorded pid alone: a pid recorded in `testnet.json`
+//! may belong to a process that died and to a stranger that reused it since, and a node started
+//! by hand is still found. A start counts once the process answers `/v1/status` with its own
+//! node id; a stop counts once the process is gone.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
-use crate::Layout;
+use crate::{Layout, NodeEntry};
 
-/// Starts every node of the layout as `<xinlian binary> node start --config ...`, each logging to
-/// its own file, and records the pids.
-pub fn start_nodes(dir: &Path, layout: &mut Layout, xinlian_binary: &Path) -> Result<()> {
-    for index in 0..layout.nodes.len() {
-        start_node(layout, index, xinlian_binary)?;
-    }
-    layout.save(dir)
+/// How long a started node has to answer its status route.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a node has to shut down cleanly after SIGTERM before it gets SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(20);
+/// How long a process has to disappear after SIGKILL.
+const KILL_TIMEOUT: Duration = Duration::from_secs(5);
+const POLL: Duration = Duration::from_millis(50);
+
+/// The pid of the process running `node` on this machine, if there is one.
+pub fn running_pid(node: &NodeEntry) -> Option<u32> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| runs_node(*pid, node))
 }
 
-/// Starts node `index` (again), keeping its data.
-pub fn start_node(layout: &mut Layout, index: usize, xinlian_binary: &Path) -> Result<()> {
+/// Whether process `pid` is `node`'s: its command line runs `node start --config` with the
+/// node's config file. A zombie has an empty command line, so it does not count as running.
+fn runs_node(pid: u32, node: &NodeEntry) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let config = node.config_file.as_os_str().as_encoded_bytes();
+    args.windows(4).any(|w| {
+        w[0] == b"node".as_slice()
+            && w[1] == b"start".as_slice()
+            && w[2] == b"--config".as_slice()
+            && w[3] == config
+    })
+}
+
+/// Starts node `index`, keeping its data, and returns its pid once it answers its status route
+/// with its own node id. Refuses a node that is running or was removed from the chain; a
+/// process that exits or does not answer is reported with the end of its log (and stopped).
+pub async fn start_node(layout: &mut Layout, index: usize, xinlian_binary: &Path) -> Result<u32> {
     let count = layout.nodes.len();
     let node = layout
         .nodes
         .get_mut(index)
         .with_context(|| format!("--node must be below {count}"))?;
-    {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&node.log_file)
-            .with_context(|| format!("opening {}", node.log_file.display()))?;
-        let child = Command::new(xinlian_binary)
-            .args(["node", "start", "--config"])
-            .arg(&node.config_file)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", xinlian_binary.display()))?;
-        node.pid = Some(child.id());
+    if node.removed {
+        bail!(
+            "{} was removed from the chain by governance; it is not started again",
+            node.id
+        );
     }
-    Ok(())
+    if let Some(pid) = running_pid(node) {
+        bail!(
+            "{} is already running (pid {pid}); nothing started",
+            node.id
+        );
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&node.log_file)
+        .with_context(|| format!("opening {}", node.log_file.display()))?;
+    let mut child = Command::new(xinlian_binary)
+        .args(["node", "start", "--config"])
+        .arg(&node.config_file)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", xinlian_binary.display()))?;
+    let pid = child.id();
+    if let Err(e) = confirm_started(node, &mut child).await {
+        let _ = child.kill();
+        let _ = child.wait();
+        node.pid = None;
+        return Err(e);
+    }
+    node.pid = Some(pid);
+    Ok(pid)
 }
 
-/// Kills node `index` with SIGKILL (no clean shutdown), keeping its data.
-pub fn kill_node(dir: &Path, index: usize) -> Result<()> {
-    let mut layout = Layout::load(dir)?;
-    let count = layout.nodes.len();
-    let node = layout
-        .nodes
-        .get_mut(index)
-        .with_context(|| format!("--node must be below {count}"))?;
-    let pid = node
-        .pid
-        .take()
-        .with_context(|| format!("{} is not running", node.id))?;
-    signal(pid, "KILL");
-    layout.save(dir)
+async fn confirm_started(node: &NodeEntry, child: &mut Child) -> Result<()> {
+    // Short requests, so a process that dies (or a stranger holding the port and never
+    // answering) is noticed within a poll, not after a long HTTP timeout.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()?;
+    let url = format!("{}/v1/status", node.http_url);
+    let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "{} exited at start ({status}); the end of {}:\n{}",
+                node.id,
+                node.log_file.display(),
+                log_tail(&node.log_file, 8)
+            );
+        }
+        let answer = match client.get(&url).send().await {
+            Ok(response) => response
+                .json::<xinlian_core::api::StatusResponse>()
+                .await
+                .ok(),
+            Err(_) => None,
+        };
+        if let Some(status) = answer {
+            if status.node_id == node.id {
+                return Ok(());
+            }
+            bail!(
+                "{} answers as {}: another node holds its port",
+                node.http_url,
+                status.node_id
+            );
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!(
+                "{} did not answer within {}s; stopped it; see {}",
+                node.id,
+                START_TIMEOUT.as_secs(),
+                node.log_file.display()
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The last `lines` lines of a log, for an error message.
+pub fn log_tail(file: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// How to stop a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGTERM: the node shuts down cleanly; SIGKILL after a grace period.
+    Clean,
+    /// SIGKILL: a crash, as a power cut would leave it.
+    Kill,
+}
+
+/// Stops the nodes at `indices` and waits until their processes are gone. Returns, per node,
+/// the pid that was stopped, or `None` where no process was running.
+pub async fn stop_nodes(
+    layout: &mut Layout,
+    indices: &[usize],
+    how: Stop,
+) -> Result<Vec<Option<u32>>> {
+    let first = match how {
+        Stop::Clean => Signal::SIGTERM,
+        Stop::Kill => Signal::SIGKILL,
+    };
+    let mut found = Vec::new();
+    for &index in indices {
+        let node = layout
+            .nodes
+            .get(index)
+            .with_context(|| format!("--node must be below {}", layout.nodes.len()))?;
+        let pid = running_pid(node);
+        if let Some(pid) = pid {
+            signal(pid, first)?;
+        }
+        found.push(pid);
+    }
+    for (&index, pid) in indices.iter().zip(&found) {
+        let node = &mut layout.nodes[index];
+        if let Some(pid) = *pid {
+            let gone = match how {
+                Stop::Clean => wait_gone(pid, node, STOP_GRACE).await,
+                Stop::Kill => false,
+            };
+            if !gone {
+                signal(pid, Signal::SIGKILL)?;
+                if !wait_gone(pid, node, KILL_TIMEOUT).await {
+                    bail!("{} (pid {pid}) is still running after SIGKILL", node.id);
+                }
+            }
+        }
+        node.pid = None;
+    }
+    Ok(found)
+}
+
+fn signal(pid: u32, signal: Signal) -> Result<()> {
+    let raw = i32::try_from(pid).context("pid out of range")?;
+    match kill(Pid::from_raw(raw), signal) {
+        // Gone between finding and signalling: what we wanted.
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("sending {signal} to pid {pid}")),
+    }
+}
+
+async fn wait_gone(pid: u32, node: &NodeEntry, timeout: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while runs_node(pid, node) {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    true
 }
 
 /// Cuts node `index` off from its peers (`isolate`) or reconnects it, through the node's fault
@@ -67,6 +225,9 @@ pub async fn set_isolated(dir: &Path, index: usize, isolate: bool) -> Result<()>
         .nodes
         .get(index)
         .with_context(|| format!("--node must be below {}", layout.nodes.len()))?;
+    if running_pid(node).is_none() {
+        bail!("{} is not running; nothing changed", node.id);
+    }
     admin_request(
         &node.http_url,
         &node.data_dir,
@@ -118,26 +279,28 @@ pub async fn admin_request(
     Ok(answer)
 }
 
-/// Waits until every node answers `/healthz`, or `timeout` passes.
+/// Waits until every node the chain still counts (not removed) answers `/healthz`, or `timeout`
+/// passes: for nodes started by other means than [`start_node`] (the tests' own spawners).
 pub async fn wait_healthy(layout: &Layout, timeout: Duration) -> Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()?;
     let deadline = tokio::time::Instant::now() + timeout;
-    for node in &layout.nodes {
+    for node in layout.active_nodes() {
         loop {
             let ok = client
                 .get(format!("{}/healthz", node.http_url))
                 .send()
                 .await
-                .map(|r| r.status().is_success());
-            if matches!(ok, Ok(true)) {
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
                 bail!(
-                    "{} did not answer within {timeout:?}; see {}",
+                    "{} did not answer within {}s; see {}",
                     node.id,
+                    timeout.as_secs(),
                     node.log_file.display()
                 );
             }
@@ -147,13 +310,13 @@ pub async fn wait_healthy(layout: &Layout, timeout: Duration) -> Result<()> {
     Ok(())
 }
 
-/// Waits until every node that takes part in consensus (all but removed ones) answers its
+/// Waits until every node that takes part in consensus (not removed by governance) answers its
 /// status with the same leader, or `timeout` passes. Returns the leader's node id.
 pub async fn wait_leader(layout: &Layout, timeout: Duration) -> Result<String> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let mut leaders = Vec::new();
-        for node in &layout.nodes {
+        for node in layout.active_nodes() {
             match xinlian_sdk::Client::new(&node.http_url)?.status().await {
                 Ok(s) if s.membership == xinlian_core::api::NodeMembership::Removed => {}
                 Ok(s) => leaders.push(s.leader),
@@ -170,24 +333,4 @@ pub async fn wait_leader(layout: &Layout, timeout: Duration) -> Result<String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Stops every recorded node process (SIGTERM, then SIGKILL after a grace period).
-pub fn down(dir: &Path) -> Result<()> {
-    let mut layout = Layout::load(dir)?;
-    for node in &mut layout.nodes {
-        if let Some(pid) = node.pid.take() {
-            signal(pid, "TERM");
-        }
-    }
-    layout.save(dir)
-}
-
-fn signal(pid: u32, name: &str) {
-    // `kill` keeps this crate free of unsafe FFI; a process already gone is not an error.
-    let _ = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .stderr(Stdio::null())
-        .status();
 }

@@ -484,7 +484,8 @@ async fn governance_adds_a_voter_and_a_learner_and_removes_the_leader() {
     // Remove the leader: it hands leadership over first, then leaves and is cut off.
     let leader = cluster.leader(None).await;
     let leader_raft_id = leader as u64 + 1;
-    xinlian_testnet::remove_node(&cluster.layout, leader)
+    let dir = cluster._dir.path().to_path_buf();
+    xinlian_testnet::remove_node(&dir, &mut cluster.layout, leader)
         .await
         .unwrap();
     let others: Vec<usize> = (0..5).filter(|i| *i != leader).collect();

@@ -1,7 +1,11 @@
 //! Electronic licences on a real 4-node chain loaded with the demo: every node gives the same
-//! verdicts; a revoked licence shows its reason; a document altered by one byte fails; the
-//! window page renders in headless Chromium; malformed identifiers get their own codes.
+//! verdicts; a revoked licence shows its reason; a document altered by one byte fails; a verdict
+//! without the document is never genuine, and `license verify` exits 3 for every answer a window
+//! must not accept; the window page renders in headless Chromium (amber, not green, without the
+//! document); malformed identifiers get the same code from every route and a message that says
+//! the code was mistyped, not which check character would pass.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use xinlian_core::HashSuite;
@@ -65,6 +69,23 @@ async fn windows_at_every_node_tell_genuine_from_revoked_altered_and_superseded(
         assert!(superseded.genuine && !superseded.latest && !superseded.acceptable);
         assert_eq!(superseded.latest_id.as_ref(), Some(&current.id));
 
+        // The identifier alone: the record and seal check out, the document was not checked,
+        // so the licence is neither genuine nor acceptable, and the clerk is told what to do.
+        let unchecked = client.verify_licence(&valid.id, None).await.unwrap();
+        assert!(
+            unchecked.record_genuine && !unchecked.genuine && !unchecked.acceptable,
+            "node {i}: {unchecked:?}"
+        );
+        assert_eq!(unchecked.document_matches, None);
+        assert!(
+            unchecked
+                .reasons
+                .iter()
+                .any(|r| r.contains("未出示证照文件") && r.contains("扫描持证人的亮证二维码")),
+            "{:?}",
+            unchecked.reasons
+        );
+
         let held = client.verify_licence(&suspended.id, None).await.unwrap();
         assert_eq!(held.status, Some(LicenceStatus::Suspended));
         let lapsed = client.verify_licence(&expired.id, None).await.unwrap();
@@ -77,12 +98,7 @@ async fn windows_at_every_node_tell_genuine_from_revoked_altered_and_superseded(
 
     // One altered byte of the document: the digest no longer matches, and offline the seal's
     // signature no longer verifies.
-    let file = cluster
-        ._dir
-        .path()
-        .join("licences")
-        .join(format!("{}-{:03}.json", valid.id.serial, valid.id.version));
-    let mut document = std::fs::read(&file).unwrap();
+    let mut document = std::fs::read(document_file(&cluster, valid)).unwrap();
     assert_eq!(HashSuite::Sm3.digest(&document), valid.digest);
     let record = cluster.client(1).licence(&valid.id).await.unwrap();
     let seal = &record.seal.public_key;
@@ -101,6 +117,8 @@ async fn windows_at_every_node_tell_genuine_from_revoked_altered_and_superseded(
 
     holder_qr_codes(&cluster, valid, revoked).await;
     through_the_cli(&cluster, revoked).await;
+    verdict_exit_codes(&cluster, valid, revoked);
+    qr_through_the_cli(&cluster, valid);
     bad_identifiers(&cluster, &valid.id).await;
     window_pages(&cluster, valid, revoked).await;
 }
@@ -192,6 +210,154 @@ fn xinlian(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// The demo's document of `licence` (`DIR/licences/<serial>-<version>.json`).
+fn document_file(cluster: &Cluster, licence: &xinlian_testnet::DemoLicence) -> PathBuf {
+    cluster._dir.path().join("licences").join(format!(
+        "{}-{:03}.json",
+        licence.id.serial, licence.id.version
+    ))
+}
+
+/// `xinlian license verify` at node 2: exit code, verdict (stdout) and stderr.
+fn cli_verify(
+    cluster: &Cluster,
+    id: &str,
+    document: Option<&Path>,
+) -> (Option<i32>, serde_json::Value, String) {
+    let node = cluster.layout.nodes[2].http_url.clone();
+    let mut args = vec!["license", "verify", "--node", &node, id];
+    if let Some(document) = document {
+        args.extend(["--document", document.to_str().unwrap()]);
+    }
+    let output = xinlian(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let verdict = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (output.status.code(), verdict, stderr)
+}
+
+/// A script around `license verify` lets through only what a window may accept: exit 0 for the
+/// valid licence with its own document, 3 (with the verdict still on stdout and one English
+/// line on stderr) without the document, for an altered copy and for a revoked licence.
+fn verdict_exit_codes(
+    cluster: &Cluster,
+    valid: &xinlian_testnet::DemoLicence,
+    revoked: &xinlian_testnet::DemoLicence,
+) {
+    let id = valid.id.to_string();
+    let file = document_file(cluster, valid);
+    let (code, verdict, stderr) = cli_verify(cluster, &id, Some(&file));
+    assert_eq!(code, Some(0), "{verdict} {stderr}");
+    assert_eq!(verdict["acceptable"], true, "{verdict}");
+    assert_eq!(verdict["document_matches"], true, "{verdict}");
+
+    let (code, verdict, stderr) = cli_verify(cluster, &id, None);
+    assert_eq!(code, Some(3), "no document: {verdict} {stderr}");
+    assert_eq!(verdict["genuine"], false, "{verdict}");
+    assert_eq!(verdict["acceptable"], false, "{verdict}");
+    assert_eq!(verdict["record_genuine"], true, "{verdict}");
+    assert!(verdict["document_matches"].is_null(), "{verdict}");
+    assert!(
+        stderr.starts_with("not acceptable:") && stderr.contains("document was not checked"),
+        "{stderr}"
+    );
+
+    let altered = cluster._dir.path().join("altered.json");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&altered, bytes).unwrap();
+    let (code, verdict, stderr) = cli_verify(cluster, &id, Some(&altered));
+    assert_eq!(code, Some(3), "altered: {verdict} {stderr}");
+    assert_eq!(verdict["document_matches"], false, "{verdict}");
+    assert!(stderr.contains("altered"), "{stderr}");
+
+    let revoked_file = document_file(cluster, revoked);
+    let (code, verdict, stderr) = cli_verify(cluster, &revoked.id.to_string(), Some(&revoked_file));
+    assert_eq!(code, Some(3), "revoked: {verdict} {stderr}");
+    assert_eq!(verdict["genuine"], true, "{verdict}");
+    assert!(stderr.contains("revoked (07)"), "{stderr}");
+
+    // A mistyped identifier is refused before anything is asked: named, called mistyped or
+    // damaged, with no hint at the check character that would pass.
+    let typo = wrong_check(&valid.id);
+    let output = xinlian(&["license", "verify", &typo]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&typo) && stderr.contains("mistyped or damaged"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("scan it again") && !stderr.contains("expected"),
+        "{stderr}"
+    );
+}
+
+/// `license verify-qr` without a challenge and a code prints a fresh challenge to display; the
+/// holder's code for it is accepted once (exit 0); a code made for another window exits 3.
+fn qr_through_the_cli(cluster: &Cluster, valid: &xinlian_testnet::DemoLicence) {
+    let node = cluster.layout.nodes[0].http_url.clone();
+    let challenge = || {
+        let output = xinlian(&["license", "verify-qr", "--node", &node]);
+        assert!(output.status.success(), "{output:?}");
+        let text = String::from_utf8(output.stdout).unwrap().trim().to_string();
+        assert!(
+            text.len() == 32 && hex::decode(&text).is_ok(),
+            "a challenge: {text}"
+        );
+        text
+    };
+    let (here, elsewhere) = (challenge(), challenge());
+    assert_ne!(here, elsewhere, "each challenge is fresh");
+    let holder = cluster._dir.path().join("keys/enterprise3-supermarket.pem");
+    let file = document_file(cluster, valid);
+    let qr = xinlian(&[
+        "license",
+        "qr",
+        "--key",
+        holder.to_str().unwrap(),
+        "--challenge",
+        &here,
+        "--id",
+        &valid.id.to_string(),
+        "--document",
+        file.to_str().unwrap(),
+    ]);
+    assert!(qr.status.success(), "{qr:?}");
+    let qr = String::from_utf8(qr.stdout).unwrap().trim().to_string();
+    let verify = |challenge: &str| {
+        xinlian(&[
+            "license",
+            "verify-qr",
+            "--node",
+            &node,
+            "--challenge",
+            challenge,
+            &qr,
+        ])
+    };
+    let other_window = verify(&elsewhere);
+    let stderr = String::from_utf8_lossy(&other_window.stderr);
+    assert_eq!(other_window.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("not acceptable"), "{stderr}");
+    let here_output = verify(&here);
+    assert_eq!(here_output.status.code(), Some(0), "{here_output:?}");
+    let verdict: serde_json::Value = serde_json::from_slice(&here_output.stdout).unwrap();
+    assert_eq!(verdict["holder_present"], true, "{verdict}");
+    // A code without the challenge it must be checked against is a usage error.
+    let alone = xinlian(&["license", "verify-qr", "--node", &node, &qr]);
+    assert_eq!(alone.status.code(), Some(2), "{alone:?}");
+}
+
+/// `good` with its check character changed.
+fn wrong_check(good: &LicenceId) -> String {
+    let text = good.to_string();
+    format!(
+        "{}{}",
+        &text[..text.len() - 1],
+        if text.ends_with('A') { 'B' } else { 'A' }
+    )
+}
+
 /// An issuer issues, suspends and a window verifies through the `xinlian` CLI.
 async fn through_the_cli(cluster: &Cluster, revoked: &xinlian_testnet::DemoLicence) {
     let dir = cluster._dir.path();
@@ -228,7 +394,7 @@ async fn through_the_cli(cluster: &Cluster, revoked: &xinlian_testnet::DemoLicen
         "--valid-from",
         "20260101",
         "--valid-to",
-        "20301231",
+        "2030-12-31",
         "--region",
         "410100",
         "--field",
@@ -239,17 +405,17 @@ async fn through_the_cli(cluster: &Cluster, revoked: &xinlian_testnet::DemoLicen
         "{}",
         String::from_utf8_lossy(&issued.stderr)
     );
-    let id = String::from_utf8(issued.stdout).unwrap().trim().to_string();
-    let verify = xinlian(&[
-        "license",
-        "verify",
-        "--node",
-        &node,
-        &id,
-        "--document",
-        document.to_str().unwrap(),
-    ]);
-    let verdict: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    // The transaction first, then `licence <id>`.
+    let printed = String::from_utf8(issued.stdout).unwrap();
+    let mut lines = printed.lines();
+    assert_eq!(lines.next().unwrap().len(), 64, "{printed}");
+    let id = lines
+        .next()
+        .and_then(|l| l.strip_prefix("licence "))
+        .unwrap_or_else(|| panic!("no licence id in {printed}"))
+        .to_string();
+    let (code, verdict, stderr) = cli_verify(cluster, &id, Some(&document));
+    assert_eq!(code, Some(0), "{verdict} {stderr}");
     assert_eq!(verdict["acceptable"], true, "{verdict}");
     let suspended = xinlian(&[
         "license", "suspend", "--node", &node, "--key", &admin, "--id", &id, "--reason", "整改",
@@ -262,6 +428,9 @@ async fn through_the_cli(cluster: &Cluster, revoked: &xinlian_testnet::DemoLicen
     let shown = xinlian(&["license", "show", "--node", &node, &id]);
     let record: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(record["status_code"], "02");
+    let (code, verdict, stderr) = cli_verify(cluster, &id, Some(&document));
+    assert_eq!(code, Some(3), "suspended: {verdict}");
+    assert!(stderr.contains("suspended (02)"), "{stderr}");
     let again = xinlian(&[
         "license",
         "revoke",
@@ -280,12 +449,7 @@ async fn through_the_cli(cluster: &Cluster, revoked: &xinlian_testnet::DemoLicen
 
 async fn bad_identifiers(cluster: &Cluster, good: &LicenceId) {
     let base = &cluster.layout.nodes[3].http_url;
-    let text = good.to_string();
-    let wrong_check = format!(
-        "{}{}",
-        &text[..text.len() - 1],
-        if text.ends_with('A') { 'B' } else { 'A' }
-    );
+    let wrong_check = wrong_check(good);
     let unknown = LicenceId {
         serial: "NOSUCHLICENCE".into(),
         ..good.clone()
@@ -308,6 +472,7 @@ async fn bad_identifiers(cluster: &Cluster, good: &LicenceId) {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], code, "{path}");
     }
+    same_error_for_the_same_bad_id(base, &wrong_check).await;
     let verdict = cluster
         .client(3)
         .verify_licence(&unknown, None)
@@ -329,6 +494,65 @@ async fn bad_identifiers(cluster: &Cluster, good: &LicenceId) {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 400);
+}
+
+/// The path, the verify body and a QR code carrying the same mistyped identifier all answer
+/// `invalid_licence_id` with the same message, which calls it mistyped and names it.
+async fn same_error_for_the_same_bad_id(base: &str, wrong_check: &str) {
+    let http = reqwest::Client::new();
+    let answer = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        (status, body["error"].clone())
+    };
+    let by_path = answer(
+        http.get(format!("{base}/v1/licences/{wrong_check}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let by_body = answer(
+        http.post(format!("{base}/v1/licences/verify"))
+            .json(&serde_json::json!({"id": wrong_check}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let qr = format!(
+        "XLV1|{wrong_check}|{}|1|{}|{}",
+        "0".repeat(64),
+        "0".repeat(32),
+        "0".repeat(128)
+    );
+    let by_qr = answer(
+        http.post(format!("{base}/v1/licences/verify-qr"))
+            .json(&serde_json::json!({"qr": qr, "challenge": "0".repeat(32)}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(by_path.0, 400);
+    assert_eq!(by_path.1["code"], "invalid_licence_id", "{by_path:?}");
+    let message = by_path.1["message"].as_str().unwrap();
+    assert!(
+        message.contains(wrong_check) && message.contains("mistyped or damaged"),
+        "{message}"
+    );
+    assert!(!message.contains("expected"), "{message}");
+    assert_eq!(by_body, by_path, "POST /v1/licences/verify");
+    assert_eq!(by_qr, by_path, "POST /v1/licences/verify-qr");
+    // The published schema names what a verdict without a document still vouches for.
+    let openapi: serde_json::Value = reqwest::get(format!("{base}/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let verdict = &openapi["components"]["schemas"]["Verdict"]["properties"];
+    assert!(verdict["record_genuine"].is_object(), "{verdict}");
 }
 
 fn dump_dom(profile: &std::path::Path, url: &str) -> String {
@@ -380,6 +604,19 @@ async fn window_pages(
             node.id
         );
         assert!(dom.contains("食品安全抽检不合格"));
+        // Without the document's digest the page checked no document: amber, never green.
+        let url = format!("{}/verify/{}", node.http_url, valid.id);
+        let dom = dump_dom(&profile, &url);
+        assert!(
+            dom.contains("verdict unchecked") && dom.contains("未核验证照文件"),
+            "{}: {dom}",
+            node.id
+        );
+        assert!(
+            !dom.contains("真实有效") && !dom.contains("verdict ok"),
+            "{dom}"
+        );
+        assert!(dom.contains("请持证人出示证照文件") && dom.contains("未出示，未核验"));
     }
     let shots = std::env::var_os("XINLIAN_SCREENSHOT_DIR")
         .map(std::path::PathBuf::from)

@@ -47,8 +47,9 @@ pub struct LicenceRecord {
 pub struct VerifyRequest {
     /// The licence identifier.
     pub id: LicenceId,
-    /// Digest of the document presented (under the chain's hash suite); absent to check the
-    /// record alone.
+    /// Digest of the document presented (under the chain's hash suite). Without it only the
+    /// record and its seal are checked: the verdict is then neither genuine nor acceptable,
+    /// because nothing says the paper or file in front of the window is the one sealed.
     #[serde(default)]
     pub document_digest: Option<Hash>,
 }
@@ -65,13 +66,24 @@ pub struct VerifyQrRequest {
 }
 
 /// The verdict a window acts on.
+///
+/// Three levels, each requiring the one before:
+/// - `record_genuine`: what the chain alone can say (the record and its seal);
+/// - `genuine`: that, and the document presented matches the record (`document_matches` is
+///   `Some(true)`); without a presented document it is `false` and `document_matches` is `None`
+///   ("not checked"), so a verdict never vouches for a document nobody looked at;
+/// - `acceptable`: genuine, in force and the latest version.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     /// The identifier asked about.
     pub id: LicenceId,
-    /// Recorded on the chain, sealed by a seal of its issuer that was valid when it was recorded,
-    /// the seal signature verifies, and (when given) the document matches.
+    /// The record on the chain is genuine: recorded, sealed by a seal of its issuer that was
+    /// valid when it was recorded, and the seal's signature verifies over the identifier and the
+    /// recorded document digest. Says nothing about the document presented.
+    pub record_genuine: bool,
+    /// The record is genuine and the presented document's digest matches it. `false` when no
+    /// document was presented (see `document_matches`).
     pub genuine: bool,
     /// Genuine, in force (status `01`) and the latest version: the window may accept it.
     pub acceptable: bool,
@@ -91,10 +103,12 @@ pub struct Verdict {
     pub seal: Option<(String, String)>,
     /// Whether the seal was valid when the licence was recorded.
     pub seal_valid_at_issue: bool,
-    /// Whether the presented document's digest matches (absent when none was given).
+    /// Whether the presented document's digest matches the record; `None` when no document was
+    /// presented, i.e. the document was not checked.
     pub document_matches: Option<bool>,
     /// For a QR code: whether it was signed just now by the holder the licence names.
     pub holder_present: Option<bool>,
-    /// Why it is not acceptable, in Chinese, for the window clerk.
+    /// Why it is not acceptable, in Chinese, for the window clerk, with what to do when the
+    /// document was not checked.
     pub reasons: Vec<String>,
 }

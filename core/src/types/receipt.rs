@@ -36,6 +36,16 @@ pub enum ReceiptStatus {
     },
 }
 
+impl std::fmt::Display for ReceiptStatus {
+    /// `success`, or `refused (code): message`, for people and logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReceiptStatus::Success => f.write_str("success"),
+            ReceiptStatus::Failure { code, message } => write!(f, "refused ({code}): {message}"),
+        }
+    }
+}
+
 impl Receipt {
     /// Leaf of the block's receipts root.
     pub fn hash(&self, suite: HashSuite) -> Hash {

@@ -11,17 +11,29 @@ use serde::Deserialize;
 use xinlian_core::Hash;
 use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyQrRequest, VerifyRequest};
 use xinlian_core::calendar::china_date;
-use xinlian_core::licence::{LicenceId, QrPayload};
+use xinlian_core::licence::{LicenceId, LicenceStatus, QrPayload};
 
 use super::html::{escape, respond};
 use super::{ApiError, ApiJson, ApiQuery, blocking};
 use crate::chain::Chain;
 use crate::licence::LicenceReader;
 
+/// The one way every route reads a licence identifier, so the same bad identifier gets the
+/// same code and message from the path, a JSON body or a QR code.
 fn parse_id(text: &str) -> Result<LicenceId, ApiError> {
     text.parse().map_err(|e: xinlian_core::Error| {
         ApiError::bad_request("invalid_licence_id", e.to_string())
     })
+}
+
+/// `VerifyRequest` as it arrives: the identifier as text, parsed by [`parse_id`] rather than by
+/// serde, whose rejection would be a generic `invalid_field` ("Failed to deserialize...").
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VerifyBody {
+    id: String,
+    #[serde(default)]
+    document_digest: Option<Hash>,
 }
 
 fn today() -> u32 {
@@ -55,13 +67,17 @@ pub(super) async fn record(
 #[utoipa::path(post, path = "/v1/licences/verify", tag = "licences",
     request_body = VerifyRequest,
     responses(
-        (status = 200, description = "The verdict (also for unknown licences: genuine false)", body = Verdict),
-        (status = 400, description = "Malformed request", body = xinlian_core::api::ErrorResponse),
+        (status = 200, description = "The verdict (also for unknown licences: genuine false). Without document_digest the document is not checked: document_matches is null, genuine and acceptable are false, record_genuine says whether the record and its seal check out", body = Verdict),
+        (status = 400, description = "Malformed request; invalid_licence_id for a malformed identifier, with the same message as GET /v1/licences/{id}", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn verify(
     State(chain): State<Arc<Chain>>,
-    ApiJson(request): ApiJson<VerifyRequest>,
+    ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<Verdict>, ApiError> {
+    let request = VerifyRequest {
+        id: parse_id(&body.id)?,
+        document_digest: body.document_digest,
+    };
     let verdict = blocking(&chain, move |c| {
         Ok(LicenceReader::new(c.storage()).verify(&request, today())?)
     })
@@ -75,7 +91,7 @@ pub(super) async fn verify(
     request_body = VerifyQrRequest,
     responses(
         (status = 200, description = "The verdict, with holder_present", body = Verdict),
-        (status = 400, description = "Not a QR payload", body = xinlian_core::api::ErrorResponse),
+        (status = 400, description = "Not a QR payload (invalid_qr), or its identifier is malformed (invalid_licence_id)", body = xinlian_core::api::ErrorResponse),
         (status = 409, description = "This QR code was already shown", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn verify_qr(
@@ -83,6 +99,11 @@ pub(super) async fn verify_qr(
     axum::Extension(guard): axum::Extension<Arc<super::signed::Guard>>,
     ApiJson(request): ApiJson<VerifyQrRequest>,
 ) -> Result<Json<Verdict>, ApiError> {
+    // A well-formed code with a broken identifier gets the identifier's own error, as on the
+    // other routes.
+    if let ["XLV1", id, ..] = request.qr.split('|').collect::<Vec<_>>().as_slice() {
+        parse_id(id)?;
+    }
     let qr = QrPayload::parse(&request.qr)
         .map_err(|e| ApiError::bad_request("invalid_qr", e.to_string()))?;
     let challenge: [u8; 16] = hex::decode(&request.challenge)
@@ -123,7 +144,10 @@ pub(super) async fn page(
             StatusCode::BAD_REQUEST,
             &verdict_page(
                 None,
-                &format!("“{}”不是有效的证照标识（格式或校验位错误）", escape(&id)),
+                &format!(
+                    "“{}”不是有效的证照标识：可能输错或已损坏，请重新扫码或重新输入",
+                    escape(&id)
+                ),
             ),
         );
     };
@@ -153,11 +177,11 @@ pub(super) async fn page(
 
 const STYLE: &str = "body{font-family:-apple-system,'PingFang SC','Noto Sans CJK SC','WenQuanYi Zen Hei','Microsoft YaHei',sans-serif;margin:0;background:#f4f6f8;color:#1f2933}\
 header{background:#1f3a93;color:#fff;padding:14px 18px;font-size:18px}\
-.verdict{padding:28px 18px;color:#fff;font-size:34px;font-weight:bold;text-align:center}.verdict.ok{background:#2e7d32}.verdict.bad{background:#c62828}\
+.verdict{padding:28px 18px;color:#fff;font-size:34px;font-weight:bold;text-align:center}.verdict.ok{background:#2e7d32}.verdict.bad{background:#c62828}.verdict.unchecked{background:#f9a825;color:#1f2933}\
 .verdict small{display:block;font-size:18px;font-weight:normal;margin-top:8px}\
 section{background:#fff;margin:12px;border-radius:8px;padding:14px 16px;max-width:900px}\
 table{width:100%;border-collapse:collapse;font-size:16px}th,td{padding:6px 4px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}th{color:#52606d;font-weight:normal;width:5.5em;white-space:nowrap}td{word-break:break-all}\
-ul#reasons{font-size:20px;color:#c62828;margin:0;padding-left:22px}code{word-break:break-all}";
+ul#reasons{font-size:20px;color:#c62828;margin:0;padding-left:22px}ul#reasons.unchecked{color:#7a4f01}code{word-break:break-all}";
 
 fn verdict_page(verdict: Option<&Verdict>, problem: &str) -> String {
     let mut page = format!(
@@ -170,12 +194,17 @@ fn verdict_page(verdict: Option<&Verdict>, problem: &str) -> String {
         );
         return page;
     };
+    let in_force = v.status == Some(LicenceStatus::Valid) && v.latest;
+    // Green only for a document that was checked. A record in force whose document nobody
+    // presented is amber: the clerk must still check the document, not accept the licence.
     let (class, headline) = if v.acceptable {
         ("ok", "✔ 真实有效")
-    } else if v.genuine {
+    } else if !v.record_genuine || v.document_matches == Some(false) {
+        ("bad", "✘ 证照不真实")
+    } else if !in_force || v.holder_present == Some(false) {
         ("bad", "✘ 证照当前不可用")
     } else {
-        ("bad", "✘ 证照不真实")
+        ("unchecked", "⚠ 未核验证照文件")
     };
     let _ = write!(
         page,
@@ -183,7 +212,7 @@ fn verdict_page(verdict: Option<&Verdict>, problem: &str) -> String {
         escape(v.name.as_deref().unwrap_or(""))
     );
     if !v.reasons.is_empty() {
-        page.push_str("<section><ul id=\"reasons\">");
+        let _ = write!(page, "<section><ul id=\"reasons\" class=\"{class}\">");
         for reason in &v.reasons {
             let _ = write!(page, "<li>{}</li>", escape(reason));
         }
@@ -229,17 +258,60 @@ fn verdict_page(verdict: Option<&Verdict>, problem: &str) -> String {
             .to_string(),
         );
     }
-    if let Some(matches) = v.document_matches {
+    if v.status.is_some() {
         row(
             "出示文件",
-            if matches {
-                "与链上记录一致"
-            } else {
-                "与链上记录不一致"
+            match v.document_matches {
+                Some(true) => "与链上记录一致",
+                Some(false) => "与链上记录不一致",
+                None => "未出示，未核验",
             }
             .to_string(),
         );
     }
     page.push_str("</table></section></body></html>");
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(document_matches: Option<bool>, status: LicenceStatus) -> Verdict {
+        let id: LicenceId =
+            "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.002.S"
+                .parse()
+                .unwrap();
+        let genuine = document_matches == Some(true);
+        Verdict {
+            latest_id: Some(id.clone()),
+            id,
+            record_genuine: true,
+            genuine,
+            acceptable: genuine && status == LicenceStatus::Valid,
+            status: Some(status),
+            status_code: Some(status.code().into()),
+            latest: true,
+            name: Some("营业执照".into()),
+            issuer: None,
+            seal: None,
+            seal_valid_at_issue: true,
+            document_matches,
+            holder_present: None,
+            reasons: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn green_only_for_a_checked_document() {
+        let page = verdict_page(Some(&verdict(Some(true), LicenceStatus::Valid)), "");
+        assert!(page.contains("verdict ok") && page.contains("真实有效"));
+        let page = verdict_page(Some(&verdict(None, LicenceStatus::Valid)), "");
+        assert!(page.contains("verdict unchecked") && page.contains("未核验证照文件"));
+        assert!(!page.contains("真实有效") && page.contains("未出示，未核验"));
+        let page = verdict_page(Some(&verdict(None, LicenceStatus::Revoked)), "");
+        assert!(page.contains("verdict bad") && page.contains("证照当前不可用"));
+        let page = verdict_page(Some(&verdict(Some(false), LicenceStatus::Valid)), "");
+        assert!(page.contains("verdict bad") && page.contains("证照不真实"));
+    }
 }

@@ -37,7 +37,7 @@ pub(super) async fn page(
             &message_page(
                 "无效的追溯码",
                 &format!(
-                    "“{}”不是有效的追溯码（校验位不符或格式错误）。",
+                    "“{}”不是有效的追溯码：可能输错或已损坏，请重新扫码或重新输入。",
                     escape(&code)
                 ),
             ),

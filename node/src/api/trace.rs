@@ -109,7 +109,7 @@ pub(super) fn date(field: &str, text: Option<&String>) -> Result<Option<u32>, Ap
         parse_date(t).ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_query",
-                format!("{field} must be YYYY-MM-DD, got {t:?}"),
+                format!("{field} must be a date, YYYY-MM-DD or YYYYMMDD, got {t:?}"),
             )
         })
     })
