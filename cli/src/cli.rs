@@ -7,6 +7,7 @@ use xinlian_core::api::ProposalStatus;
 use xinlian_core::crypto::{PublicKey, SignatureScheme};
 use xinlian_core::genesis::Suite;
 use xinlian_core::ids::Uscc;
+use xinlian_core::trace::CertificateKind;
 use xinlian_core::types::{GovChange, OrgRole};
 
 /// Xinlian (信链): a permissioned consortium chain with national (SM2/SM3) and international
@@ -225,6 +226,20 @@ pub(crate) enum ChangeArg {
         /// Comma separated: sm2, ed25519.
         #[arg(long, value_delimiter = ',', value_parser = parse_scheme, required = true)]
         schemes: Vec<SignatureScheme>,
+    },
+    /// Set which certificates an imported lot needs before it is shipped, split or sold (the
+    /// four forbiddens, 四个不得); `--none` requires none.
+    ///
+    /// Example: xinlian gov propose --key org0-admin-sm2.pem set-certificates
+    ///   --kinds inspection_quarantine,nucleic_acid_test,disinfection
+    SetCertificates {
+        /// Comma separated: inspection_quarantine, nucleic_acid_test, disinfection,
+        /// customs_declaration, other.
+        #[arg(long, value_delimiter = ',', value_parser = parse_certificate_kind, required_unless_present = "none")]
+        kinds: Vec<CertificateKind>,
+        /// Require no certificate at all.
+        #[arg(long, conflicts_with = "kinds")]
+        none: bool,
     },
 }
 
@@ -504,6 +519,10 @@ impl ChangeArg {
                 admins,
             },
             ChangeArg::SetSchemes { schemes } => GovChange::SetSignatureSchemes { schemes },
+            // With `--none`, `kinds` is empty.
+            ChangeArg::SetCertificates { kinds, none: _ } => {
+                GovChange::SetRequiredCertificates { kinds }
+            }
         }
     }
 }
@@ -516,6 +535,12 @@ fn parse_proposal_status(text: &str) -> Result<ProposalStatus, String> {
 fn parse_org_role(text: &str) -> Result<OrgRole, String> {
     serde_json::from_value(serde_json::Value::String(text.into())).map_err(|_| {
         format!("unknown role {text:?}; expected admin, regulator, issuer, enterprise-registrar, enterprise or audit")
+    })
+}
+
+fn parse_certificate_kind(text: &str) -> Result<CertificateKind, String> {
+    serde_json::from_value(serde_json::Value::String(text.into())).map_err(|_| {
+        format!("unknown certificate kind {text:?}; expected inspection_quarantine, nucleic_acid_test, disinfection, customs_declaration or other")
     })
 }
 

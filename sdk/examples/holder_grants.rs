@@ -95,7 +95,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     match client.commit(&window, Call::Auth(use_call), WAIT).await {
         Err(SdkError::Refused { code, .. }) => println!("use after revocation refused: {code}"),
         Ok(hash) => {
-            return Err(format!("use after revocation was not refused: committed as {hash}").into());
+            return Err(
+                format!("use after revocation was not refused: committed as {hash}").into(),
+            );
         }
         Err(other) => return Err(format!("use after revocation failed otherwise: {other}").into()),
     }

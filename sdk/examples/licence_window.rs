@@ -11,7 +11,18 @@ use xinlian_core::HashSuite;
 use xinlian_core::licence::LicenceId;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    // Errors are printed for people (`Display`), not as Rust debug output.
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let client = common::client()?;
     let folder = common::testnet_dir().join("licences");
     let mut files: Vec<_> = std::fs::read_dir(&folder)

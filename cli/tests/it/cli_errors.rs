@@ -203,6 +203,27 @@ async fn both_date_forms_reach_the_node_and_governance_waits_for_its_commit() {
         "{}",
         String::from_utf8_lossy(&shown.stderr)
     );
+    // docs/trace.md's `set_required_certificates` has its command.
+    let output = xinlian(&[
+        "gov",
+        "propose",
+        "--node",
+        &url,
+        "--key",
+        path(&admin),
+        "set-certificates",
+        "--kinds",
+        "inspection_quarantine,disinfection",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    let proposal: serde_json::Value =
+        serde_json::from_str(printed.split_once('\n').unwrap().1).unwrap();
+    assert_eq!(proposal["status"], "executed", "{proposal}");
 }
 
 #[test]
