@@ -354,9 +354,12 @@ async fn status(dir: &Path) -> Result<()> {
         let pid = running_pid(node);
         let process = match pid {
             Some(pid) => format!("pid {pid}"),
-            None => "stopped".to_string(),
+            // Something answers on its port, but no process runs its config file: a node
+            // started by hand with another path, or a stranger holding the port.
+            None => "no process runs its config".to_string(),
         };
         if node.removed {
+            let process = if pid.is_some() { &process } else { "stopped" };
             outln!(
                 "{}  {}  removed by governance  {process}",
                 node.id,
@@ -364,11 +367,12 @@ async fn status(dir: &Path) -> Result<()> {
             )?;
             continue;
         }
-        if pid.is_none() {
+        let answer = Client::new(&node.http_url)?.status().await;
+        if pid.is_none() && answer.is_err() {
             outln!("{}  {}  stopped", node.id, node.http_url)?;
             continue;
         }
-        match Client::new(&node.http_url)?.status().await {
+        match answer {
             Ok(s) => outln!(
                 "{}  {}  {process}  {}  height {}  leader {}{}",
                 node.id,

@@ -19,14 +19,7 @@ const DAY_MS: u64 = 86_400_000;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    // Errors are printed for people (`Display`), not as Rust debug output.
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::exit(run().await)
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {

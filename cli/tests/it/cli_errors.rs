@@ -174,55 +174,30 @@ async fn both_date_forms_reach_the_node_and_governance_waits_for_its_commit() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    // `gov propose` waits for the commit by default: the proposal exists when it returns.
+    // `gov propose` waits for the commit by default: the proposal exists when it returns, and
+    // its JSON follows the transaction hash.
     let admin = node.layout.admin_keys[0].clone();
-    let output = xinlian(&[
-        "gov",
-        "propose",
-        "--node",
-        &url,
-        "--key",
-        path(&admin),
-        "--memo",
-        "测试",
-        "set-schemes",
-        "--schemes",
-        "sm2,ed25519",
-    ]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let hash = stdout.lines().next().unwrap();
-    assert_eq!(hash.len(), 64, "{stdout}");
-    let shown = xinlian(&["gov", "show", "--node", &url, hash]);
-    assert!(
-        shown.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shown.stderr)
-    );
+    let propose = |change: &[&str]| {
+        let mut args = vec!["gov", "propose", "--node", &url, "--key", path(&admin)];
+        args.extend_from_slice(change);
+        let output = xinlian(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{change:?}: {stderr}");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let (hash, json) = stdout.split_once('\n').unwrap();
+        assert_eq!(hash.len(), 64, "{stdout}");
+        let proposal: serde_json::Value = serde_json::from_str(json).unwrap();
+        (hash.to_string(), proposal)
+    };
+    let (hash, _) = propose(&["--memo", "测试", "set-schemes", "--schemes", "sm2,ed25519"]);
+    let shown = xinlian(&["gov", "show", "--node", &url, &hash]);
+    assert!(shown.status.success());
     // docs/trace.md's `set_required_certificates` has its command.
-    let output = xinlian(&[
-        "gov",
-        "propose",
-        "--node",
-        &url,
-        "--key",
-        path(&admin),
+    let (_, proposal) = propose(&[
         "set-certificates",
         "--kinds",
         "inspection_quarantine,disinfection",
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
-    let proposal: serde_json::Value =
-        serde_json::from_str(printed.split_once('\n').unwrap().1).unwrap();
     assert_eq!(proposal["status"], "executed", "{proposal}");
 }
 

@@ -38,3 +38,15 @@ pub(crate) fn demo_key(name: &str) -> Result<PrivateKey, Box<dyn std::error::Err
     keys::read_key_file(&path, None)
         .map_err(|e| format!("{e} (was the testnet started with --demo?)").into())
 }
+
+/// Ends an example: success, or the error printed for people (`Display`, not Rust's debug form)
+/// with exit code 1.
+pub(crate) fn exit(result: Result<(), Box<dyn std::error::Error>>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
