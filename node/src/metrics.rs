@@ -31,6 +31,7 @@ pub struct Metrics {
     peers_connected: Gauge,
     raft_is_leader: Gauge,
     peer_messages_dropped: Family<CodeLabel, Counter>,
+    peer_stream_waits: Family<CodeLabel, Counter>,
     signed_queries_refused: Family<CodeLabel, Counter>,
     signature_checks: Family<CodeLabel, Counter>,
     consensus_halted: Gauge,
@@ -134,6 +135,12 @@ impl Metrics {
             "Peer messages dropped before consensus, by reason (messages)",
             peer_messages_dropped.clone(),
         );
+        let peer_stream_waits = Family::<CodeLabel, Counter>::default();
+        registry.register(
+            "peer_stream_waits",
+            "Peer messages that waited for room instead of being dropped, by where (`raft_inbox`: a Raft stream waited for the consensus loop) (messages)",
+            peer_stream_waits.clone(),
+        );
         let consensus_halted = Gauge::default();
         registry.register(
             "consensus_halted",
@@ -156,6 +163,7 @@ impl Metrics {
             peers_connected,
             raft_is_leader,
             peer_messages_dropped,
+            peer_stream_waits,
             signed_queries_refused,
             signature_checks,
         }
@@ -191,6 +199,15 @@ impl Metrics {
                 code: place.to_string(),
             })
             .inc_by(n);
+    }
+
+    /// Counts a peer message that waited for room at `place` rather than being dropped.
+    pub fn count_peer_stream_wait(&self, place: &str) {
+        self.peer_stream_waits
+            .get_or_create(&CodeLabel {
+                code: place.to_string(),
+            })
+            .inc();
     }
 
     /// Counts a refused signed query (or a use code not found), by code.

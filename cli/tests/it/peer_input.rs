@@ -1,13 +1,14 @@
 //! Adversarial peers against real node processes, over real libp2p connections: a stranger is
 //! refused at the connection; a member's key misused to send undecodable, impersonating,
-//! impossible or oversized messages, or messages beyond its role (proposals, conf changes,
-//! leadership transfers), gets each one refused and counted, and the chain carries on.
+//! impossible or oversized messages on the Raft stream or the request-response protocol, or
+//! messages beyond its role (proposals, conf changes, leadership transfers), gets each one
+//! refused and counted, and the chain carries on.
 
 use std::time::Duration;
 
-use libp2p::futures::StreamExt;
+use libp2p::futures::{AsyncWriteExt, StreamExt};
 use libp2p::request_response::{self, ProtocolSupport};
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, identity, noise, tcp, yamux};
 use protobuf::Message as _;
 use xinlian_consensus::{Message, MessageType};
@@ -16,11 +17,17 @@ use xinlian_sdk::keys;
 
 use crate::cluster::Cluster;
 
-type Rpc = request_response::cbor::Behaviour<PeerRequest, PeerResponse>;
+/// A bare libp2p client speaking the node's protocols: request-response for gossip and sync,
+/// raw streams for Raft.
+#[derive(NetworkBehaviour)]
+struct Client {
+    rpc: request_response::cbor::Behaviour<PeerRequest, PeerResponse>,
+    streams: libp2p_stream::Behaviour,
+}
 
-/// A bare libp2p client speaking the node's protocol, with no size limit of its own on what it
-/// sends (the node's limit is what is under test).
-fn client_swarm(keypair: identity::Keypair) -> libp2p::Swarm<Rpc> {
+/// The client, with no size limit of its own on what it sends (the node's limit is what is
+/// under test).
+fn client_swarm(keypair: identity::Keypair) -> libp2p::Swarm<Client> {
     let codec = request_response::cbor::codec::Codec::default()
         .set_request_size_maximum(64 << 20)
         .set_response_size_maximum(64 << 20);
@@ -32,15 +39,16 @@ fn client_swarm(keypair: identity::Keypair) -> libp2p::Swarm<Rpc> {
             yamux::Config::default,
         )
         .unwrap()
-        .with_behaviour(|_| {
-            request_response::Behaviour::with_codec(
+        .with_behaviour(|_| Client {
+            rpc: request_response::Behaviour::with_codec(
                 codec,
                 [(
                     StreamProtocol::new("/xinlian/peer/1"),
                     ProtocolSupport::Full,
                 )],
                 request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
-            )
+            ),
+            streams: libp2p_stream::Behaviour::new(),
         })
         .unwrap()
         .build()
@@ -55,7 +63,40 @@ enum Outcome {
 }
 
 /// Dials `address` and sends `request`; waits for the answer, a failure, or 15 seconds.
-async fn ask(swarm: &mut libp2p::Swarm<Rpc>, address: &Multiaddr, request: PeerRequest) -> Outcome {
+async fn ask(
+    swarm: &mut libp2p::Swarm<Client>,
+    address: &Multiaddr,
+    request: PeerRequest,
+) -> Outcome {
+    let peer = connect(swarm, address);
+    let id = swarm.behaviour_mut().rpc.send_request(&peer, request);
+    let wait = async {
+        loop {
+            match swarm.select_next_some().await {
+                SwarmEvent::Behaviour(ClientEvent::Rpc(request_response::Event::Message {
+                    message:
+                        request_response::Message::Response {
+                            request_id,
+                            response,
+                        },
+                    ..
+                })) if request_id == id => return Outcome::Answered(response),
+                SwarmEvent::Behaviour(ClientEvent::Rpc(
+                    request_response::Event::OutboundFailure {
+                        request_id, error, ..
+                    },
+                )) if request_id == id => return Outcome::Failed(error.to_string()),
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), wait)
+        .await
+        .unwrap_or(Outcome::Failed("no answer within 15 s".into()))
+}
+
+/// The peer of `address`, dialled if not connected.
+fn connect(swarm: &mut libp2p::Swarm<Client>, address: &Multiaddr) -> PeerId {
     let peer = address
         .iter()
         .find_map(|p| match p {
@@ -66,30 +107,49 @@ async fn ask(swarm: &mut libp2p::Swarm<Rpc>, address: &Multiaddr, request: PeerR
     if !swarm.is_connected(&peer) {
         swarm.dial(address.clone()).unwrap();
     }
-    let id = swarm.behaviour_mut().send_request(&peer, request);
-    let wait = async {
+    peer
+}
+
+/// Opens a Raft stream to `address` and writes `frames` on it as the node's peers do (a 4-byte
+/// big-endian length, then the bytes), then closes it. Streams carry no answers: what the node
+/// made of each frame shows in its drop counters.
+async fn raft_stream(swarm: &mut libp2p::Swarm<Client>, address: &Multiaddr, frames: &[Vec<u8>]) {
+    raft_stream_raw(swarm, address, &frame_all(frames)).await;
+}
+
+fn frame_all(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for frame in frames {
+        bytes.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(frame);
+    }
+    bytes
+}
+
+async fn raft_stream_raw(swarm: &mut libp2p::Swarm<Client>, address: &Multiaddr, bytes: &[u8]) {
+    let peer = connect(swarm, address);
+    let mut control = swarm.behaviour().streams.new_control();
+    let bytes = bytes.to_vec();
+    let write = async move {
+        let mut stream = control
+            .open_stream(peer, StreamProtocol::new("/xinlian/raft/1"))
+            .await
+            .map_err(|e| e.to_string())?;
+        stream.write_all(&bytes).await.map_err(|e| e.to_string())?;
+        stream.close().await.map_err(|e| e.to_string())
+    };
+    let mut write = std::pin::pin!(write);
+    // The swarm must be polled for the stream to open and its bytes to leave.
+    let outcome = tokio::time::timeout(Duration::from_secs(15), async {
         loop {
-            match swarm.select_next_some().await {
-                SwarmEvent::Behaviour(request_response::Event::Message {
-                    message:
-                        request_response::Message::Response {
-                            request_id,
-                            response,
-                        },
-                    ..
-                }) if request_id == id => return Outcome::Answered(response),
-                SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
-                    request_id,
-                    error,
-                    ..
-                }) if request_id == id => return Outcome::Failed(error.to_string()),
-                _ => {}
+            tokio::select! {
+                done = &mut write => return done,
+                _ = swarm.select_next_some() => {}
             }
         }
-    };
-    tokio::time::timeout(Duration::from_secs(15), wait)
-        .await
-        .unwrap_or(Outcome::Failed("no answer within 15 s".into()))
+    })
+    .await;
+    assert!(matches!(outcome, Ok(Ok(()))), "Raft stream: {outcome:?}");
 }
 
 fn raft_message(from: u64, to: u64, term: u64) -> Vec<u8> {
@@ -173,25 +233,29 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
     let node2_raft_id = registry.nodes[2].raft_id;
     let term = 1_000;
 
-    let undecodable = PeerRequest::Raft(vec![0xff; 64]);
-    let outcome = ask(&mut member, &target, undecodable).await;
+    // On the Raft stream: an undecodable frame, a message claiming another member's Raft id,
+    // and a term no election could reach (accepted by the transport, dropped by the driver).
+    raft_stream(
+        &mut member,
+        &target,
+        &[
+            vec![0xff; 64],
+            raft_message(1, 1, term),
+            raft_message(node2_raft_id, 1, u64::MAX / 2),
+        ],
+    )
+    .await;
+    // A frame longer than the node's message limit: the stream is closed unread.
+    raft_stream_raw(&mut member, &target, &(17u32 << 20).to_be_bytes()).await;
+    // A Raft message on the request-response protocol is refused with where it belongs.
+    let outcome = ask(
+        &mut member,
+        &target,
+        PeerRequest::Raft(raft_message(node2_raft_id, 1, term)),
+    )
+    .await;
     assert!(
-        matches!(&outcome, Outcome::Answered(PeerResponse::Refused(r)) if r.contains("undecodable")),
-        "{outcome:?}"
-    );
-
-    let impersonating = PeerRequest::Raft(raft_message(1, 1, term));
-    let outcome = ask(&mut member, &target, impersonating).await;
-    assert!(
-        matches!(&outcome, Outcome::Answered(PeerResponse::Refused(r)) if r.contains("claims 1")),
-        "{outcome:?}"
-    );
-
-    // A term no election could reach: accepted by the transport, dropped by the driver.
-    let impossible = PeerRequest::Raft(raft_message(node2_raft_id, 1, u64::MAX / 2));
-    let outcome = ask(&mut member, &target, impossible).await;
-    assert!(
-        matches!(outcome, Outcome::Answered(PeerResponse::Ack)),
+        matches!(&outcome, Outcome::Answered(PeerResponse::Refused(r)) if r.contains("/xinlian/raft/1")),
         "{outcome:?}"
     );
 
@@ -226,6 +290,8 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
             ("undecodable", 1),
             ("impersonation", 1),
             ("impossible_term", 1),
+            ("oversized", 1),
+            ("wrong_protocol", 1),
             ("undecodable_tx", 10),
             ("unreadable_request", 1),
         ],
@@ -252,27 +318,11 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
     propose.mut_entries().push(entry);
     let node0 = registry.nodes[0].raft_id;
     let misuses = [
-        PeerRequest::Raft(propose.write_to_bytes().unwrap()),
-        PeerRequest::Raft(raft_message_of(
-            MessageType::MsgTransferLeader,
-            node2_raft_id,
-            node0,
-            term,
-        )),
-        PeerRequest::Raft(raft_message_of(
-            MessageType::MsgTimeoutNow,
-            node2_raft_id,
-            node0,
-            term,
-        )),
+        propose.write_to_bytes().unwrap(),
+        raft_message_of(MessageType::MsgTransferLeader, node2_raft_id, node0, term),
+        raft_message_of(MessageType::MsgTimeoutNow, node2_raft_id, node0, term),
     ];
-    for request in misuses {
-        let outcome = ask(&mut member, &target, request).await;
-        assert!(
-            matches!(outcome, Outcome::Answered(PeerResponse::Ack)),
-            "{outcome:?}"
-        );
-    }
+    raft_stream(&mut member, &target, &misuses).await;
     wait_dropped(
         &cluster,
         0,
@@ -309,16 +359,7 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
         heartbeat.to = node0;
         heartbeat.term = term;
         heartbeat.commit = u64::MAX / 2;
-        let outcome = ask(
-            &mut member,
-            &target,
-            PeerRequest::Raft(heartbeat.write_to_bytes().unwrap()),
-        )
-        .await;
-        assert!(
-            matches!(outcome, Outcome::Answered(PeerResponse::Ack)),
-            "{outcome:?}"
-        );
+        raft_stream(&mut member, &target, &[heartbeat.write_to_bytes().unwrap()]).await;
     }
     wait_dropped(&cluster, 0, &[("not_leader", 1), ("commit_beyond_log", 1)]).await;
 

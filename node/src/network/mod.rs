@@ -1,10 +1,12 @@
-//! The peer-to-peer transport: libp2p over TCP with Noise and Yamux, one request-response
-//! protocol (`/xinlian/peer/1`, CBOR) for Raft messages, transaction gossip and block sync.
+//! The peer-to-peer transport: libp2p over TCP with Noise and Yamux. Raft messages travel on one
+//! long-lived stream per peer (`raft_stream.rs`, `/xinlian/raft/1`); transaction gossip and block
+//! sync use a request-response protocol (`/xinlian/peer/1`, CBOR).
 //!
 //! Only the nodes in the chain's node registry may connect (an allow list that follows every
 //! governance change); a Raft message must come from the peer whose registry record has the Raft
-//! id it claims. A removed node is cut off once Raft has applied its removal. Every message is size-bounded by the
-//! codec, every queue is bounded, and a full queue drops (and counts) rather than blocks.
+//! id it claims. A removed node is cut off once Raft has applied its removal. Every message is
+//! size-bounded, every queue is bounded; what cannot be queued is dropped and counted (gossip is
+//! re-sent, Raft retries by its own rules), and a Raft reader waits rather than drops.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,10 +19,9 @@ use libp2p::futures::{AsyncRead, AsyncWrite, StreamExt};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, allow_block_list, identity, noise, tcp, yamux};
-use protobuf::Message as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
-use xinlian_consensus::{Message, MessageType};
+use xinlian_consensus::Message;
 use xinlian_core::crypto::PrivateKey;
 use xinlian_core::types::SignedTransaction;
 
@@ -29,6 +30,10 @@ use crate::fault::FaultSwitch;
 use crate::membership::Membership;
 use crate::raft_loop::Input;
 use crate::{Config, Error, Result};
+
+mod raft_stream;
+
+use raft_stream::{RaftSenders, SharedPeers, StreamContext};
 
 const PROTOCOL: &str = "/xinlian/peer/1";
 /// Most outgoing items taken from the queue at once (and so most transactions per gossip request).
@@ -45,7 +50,8 @@ const REDIAL_INTERVAL: Duration = Duration::from_secs(2);
 /// What one peer asks another.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum PeerRequest {
-    /// A Raft message, protobuf-encoded.
+    /// A Raft message, protobuf-encoded. Refused since Raft moved to its own streams; kept so a
+    /// node of the previous version gets a clear refusal instead of an unreadable request.
     Raft(Vec<u8>),
     /// Signed transactions (canonical bytes) admitted by the sender.
     Txs(Vec<Vec<u8>>),
@@ -73,6 +79,7 @@ pub enum PeerResponse {
 struct Behaviour {
     allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     rpc: request_response::Behaviour<CountingCodec>,
+    streams: libp2p_stream::Behaviour,
 }
 
 /// libp2p's CBOR codec (which enforces the size limits), counting requests it cannot read
@@ -164,7 +171,6 @@ type BlocksReply = tokio::sync::oneshot::Sender<Result<Vec<Vec<u8>>, String>>;
 /// Requests in flight whose outcome someone waits for.
 #[derive(Default)]
 struct Pending {
-    snapshots: HashMap<request_response::OutboundRequestId, u64>,
     fetches: HashMap<request_response::OutboundRequestId, BlocksReply>,
     /// Most bytes of transactions in one gossip request: a quarter of the request limit, since
     /// CBOR writes most bytes of a byte list as two.
@@ -227,7 +233,7 @@ pub fn identity_of(key: &PrivateKey) -> Result<identity::Keypair> {
 
 /// Raft ids and libp2p peer ids of the nodes the transport lets in.
 #[derive(Default)]
-struct Peers {
+pub(crate) struct Peers {
     raft_to_peer: HashMap<u64, PeerId>,
     peer_to_raft: HashMap<PeerId, u64>,
 }
@@ -254,8 +260,15 @@ impl Peers {
 
 /// Brings the allow list in line with the registry; connections of peers no longer allowed are
 /// closed by the allow list itself.
-fn update_peers(swarm: &mut libp2p::Swarm<Behaviour>, peers: &mut Peers, membership: &Membership) {
+fn update_peers(
+    swarm: &mut libp2p::Swarm<Behaviour>,
+    peers: &SharedPeers,
+    membership: &Membership,
+) {
     let next = Peers::from_membership(membership);
+    let Ok(mut peers) = peers.write() else {
+        return;
+    };
     for peer in peers.peer_to_raft.keys() {
         if !next.peer_to_raft.contains_key(peer) {
             tracing::info!(target: "xinlian.node.p2p", %peer, "peer left the membership; disconnecting");
@@ -311,7 +324,11 @@ pub fn start(
                 [(StreamProtocol::new(PROTOCOL), ProtocolSupport::Full)],
                 request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
             );
-            Behaviour { allowed, rpc }
+            Behaviour {
+                allowed,
+                rpc,
+                streams: libp2p_stream::Behaviour::new(),
+            }
         })
         .map_err(|e| Error::Config(format!("p2p behaviour: {e}")))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
@@ -331,8 +348,18 @@ pub fn start(
                 .map_err(|e| Error::Config(format!("peers: {p:?}: {e}")))
         })
         .collect::<Result<_>>()?;
-    let mut peers = Peers::default();
-    update_peers(&mut swarm, &mut peers, &chain.membership());
+    let peers = SharedPeers::default();
+    update_peers(&mut swarm, &peers, &chain.membership());
+    let context = StreamContext {
+        chain: chain.clone(),
+        peers: peers.clone(),
+        raft_inputs: raft_inputs.clone(),
+        fault: fault.clone(),
+        message_bytes_max: config.raft_message_bytes_max,
+    };
+    let mut control = swarm.behaviour().streams.new_control();
+    raft_stream::accept(&mut control, context.clone())?;
+    let raft = RaftSenders::new(control, context);
     let pending = Pending {
         gossip_bytes_max: config.raft_message_bytes_max / 4,
         sync_bytes_max: config.sync_bytes_max(),
@@ -342,22 +369,26 @@ pub fn start(
     tokio::spawn(run(
         swarm,
         chain,
-        peers,
+        Links { peers, raft },
         dial,
         outgoing,
-        raft_inputs,
         pending,
     ));
     Ok(())
 }
 
+/// Who the peers are, and the Raft streams to them.
+struct Links {
+    peers: SharedPeers,
+    raft: RaftSenders,
+}
+
 async fn run(
     mut swarm: libp2p::Swarm<Behaviour>,
     chain: Arc<Chain>,
-    mut peers: Peers,
+    mut links: Links,
     dial: Vec<Multiaddr>,
     mut outgoing: mpsc::Receiver<Outgoing>,
-    raft_inputs: SyncSender<Input>,
     mut pending: Pending,
 ) {
     let mut membership = chain.watch_membership();
@@ -367,7 +398,7 @@ async fn run(
         tokio::select! {
             Ok(()) = membership.changed() => {
                 let current = membership.borrow_and_update().clone();
-                update_peers(&mut swarm, &mut peers, &current);
+                update_peers(&mut swarm, &links.peers, &current);
             }
             _ = redial.tick() => {
                 for address in &dial {
@@ -384,14 +415,14 @@ async fn run(
                 if received == 0 {
                     return;
                 }
-                send_outgoing(&mut swarm, &peers, &chain, batch.drain(..), &mut pending);
+                send_outgoing(&mut swarm, &mut links, &chain, batch.drain(..), &mut pending);
             }
             event = swarm.select_next_some() => {
                 if matches!(event, SwarmEvent::ConnectionEstablished { .. } | SwarmEvent::ConnectionClosed { .. }) {
                     chain.metrics().set_peers(swarm.connected_peers().count());
                 }
                 if let SwarmEvent::Behaviour(BehaviourEvent::Rpc(event)) = event {
-                    handle_rpc(&mut swarm, &peers, &chain, event, &mut pending, &raft_inputs);
+                    handle_rpc(&mut swarm, &links.peers, &chain, event, &mut pending);
                 }
             }
         }
@@ -402,7 +433,7 @@ async fn run(
 /// gossip under load costs a request per batch rather than per transaction.
 fn send_outgoing(
     swarm: &mut libp2p::Swarm<Behaviour>,
-    peers: &Peers,
+    links: &mut Links,
     chain: &Chain,
     items: impl Iterator<Item = Outgoing>,
     pending: &mut Pending,
@@ -416,20 +447,18 @@ fn send_outgoing(
             _ if pending.fault.is_isolated() => {
                 chain.metrics().count_dropped_peer_message("isolated")
             }
-            Outgoing::Raft(message) => {
-                send_raft(swarm, peers, chain, message, &mut pending.snapshots)
-            }
+            Outgoing::Raft(message) => links.raft.send(message),
             Outgoing::FetchBlocks {
                 peer,
                 from,
                 count,
                 reply,
-            } => match peers.raft_to_peer.get(&peer) {
+            } => match peer_id_of(&links.peers, peer) {
                 Some(peer_id) => {
                     let id = swarm
                         .behaviour_mut()
                         .rpc
-                        .send_request(peer_id, PeerRequest::Blocks { from, count });
+                        .send_request(&peer_id, PeerRequest::Blocks { from, count });
                     pending.fetches.insert(id, reply);
                 }
                 None => {
@@ -473,40 +502,16 @@ fn split_by_size(txs: Vec<Vec<u8>>, budget: usize) -> Vec<Vec<Vec<u8>>> {
     batches
 }
 
-fn send_raft(
-    swarm: &mut libp2p::Swarm<Behaviour>,
-    peers: &Peers,
-    chain: &Chain,
-    message: Message,
-    snapshots: &mut HashMap<request_response::OutboundRequestId, u64>,
-) {
-    let Some(peer) = peers.raft_to_peer.get(&message.to).copied() else {
-        chain
-            .metrics()
-            .count_dropped_peer_message("unknown_recipient");
-        return;
-    };
-    let is_snapshot = message.get_msg_type() == MessageType::MsgSnapshot;
-    let to = message.to;
-    let Ok(bytes) = message.write_to_bytes() else {
-        return;
-    };
-    let id = swarm
-        .behaviour_mut()
-        .rpc
-        .send_request(&peer, PeerRequest::Raft(bytes));
-    if is_snapshot {
-        snapshots.insert(id, to);
-    }
+fn peer_id_of(peers: &SharedPeers, raft_id: u64) -> Option<PeerId> {
+    peers.read().ok()?.raft_to_peer.get(&raft_id).copied()
 }
 
 fn handle_rpc(
     swarm: &mut libp2p::Swarm<Behaviour>,
-    peers: &Peers,
+    peers: &SharedPeers,
     chain: &Arc<Chain>,
     event: request_response::Event<PeerRequest, PeerResponse>,
     pending: &mut Pending,
-    raft_inputs: &SyncSender<Input>,
 ) {
     match event {
         request_response::Event::Message {
@@ -517,7 +522,7 @@ fn handle_rpc(
                 },
             ..
         } => {
-            let response = answer(peers, chain, peer, request, raft_inputs, pending);
+            let response = answer(peers, chain, peer, request, pending);
             let _ = swarm.behaviour_mut().rpc.send_response(channel, response);
         }
         request_response::Event::Message {
@@ -534,24 +539,13 @@ fn handle_rpc(
                     other => Err(format!("peer answered {other:?}")),
                 });
             }
-            if let Some(to) = pending.snapshots.remove(&request_id) {
-                report_snapshot(raft_inputs, to, true);
-            }
         }
+        // Gossip and sync failures say nothing about the Raft stream, which reports its own.
         request_response::Event::OutboundFailure {
-            request_id,
-            peer,
-            error,
-            ..
+            request_id, error, ..
         } => {
             if let Some(reply) = pending.fetches.remove(&request_id) {
                 let _ = reply.send(Err(error.to_string()));
-            }
-            if let Some(to) = pending.snapshots.remove(&request_id) {
-                report_snapshot(raft_inputs, to, false);
-            }
-            if let Some(raft_id) = peers.peer_to_raft.get(&peer) {
-                let _ = raft_inputs.try_send(Input::Unreachable(*raft_id));
             }
         }
         _ => {}
@@ -574,43 +568,29 @@ fn report_snapshot(raft_inputs: &SyncSender<Input>, peer: u64, delivered: bool) 
 }
 
 fn answer(
-    peers: &Peers,
+    peers: &SharedPeers,
     chain: &Arc<Chain>,
     peer: PeerId,
     request: PeerRequest,
-    raft_inputs: &SyncSender<Input>,
     pending: &Pending,
 ) -> PeerResponse {
     if pending.fault.is_isolated() {
         chain.metrics().count_dropped_peer_message("isolated");
         return PeerResponse::Refused("isolated".into());
     }
-    let Some(raft_id) = peers.peer_to_raft.get(&peer).copied() else {
+    let member = peers
+        .read()
+        .is_ok_and(|peers| peers.peer_to_raft.contains_key(&peer));
+    if !member {
         return PeerResponse::Refused("not a member".into());
-    };
+    }
     match request {
-        PeerRequest::Raft(bytes) => {
-            let Ok(message) = Message::parse_from_bytes(&bytes) else {
-                chain.metrics().count_dropped_peer_message("undecodable");
-                return PeerResponse::Refused("undecodable Raft message".into());
-            };
-            if message.from != raft_id {
-                chain.metrics().count_dropped_peer_message("impersonation");
-                return PeerResponse::Refused(format!(
-                    "peer is Raft member {raft_id}, message claims {}",
-                    message.from
-                ));
-            }
-            match raft_inputs.try_send(Input::Peer(message)) {
-                Ok(()) => PeerResponse::Ack,
-                Err(TrySendError::Full(_)) => {
-                    chain
-                        .metrics()
-                        .count_dropped_peer_message("raft_queue_full");
-                    PeerResponse::Refused("busy".into())
-                }
-                Err(TrySendError::Disconnected(_)) => PeerResponse::Refused("stopping".into()),
-            }
+        PeerRequest::Raft(_) => {
+            chain.metrics().count_dropped_peer_message("wrong_protocol");
+            PeerResponse::Refused(format!(
+                "Raft messages travel on {}",
+                raft_stream::RAFT_PROTOCOL
+            ))
         }
         PeerRequest::Txs(txs) => admit_gossip(chain, txs),
         PeerRequest::Blocks { from, count } => {

@@ -1,0 +1,305 @@
+//! Raft messages on one long-lived, ordered stream per peer (`/xinlian/raft/1`).
+//!
+//! A request-response round trip per Raft message put every append, heartbeat and vote on its
+//! own substream, and libp2p's handler dropped inbound streams "at capacity" under load; the
+//! dropped appends came back only as retries and block sync. Here each node opens one stream to
+//! each peer and writes length-prefixed protobuf frames in order, flushing once per burst:
+//!
+//! - **Sender side**: a task per peer with a bounded queue. When the peer is slow its queue
+//!   fills; a message that does not fit is not sent, counted (`peer_backlog`), and Raft is told
+//!   the peer is unreachable, so it stops streaming appends to it and probes instead (raft-rs's
+//!   own flow control: the follower's log is brought up to date by the next probe, nothing is
+//!   lost). The Raft thread never waits for one slow peer.
+//! - **Receiver side**: a task per inbound stream reads frames of at most
+//!   `raft_message_bytes_max`, checks the sender is the registry peer of the Raft id it claims,
+//!   and hands the message to the consensus loop; when the loop's queue is full the reader waits
+//!   (and counts the wait), so the peer's writes back up through Yamux's flow control instead of
+//!   being dropped.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use libp2p::futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use libp2p::{PeerId, Stream, StreamProtocol};
+use protobuf::Message as _;
+use tokio::sync::mpsc;
+use xinlian_consensus::{Message, MessageType};
+
+use super::{Peers, report_snapshot};
+use crate::chain::Chain;
+use crate::fault::FaultSwitch;
+use crate::raft_loop::Input;
+
+/// The protocol of the Raft streams.
+pub(crate) const RAFT_PROTOCOL: StreamProtocol = StreamProtocol::new("/xinlian/raft/1");
+/// Raft messages waiting for one peer's stream. raft-rs keeps at most `inflight_msgs_max`
+/// appends in flight per follower, plus heartbeats and votes, so an honest backlog stays far
+/// below this; a full queue means the peer stopped reading.
+const PEER_QUEUE_MESSAGES: usize = 1024;
+/// Most messages written before one flush.
+const BURST_MAX: usize = 64;
+/// How long opening a stream or writing a burst may take before the peer counts as unreachable.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long after a failed open the sender drops messages instead of trying again.
+const REOPEN_BACKOFF: Duration = Duration::from_millis(500);
+/// How long a reader sleeps when the consensus loop's queue is full before trying again.
+const INBOX_RETRY: Duration = Duration::from_millis(1);
+
+/// Raft ids and peer ids, shared with the stream tasks and kept current by the swarm loop.
+pub(crate) type SharedPeers = Arc<RwLock<Peers>>;
+
+/// What the sender and reader tasks need.
+#[derive(Clone)]
+pub(crate) struct StreamContext {
+    pub(crate) chain: Arc<Chain>,
+    pub(crate) peers: SharedPeers,
+    pub(crate) raft_inputs: SyncSender<Input>,
+    pub(crate) fault: FaultSwitch,
+    /// Most bytes of one Raft message (the config's `raft_message_bytes_max`).
+    pub(crate) message_bytes_max: usize,
+}
+
+impl StreamContext {
+    fn dropped(&self, reason: &str) {
+        self.chain.metrics().count_dropped_peer_message(reason);
+    }
+
+    fn unreachable(&self, raft_id: u64) {
+        let _ = self.raft_inputs.try_send(Input::Unreachable(raft_id));
+    }
+}
+
+/// The per-peer sender tasks, owned by the swarm loop.
+pub(crate) struct RaftSenders {
+    control: libp2p_stream::Control,
+    queues: HashMap<u64, mpsc::Sender<Message>>,
+    context: StreamContext,
+}
+
+impl RaftSenders {
+    pub(crate) fn new(control: libp2p_stream::Control, context: StreamContext) -> Self {
+        RaftSenders {
+            control,
+            queues: HashMap::new(),
+            context,
+        }
+    }
+
+    /// Queues `message` for its recipient's stream; never waits.
+    pub(crate) fn send(&mut self, message: Message) {
+        let to = message.to;
+        let queue = self.queues.entry(to).or_insert_with(|| {
+            let (queue, receiver) = mpsc::channel(PEER_QUEUE_MESSAGES);
+            tokio::spawn(run_sender(
+                to,
+                receiver,
+                self.control.clone(),
+                self.context.clone(),
+            ));
+            queue
+        });
+        let refused = match queue.try_send(message) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(message)) => message,
+            // The task ended (the runtime is stopping): nothing more to send.
+            Err(mpsc::error::TrySendError::Closed(message)) => {
+                self.queues.remove(&to);
+                message
+            }
+        };
+        self.context.dropped("peer_backlog");
+        if refused.get_msg_type() == MessageType::MsgSnapshot {
+            report_snapshot(&self.context.raft_inputs, to, false);
+        }
+        self.context.unreachable(to);
+    }
+}
+
+/// Sends one peer's Raft messages over one stream, reopening it after a failure.
+async fn run_sender(
+    to: u64,
+    mut queue: mpsc::Receiver<Message>,
+    mut control: libp2p_stream::Control,
+    context: StreamContext,
+) {
+    let mut stream: Option<Stream> = None;
+    let mut retry_at = tokio::time::Instant::now();
+    let mut burst = Vec::with_capacity(BURST_MAX);
+    while queue.recv_many(&mut burst, BURST_MAX).await > 0 {
+        let messages = std::mem::take(&mut burst);
+        if context.fault.is_isolated() {
+            for message in &messages {
+                context.dropped("isolated");
+                if message.get_msg_type() == MessageType::MsgSnapshot {
+                    report_snapshot(&context.raft_inputs, to, false);
+                }
+            }
+            continue;
+        }
+        let snapshots = messages
+            .iter()
+            .filter(|m| m.get_msg_type() == MessageType::MsgSnapshot)
+            .count();
+        let delivered = deliver(
+            to,
+            &messages,
+            &mut stream,
+            &mut retry_at,
+            &mut control,
+            &context,
+        )
+        .await;
+        for _ in 0..snapshots {
+            report_snapshot(&context.raft_inputs, to, delivered);
+        }
+        if !delivered {
+            context.unreachable(to);
+        }
+    }
+}
+
+/// Writes `messages` on the stream to `to` (opening it first if needed) and flushes; false when
+/// the peer could not be reached in time.
+async fn deliver(
+    to: u64,
+    messages: &[Message],
+    stream: &mut Option<Stream>,
+    retry_at: &mut tokio::time::Instant,
+    control: &mut libp2p_stream::Control,
+    context: &StreamContext,
+) -> bool {
+    let mut frames = Vec::new();
+    for message in messages {
+        let Ok(bytes) = message.write_to_bytes() else {
+            continue;
+        };
+        if bytes.len() > context.message_bytes_max {
+            context.dropped("oversized_outgoing");
+            continue;
+        }
+        frames.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        frames.extend_from_slice(&bytes);
+    }
+    if stream.is_none() {
+        if tokio::time::Instant::now() < *retry_at {
+            for _ in messages {
+                context.dropped("peer_unreachable");
+            }
+            return false;
+        }
+        let Some(peer) = peer_of(context, to) else {
+            context.dropped("unknown_recipient");
+            return false;
+        };
+        match tokio::time::timeout(IO_TIMEOUT, control.open_stream(peer, RAFT_PROTOCOL)).await {
+            Ok(Ok(opened)) => *stream = Some(opened),
+            _ => {
+                *retry_at = tokio::time::Instant::now() + REOPEN_BACKOFF;
+                for _ in messages {
+                    context.dropped("peer_unreachable");
+                }
+                return false;
+            }
+        }
+    }
+    let Some(open) = stream.as_mut() else {
+        return false;
+    };
+    let written = tokio::time::timeout(IO_TIMEOUT, async {
+        open.write_all(&frames).await?;
+        open.flush().await
+    })
+    .await;
+    if matches!(written, Ok(Ok(()))) {
+        return true;
+    }
+    tracing::debug!(target: "xinlian.node.p2p", to, "Raft stream broke; reopening");
+    *stream = None;
+    for _ in messages {
+        context.dropped("stream_broken");
+    }
+    false
+}
+
+fn peer_of(context: &StreamContext, raft_id: u64) -> Option<PeerId> {
+    let peers = context.peers.read().ok()?;
+    peers.raft_to_peer.get(&raft_id).copied()
+}
+
+/// Accepts the Raft streams peers open to this node, each read by a task of its own.
+pub(crate) fn accept(
+    control: &mut libp2p_stream::Control,
+    context: StreamContext,
+) -> crate::Result<()> {
+    let mut incoming = control
+        .accept(RAFT_PROTOCOL)
+        .map_err(|e| crate::Error::Config(format!("p2p: {e}")))?;
+    tokio::spawn(async move {
+        while let Some((peer, stream)) = incoming.next().await {
+            tokio::spawn(read_stream(peer, stream, context.clone()));
+        }
+    });
+    Ok(())
+}
+
+/// Reads Raft messages from one peer's stream until it closes or breaks the rules of framing.
+async fn read_stream(peer: PeerId, mut stream: Stream, context: StreamContext) {
+    let mut waited = false;
+    loop {
+        let mut length = [0u8; 4];
+        if stream.read_exact(&mut length).await.is_err() {
+            return;
+        }
+        let length = u32::from_be_bytes(length) as usize;
+        if length > context.message_bytes_max {
+            // The frame cannot be skipped safely without reading it; the stream is closed and
+            // the peer's sender opens a new one.
+            context.dropped("oversized");
+            return;
+        }
+        let mut frame = vec![0u8; length];
+        if stream.read_exact(&mut frame).await.is_err() {
+            return;
+        }
+        if context.fault.is_isolated() {
+            context.dropped("isolated");
+            continue;
+        }
+        let raft_id = context
+            .peers
+            .read()
+            .ok()
+            .and_then(|peers| peers.peer_to_raft.get(&peer).copied());
+        let Some(raft_id) = raft_id else {
+            // No longer a member (the allow list closes its connection too).
+            context.dropped("not_member");
+            return;
+        };
+        let Ok(message) = Message::parse_from_bytes(&frame) else {
+            context.dropped("undecodable");
+            continue;
+        };
+        if message.from != raft_id {
+            context.dropped("impersonation");
+            continue;
+        }
+        let mut input = Input::Peer(message);
+        loop {
+            match context.raft_inputs.try_send(input) {
+                Ok(()) => break,
+                Err(TrySendError::Full(back)) => {
+                    if !waited {
+                        context.chain.metrics().count_peer_stream_wait("raft_inbox");
+                        waited = true;
+                    }
+                    input = back;
+                    tokio::time::sleep(INBOX_RETRY).await;
+                }
+                Err(TrySendError::Disconnected(_)) => return,
+            }
+        }
+        waited = false;
+    }
+}
