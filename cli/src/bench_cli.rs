@@ -485,10 +485,10 @@ fn print_report(args: &BenchArgs, report: Report) -> Result<()> {
         return Ok(());
     }
     outln!(
-        "{} {} {:?} on {} nodes: {} transactions, concurrency {}{}",
+        "{} {} {} on {} nodes: {} transactions, concurrency {}{}",
         report.profile,
         report.suite,
-        report.mix,
+        report.mix.join(","),
         report.nodes,
         report.txs,
         report.concurrency,

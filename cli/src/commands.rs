@@ -276,7 +276,7 @@ async fn gov_send(node: &str, key: &Path, call: Call, wait: bool) -> Result<()> 
     print_json(&client.proposal(&approved.unwrap_or(hash)).await?)
 }
 
-pub(crate) async fn shutdown_signal() {
+async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -77,10 +77,13 @@ pub(crate) fn finish(result: anyhow::Result<()>) -> ExitCode {
         return ExitCode::from(EXIT_NOT_ACCEPTABLE);
     }
     // A transaction that committed with a failure receipt: the command worked, the chain said no.
-    if let Some(refused @ xinlian_sdk::SdkError::Refused { .. }) =
-        error.downcast_ref::<xinlian_sdk::SdkError>()
-    {
-        eprintln!("refused: {refused}");
+    if error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref(),
+            Some(xinlian_sdk::SdkError::Refused { .. })
+        )
+    }) {
+        eprintln!("error: {}", render(&error));
         return ExitCode::from(EXIT_NOT_ACCEPTABLE);
     }
     eprintln!("error: {}", render(&error));

@@ -15,7 +15,6 @@ use xinlian_sdk::Client;
 use xinlian_testnet::{Layout, Stop, running_pid};
 
 use crate::cli::TestnetCommand;
-use crate::commands::shutdown_signal;
 
 /// The demo as printed when it was loaded; printed again when the testnet is resumed.
 const DEMO_REPORT_FILE: &str = "demo.txt";
@@ -151,6 +150,8 @@ async fn up(dir: &Path, args: UpArgs) -> Result<()> {
         .copied()
         .filter(|i| !was_running.contains(i))
         .collect();
+    // Both signals are listened for from here on, so a Ctrl-C between two waits is not lost.
+    let mut shutdown = Shutdown::listen()?;
     let work = async {
         let layout = start_and_report(dir, layout, &to_start, &was_running).await?;
         if args.demo {
@@ -163,19 +164,32 @@ async fn up(dir: &Path, args: UpArgs) -> Result<()> {
     // failure: no node is left running that the user did not see reported as running.
     let outcome = tokio::select! {
         outcome = work => outcome,
-        _ = shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
+        _ = shutdown.recv() => Err(anyhow::anyhow!("interrupted")),
     };
     if let Err(error) = outcome {
-        let mut layout = Layout::load(dir)?;
-        let stopped = xinlian_testnet::stop_nodes(&mut layout, &to_start, Stop::Clean).await;
-        layout.save(dir)?;
-        if let Ok(stopped) = stopped {
-            let stopped = stopped.iter().flatten().count();
-            if stopped > 0 {
-                eprintln!("stopped the {stopped} node(s) this command had started");
+        // The original error is what the user needs; a failure while cleaning up is added to
+        // it, never put in its place.
+        let cleanup = async {
+            let mut layout = Layout::load(dir)?;
+            let stopped = xinlian_testnet::stop_nodes(&mut layout, &to_start, Stop::Clean).await;
+            layout.save(dir)?;
+            stopped
+        };
+        return Err(match cleanup.await {
+            Ok(stopped) => {
+                let stopped = stopped.iter().flatten().count();
+                if stopped > 0 {
+                    eprintln!("stopped the {stopped} node(s) this command had started");
+                }
+                error
             }
-        }
-        return Err(error);
+            Err(cleanup) => anyhow::anyhow!(
+                "{}; stopping the nodes this command had started failed too ({}): `xinlian testnet down --dir {}` stops them",
+                crate::report::render(&error),
+                crate::report::render(&cleanup),
+                dir.display()
+            ),
+        });
     }
     if args.detach {
         outln!(
@@ -185,8 +199,31 @@ async fn up(dir: &Path, args: UpArgs) -> Result<()> {
         return Ok(());
     }
     outln!("Press Ctrl-C to stop the nodes.")?;
-    shutdown_signal().await;
+    shutdown.recv().await;
     down(dir).await
+}
+
+/// SIGINT and SIGTERM, listened for once for the whole of `up`.
+struct Shutdown {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    fn listen() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Shutdown {
+            interrupt: signal(SignalKind::interrupt()).context("listening for Ctrl-C")?,
+            terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }
 
 /// Starts `to_start` (each confirmed by its answer), finds the leader, prints the nodes.
@@ -240,7 +277,8 @@ async fn demo(dir: &Path, layout: &Layout) -> Result<()> {
     }
     if loading_file.exists() {
         bail!(
-            "an earlier demo load into {} was interrupted, so part of it is on chain and it cannot load again; start a new testnet with another --dir (or `testnet up` without --demo)",
+            "an earlier demo load into {} did not finish, so part of it may be on chain and it cannot load again; start afresh with `rm -rf {}` (or use another --dir; with make: `make run TESTNET_DIR=...`), or run without --demo",
+            dir.display(),
             dir.display()
         );
     }
@@ -399,12 +437,30 @@ async fn status(dir: &Path) -> Result<()> {
 /// Restarts node `index`: a clean stop if it runs, then a start confirmed by its answer.
 async fn restart(dir: &Path, index: usize) -> Result<()> {
     let mut layout = Layout::load(dir)?;
+    let node = layout
+        .nodes
+        .get(index)
+        .with_context(|| format!("--node must be below {}", layout.nodes.len()))?;
+    if node.removed {
+        bail!(
+            "{} was removed from the chain by governance; nothing restarted",
+            node.id
+        );
+    }
     let stopped = xinlian_testnet::stop_nodes(&mut layout, &[index], Stop::Clean).await?;
     layout.save(dir)?;
     let binary = std::env::current_exe().context("locating the xinlian binary")?;
     let started = xinlian_testnet::start_node(&mut layout, index, &binary).await;
     layout.save(dir)?;
-    let pid = started?;
+    let pid = match (started, stopped[0]) {
+        (Ok(pid), _) => pid,
+        (Err(e), Some(old)) => {
+            return Err(e.context(format!(
+                "the old process (pid {old}) was stopped and the new one did not start"
+            )));
+        }
+        (Err(e), None) => return Err(e),
+    };
     let id = &layout.nodes[index].id;
     match stopped[0] {
         Some(old) => outln!("restarted {id}: stopped pid {old}, started pid {pid}")?,

@@ -130,6 +130,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             config.http_listen
         ))
     })?;
+    network::probe_listen(&config)?;
     let chain = Arc::new(Chain::open(&config, genesis, node_key, p2p_peer_id)?);
     tracing::info!(
         target: "xinlian.node",

@@ -67,10 +67,7 @@ impl Client {
 
     async fn answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| SdkError::Transport(e.to_string()))?;
+        let body = response.bytes().await.map_err(transport)?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| SdkError::Decode(format!("{e}")));
         }
@@ -518,7 +515,7 @@ fn percent_path(text: &str) -> String {
     out
 }
 
-fn transport(e: reqwest::Error) -> SdkError {
+pub(crate) fn transport(e: reqwest::Error) -> SdkError {
     // reqwest's own message names the URL but not why ("error sending request for url (…)");
     // the why (connection refused, timed out, name not resolved) is down its source chain.
     let mut text = e.to_string();

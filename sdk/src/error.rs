@@ -38,7 +38,7 @@ pub enum SdkError {
     #[error("unexpected answer from node: {0}")]
     Decode(String),
     /// A wait ran out before the transaction committed.
-    #[error("transaction {0} was not committed within {1:?}")]
+    #[error("transaction {tx} was not committed within {secs}s; it may still commit: `xinlian tx get {tx}` tells", tx = .0, secs = .1.as_secs())]
     Timeout(String, std::time::Duration),
     /// A key, signature or value was refused locally.
     #[error(transparent)]

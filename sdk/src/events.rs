@@ -55,7 +55,7 @@ impl EventStream {
             let event = match self.inner.next().await? {
                 Ok(event) => event,
                 Err(EventStreamError::Transport(e)) => {
-                    return Some(Err(SdkError::Transport(e.to_string())));
+                    return Some(Err(crate::client::transport(e)));
                 }
                 Err(e) => return Some(Err(SdkError::Decode(e.to_string()))),
             };

@@ -324,8 +324,13 @@ async fn commit_all(client: &Client, key: &PrivateKey, calls: Vec<Call>) -> Resu
             Some(xinlian_core::types::ReceiptStatus::Success) => {}
             Some(xinlian_core::types::ReceiptStatus::Failure { code, .. })
                 if code == "licence_type_exists" => {}
-            other => {
-                return Err(SdkError::Decode(format!("setup {what} failed: {other:?}")).into());
+            Some(refused) => {
+                return Err(SdkError::Decode(format!("setup {what}: {refused}")).into());
+            }
+            None => {
+                return Err(
+                    SdkError::Decode(format!("setup {what}: committed without a receipt")).into(),
+                );
             }
         }
     }

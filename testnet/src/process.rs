@@ -26,10 +26,19 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// The pid of the process running `node` on this machine, if there is one.
 pub fn running_pid(node: &NodeEntry) -> Option<u32> {
-    let entries = std::fs::read_dir("/proc").ok()?;
+    running_pids(node).into_iter().next()
+}
+
+/// Every process running `node` (more than one only if started twice by other means; the second
+/// then fails on the store's lock, but until it exits both count).
+fn running_pids(node: &NodeEntry) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .find(|pid| runs_node(*pid, node))
+        .filter(|pid| runs_node(*pid, node))
+        .collect()
 }
 
 /// Whether process `pid` is `node`'s: its command line runs `node start --config` with the
@@ -69,6 +78,17 @@ pub async fn start_node(layout: &mut Layout, index: usize, xinlian_binary: &Path
             node.id
         );
     }
+    // A node started by hand with another path to its config is not found above, but it
+    // answers on the node's port: the new process would fail, and its answer would be taken
+    // for the new one's.
+    if let Some(answer) = status_of(&node.http_url).await {
+        bail!(
+            "{} already answers (as {}), but no process runs {}: was it started by other means? Stop it first; nothing started",
+            node.http_url,
+            answer.node_id,
+            node.config_file.display()
+        );
+    }
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -94,12 +114,6 @@ pub async fn start_node(layout: &mut Layout, index: usize, xinlian_binary: &Path
 }
 
 async fn confirm_started(node: &NodeEntry, child: &mut Child) -> Result<()> {
-    // Short requests, so a process that dies (or a stranger holding the port and never
-    // answering) is noticed within a poll, not after a long HTTP timeout.
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(1))
-        .build()?;
-    let url = format!("{}/v1/status", node.http_url);
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     loop {
         if let Some(status) = child.try_wait()? {
@@ -110,16 +124,13 @@ async fn confirm_started(node: &NodeEntry, child: &mut Child) -> Result<()> {
                 log_tail(&node.log_file, 8)
             );
         }
-        let answer = match client.get(&url).send().await {
-            Ok(response) => response
-                .json::<xinlian_core::api::StatusResponse>()
-                .await
-                .ok(),
-            Err(_) => None,
-        };
-        if let Some(status) = answer {
-            if status.node_id == node.id {
+        if let Some(status) = status_of(&node.http_url).await {
+            // The answer counts only while the child still runs: it is then the child's.
+            if status.node_id == node.id && child.try_wait()?.is_none() {
                 return Ok(());
+            }
+            if status.node_id == node.id {
+                continue;
             }
             bail!(
                 "{} answers as {}: another node holds its port",
@@ -137,6 +148,21 @@ async fn confirm_started(node: &NodeEntry, child: &mut Child) -> Result<()> {
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// A node's status, asked with a short timeout so a process that dies (or a stranger holding the
+/// port and never answering) is noticed within a poll, not after a long HTTP timeout.
+async fn status_of(http_url: &str) -> Option<xinlian_core::api::StatusResponse> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .ok()?;
+    let response = client
+        .get(format!("{http_url}/v1/status"))
+        .send()
+        .await
+        .ok()?;
+    response.json().await.ok()
 }
 
 /// The last `lines` lines of a log, for an error message.
@@ -172,15 +198,15 @@ pub async fn stop_nodes(
             .nodes
             .get(index)
             .with_context(|| format!("--node must be below {}", layout.nodes.len()))?;
-        let pid = running_pid(node);
-        if let Some(pid) = pid {
-            signal(pid, first)?;
+        let pids = running_pids(node);
+        for pid in &pids {
+            signal(*pid, first)?;
         }
-        found.push(pid);
+        found.push(pids);
     }
-    for (&index, pid) in indices.iter().zip(&found) {
+    for (&index, pids) in indices.iter().zip(&found) {
         let node = &mut layout.nodes[index];
-        if let Some(pid) = *pid {
+        for &pid in pids {
             let gone = match how {
                 Stop::Clean => wait_gone(pid, node, STOP_GRACE).await,
                 Stop::Kill => false,
@@ -194,7 +220,10 @@ pub async fn stop_nodes(
         }
         node.pid = None;
     }
-    Ok(found)
+    Ok(found
+        .into_iter()
+        .map(|pids| pids.first().copied())
+        .collect())
 }
 
 fn signal(pid: u32, signal: Signal) -> Result<()> {
@@ -329,7 +358,19 @@ pub async fn wait_leader(layout: &Layout, timeout: Duration) -> Result<String> {
             return Ok(leader.clone());
         }
         if tokio::time::Instant::now() >= deadline {
-            bail!("the nodes did not agree on a leader within {timeout:?}: {leaders:?}");
+            let seen: Vec<String> = layout
+                .active_nodes()
+                .zip(&leaders)
+                .map(|(node, leader)| match leader {
+                    Some(leader) => format!("{} follows {leader}", node.id),
+                    None => format!("{} has no leader or does not answer", node.id),
+                })
+                .collect();
+            bail!(
+                "the nodes did not agree on a leader within {}s: {}",
+                timeout.as_secs(),
+                seen.join(", ")
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -240,8 +240,28 @@ fn a_bad_config_is_refused_before_the_store_opens() {
         "the store was opened before the config was checked"
     );
 
-    // An encrypted node key without its password names the file and the variable.
+    // A p2p port another program holds: refused before the store opens, the field named.
     std::fs::write(&config, &text).unwrap();
+    let port: u16 = good_listen
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches('"')
+        .parse()
+        .unwrap();
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    refused(
+        &xinlian(&["node", "start", "--config", path(&config)]),
+        1,
+        &["p2p_listen", "is another node or program using the port?"],
+    );
+    drop(squatter);
+    assert!(
+        !dir.path().join("node0/data").exists(),
+        "the store was opened before the p2p port was checked"
+    );
+
+    // An encrypted node key without its password names the file and the variable.
     let node_key = dir.path().join("node0/node.key.pem");
     let encrypted = Command::new("openssl")
         .args([

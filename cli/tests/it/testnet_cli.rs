@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cluster::free_port_base;
 use crate::harness::XINLIAN;
@@ -201,9 +201,17 @@ fn run_in_foreground(args: &[&str], ready: &str) -> (String, std::process::ExitS
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // A watchdog: a command that hangs (never prints `ready`, or ignores the signal) is killed,
+    // so the test fails instead of hanging.
+    let (done, watch) = std::sync::mpsc::channel::<()>();
+    let pid = child.id().to_string();
+    let watchdog = std::thread::spawn(move || {
+        if watch.recv_timeout(Duration::from_secs(180)).is_err() {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+        }
+    });
     let reader = BufReader::new(child.stdout.take().unwrap());
     let mut text = String::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
     for line in reader.lines() {
         let line = line.unwrap();
         text.push_str(&line);
@@ -211,7 +219,6 @@ fn run_in_foreground(args: &[&str], ready: &str) -> (String, std::process::ExitS
         if line.contains(ready) {
             break;
         }
-        assert!(Instant::now() < deadline, "no {ready:?} in:\n{text}");
     }
     assert!(text.contains(ready), "the command ended early:\n{text}");
     Command::new("kill")
@@ -219,6 +226,8 @@ fn run_in_foreground(args: &[&str], ready: &str) -> (String, std::process::ExitS
         .status()
         .unwrap();
     let status = child.wait().unwrap();
+    let _ = done.send(());
+    watchdog.join().unwrap();
     (text, status)
 }
 

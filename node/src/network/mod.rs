@@ -220,6 +220,37 @@ impl NetworkHandle {
     }
 }
 
+/// Checks `p2p_listen`'s TCP port is free by binding it for a moment, so a port in use stops the
+/// node before its store opens and its Raft thread starts (libp2p would only report it later).
+/// Another process could take the port in between; then libp2p's own error still stops the node.
+pub fn probe_listen(config: &Config) -> Result<()> {
+    use libp2p::multiaddr::Protocol;
+    let Ok(address) = config.p2p_listen.parse::<Multiaddr>() else {
+        return Ok(()); // the config check reports it
+    };
+    let mut ip = None;
+    let mut port = None;
+    for part in address.iter() {
+        match part {
+            Protocol::Ip4(a) => ip = Some(std::net::IpAddr::V4(a)),
+            Protocol::Ip6(a) => ip = Some(std::net::IpAddr::V6(a)),
+            Protocol::Tcp(p) => port = Some(p),
+            _ => {}
+        }
+    }
+    if let (Some(ip), Some(port)) = (ip, port)
+        && port != 0
+    {
+        std::net::TcpListener::bind((ip, port)).map_err(|e| {
+            Error::Config(format!(
+                "p2p_listen {}: {e} (is another node or program using the port?)",
+                config.p2p_listen
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 /// The libp2p identity from an Ed25519 key file's key.
 pub fn identity_of(key: &PrivateKey) -> Result<identity::Keypair> {
     match key {
