@@ -28,6 +28,8 @@ pub struct Metrics {
     raft_term: Gauge,
     raft_leader_changes: Counter,
     proposal_commit_seconds: Histogram,
+    block_build_seconds: Histogram,
+    block_bytes: Histogram,
     peers_connected: Gauge,
     raft_is_leader: Gauge,
     peer_messages_dropped: Family<CodeLabel, Counter>,
@@ -141,6 +143,20 @@ impl Metrics {
             "Peer messages that waited for room instead of being dropped, by where (`raft_inbox`: a Raft stream waited for the consensus loop) (messages)",
             peer_stream_waits.clone(),
         );
+        let block_build_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        registry.register_with_unit(
+            "block_build",
+            "Time the leader takes to build a block: pick transactions, execute, sign (seconds)",
+            Unit::Seconds,
+            block_build_seconds.clone(),
+        );
+        let block_bytes = Histogram::new(exponential_buckets(1024.0, 2.0, 14));
+        registry.register_with_unit(
+            "block_size",
+            "Encoded size of the blocks this node proposed (bytes)",
+            Unit::Bytes,
+            block_bytes.clone(),
+        );
         let consensus_halted = Gauge::default();
         registry.register(
             "consensus_halted",
@@ -160,6 +176,8 @@ impl Metrics {
             raft_term,
             raft_leader_changes,
             proposal_commit_seconds,
+            block_build_seconds,
+            block_bytes,
             peers_connected,
             raft_is_leader,
             peer_messages_dropped,
@@ -251,6 +269,12 @@ impl Metrics {
     /// Counts a change of leader.
     pub fn leader_changed(&self) {
         self.raft_leader_changes.inc();
+    }
+
+    /// Records a block this node built and proposed: how long building took, and its size.
+    pub fn block_proposed(&self, took: Duration, bytes: usize) {
+        self.block_build_seconds.observe(took.as_secs_f64());
+        self.block_bytes.observe(bytes as f64);
     }
 
     /// Records how long a proposed block took to be applied.

@@ -502,11 +502,17 @@ fn maybe_propose(
     if !due {
         return Ok(());
     }
+    #[allow(clippy::disallowed_methods)] // the node keeps its own time
+    let building = Instant::now();
     let Some(block) = chain.build_block(now_ms)? else {
         return Ok(());
     };
     let height = block.header.height;
-    match driver.propose(block.to_bytes()) {
+    let bytes = block.to_bytes();
+    chain
+        .metrics()
+        .block_proposed(building.elapsed(), bytes.len());
+    match driver.propose(bytes) {
         Ok(()) => {
             pacing.in_flight = Some(Proposal {
                 height,

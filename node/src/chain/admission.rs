@@ -119,6 +119,11 @@ impl Chain {
         // signature check; the hash excludes the signature, so this cannot admit a forgery.
         let hash = tx.hash(self.suite());
         if lock(&self.mempool).contains(&hash) {
+            // Just committed, and not yet cleared from the mempool (applying a block commits it
+            // before the mempool forgets it): the committed answer is the true one.
+            if self.storage.tx_location(&hash)?.is_some() {
+                return Err(ContractError::Duplicate(hash.to_hex()).into());
+            }
             return Err(SubmitError::AlreadyPending(hash));
         }
         // Gossip can bring a transaction after its block did; the block's check counts.
