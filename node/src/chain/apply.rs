@@ -83,15 +83,30 @@ impl Chain {
                 return Ok(Applied::Refused(refusal));
             }
         };
-        let head = self.head();
-        let context = BlockContext {
-            height: block.header.height,
-            timestamp_ms: block.header.timestamp_ms,
-        };
-        let outcome =
-            self.executor
-                .execute_block(&self.storage, &context, &block.txs, &head.state_root)?;
         let suite = self.suite();
+        let block_hash = block.header.hash(suite);
+        // The block this node built, on this same head (`validate` checked the parent): its
+        // execution then is its execution now, since execution depends only on the parent state,
+        // the header's context and the transactions, all fixed by the header hash.
+        let built = lock(&self.built)
+            .take()
+            .filter(|(hash, _)| *hash == block_hash);
+        let outcome = match built {
+            Some((_, outcome)) => outcome,
+            None => {
+                let head = self.head();
+                let context = BlockContext {
+                    height: block.header.height,
+                    timestamp_ms: block.header.timestamp_ms,
+                };
+                self.executor.execute_block(
+                    &self.storage,
+                    &context,
+                    &block.txs,
+                    &head.state_root,
+                )?
+            }
+        };
         let receipts_root = receipts_root(suite, &outcome.receipts);
         if receipts_root != block.header.receipts_root
             || outcome.state_root != block.header.state_root
@@ -110,7 +125,6 @@ impl Chain {
                 outcome.state_root
             )));
         }
-        let block_hash = block.header.hash(suite);
         let new_head = self.storage.commit_block(
             &block,
             &block_hash,

@@ -56,6 +56,7 @@ impl Chain {
             self.executor
                 .execute_block(&self.storage, &context, &txs, &head.state_root)?;
         let header = self.header(&head, &context, &txs, &outcome.receipts, outcome.state_root);
+        *lock(&self.built) = Some((header.hash(self.suite()), outcome));
         Ok(Some(Block {
             signature: header.sign(&self.node_key),
             header,

@@ -67,6 +67,9 @@ pub struct Chain {
     rejections: tokio::sync::broadcast::Sender<Rejection>,
     /// Why consensus stopped on this node (fail-stop on divergence), once it has.
     halted: Mutex<Option<String>>,
+    /// The outcome of executing the block this node built last, by its header hash: when that
+    /// block commits, applying it reuses the outcome instead of executing it a second time.
+    built: Mutex<Option<(xinlian_core::Hash, xinlian_contracts::BlockOutcome)>>,
 }
 
 /// A transaction the mempool dropped without it entering a block (expired or a duplicate).
@@ -172,6 +175,7 @@ impl Chain {
             // usually still here when it is applied.
             verified: Mutex::new(VerifiedCache::new(2 * config.mempool_txs_max)),
             halted: Mutex::new(None),
+            built: Mutex::new(None),
         })
     }
 

@@ -121,6 +121,48 @@ fn a_transaction_first_seen_in_a_block_is_not_verified_again_when_gossiped() {
     );
 }
 
+/// The leader applies its own block with the outcome it computed when building it; a follower
+/// executes it. Both reach the same head and the same receipts. A block other than the one
+/// built last (here: an older build) is executed, not taken from the cache.
+#[test]
+fn the_leader_reuses_its_build_and_reaches_the_same_state_as_a_follower() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (leader, follower) = (chain(dir_a.path()), chain(dir_b.path()));
+    for nonce in 1..=3 {
+        leader.submit(evidence(&leader, nonce)).unwrap();
+    }
+    let first = leader.build_block(1_000).unwrap().unwrap();
+    // A second build replaces the cached outcome; applying the first block must execute it.
+    let _second = leader.build_block(1_500).unwrap().unwrap();
+    let applied = |chain: &Chain, block: &Block| match chain.apply_entry(1, &block.to_bytes()) {
+        Ok(Applied::Block(head)) => head,
+        other => panic!("{other:?}"),
+    };
+    let (on_leader, on_follower) = (applied(&leader, &first), applied(&follower, &first));
+    assert_eq!(on_leader.hash, on_follower.hash);
+    assert_eq!(on_leader.state_root, on_follower.state_root);
+
+    leader.submit(evidence(&leader, 4)).unwrap();
+    let next = leader.build_block(2_000).unwrap().unwrap();
+    let (on_leader, on_follower) = (applied2(&leader, &next), applied2(&follower, &next));
+    assert_eq!(on_leader.hash, on_follower.hash);
+    assert_eq!(on_leader.state_root, next.header.state_root);
+    for tx in &next.txs {
+        let hash = tx.hash(leader.suite());
+        assert_eq!(
+            leader.storage().tx_location(&hash).unwrap(),
+            follower.storage().tx_location(&hash).unwrap()
+        );
+    }
+}
+
+fn applied2(chain: &Chain, block: &Block) -> crate::storage::Head {
+    match chain.apply_entry(2, &block.to_bytes()) {
+        Ok(Applied::Block(head)) => head,
+        other => panic!("{other:?}"),
+    }
+}
+
 /// Re-signs a block after changing its header, as a proposer that lies would.
 fn resign(mut block: Block, change: impl FnOnce(&mut BlockHeader)) -> Vec<u8> {
     change(&mut block.header);
