@@ -48,7 +48,7 @@ async fn metric(client_url: &str, name: &str) -> u64 {
 // the time beside another cluster test on two cores (appends not read within the request
 // timeout). With Raft on its own stream per peer (node/src/network/raft_stream.rs) it passed 8 of
 // 8 runs beside the cluster tests, but beside the kill campaign (another 4-node chain under SM2
-// load) it still failed 3 of 6: no Raft message dropped or waiting
+// load) it still failed 3 of 5: no Raft message dropped or waiting
 // (`xinlian_peer_messages_dropped_total` and `xinlian_peer_stream_waits_total` absent), every
 // peer connected, terms 9-10 and no leader the others agree on for 20 s. Not diagnosed yet; the
 // next step is Raft-level logs of such a run. `make flood` runs it alone meanwhile, and
