@@ -31,6 +31,7 @@ use crate::membership::Membership;
 use crate::raft_loop::Input;
 use crate::{Config, Error, Result};
 
+mod gossip;
 mod raft_stream;
 
 use raft_stream::{RaftSenders, SharedPeers, StreamContext};
@@ -169,12 +170,10 @@ pub enum Outgoing {
 type BlocksReply = tokio::sync::oneshot::Sender<Result<Vec<Vec<u8>>, String>>;
 
 /// Requests in flight whose outcome someone waits for.
-#[derive(Default)]
 struct Pending {
     fetches: HashMap<request_response::OutboundRequestId, BlocksReply>,
-    /// Most bytes of transactions in one gossip request: a quarter of the request limit, since
-    /// CBOR writes most bytes of a byte list as two.
-    gossip_bytes_max: usize,
+    /// Gossip windows per peer.
+    gossip: gossip::GossipFlow,
     /// Most bytes of blocks in one sync answer.
     sync_bytes_max: usize,
     /// Cuts this node off from its peers in testnets (always open in production builds).
@@ -392,10 +391,12 @@ pub fn start(
     raft_stream::accept(&mut control, context.clone())?;
     let raft = RaftSenders::new(control, context);
     let pending = Pending {
-        gossip_bytes_max: config.raft_message_bytes_max / 4,
+        fetches: HashMap::new(),
+        // A quarter of the request limit per gossip request, since CBOR writes most bytes of a
+        // byte list as two.
+        gossip: gossip::GossipFlow::new(config.raft_message_bytes_max / 4),
         sync_bytes_max: config.sync_bytes_max(),
         fault,
-        ..Pending::default()
     };
     tokio::spawn(run(
         swarm,
@@ -503,34 +504,12 @@ fn send_outgoing(
         return;
     }
     let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
-    for batch in split_by_size(txs, pending.gossip_bytes_max) {
-        for peer in &connected {
-            swarm
-                .behaviour_mut()
-                .rpc
-                .send_request(peer, PeerRequest::Txs(batch.clone()));
-        }
-    }
-}
-
-/// Splits transactions into requests of at most `budget` bytes of transactions each (a single
-/// larger one travels alone; admission limits a transaction to far less than a request).
-fn split_by_size(txs: Vec<Vec<u8>>, budget: usize) -> Vec<Vec<Vec<u8>>> {
-    let mut batches = Vec::new();
-    let mut batch: Vec<Vec<u8>> = Vec::new();
-    let mut bytes = 0;
-    for tx in txs {
-        if !batch.is_empty() && bytes + tx.len() > budget {
-            batches.push(std::mem::take(&mut batch));
-            bytes = 0;
-        }
-        bytes += tx.len();
-        batch.push(tx);
-    }
-    if !batch.is_empty() {
-        batches.push(batch);
-    }
-    batches
+    pending.gossip.send(
+        &mut swarm.behaviour_mut().rpc,
+        &connected,
+        &txs,
+        chain.metrics(),
+    );
 }
 
 fn peer_id_of(peers: &SharedPeers, raft_id: u64) -> Option<PeerId> {
@@ -569,6 +548,10 @@ fn handle_rpc(
                     PeerResponse::Blocks(blocks) => Ok(blocks),
                     other => Err(format!("peer answered {other:?}")),
                 });
+            } else {
+                pending
+                    .gossip
+                    .ended(&mut swarm.behaviour_mut().rpc, request_id);
             }
         }
         // Gossip and sync failures say nothing about the Raft stream, which reports its own.
@@ -577,6 +560,10 @@ fn handle_rpc(
         } => {
             if let Some(reply) = pending.fetches.remove(&request_id) {
                 let _ = reply.send(Err(error.to_string()));
+            } else {
+                pending
+                    .gossip
+                    .ended(&mut swarm.behaviour_mut().rpc, request_id);
             }
         }
         _ => {}
