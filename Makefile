@@ -58,6 +58,6 @@ kill-campaign: deps
 	XINLIAN_KILLS=$${XINLIAN_KILLS:-100} cargo test -p xinlian-cli $(FEATURES) --test it kill_campaign -- --nocapture
 
 ## One member floods the chain with large valid transactions while another's must still commit
-## (cli/tests/it/flood.rs); not yet in `make test`, see the note on the test.
+## (cli/tests/it/flood.rs; also in `make test`), alone and with its output.
 flood: deps
-	cargo test -p xinlian-cli $(FEATURES) --test it flood -- --ignored --nocapture
+	cargo test -p xinlian-cli $(FEATURES) --test it flood -- --nocapture

@@ -29,6 +29,7 @@ pub mod raft_store;
 pub mod storage;
 pub mod trace;
 pub mod verified;
+pub mod workers;
 
 use std::future::Future;
 use std::path::Path;

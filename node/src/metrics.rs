@@ -37,6 +37,7 @@ pub struct Metrics {
     signed_queries_refused: Family<CodeLabel, Counter>,
     signature_checks: Family<CodeLabel, Counter>,
     consensus_halted: Gauge,
+    raft_loop_seen_ms: Gauge,
 }
 
 impl Default for Metrics {
@@ -157,6 +158,12 @@ impl Metrics {
             Unit::Bytes,
             block_bytes.clone(),
         );
+        let raft_loop_seen_ms = Gauge::default();
+        registry.register(
+            "raft_loop_seen_ms",
+            "When the consensus loop last went round, in Unix milliseconds: far behind the clock means the loop is stuck (milliseconds)",
+            raft_loop_seen_ms.clone(),
+        );
         let consensus_halted = Gauge::default();
         registry.register(
             "consensus_halted",
@@ -166,6 +173,7 @@ impl Metrics {
         Metrics {
             registry,
             consensus_halted,
+            raft_loop_seen_ms,
             height,
             blocks,
             txs_committed,
@@ -264,6 +272,12 @@ impl Metrics {
     pub fn set_raft(&self, term: u64, is_leader: bool) {
         self.raft_term.set(i64::try_from(term).unwrap_or(i64::MAX));
         self.raft_is_leader.set(i64::from(is_leader));
+    }
+
+    /// Records that the consensus loop went round at `now_ms`.
+    pub fn raft_loop_seen(&self, now_ms: u64) {
+        self.raft_loop_seen_ms
+            .set(i64::try_from(now_ms).unwrap_or(i64::MAX));
     }
 
     /// Counts a change of leader.

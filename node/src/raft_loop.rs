@@ -248,6 +248,7 @@ fn run(
         }
         chain.set_leader(leader);
         chain.metrics().set_raft(driver.term(), driver.is_leader());
+        chain.metrics().raft_loop_seen(crate::now_ms());
         maybe_propose(&chain, &mut driver, &mut pacing, now)?;
         reconcile_membership(&chain, &mut driver)?;
         let mut app = NodeApp {

@@ -104,10 +104,11 @@ async fn submit_tx(
     State(chain): State<Arc<Chain>>,
     ApiJson(tx): ApiJson<SignedTransaction>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let tx_hash = blocking(&chain, move |c| {
-        c.submit_from_client(tx).map_err(ApiError::from)
-    })
-    .await?;
+    // On the admission threads, below consensus in priority (node/src/workers.rs).
+    let tx_hash = crate::workers::admit(move || chain.submit_from_client(tx))
+        .await
+        .ok_or_else(|| ApiError::internal("admission worker failed".to_string()))?
+        .map_err(ApiError::from)?;
     Ok((StatusCode::ACCEPTED, Json(SubmitTxResponse { tx_hash })))
 }
 

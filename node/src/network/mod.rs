@@ -636,11 +636,8 @@ fn blocks_within(chain: &Chain, from: u64, count: u32, bytes_max: usize) -> Vec<
     blocks
 }
 
-/// Admits gossiped transactions on a pool of its own (one thread per core), off the transport's
-/// loop: admission verifies signatures (about a quarter of a millisecond each for SM2), the loop
-/// must keep carrying Raft messages meanwhile, and more verifying threads than cores would only
-/// crowd out the ones that carry Raft. Not rayon's global pool: a block's signature checks run
-/// there and must not queue behind gossip. At most [`GOSSIP_QUEUED_BYTES_MAX`] bytes of
+/// Admits gossiped transactions on the admission threads (`crate::workers`, one per core, below
+/// consensus in priority), off the transport's loop, which must keep carrying messages. At most [`GOSSIP_QUEUED_BYTES_MAX`] bytes of
 /// transactions are queued or being admitted; a request beyond that is refused as busy, and the
 /// peer's periodic re-send brings its transactions again. Honest gossip stays far below it (a
 /// batch is a few hundred transactions of a few hundred bytes); a flooding peer cannot hold more.
@@ -657,7 +654,7 @@ fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Vec<u8>>) -> PeerResponse {
         return PeerResponse::Refused("busy".into());
     };
     let chain = chain.clone();
-    admission_pool().spawn(move || {
+    crate::workers::admission_pool().spawn(move || {
         let _permit = permit;
         for bytes in txs {
             match SignedTransaction::from_bytes(&bytes) {
@@ -671,33 +668,4 @@ fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Vec<u8>>) -> PeerResponse {
         }
     });
     PeerResponse::Ack
-}
-
-/// How much lower than the rest of the node gossip admission runs (a nice value). A flood of
-/// gossiped transactions keeps every core busy verifying signatures; at the same priority the
-/// Raft thread then waits its turn behind them, heartbeats come late, and followers start
-/// elections. Admission is work that can wait; heartbeats are not.
-#[cfg(target_os = "linux")]
-const ADMISSION_NICE: i32 = 5;
-
-/// Lowers the calling thread's priority by [`ADMISSION_NICE`] (Linux: `setpriority` on a thread
-/// id acts on that thread only). Failure leaves it at the normal priority.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        let _ =
-            rustix::process::setpriority_process(Some(rustix::thread::gettid()), ADMISSION_NICE);
-    }
-}
-
-/// The threads that admit gossiped transactions.
-fn admission_pool() -> &'static rayon::ThreadPool {
-    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .thread_name(|i| format!("xinlian-admit-{i}"))
-            .start_handler(|_| lower_priority())
-            .build()
-            .expect("threads for gossip admission")
-    })
 }

@@ -173,6 +173,7 @@ async fn deliver(
     let mut frames = Vec::new();
     for message in messages {
         let Ok(bytes) = message.write_to_bytes() else {
+            context.dropped("unencodable");
             continue;
         };
         if bytes.len() > context.message_bytes_max {
