@@ -10,7 +10,7 @@
 //! the backpressure they should feel.
 
 /// How much lower than the rest of the node admission runs (a nice value).
-#[cfg(target_os = "linux")]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 const ADMISSION_NICE: i32 = 5;
 
 /// Lowers the calling thread's priority by [`ADMISSION_NICE`] (Linux: `setpriority` on a thread
