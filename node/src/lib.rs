@@ -151,6 +151,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let server = axum::serve(listener, app).into_future();
     let (network, outgoing) = network::channel(chain.clone());
     let raft_network = network.clone();
+    let raft_network_reports = network.clone();
     let outbound: raft_loop::Outbound =
         Box::new(move |message| raft_network.send(network::Outgoing::Raft(message)));
     let fetch_network = network.clone();
@@ -162,6 +163,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         raft_loop::Transport { outbound, fetcher },
     )?;
     let inputs = raft.inputs();
+    raft_network_reports.set_raft_inputs(inputs.clone());
     network::start(
         chain.clone(),
         &config,

@@ -38,6 +38,7 @@ pub struct Metrics {
     signature_checks: Family<CodeLabel, Counter>,
     consensus_halted: Gauge,
     raft_loop_seen_ms: Gauge,
+    block_outcomes_reused: Counter,
 }
 
 impl Default for Metrics {
@@ -158,6 +159,12 @@ impl Metrics {
             Unit::Bytes,
             block_bytes.clone(),
         );
+        let block_outcomes_reused = Counter::default();
+        registry.register(
+            "block_outcomes_reused",
+            "Blocks this node built and then applied with the execution it did when building them, instead of executing them again (blocks)",
+            block_outcomes_reused.clone(),
+        );
         let raft_loop_seen_ms = Gauge::default();
         registry.register(
             "raft_loop_seen_ms",
@@ -174,6 +181,7 @@ impl Metrics {
             registry,
             consensus_halted,
             raft_loop_seen_ms,
+            block_outcomes_reused,
             height,
             blocks,
             txs_committed,
@@ -272,6 +280,11 @@ impl Metrics {
     pub fn set_raft(&self, term: u64, is_leader: bool) {
         self.raft_term.set(i64::try_from(term).unwrap_or(i64::MAX));
         self.raft_is_leader.set(i64::from(is_leader));
+    }
+
+    /// Counts a block applied with the outcome of its own build.
+    pub fn block_outcome_reused(&self) {
+        self.block_outcomes_reused.inc();
     }
 
     /// Records that the consensus loop went round at `now_ms`.

@@ -31,6 +31,11 @@ pub fn admission_pool() -> &'static rayon::ThreadPool {
         rayon::ThreadPoolBuilder::new()
             .thread_name(|i| format!("xinlian-admit-{i}"))
             .start_handler(|_| lower_priority())
+            // A panic in one admission fails that admission (its caller sees the reply dropped),
+            // not the node: rayon's default for a panic in `spawn` is to abort the process.
+            .panic_handler(|_| {
+                tracing::error!(target: "xinlian.node", "an admission panicked; it was refused");
+            })
             .build()
             .expect("threads for admission")
     })
@@ -40,7 +45,10 @@ pub fn admission_pool() -> &'static rayon::ThreadPool {
 pub async fn admit<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     let (reply, answer) = tokio::sync::oneshot::channel();
     admission_pool().spawn(move || {
-        let _ = reply.send(work());
+        // A client that went away (timeout, closed connection) is not worth the verification.
+        if !reply.is_closed() {
+            let _ = reply.send(work());
+        }
     });
     answer.await.ok()
 }

@@ -248,8 +248,24 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
         ],
     )
     .await;
-    // A frame longer than the node's message limit: the stream is closed unread.
-    raft_stream_raw(&mut member, &target, &(17u32 << 20).to_be_bytes()).await;
+    // A member has one Raft reader at a time: a new stream replaces the old one (as after a
+    // reconnect), so each stream's frames are counted before the next stream opens.
+    wait_dropped(
+        &cluster,
+        0,
+        &[
+            ("undecodable", 1),
+            ("impersonation", 1),
+            ("impossible_term", 1),
+        ],
+    )
+    .await;
+    // A frame longer than the node's message limit: the stream is closed unread, and a valid
+    // frame after the oversized header on the same stream is never read.
+    let mut oversized = (17u32 << 20).to_be_bytes().to_vec();
+    oversized.extend_from_slice(&frame_all(&[raft_message(1, 1, term)]));
+    raft_stream_raw(&mut member, &target, &oversized).await;
+    wait_dropped(&cluster, 0, &[("oversized", 1), ("impersonation", 1)]).await;
     // A Raft message on the request-response protocol is refused with where it belongs.
     let outcome = ask(
         &mut member,
@@ -355,15 +371,19 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
         .trim()
         .parse()
         .unwrap();
-    for term in [current_term, current_term + 1] {
-        let mut heartbeat = Message::default();
-        heartbeat.set_msg_type(MessageType::MsgHeartbeat);
-        heartbeat.from = node2_raft_id;
-        heartbeat.to = node0;
-        heartbeat.term = term;
-        heartbeat.commit = u64::MAX / 2;
-        raft_stream(&mut member, &target, &[heartbeat.write_to_bytes().unwrap()]).await;
-    }
+    let heartbeats: Vec<Vec<u8>> = [current_term, current_term + 1]
+        .into_iter()
+        .map(|term| {
+            let mut heartbeat = Message::default();
+            heartbeat.set_msg_type(MessageType::MsgHeartbeat);
+            heartbeat.from = node2_raft_id;
+            heartbeat.to = node0;
+            heartbeat.term = term;
+            heartbeat.commit = u64::MAX / 2;
+            heartbeat.write_to_bytes().unwrap()
+        })
+        .collect();
+    raft_stream(&mut member, &target, &heartbeats).await;
     wait_dropped(&cluster, 0, &[("not_leader", 1), ("commit_beyond_log", 1)]).await;
 
     // The chain carries on with the two honest nodes.

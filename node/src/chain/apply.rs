@@ -92,7 +92,10 @@ impl Chain {
             .take()
             .filter(|(hash, _)| *hash == block_hash);
         let outcome = match built {
-            Some((_, outcome)) => outcome,
+            Some((_, outcome)) => {
+                self.metrics.block_outcome_reused();
+                outcome
+            }
             None => {
                 let head = self.head();
                 let context = BlockContext {

@@ -141,12 +141,27 @@ fn the_leader_reuses_its_build_and_reaches_the_same_state_as_a_follower() {
     let (on_leader, on_follower) = (applied(&leader, &first), applied(&follower, &first));
     assert_eq!(on_leader.hash, on_follower.hash);
     assert_eq!(on_leader.state_root, on_follower.state_root);
+    let reused = |chain: &Chain| {
+        chain
+            .metrics()
+            .render()
+            .lines()
+            .find_map(|l| l.strip_prefix("xinlian_block_outcomes_reused_total "))
+            .map_or(0, |v| v.trim().parse::<u64>().unwrap())
+    };
+    assert_eq!(reused(&leader), 0, "an older build is executed, not reused");
 
     leader.submit(evidence(&leader, 4)).unwrap();
     let next = leader.build_block(2_000).unwrap().unwrap();
     let (on_leader, on_follower) = (applied2(&leader, &next), applied2(&follower, &next));
     assert_eq!(on_leader.hash, on_follower.hash);
     assert_eq!(on_leader.state_root, next.header.state_root);
+    assert_eq!(
+        reused(&leader),
+        1,
+        "the block built last is applied with its build"
+    );
+    assert_eq!(reused(&follower), 0);
     for tx in &next.txs {
         let hash = tx.hash(leader.suite());
         assert_eq!(

@@ -18,7 +18,10 @@ use std::io;
 use libp2p::futures::{AsyncRead, AsyncWrite, StreamExt};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, allow_block_list, identity, noise, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, allow_block_list, connection_limits, identity, noise, tcp,
+    yamux,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use xinlian_consensus::Message;
@@ -45,6 +48,8 @@ const GOSSIP_QUEUED_BYTES_MAX: usize = 64 << 20;
 pub const OUTGOING_MAX: usize = 8_192;
 /// Most blocks one sync response carries.
 pub const SYNC_BLOCKS_MAX: u32 = 64;
+/// Connections one peer may hold with this node.
+const PEER_CONNECTIONS_MAX: u32 = 2;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const REDIAL_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -79,6 +84,9 @@ pub enum PeerResponse {
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    /// At most two connections per peer (one dialled each way): a member cannot multiply its
+    /// streams by opening connections.
+    limits: connection_limits::Behaviour,
     rpc: request_response::Behaviour<CountingCodec>,
     streams: libp2p_stream::Behaviour,
 }
@@ -185,6 +193,9 @@ struct Pending {
 pub struct NetworkHandle {
     outgoing: mpsc::Sender<Outgoing>,
     chain: Arc<Chain>,
+    /// The consensus loop's inputs, once it runs: told of Raft messages that found the queue
+    /// full, so a lost snapshot or append is retried by Raft's rules instead of waited for.
+    raft_inputs: Arc<std::sync::OnceLock<SyncSender<Input>>>,
 }
 
 impl NetworkHandle {
@@ -209,12 +220,27 @@ impl NetworkHandle {
             .map_err(|_| "transport dropped the request".to_string())?
     }
 
-    /// Queues an item; drops and counts it when the queue is full.
+    /// Sets where lost Raft messages are reported (once, when the consensus loop starts).
+    pub fn set_raft_inputs(&self, inputs: SyncSender<Input>) {
+        let _ = self.raft_inputs.set(inputs);
+    }
+
+    /// Queues an item; drops and counts it when the queue is full (and tells Raft of a lost Raft
+    /// message).
     pub fn send(&self, item: Outgoing) {
-        if self.outgoing.try_send(item).is_err() {
-            self.chain
-                .metrics()
-                .count_dropped_peer_message("outgoing_queue_full");
+        let Err(refused) = self.outgoing.try_send(item) else {
+            return;
+        };
+        self.chain
+            .metrics()
+            .count_dropped_peer_message("outgoing_queue_full");
+        if let Outgoing::Raft(message) = refused.into_inner()
+            && let Some(inputs) = self.raft_inputs.get()
+        {
+            if message.get_msg_type() == xinlian_consensus::MessageType::MsgSnapshot {
+                report_snapshot(inputs, message.to, false);
+            }
+            let _ = inputs.try_send(Input::Unreachable(message.to));
         }
     }
 }
@@ -314,7 +340,14 @@ fn update_peers(
 /// The queue of outgoing items: the handle for senders, the receiver for [`start`].
 pub fn channel(chain: Arc<Chain>) -> (NetworkHandle, mpsc::Receiver<Outgoing>) {
     let (outgoing, receiver) = mpsc::channel(OUTGOING_MAX);
-    (NetworkHandle { outgoing, chain }, receiver)
+    (
+        NetworkHandle {
+            outgoing,
+            chain,
+            raft_inputs: Arc::default(),
+        },
+        receiver,
+    )
 }
 
 /// Starts the transport, sending what arrives on `outgoing`.
@@ -356,6 +389,10 @@ pub fn start(
             );
             Behaviour {
                 allowed,
+                limits: connection_limits::Behaviour::new(
+                    connection_limits::ConnectionLimits::default()
+                        .with_max_established_per_peer(Some(PEER_CONNECTIONS_MAX)),
+                ),
                 rpc,
                 streams: libp2p_stream::Behaviour::new(),
             }
@@ -431,6 +468,7 @@ async fn run(
             Ok(()) = membership.changed() => {
                 let current = membership.borrow_and_update().clone();
                 update_peers(&mut swarm, &links.peers, &current);
+                links.raft.retain_members();
             }
             _ = redial.tick() => {
                 for address in &dial {
@@ -473,13 +511,15 @@ fn send_outgoing(
     let mut txs = Vec::new();
     for item in items {
         match item {
+            // The Raft sender reports what it cannot deliver (isolated too), so Raft learns of
+            // every lost snapshot and every unreachable peer.
+            Outgoing::Raft(message) => links.raft.send(message),
             Outgoing::FetchBlocks { reply, .. } if pending.fault.is_isolated() => {
                 let _ = reply.send(Err("isolated by the fault switch".into()));
             }
             _ if pending.fault.is_isolated() => {
                 chain.metrics().count_dropped_peer_message("isolated")
             }
-            Outgoing::Raft(message) => links.raft.send(message),
             Outgoing::FetchBlocks {
                 peer,
                 from,

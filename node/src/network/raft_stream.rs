@@ -40,10 +40,13 @@ pub(crate) const RAFT_PROTOCOL: StreamProtocol = StreamProtocol::new("/xinlian/r
 const PEER_QUEUE_MESSAGES: usize = 1024;
 /// Most messages written before one flush.
 const BURST_MAX: usize = 64;
-/// How long opening a stream or writing a burst may take before the peer counts as unreachable.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long opening a stream or writing a burst may take before the peer counts as unreachable:
+/// about an election timeout, so heartbeats do not wait behind a stalled write for longer.
+const IO_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long after a failed open the sender drops messages instead of trying again.
 const REOPEN_BACKOFF: Duration = Duration::from_millis(500);
+/// Most bytes a reader sets aside for a frame before its bytes arrive.
+const FRAME_PREALLOCATED_MAX: usize = 64 << 10;
 /// How long a reader sleeps when the consensus loop's queue is full before trying again.
 const INBOX_RETRY: Duration = Duration::from_millis(1);
 
@@ -85,6 +88,16 @@ impl RaftSenders {
             queues: HashMap::new(),
             context,
         }
+    }
+
+    /// Ends the sender tasks of Raft ids no longer in the registry (their streams close with
+    /// them).
+    pub(crate) fn retain_members(&mut self) {
+        let Ok(peers) = self.context.peers.read() else {
+            return;
+        };
+        self.queues
+            .retain(|raft_id, _| peers.raft_to_peer.contains_key(raft_id));
     }
 
     /// Queues `message` for its recipient's stream; never waits.
@@ -136,13 +149,10 @@ async fn run_sender(
                     report_snapshot(&context.raft_inputs, to, false);
                 }
             }
+            context.unreachable(to);
             continue;
         }
-        let snapshots = messages
-            .iter()
-            .filter(|m| m.get_msg_type() == MessageType::MsgSnapshot)
-            .count();
-        let delivered = deliver(
+        let delivery = deliver(
             to,
             &messages,
             &mut stream,
@@ -151,17 +161,29 @@ async fn run_sender(
             &context,
         )
         .await;
-        for _ in 0..snapshots {
-            report_snapshot(&context.raft_inputs, to, delivered);
+        for _ in 0..delivery.snapshots_sent {
+            report_snapshot(&context.raft_inputs, to, delivery.written);
         }
-        if !delivered {
+        for _ in 0..delivery.snapshots_dropped {
+            report_snapshot(&context.raft_inputs, to, false);
+        }
+        if !delivery.written {
             context.unreachable(to);
         }
     }
 }
 
-/// Writes `messages` on the stream to `to` (opening it first if needed) and flushes; false when
-/// the peer could not be reached in time.
+/// What became of a burst.
+struct Delivery {
+    /// Written and flushed in time.
+    written: bool,
+    /// Snapshots in the burst that were written (or not, with the rest).
+    snapshots_sent: usize,
+    /// Snapshots that could not be framed at all.
+    snapshots_dropped: usize,
+}
+
+/// Writes `messages` on the stream to `to` (opening it first if needed) and flushes.
 async fn deliver(
     to: u64,
     messages: &[Message],
@@ -169,23 +191,60 @@ async fn deliver(
     retry_at: &mut tokio::time::Instant,
     control: &mut libp2p_stream::Control,
     context: &StreamContext,
-) -> bool {
+) -> Delivery {
     let mut frames = Vec::new();
+    let mut snapshots_sent = 0;
+    let mut snapshots_dropped = 0;
     for message in messages {
-        let Ok(bytes) = message.write_to_bytes() else {
-            context.dropped("unencodable");
-            continue;
+        let is_snapshot = message.get_msg_type() == MessageType::MsgSnapshot;
+        let framed = match message.write_to_bytes() {
+            Err(_) => Err("unencodable"),
+            Ok(bytes) if bytes.len() > context.message_bytes_max => Err("oversized_outgoing"),
+            Ok(bytes) => Ok(bytes),
         };
-        if bytes.len() > context.message_bytes_max {
-            context.dropped("oversized_outgoing");
-            continue;
+        match framed {
+            Ok(bytes) => {
+                frames.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+                frames.extend_from_slice(&bytes);
+                snapshots_sent += usize::from(is_snapshot);
+            }
+            Err(reason) => {
+                context.dropped(reason);
+                snapshots_dropped += usize::from(is_snapshot);
+            }
         }
-        frames.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-        frames.extend_from_slice(&bytes);
     }
+    let written = write_burst(
+        to,
+        &frames,
+        messages.len(),
+        stream,
+        retry_at,
+        control,
+        context,
+    )
+    .await;
+    Delivery {
+        written,
+        snapshots_sent,
+        snapshots_dropped,
+    }
+}
+
+/// Writes framed bytes on the stream to `to`, opening it first if needed; false when the peer
+/// could not be reached in time (`count` messages are then counted as dropped).
+async fn write_burst(
+    to: u64,
+    frames: &[u8],
+    count: usize,
+    stream: &mut Option<Stream>,
+    retry_at: &mut tokio::time::Instant,
+    control: &mut libp2p_stream::Control,
+    context: &StreamContext,
+) -> bool {
     if stream.is_none() {
         if tokio::time::Instant::now() < *retry_at {
-            for _ in messages {
+            for _ in 0..count {
                 context.dropped("peer_unreachable");
             }
             return false;
@@ -198,7 +257,7 @@ async fn deliver(
             Ok(Ok(opened)) => *stream = Some(opened),
             _ => {
                 *retry_at = tokio::time::Instant::now() + REOPEN_BACKOFF;
-                for _ in messages {
+                for _ in 0..count {
                     context.dropped("peer_unreachable");
                 }
                 return false;
@@ -209,7 +268,7 @@ async fn deliver(
         return false;
     };
     let written = tokio::time::timeout(IO_TIMEOUT, async {
-        open.write_all(&frames).await?;
+        open.write_all(frames).await?;
         open.flush().await
     })
     .await;
@@ -218,7 +277,7 @@ async fn deliver(
     }
     tracing::debug!(target: "xinlian.node.p2p", to, "Raft stream broke; reopening");
     *stream = None;
-    for _ in messages {
+    for _ in 0..count {
         context.dropped("stream_broken");
     }
     false
@@ -229,7 +288,9 @@ fn peer_of(context: &StreamContext, raft_id: u64) -> Option<PeerId> {
     peers.raft_to_peer.get(&raft_id).copied()
 }
 
-/// Accepts the Raft streams peers open to this node, each read by a task of its own.
+/// Accepts the Raft streams peers open to this node. Each member has one reader: a new stream
+/// from a peer (its sender reopened after a failure) replaces the old one, whose reader ends, so
+/// a member cannot hold more than one reader however many streams it opens.
 pub(crate) fn accept(
     control: &mut libp2p_stream::Control,
     context: StreamContext,
@@ -238,8 +299,22 @@ pub(crate) fn accept(
         .accept(RAFT_PROTOCOL)
         .map_err(|e| crate::Error::Config(format!("p2p: {e}")))?;
     tokio::spawn(async move {
+        let mut readers: HashMap<PeerId, tokio::task::AbortHandle> = HashMap::new();
         while let Some((peer, stream)) = incoming.next().await {
-            tokio::spawn(read_stream(peer, stream, context.clone()));
+            let member = context
+                .peers
+                .read()
+                .is_ok_and(|peers| peers.peer_to_raft.contains_key(&peer));
+            if !member {
+                context.dropped("not_member");
+                continue;
+            }
+            if let Some(previous) = readers.remove(&peer) {
+                previous.abort();
+            }
+            readers.retain(|_, reader| !reader.is_finished());
+            let reader = tokio::spawn(read_stream(peer, stream, context.clone()));
+            readers.insert(peer, reader.abort_handle());
         }
     });
     Ok(())
@@ -260,14 +335,6 @@ async fn read_stream(peer: PeerId, mut stream: Stream, context: StreamContext) {
             context.dropped("oversized");
             return;
         }
-        let mut frame = vec![0u8; length];
-        if stream.read_exact(&mut frame).await.is_err() {
-            return;
-        }
-        if context.fault.is_isolated() {
-            context.dropped("isolated");
-            continue;
-        }
         let raft_id = context
             .peers
             .read()
@@ -278,6 +345,20 @@ async fn read_stream(peer: PeerId, mut stream: Stream, context: StreamContext) {
             context.dropped("not_member");
             return;
         };
+        // The buffer grows with the bytes that actually arrive, not with the length claimed.
+        let mut frame = Vec::with_capacity(length.min(FRAME_PREALLOCATED_MAX));
+        match (&mut stream)
+            .take(length as u64)
+            .read_to_end(&mut frame)
+            .await
+        {
+            Ok(read) if read == length => {}
+            _ => return,
+        }
+        if context.fault.is_isolated() {
+            context.dropped("isolated");
+            continue;
+        }
         let Ok(message) = Message::parse_from_bytes(&frame) else {
             context.dropped("undecodable");
             continue;
