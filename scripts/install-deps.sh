@@ -2,7 +2,7 @@
 # Installs what a fresh Debian machine lacks to build and test Xinlian:
 # libclang-dev (bindgen for RocksDB's C++ build), the openssl command (interoperability tests),
 # Debian's chromium (the scan page's headless browser test), iproute2 and iptables (partitions in
-# network namespaces).
+# network namespaces), procps (kill, pkill).
 set -euo pipefail
 
 missing=()
@@ -13,6 +13,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # Network namespaces and iptables for the partition tests (cli/tests/it/partition.rs).
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+# kill and pkill for the testnet and README tests (cli/tests/it/testnet_cli.rs, readme.rs).
+command -v pkill >/dev/null 2>&1 || missing+=(procps)
 # A CJK font, so the scan page's screenshot shows its Chinese labels.
 dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || missing+=(fonts-wqy-zenhei)
 [ ${#missing[@]} -eq 0 ] && exit 0
