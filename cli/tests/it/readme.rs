@@ -41,8 +41,10 @@ async fn the_readme_cli_block_runs_against_a_testnet() {
             .replace("8645", &own_port.to_string())
     );
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new("bash")
-        .arg("-c")
+    // Bounded, so a step that never ends (a node that never answers) fails the test instead of
+    // hanging the suite.
+    let output = Command::new("timeout")
+        .args(["600", "bash", "-c"])
         .arg(&script)
         .current_dir(dir.path())
         .env("XINLIAN_HTTP_PORT", testnet_port.to_string())
