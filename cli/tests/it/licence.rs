@@ -359,6 +359,21 @@ fn wrong_check(good: &LicenceId) -> String {
 }
 
 /// An issuer issues, suspends and a window verifies through the `xinlian` CLI.
+/// Waits until node 2 (where `cli_verify` asks) has the block of a transaction committed through
+/// node 1.
+async fn wait_at_node2(cluster: &Cluster, tx_hash: &str) {
+    let hash = xinlian_core::Hash::from_hex(tx_hash)
+        .unwrap_or_else(|e| panic!("{tx_hash:?} is not a transaction hash: {e}"));
+    let height = cluster
+        .client(1)
+        .tx(&hash)
+        .await
+        .unwrap()
+        .height
+        .expect("committed");
+    cluster.wait_height(2, height).await;
+}
+
 async fn through_the_cli(cluster: &Cluster, revoked: &xinlian_testnet::DemoLicence) {
     let dir = cluster._dir.path();
     let node = cluster.layout.nodes[1].http_url.clone();
@@ -408,12 +423,15 @@ async fn through_the_cli(cluster: &Cluster, revoked: &xinlian_testnet::DemoLicen
     // The transaction first, then `licence <id>`.
     let printed = String::from_utf8(issued.stdout).unwrap();
     let mut lines = printed.lines();
-    assert_eq!(lines.next().unwrap().len(), 64, "{printed}");
+    let tx_hash = lines.next().unwrap();
+    assert_eq!(tx_hash.len(), 64, "{printed}");
     let id = lines
         .next()
         .and_then(|l| l.strip_prefix("licence "))
         .unwrap_or_else(|| panic!("no licence id in {printed}"))
         .to_string();
+    // Issued through node 1 and verified at node 2: wait until node 2 has the block.
+    wait_at_node2(cluster, tx_hash).await;
     let (code, verdict, stderr) = cli_verify(cluster, &id, Some(&document));
     assert_eq!(code, Some(0), "{verdict} {stderr}");
     assert_eq!(verdict["acceptable"], true, "{verdict}");
@@ -425,6 +443,10 @@ async fn through_the_cli(cluster: &Cluster, revoked: &xinlian_testnet::DemoLicen
         "{}",
         String::from_utf8_lossy(&suspended.stderr)
     );
+    let suspended_tx = String::from_utf8_lossy(&suspended.stdout)
+        .trim()
+        .to_string();
+    wait_at_node2(cluster, &suspended_tx).await;
     let shown = xinlian(&["license", "show", "--node", &node, &id]);
     let record: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(record["status_code"], "02");
