@@ -99,16 +99,21 @@ async fn blocks_link_and_status_reports_the_chain() {
         parent = block.hash;
     }
     assert_eq!(parent, status.latest_hash);
-    let metrics = reqwest::get(format!("{}/metrics", node.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains(&format!("xinlian_height {}", status.height)),
-        "{metrics}"
-    );
+    // The metric is set just after the head moves, so it may lag the status for an instant.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = reqwest::get(format!("{}/metrics", node.url()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains(&format!("xinlian_height {}", status.height)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let openapi: serde_json::Value = reqwest::get(format!("{}/openapi.json", node.url()))
         .await
         .unwrap()
