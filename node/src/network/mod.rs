@@ -552,8 +552,14 @@ fn send_outgoing(
     );
 }
 
+/// The peer id of Raft member `raft_id`, if it is in the registry.
 fn peer_id_of(peers: &SharedPeers, raft_id: u64) -> Option<PeerId> {
     peers.read().ok()?.raft_to_peer.get(&raft_id).copied()
+}
+
+/// The Raft id of `peer`, if it is in the registry (a member).
+fn raft_id_of(peers: &SharedPeers, peer: &PeerId) -> Option<u64> {
+    peers.read().ok()?.peer_to_raft.get(peer).copied()
 }
 
 fn handle_rpc(
@@ -636,10 +642,7 @@ fn answer(
         chain.metrics().count_dropped_peer_message("isolated");
         return PeerResponse::Refused("isolated".into());
     }
-    let member = peers
-        .read()
-        .is_ok_and(|peers| peers.peer_to_raft.contains_key(&peer));
-    if !member {
+    if raft_id_of(peers, &peer).is_none() {
         return PeerResponse::Refused("not a member".into());
     }
     match request {

@@ -27,7 +27,7 @@ use protobuf::Message as _;
 use tokio::sync::mpsc;
 use xinlian_consensus::{Message, MessageType};
 
-use super::{Peers, report_snapshot};
+use super::{Peers, peer_id_of, raft_id_of, report_snapshot};
 use crate::chain::Chain;
 use crate::fault::FaultSwitch;
 use crate::raft_loop::Input;
@@ -249,7 +249,7 @@ async fn write_burst(
             }
             return false;
         }
-        let Some(peer) = peer_of(context, to) else {
+        let Some(peer) = peer_id_of(&context.peers, to) else {
             context.dropped("unknown_recipient");
             return false;
         };
@@ -283,11 +283,6 @@ async fn write_burst(
     false
 }
 
-fn peer_of(context: &StreamContext, raft_id: u64) -> Option<PeerId> {
-    let peers = context.peers.read().ok()?;
-    peers.raft_to_peer.get(&raft_id).copied()
-}
-
 /// Accepts the Raft streams peers open to this node. Each member has one reader: a new stream
 /// from a peer (its sender reopened after a failure) replaces the old one, whose reader ends, so
 /// a member cannot hold more than one reader however many streams it opens.
@@ -301,11 +296,7 @@ pub(crate) fn accept(
     tokio::spawn(async move {
         let mut readers: HashMap<PeerId, tokio::task::AbortHandle> = HashMap::new();
         while let Some((peer, stream)) = incoming.next().await {
-            let member = context
-                .peers
-                .read()
-                .is_ok_and(|peers| peers.peer_to_raft.contains_key(&peer));
-            if !member {
+            if raft_id_of(&context.peers, &peer).is_none() {
                 context.dropped("not_member");
                 continue;
             }
@@ -335,12 +326,7 @@ async fn read_stream(peer: PeerId, mut stream: Stream, context: StreamContext) {
             context.dropped("oversized");
             return;
         }
-        let raft_id = context
-            .peers
-            .read()
-            .ok()
-            .and_then(|peers| peers.peer_to_raft.get(&peer).copied());
-        let Some(raft_id) = raft_id else {
+        let Some(raft_id) = raft_id_of(&context.peers, &peer) else {
             // No longer a member (the allow list closes its connection too).
             context.dropped("not_member");
             return;
