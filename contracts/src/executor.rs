@@ -134,8 +134,20 @@ impl Executor {
         tx: &SignedTransaction,
         height: u64,
     ) -> Checked<Member> {
-        let hash = tx.hash(self.rules.suite);
-        let member = match self.precheck(&Overlay::new(state), tx, &hash, height)? {
+        self.check_admission_hashed(state, tx, &tx.hash(self.rules.suite), height)
+    }
+
+    /// [`Executor::check_admission`] of a transaction whose hash the caller already computed
+    /// (a node hashes each transaction once).
+    pub fn check_admission_hashed(
+        &self,
+        state: &dyn StateReader,
+        tx: &SignedTransaction,
+        hash: &Hash,
+        height: u64,
+    ) -> Checked<Member> {
+        debug_assert_eq!(*hash, tx.hash(self.rules.suite));
+        let member = match self.precheck(&Overlay::new(state), tx, hash, height)? {
             Ok(member) => member,
             Err(e) => return Ok(Err(e)),
         };
@@ -205,11 +217,30 @@ impl Executor {
         txs: &[SignedTransaction],
         previous_root: &Hash,
     ) -> Result<BlockOutcome, ExecError> {
+        let hashes: Vec<Hash> = txs.iter().map(|tx| tx.hash(self.rules.suite)).collect();
+        self.execute_block_hashed(state, block, txs, &hashes, previous_root)
+    }
+
+    /// [`Executor::execute_block`] with the transactions' hashes already computed, one per
+    /// transaction in the same order (a node hashes each transaction once).
+    pub fn execute_block_hashed(
+        &self,
+        state: &dyn StateReader,
+        block: &BlockContext,
+        txs: &[SignedTransaction],
+        tx_hashes: &[Hash],
+        previous_root: &Hash,
+    ) -> Result<BlockOutcome, ExecError> {
+        assert_eq!(txs.len(), tx_hashes.len(), "one hash per transaction");
+        debug_assert!(
+            txs.iter()
+                .zip(tx_hashes)
+                .all(|(tx, hash)| tx.hash(self.rules.suite) == *hash)
+        );
         let mut block_state = Overlay::new(state);
         let mut seen = HashSet::with_capacity(txs.len());
         let mut receipts = Vec::with_capacity(txs.len());
-        for (index, signed) in txs.iter().enumerate() {
-            let tx_hash = signed.hash(self.rules.suite);
+        for (index, (signed, &tx_hash)) in txs.iter().zip(tx_hashes).enumerate() {
             let outcome = if seen.insert(tx_hash) {
                 self.execute_tx(&mut block_state, block, signed, tx_hash)?
             } else {

@@ -16,6 +16,12 @@ pub fn encode<T: BorshSerialize + ?Sized>(value: &T) -> Vec<u8> {
     borsh::to_vec(value).expect("encoding into a Vec never fails")
 }
 
+/// The length of `value`'s canonical encoding, counted without building it.
+pub fn encoded_len<T: BorshSerialize + ?Sized>(value: &T) -> usize {
+    // Counting bytes cannot fail, as writing into a Vec cannot.
+    borsh::object_length(value).expect("counting encoded bytes never fails")
+}
+
 /// Decodes canonical bytes of at most `bytes_max`, refusing trailing bytes, so that exactly one
 /// byte string decodes to each value.
 pub fn decode<T: BorshDeserialize>(

@@ -223,6 +223,7 @@ impl Storage {
     pub fn commit_block(
         &self,
         block: &Block,
+        block_bytes: &[u8],
         block_hash: &Hash,
         receipts: &[Receipt],
         writes: &WriteSet,
@@ -245,7 +246,9 @@ impl Storage {
         );
         let mut batch = WriteBatch::default();
         let height = be_height(block.header.height);
-        batch.put_cf(self.cf(CF_BLOCKS), height, block.to_bytes());
+        // The bytes Raft committed, which decode to `block`: stored as they came rather than
+        // encoded again.
+        batch.put_cf(self.cf(CF_BLOCKS), height, block_bytes);
         batch.put_cf(self.cf(CF_BLOCK_HASHES), block_hash.as_bytes(), height);
         for receipt in receipts {
             let location = TxLocation {

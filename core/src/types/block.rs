@@ -69,11 +69,18 @@ pub struct Block {
 impl Block {
     /// Merkle root over the hashes of `txs`, as the header's `tx_root` must be.
     pub fn compute_tx_root(suite: HashSuite, txs: &[SignedTransaction]) -> Hash {
-        let hashes: Vec<Hash> = txs
+        let hashes: Vec<Hash> = txs.iter().map(|t| t.hash(suite)).collect();
+        Self::tx_root_of_hashes(suite, &hashes)
+    }
+
+    /// Merkle root over transaction hashes already computed (a node hashes each transaction
+    /// once and carries the hash along).
+    pub fn tx_root_of_hashes(suite: HashSuite, tx_hashes: &[Hash]) -> Hash {
+        let leaves: Vec<Hash> = tx_hashes
             .iter()
-            .map(|t| merkle::leaf_hash(suite, t.hash(suite).as_bytes()))
+            .map(|h| merkle::leaf_hash(suite, h.as_bytes()))
             .collect();
-        merkle::root_of_leaf_hashes(suite, &hashes)
+        merkle::root_of_leaf_hashes(suite, &leaves)
     }
 
     /// Canonical bytes.

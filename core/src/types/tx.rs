@@ -104,6 +104,11 @@ impl SignedTransaction {
         encode(self)
     }
 
+    /// The length of [`SignedTransaction::to_bytes`], without encoding.
+    pub fn encoded_len(&self) -> usize {
+        crate::encoding::encoded_len(self)
+    }
+
     /// Decodes canonical bytes of at most [`TX_BYTES_MAX`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         decode(bytes, "signed transaction", TX_BYTES_MAX)

@@ -47,6 +47,7 @@ proptest! {
     #[test]
     fn signed_transactions_round_trip(tx in arb_tx()) {
         let bytes = tx.to_bytes();
+        prop_assert_eq!(tx.encoded_len(), bytes.len());
         let back = SignedTransaction::from_bytes(&bytes).unwrap();
         prop_assert_eq!(&back, &tx);
         prop_assert!(back.verify_signature().is_ok());

@@ -97,7 +97,7 @@ impl Chain {
         if let Some(why) = self.halted() {
             return Err(SubmitError::Halted(why));
         }
-        let size = tx.to_bytes().len();
+        let size = tx.encoded_len();
         if size > TX_BYTES_MAX {
             return Err(SubmitError::TooLarge(size));
         }
@@ -135,7 +135,7 @@ impl Chain {
         }
         let next_height = self.head().height + 1;
         self.executor
-            .check_admission(&self.storage, &tx, next_height)
+            .check_admission_hashed(&self.storage, &tx, &hash, next_height)
             .map_err(Error::from)??;
         let mut mempool = lock(&self.mempool);
         match mempool.insert(hash, tx, size) {

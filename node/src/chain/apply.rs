@@ -73,8 +73,8 @@ impl Chain {
     pub fn apply_entry(&self, index: u64, data: &[u8]) -> Result<Applied> {
         #[allow(clippy::disallowed_methods)] // the node measures its own work
         let started = Instant::now();
-        let block = match self.validate(data) {
-            Ok(block) => block,
+        let (block, tx_hashes) = match self.validate(data) {
+            Ok(validated) => validated,
             Err(refusal) => {
                 self.storage.set_applied_index(index)?;
                 if !matches!(refusal, BlockRefusal::AlreadyApplied(_)) {
@@ -102,10 +102,11 @@ impl Chain {
                     height: block.header.height,
                     timestamp_ms: block.header.timestamp_ms,
                 };
-                self.executor.execute_block(
+                self.executor.execute_block_hashed(
                     &self.storage,
                     &context,
                     &block.txs,
+                    &tx_hashes,
                     &head.state_root,
                 )?
             }
@@ -130,6 +131,7 @@ impl Chain {
         }
         let new_head = self.storage.commit_block(
             &block,
+            data,
             &block_hash,
             &outcome.receipts,
             &outcome.writes,
@@ -160,8 +162,10 @@ impl Chain {
         Ok(outcome)
     }
 
-    /// The checks a follower makes before executing a committed block.
-    fn validate(&self, data: &[u8]) -> Result<Block, BlockRefusal> {
+    /// The checks a follower makes before executing a committed block. Returns the block and
+    /// its transactions' hashes, computed here once for the root, the signature checks and
+    /// execution.
+    fn validate(&self, data: &[u8]) -> Result<(Block, Vec<Hash>), BlockRefusal> {
         let block = Block::from_bytes(data).map_err(|e| BlockRefusal::Malformed(e.to_string()))?;
         let header = &block.header;
         let head = self.head();
@@ -211,27 +215,32 @@ impl Chain {
                 block.txs.len()
             )));
         }
-        if Block::compute_tx_root(self.suite(), &block.txs) != header.tx_root {
+        let suite = self.suite();
+        let tx_hashes: Vec<Hash> = block.txs.iter().map(|tx| tx.hash(suite)).collect();
+        if Block::tx_root_of_hashes(suite, &tx_hashes) != header.tx_root {
             return Err(BlockRefusal::Malformed(
                 "transaction root does not match".into(),
             ));
         }
-        self.verify_block_signatures(&block)?;
-        Ok(block)
+        self.verify_block_signatures(&block, &tx_hashes)?;
+        Ok((block, tx_hashes))
     }
 
     /// Verifies the signatures of a block's transactions that this node has not verified yet:
     /// SM2 ones in parallel across the cores, Ed25519 ones in batches
     /// ([`xinlian_core::verify`]). The outcome, and the first failure in block order, are the
     /// same on every node whatever each had verified before.
-    fn verify_block_signatures(&self, block: &Block) -> Result<(), BlockRefusal> {
-        let suite = self.suite();
+    fn verify_block_signatures(
+        &self,
+        block: &Block,
+        tx_hashes: &[Hash],
+    ) -> Result<(), BlockRefusal> {
         let unchecked: Vec<(Hash, &SignedTransaction)> = {
             let verified = lock(&self.verified);
-            block
-                .txs
+            tx_hashes
                 .iter()
-                .map(|tx| (tx.hash(suite), tx))
+                .copied()
+                .zip(&block.txs)
                 .filter(|(hash, tx)| !verified.contains(hash, &tx.signature))
                 .collect()
         };

@@ -37,7 +37,7 @@ impl Chain {
             return Ok(None);
         }
         let height = head.height + 1;
-        let (txs, dropped) = self.select_includable(candidates, height)?;
+        let (txs, hashes, dropped) = self.select_includable(candidates, height)?;
         self.finish(&dropped);
         if txs.is_empty() && !idle {
             return Ok(None);
@@ -52,10 +52,20 @@ impl Chain {
             height,
             timestamp_ms,
         };
-        let outcome =
-            self.executor
-                .execute_block(&self.storage, &context, &txs, &head.state_root)?;
-        let header = self.header(&head, &context, &txs, &outcome.receipts, outcome.state_root);
+        let outcome = self.executor.execute_block_hashed(
+            &self.storage,
+            &context,
+            &txs,
+            &hashes,
+            &head.state_root,
+        )?;
+        let header = self.header(
+            &head,
+            &context,
+            &hashes,
+            &outcome.receipts,
+            outcome.state_root,
+        );
         *lock(&self.built) = Some((header.hash(self.suite()), outcome));
         Ok(Some(Block {
             signature: header.sign(&self.node_key),
@@ -65,32 +75,40 @@ impl Chain {
     }
 
     /// Splits candidates into those that may enter block `height` and those whose window has
-    /// passed or that were committed meanwhile (remembered as rejected).
+    /// passed or that were committed meanwhile (remembered as rejected). Returns the included
+    /// transactions, their hashes (computed once, at admission) and the dropped hashes.
     fn select_includable(
         &self,
         candidates: Vec<(Hash, SignedTransaction)>,
         height: u64,
-    ) -> Result<(Vec<SignedTransaction>, Vec<Hash>)> {
+    ) -> Result<(Vec<SignedTransaction>, Vec<Hash>, Vec<Hash>)> {
         let mut txs = Vec::with_capacity(candidates.len());
+        let mut hashes = Vec::with_capacity(candidates.len());
         let mut dropped = Vec::new();
         for (hash, tx) in candidates {
-            match self.executor.check_admission(&self.storage, &tx, height)? {
+            match self
+                .executor
+                .check_admission_hashed(&self.storage, &tx, &hash, height)?
+            {
                 Err(e @ (ContractError::Expired { .. } | ContractError::Duplicate(_))) => {
                     self.record_rejection(&mut lock(&self.rejected), hash, &e);
                     dropped.push(hash);
                 }
                 // Other refusals (a sender removed meanwhile) are recorded in a receipt.
-                _ => txs.push(tx),
+                _ => {
+                    txs.push(tx);
+                    hashes.push(hash);
+                }
             }
         }
-        Ok((txs, dropped))
+        Ok((txs, hashes, dropped))
     }
 
     fn header(
         &self,
         head: &Head,
         context: &BlockContext,
-        txs: &[SignedTransaction],
+        tx_hashes: &[Hash],
         receipts: &[Receipt],
         state_root: Hash,
     ) -> BlockHeader {
@@ -99,7 +117,7 @@ impl Chain {
             chain_id: self.genesis.chain_id.clone(),
             height: context.height,
             parent_hash: head.hash,
-            tx_root: Block::compute_tx_root(suite, txs),
+            tx_root: Block::tx_root_of_hashes(suite, tx_hashes),
             receipts_root: receipts_root(suite, receipts),
             state_root,
             timestamp_ms: context.timestamp_ms,
