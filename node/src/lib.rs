@@ -160,7 +160,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let mut raft = raft_loop::RaftLoop::start(
         chain.clone(),
         &config,
-        raft_loop::Transport { outbound, fetcher },
+        raft_loop::Transport {
+            outbound,
+            fetcher,
+            relay: network.relay(),
+        },
     )?;
     let inputs = raft.inputs();
     raft_network_reports.set_raft_inputs(inputs.clone());
@@ -168,6 +172,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         chain.clone(),
         &config,
         &p2p_key,
+        &network,
         outgoing,
         inputs.clone(),
         fault,

@@ -39,6 +39,7 @@ pub struct Metrics {
     consensus_halted: Gauge,
     raft_loop_seen_ms: Gauge,
     block_outcomes_reused: Counter,
+    compact_block_txs: Family<CodeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -165,6 +166,12 @@ impl Metrics {
             "Blocks this node built and then applied with the execution it did when building them, instead of executing them again (blocks)",
             block_outcomes_reused.clone(),
         );
+        let compact_block_txs = Family::<CodeLabel, Counter>::default();
+        registry.register(
+            "compact_block_txs",
+            "Transactions of blocks that arrived as compact blocks, by where this node found their bytes (`held`: gossip or its own clients had brought them; `fetched`: asked of the sender) (transactions)",
+            compact_block_txs.clone(),
+        );
         let raft_loop_seen_ms = Gauge::default();
         registry.register(
             "raft_loop_seen_ms",
@@ -182,6 +189,7 @@ impl Metrics {
             consensus_halted,
             raft_loop_seen_ms,
             block_outcomes_reused,
+            compact_block_txs,
             height,
             blocks,
             txs_committed,
@@ -233,6 +241,18 @@ impl Metrics {
                 code: place.to_string(),
             })
             .inc_by(n);
+    }
+
+    /// Counts `n` transactions of compact blocks whose bytes came from `source` (`held`,
+    /// `fetched`).
+    pub fn count_compact_block_txs(&self, source: &str, n: u64) {
+        if n > 0 {
+            self.compact_block_txs
+                .get_or_create(&CodeLabel {
+                    code: source.to_string(),
+                })
+                .inc_by(n);
+        }
     }
 
     /// Counts a peer message that waited for room at `place` rather than being dropped.

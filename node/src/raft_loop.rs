@@ -54,6 +54,8 @@ pub struct Transport {
     pub outbound: Outbound,
     /// Block sync.
     pub fetcher: BlockFetcher,
+    /// Where proposals are recorded, so the Raft streams can send them as compact blocks.
+    pub relay: Arc<crate::network::TxRelay>,
 }
 
 /// A running loop: its input queue and its thread.
@@ -249,7 +251,7 @@ fn run(
         chain.set_leader(leader);
         chain.metrics().set_raft(driver.term(), driver.is_leader());
         chain.metrics().raft_loop_seen(crate::now_ms());
-        maybe_propose(&chain, &mut driver, &mut pacing, now)?;
+        maybe_propose(&chain, &mut driver, &mut pacing, &transport.relay, now)?;
         reconcile_membership(&chain, &mut driver)?;
         let mut app = NodeApp {
             chain: &chain,
@@ -479,6 +481,7 @@ fn maybe_propose(
     chain: &Chain,
     driver: &mut Driver<RaftLogStore>,
     pacing: &mut Pacing,
+    relay: &crate::network::TxRelay,
     now: Instant,
 ) -> Result<()> {
     if !driver.is_leader() {
@@ -513,12 +516,16 @@ fn maybe_propose(
     chain
         .metrics()
         .block_proposed(building.elapsed(), bytes.len());
+    let data = bytes::Bytes::from(bytes.clone());
     match driver.propose(bytes) {
         Ok(()) => {
+            let (term, index) = (driver.term(), driver.last_index());
+            let tx_lens: Vec<usize> = block.txs.iter().map(|tx| tx.encoded_len()).collect();
+            relay.proposed(term, index, data, &tx_lens);
             pacing.in_flight = Some(Proposal {
                 height,
-                term: driver.term(),
-                index: driver.last_index(),
+                term,
+                index,
                 since: now,
             });
             pacing.last_block = now;

@@ -184,13 +184,27 @@ async fn a_flood_of_large_valid_transactions_from_one_member_does_not_stop_the_o
         largest_block = largest_block.max(block.txs.len());
     }
     // No peer message outgrew the transport, none was dropped for a full Raft queue, and no
-    // libp2p handler dropped a stream at capacity.
+    // libp2p handler dropped a stream at capacity. Blocks went to followers as compact blocks,
+    // rebuilt from what gossip had brought (`held`) or fetched from the leader, never wrongly.
+    let (mut held, mut fetched) = (0, 0);
     for node in &cluster.layout.nodes {
+        held += metric(
+            &node.http_url,
+            "xinlian_compact_block_txs_total{code=\"held\"} ",
+        )
+        .await;
+        fetched += metric(
+            &node.http_url,
+            "xinlian_compact_block_txs_total{code=\"fetched\"} ",
+        )
+        .await;
         for code in [
             "unreadable_request",
             "oversized",
             "oversized_outgoing",
             "peer_backlog",
+            "compact_malformed",
+            "compact_mismatch",
         ] {
             let dropped = metric(
                 &node.http_url,
@@ -210,8 +224,12 @@ async fn a_flood_of_large_valid_transactions_from_one_member_does_not_stop_the_o
             node.id
         );
     }
+    assert!(
+        held > 0,
+        "no block travelled compactly (fetched: {fetched})"
+    );
     eprintln!(
-        "flood: {accepted} of {FLOOD_TXS} large transactions admitted, refused {refusals:?}; honest transactions committed within {slowest:?} at worst; {} blocks, at most {largest_block} transactions each",
+        "flood: {accepted} of {FLOOD_TXS} large transactions admitted, refused {refusals:?}; honest transactions committed within {slowest:?} at worst; {} blocks, at most {largest_block} transactions each; compact blocks: {held} transactions held by followers, {fetched} fetched",
         height - start_height
     );
 }

@@ -12,7 +12,7 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, identity, noise, tcp, yamux};
 use protobuf::Message as _;
 use xinlian_consensus::{Message, MessageType};
-use xinlian_node::network::{PeerRequest, PeerResponse};
+use xinlian_node::network::{CompactEntry, PeerRequest, PeerResponse, raft_frame};
 use xinlian_sdk::keys;
 
 use crate::cluster::Cluster;
@@ -43,7 +43,7 @@ fn client_swarm(keypair: identity::Keypair) -> libp2p::Swarm<Client> {
             rpc: request_response::Behaviour::with_codec(
                 codec,
                 [(
-                    StreamProtocol::new("/xinlian/peer/1"),
+                    StreamProtocol::new("/xinlian/peer/2"),
                     ProtocolSupport::Full,
                 )],
                 request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
@@ -114,7 +114,7 @@ fn connect(swarm: &mut libp2p::Swarm<Client>, address: &Multiaddr) -> PeerId {
 }
 
 /// Opens a Raft stream to `address` and writes `frames` on it as the node's peers do (a 4-byte
-/// big-endian length, then the bytes), then closes it. Streams carry no answers: what the node
+/// big-endian length, then the frame body), then closes it. Streams carry no answers: what the node
 /// made of each frame shows in its drop counters.
 async fn raft_stream(swarm: &mut libp2p::Swarm<Client>, address: &Multiaddr, frames: &[Vec<u8>]) {
     raft_stream_raw(swarm, address, &frame_all(frames)).await;
@@ -135,7 +135,7 @@ async fn raft_stream_raw(swarm: &mut libp2p::Swarm<Client>, address: &Multiaddr,
     let bytes = bytes.to_vec();
     let write = async move {
         let mut stream = control
-            .open_stream(peer, StreamProtocol::new("/xinlian/raft/1"))
+            .open_stream(peer, StreamProtocol::new("/xinlian/raft/2"))
             .await
             .map_err(|e| e.to_string())?;
         stream.write_all(&bytes).await.map_err(|e| e.to_string())?;
@@ -165,7 +165,39 @@ fn raft_message_of(kind: MessageType, from: u64, to: u64, term: u64) -> Vec<u8> 
     message.from = from;
     message.to = to;
     message.term = term;
-    message.write_to_bytes().unwrap()
+    raft_frame(&message, &[]).unwrap()
+}
+
+/// Answers every request for a compact block's transactions that the node makes in the next
+/// three seconds (longer than the node waits for one) with what `respond` makes of the positions
+/// asked; an earlier request the test left unanswered may be among them.
+async fn answer_fetch(swarm: &mut libp2p::Swarm<Client>, respond: impl Fn(&[u32]) -> PeerResponse) {
+    let mut answered = 0;
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            if let SwarmEvent::Behaviour(ClientEvent::Rpc(request_response::Event::Message {
+                message:
+                    request_response::Message::Request {
+                        request: PeerRequest::EntryTxs { positions, .. },
+                        channel,
+                        ..
+                    },
+                ..
+            })) = swarm.select_next_some().await
+            {
+                let _ = swarm
+                    .behaviour_mut()
+                    .rpc
+                    .send_response(channel, respond(&positions));
+                answered += 1;
+            }
+        }
+    })
+    .await;
+    assert!(
+        answered > 0,
+        "the node never asked for the missing transactions"
+    );
 }
 
 async fn dropped(cluster: &Cluster, i: usize, reason: &str) -> u64 {
@@ -274,11 +306,11 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
     )
     .await;
     assert!(
-        matches!(&outcome, Outcome::Answered(PeerResponse::Refused(r)) if r.contains("/xinlian/raft/1")),
+        matches!(&outcome, Outcome::Answered(PeerResponse::Refused(r)) if r.contains("/xinlian/raft/2")),
         "{outcome:?}"
     );
 
-    let garbage_txs = PeerRequest::Txs(vec![vec![1, 2, 3]; 10]);
+    let garbage_txs = PeerRequest::Txs(vec![vec![1, 2, 3].into(); 10]);
     let outcome = ask(&mut member, &target, garbage_txs).await;
     assert!(
         matches!(outcome, Outcome::Answered(PeerResponse::Ack)),
@@ -286,7 +318,7 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
     );
 
     // More than the node's 16 MiB message limit: the stream is dropped unread.
-    let oversized = PeerRequest::Txs(vec![vec![0; 17 << 20]]);
+    let oversized = PeerRequest::Txs(vec![vec![0; 17 << 20].into()]);
     let outcome = ask(&mut member, &target, oversized).await;
     assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
 
@@ -337,7 +369,7 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
     propose.mut_entries().push(entry);
     let node0 = registry.nodes[0].raft_id;
     let misuses = [
-        propose.write_to_bytes().unwrap(),
+        raft_frame(&propose, &[]).unwrap(),
         raft_message_of(MessageType::MsgTransferLeader, node2_raft_id, node0, term),
         raft_message_of(MessageType::MsgTimeoutNow, node2_raft_id, node0, term),
     ];
@@ -380,11 +412,61 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
             heartbeat.to = node0;
             heartbeat.term = term;
             heartbeat.commit = u64::MAX / 2;
-            heartbeat.write_to_bytes().unwrap()
+            raft_frame(&heartbeat, &[]).unwrap()
         })
         .collect();
     raft_stream(&mut member, &target, &heartbeats).await;
     wait_dropped(&cluster, 0, &[("not_leader", 1), ("commit_beyond_log", 1)]).await;
+
+    // Compact blocks from a member (an append whose block travels as wire ids): an id list for
+    // an entry the message does not have is refused; ids of transactions node 0 does not hold
+    // make it ask the sender, and no answer in time (`compact_unresolved`) or an answer whose
+    // bytes do not hash to the ids (`compact_mismatch`) drops the message before Raft sees it.
+    let mut append = Message::default();
+    append.set_msg_type(MessageType::MsgAppend);
+    append.from = node2_raft_id;
+    append.to = node0;
+    append.term = current_term;
+    append.mut_entries().push(xinlian_consensus::Entry {
+        term: current_term,
+        index: 1_000_000,
+        ..Default::default()
+    });
+    let unknown = CompactEntry {
+        position: 0,
+        prefix: vec![0; 16],
+        txs: vec![[7; 32]; 3],
+    };
+    let misplaced = CompactEntry {
+        position: 3,
+        ..unknown.clone()
+    };
+    raft_stream(
+        &mut member,
+        &target,
+        &[
+            raft_frame(&append, &[misplaced]).unwrap(),
+            raft_frame(&append, std::slice::from_ref(&unknown)).unwrap(),
+        ],
+    )
+    .await;
+    wait_dropped(
+        &cluster,
+        0,
+        &[("compact_malformed", 1), ("compact_unresolved", 1)],
+    )
+    .await;
+    raft_stream(
+        &mut member,
+        &target,
+        &[raft_frame(&append, &[unknown]).unwrap()],
+    )
+    .await;
+    answer_fetch(&mut member, |positions| {
+        PeerResponse::Txs(positions.iter().map(|_| vec![1, 2, 3].into()).collect())
+    })
+    .await;
+    wait_dropped(&cluster, 0, &[("compact_mismatch", 1)]).await;
 
     // The chain carries on with the two honest nodes.
     let (hash, height) = cluster.commit_via(0, "after the attack").await;

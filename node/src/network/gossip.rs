@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use bytes::Bytes;
 use libp2p::PeerId;
 use libp2p::request_response::{self, OutboundRequestId};
 
@@ -26,7 +27,7 @@ const HELD_BYTES_MAX: usize = 32 << 20;
 
 #[derive(Default)]
 struct Held {
-    txs: VecDeque<Vec<u8>>,
+    txs: VecDeque<Bytes>,
     bytes: usize,
 }
 
@@ -54,7 +55,7 @@ impl GossipFlow {
         &mut self,
         rpc: &mut request_response::Behaviour<CountingCodec>,
         connected: &[PeerId],
-        txs: &[Vec<u8>],
+        txs: &[Bytes],
         metrics: &Metrics,
     ) {
         // Peers that left take what was held for them along.
@@ -157,7 +158,7 @@ mod tests {
         let mut flow = GossipFlow::new(1_000);
         let mut sent = Vec::new();
         for _ in 0..20 {
-            flow.send(&mut rpc, &[peer], &[vec![0; 600]], &metrics);
+            flow.send(&mut rpc, &[peer], &[Bytes::from(vec![0; 600])], &metrics);
         }
         sent.extend(flow.requests.keys().copied());
         assert_eq!(flow.in_flight[&peer], IN_FLIGHT_MAX);
@@ -178,7 +179,7 @@ mod tests {
         assert!(!flow.ended(&mut rpc, sent[0]), "answered twice");
 
         // Beyond the held budget the oldest are dropped and counted.
-        let big = vec![0; HELD_BYTES_MAX / 4];
+        let big = Bytes::from(vec![0; HELD_BYTES_MAX / 4]);
         for _ in 0..6 {
             flow.send(&mut rpc, &[peer], std::slice::from_ref(&big), &metrics);
         }
@@ -190,7 +191,7 @@ mod tests {
         );
 
         // A peer that left takes its held transactions along.
-        flow.send(&mut rpc, &[], &[vec![1]], &metrics);
+        flow.send(&mut rpc, &[], &[Bytes::from(vec![1])], &metrics);
         assert!(flow.held.is_empty());
     }
 }

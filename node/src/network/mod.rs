@@ -1,6 +1,7 @@
 //! The peer-to-peer transport: libp2p over TCP with Noise and Yamux. Raft messages travel on one
-//! long-lived stream per peer (`raft_stream.rs`, `/xinlian/raft/1`); transaction gossip and block
-//! sync use a request-response protocol (`/xinlian/peer/1`, CBOR).
+//! long-lived stream per peer (`raft_stream.rs`, `/xinlian/raft/2`), blocks the leader proposed
+//! as compact blocks (`compact.rs`); transaction gossip, block sync and the fetches of compact
+//! blocks' missing transactions use a request-response protocol (`/xinlian/peer/2`, CBOR).
 //!
 //! Only the nodes in the chain's node registry may connect (an allow list that follows every
 //! governance change); a Raft message must come from the peer whose registry record has the Raft
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use std::io;
 
+use bytes::Bytes;
 use libp2p::futures::{AsyncRead, AsyncWrite, StreamExt};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -26,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use xinlian_consensus::Message;
 use xinlian_core::crypto::PrivateKey;
+use xinlian_core::limits::BLOCK_TXS_MAX;
 use xinlian_core::types::SignedTransaction;
 
 use crate::chain::Chain;
@@ -34,12 +37,16 @@ use crate::membership::Membership;
 use crate::raft_loop::Input;
 use crate::{Config, Error, Result};
 
+mod compact;
 mod gossip;
 mod raft_stream;
 
+pub use compact::{CompactEntry, TxRelay, encode_frame as raft_frame};
 use raft_stream::{RaftSenders, SharedPeers, StreamContext};
 
-const PROTOCOL: &str = "/xinlian/peer/1";
+/// Version 2: byte strings travel as CBOR byte strings (version 1 wrote each byte as a number),
+/// and compact blocks' transactions can be fetched.
+const PROTOCOL: &str = "/xinlian/peer/2";
 /// Most outgoing items taken from the queue at once (and so most transactions per gossip request).
 const OUTGOING_BATCH_MAX: usize = 256;
 /// Most bytes of gossiped transactions queued or being admitted.
@@ -60,13 +67,23 @@ pub enum PeerRequest {
     /// node of the previous version gets a clear refusal instead of an unreadable request.
     Raft(Vec<u8>),
     /// Signed transactions (canonical bytes) admitted by the sender.
-    Txs(Vec<Vec<u8>>),
+    Txs(Vec<Bytes>),
     /// Blocks from `from` on, at most `count`.
     Blocks {
         /// First height.
         from: u64,
         /// How many.
         count: u32,
+    },
+    /// Transactions of a block the asked node proposed and sent compactly: the block entry at
+    /// Raft (`term`, `index`), the transactions at `positions` in it.
+    EntryTxs {
+        /// The entry's term.
+        term: u64,
+        /// The entry's index.
+        index: u64,
+        /// Positions in the block's transaction list (at most `BLOCK_TXS_MAX`).
+        positions: Vec<u32>,
     },
 }
 
@@ -76,7 +93,9 @@ pub enum PeerResponse {
     /// Received.
     Ack,
     /// Blocks in canonical bytes, in height order.
-    Blocks(Vec<Vec<u8>>),
+    Blocks(Vec<Bytes>),
+    /// Signed transactions in canonical bytes, in the order asked.
+    Txs(Vec<Bytes>),
     /// Refused, with the reason.
     Refused(String),
 }
@@ -172,20 +191,34 @@ pub enum Outgoing {
         /// Where the blocks (canonical bytes) or the failure go.
         reply: BlocksReply,
     },
+    /// Fetch transactions of a compact block from the peer that sent it.
+    FetchEntryTxs {
+        /// The peer's Raft id.
+        peer: u64,
+        /// What to ask.
+        request: PeerRequest,
+        /// Where the transactions or the failure go.
+        reply: TxsReply,
+    },
 }
 
 /// Where the answer to a block fetch goes.
 type BlocksReply = tokio::sync::oneshot::Sender<Result<Vec<Vec<u8>>, String>>;
+/// Where the answer to a fetch of a compact block's transactions goes.
+pub(crate) type TxsReply = tokio::sync::oneshot::Sender<Result<Vec<Bytes>, String>>;
 
 /// Requests in flight whose outcome someone waits for.
 struct Pending {
     fetches: HashMap<request_response::OutboundRequestId, BlocksReply>,
+    tx_fetches: HashMap<request_response::OutboundRequestId, TxsReply>,
     /// Gossip windows per peer.
     gossip: gossip::GossipFlow,
     /// Most bytes of blocks in one sync answer.
     sync_bytes_max: usize,
     /// Cuts this node off from its peers in testnets (always open in production builds).
     fault: FaultSwitch,
+    /// Transactions held and blocks proposed, for compact blocks.
+    relay: Arc<TxRelay>,
 }
 
 /// A handle to queue outgoing items.
@@ -193,12 +226,18 @@ struct Pending {
 pub struct NetworkHandle {
     outgoing: mpsc::Sender<Outgoing>,
     chain: Arc<Chain>,
+    /// The transactions and proposals compact blocks are made of and rebuilt from.
+    relay: Arc<TxRelay>,
     /// The consensus loop's inputs, once it runs: told of Raft messages that found the queue
     /// full, so a lost snapshot or append is retried by Raft's rules instead of waited for.
     raft_inputs: Arc<std::sync::OnceLock<SyncSender<Input>>>,
 }
 
 impl NetworkHandle {
+    /// What compact blocks are made of: the consensus loop records its proposals there.
+    pub fn relay(&self) -> Arc<TxRelay> {
+        self.relay.clone()
+    }
     /// Block sync: asks peer `peer` for blocks and waits (on the calling, non-async thread).
     pub fn fetch_blocks(
         &self,
@@ -344,17 +383,19 @@ pub fn channel(chain: Arc<Chain>) -> (NetworkHandle, mpsc::Receiver<Outgoing>) {
         NetworkHandle {
             outgoing,
             chain,
+            relay: Arc::default(),
             raft_inputs: Arc::default(),
         },
         receiver,
     )
 }
 
-/// Starts the transport, sending what arrives on `outgoing`.
+/// Starts the transport, sending what arrives on `outgoing` (the receiver of `handle`'s queue).
 pub fn start(
     chain: Arc<Chain>,
     config: &Config,
     p2p_key: &PrivateKey,
+    handle: &NetworkHandle,
     outgoing: mpsc::Receiver<Outgoing>,
     raft_inputs: SyncSender<Input>,
     fault: FaultSwitch,
@@ -423,15 +464,18 @@ pub fn start(
         raft_inputs: raft_inputs.clone(),
         fault: fault.clone(),
         message_bytes_max: config.raft_message_bytes_max,
+        relay: handle.relay(),
+        outgoing: handle.outgoing.clone(),
     };
     let mut control = swarm.behaviour().streams.new_control();
     raft_stream::accept(&mut control, context.clone())?;
     let raft = RaftSenders::new(control, context);
     let pending = Pending {
         fetches: HashMap::new(),
-        // A quarter of the request limit per gossip request, since CBOR writes most bytes of a
-        // byte list as two.
-        gossip: gossip::GossipFlow::new(config.raft_message_bytes_max / 4),
+        tx_fetches: HashMap::new(),
+        relay: handle.relay(),
+        // Half the request limit per gossip request: room for CBOR's framing of each item.
+        gossip: gossip::GossipFlow::new(config.raft_message_bytes_max / 2),
         sync_bytes_max: config.sync_bytes_max(),
         fault,
     };
@@ -517,6 +561,9 @@ fn send_outgoing(
             Outgoing::FetchBlocks { reply, .. } if pending.fault.is_isolated() => {
                 let _ = reply.send(Err("isolated by the fault switch".into()));
             }
+            Outgoing::FetchEntryTxs { reply, .. } if pending.fault.is_isolated() => {
+                let _ = reply.send(Err("isolated by the fault switch".into()));
+            }
             _ if pending.fault.is_isolated() => {
                 chain.metrics().count_dropped_peer_message("isolated")
             }
@@ -537,7 +584,24 @@ fn send_outgoing(
                     let _ = reply.send(Err(format!("no peer with Raft id {peer}")));
                 }
             },
-            Outgoing::Tx(tx) => txs.push(tx.to_bytes()),
+            Outgoing::FetchEntryTxs {
+                peer,
+                request,
+                reply,
+            } => match peer_id_of(&links.peers, peer) {
+                Some(peer_id) => {
+                    let id = swarm.behaviour_mut().rpc.send_request(&peer_id, request);
+                    pending.tx_fetches.insert(id, reply);
+                }
+                None => {
+                    let _ = reply.send(Err(format!("no peer with Raft id {peer}")));
+                }
+            },
+            Outgoing::Tx(tx) => {
+                let bytes = Bytes::from(tx.to_bytes());
+                pending.relay.held(bytes.clone());
+                txs.push(bytes);
+            }
         }
     }
     if txs.is_empty() {
@@ -591,7 +655,13 @@ fn handle_rpc(
         } => {
             if let Some(reply) = pending.fetches.remove(&request_id) {
                 let _ = reply.send(match response {
-                    PeerResponse::Blocks(blocks) => Ok(blocks),
+                    PeerResponse::Blocks(blocks) => Ok(blocks.into_iter().map(Vec::from).collect()),
+                    other => Err(format!("peer answered {other:?}")),
+                });
+            } else if let Some(reply) = pending.tx_fetches.remove(&request_id) {
+                let _ = reply.send(match response {
+                    PeerResponse::Txs(txs) => Ok(txs),
+                    PeerResponse::Refused(why) => Err(why),
                     other => Err(format!("peer answered {other:?}")),
                 });
             } else {
@@ -605,6 +675,8 @@ fn handle_rpc(
             request_id, error, ..
         } => {
             if let Some(reply) = pending.fetches.remove(&request_id) {
+                let _ = reply.send(Err(error.to_string()));
+            } else if let Some(reply) = pending.tx_fetches.remove(&request_id) {
                 let _ = reply.send(Err(error.to_string()));
             } else {
                 pending
@@ -653,9 +725,35 @@ fn answer(
                 raft_stream::RAFT_PROTOCOL
             ))
         }
-        PeerRequest::Txs(txs) => admit_gossip(chain, txs),
+        PeerRequest::Txs(txs) => {
+            // Held for rebuilding compact blocks whatever admission makes of them: a compact
+            // block names transactions by the hash of their bytes, so bytes held can only ever
+            // stand for themselves.
+            for tx in &txs {
+                pending.relay.held(tx.clone());
+            }
+            admit_gossip(chain, txs)
+        }
         PeerRequest::Blocks { from, count } => {
             PeerResponse::Blocks(blocks_within(chain, from, count, pending.sync_bytes_max))
+        }
+        PeerRequest::EntryTxs {
+            term,
+            index,
+            positions,
+        } => {
+            if positions.len() > BLOCK_TXS_MAX {
+                chain.metrics().count_dropped_peer_message("oversized");
+                return PeerResponse::Refused(format!(
+                    "at most {BLOCK_TXS_MAX} transactions per fetch"
+                ));
+            }
+            match pending.relay.entry_txs(term, index, &positions) {
+                Some(txs) => PeerResponse::Txs(txs),
+                None => PeerResponse::Refused(format!(
+                    "no proposal at term {term}, index {index} with those positions is kept here"
+                )),
+            }
         }
     }
 }
@@ -663,7 +761,7 @@ fn answer(
 /// Blocks from height `from` on, at most `count` (and [`SYNC_BLOCKS_MAX`]) and at most
 /// `bytes_max` bytes together, so the answer always fits a peer message; the first block goes
 /// even alone, since a block never exceeds what a peer message carries.
-fn blocks_within(chain: &Chain, from: u64, count: u32, bytes_max: usize) -> Vec<Vec<u8>> {
+fn blocks_within(chain: &Chain, from: u64, count: u32, bytes_max: usize) -> Vec<Bytes> {
     let mut blocks = Vec::new();
     let mut bytes = 0;
     for height in from..from.saturating_add(u64::from(count.min(SYNC_BLOCKS_MAX))) {
@@ -674,7 +772,7 @@ fn blocks_within(chain: &Chain, from: u64, count: u32, bytes_max: usize) -> Vec<
             break;
         }
         bytes += encoded.len();
-        blocks.push(encoded);
+        blocks.push(encoded.into());
     }
     blocks
 }
@@ -684,10 +782,10 @@ fn blocks_within(chain: &Chain, from: u64, count: u32, bytes_max: usize) -> Vec<
 /// transactions are queued or being admitted; a request beyond that is refused as busy, and the
 /// peer's periodic re-send brings its transactions again. Honest gossip stays far below it (a
 /// batch is a few hundred transactions of a few hundred bytes); a flooding peer cannot hold more.
-fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Vec<u8>>) -> PeerResponse {
+fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Bytes>) -> PeerResponse {
     static QUEUED_BYTES: tokio::sync::Semaphore =
         tokio::sync::Semaphore::const_new(GOSSIP_QUEUED_BYTES_MAX);
-    let bytes: usize = txs.iter().map(Vec::len).sum();
+    let bytes: usize = txs.iter().map(Bytes::len).sum();
     // The permit moves into the task and is released when it ends, even by a panic.
     let permit = u32::try_from(bytes.max(1))
         .ok()

@@ -1,4 +1,4 @@
-//! Raft messages on one long-lived, ordered stream per peer (`/xinlian/raft/1`).
+//! Raft messages on one long-lived, ordered stream per peer (`/xinlian/raft/2`).
 //!
 //! A request-response round trip per Raft message put every append, heartbeat and vote on its
 //! own substream, and libp2p's handler dropped inbound streams "at capacity" under load; the
@@ -15,6 +15,10 @@
 //!   and hands the message to the consensus loop; when the loop's queue is full the reader waits
 //!   (and counts the wait), so the peer's writes back up through Yamux's flow control instead of
 //!   being dropped.
+//! - **Compact blocks** (`compact.rs`): an append holding a block this node proposed carries
+//!   the block's wire ids instead of its transactions; the reader rebuilds the entry from the
+//!   transactions this node holds and fetches the rest from the sender (waiting, so order holds)
+//!   before Raft sees the message. Version 1 carried bare protobuf frames.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -27,13 +31,14 @@ use protobuf::Message as _;
 use tokio::sync::mpsc;
 use xinlian_consensus::{Message, MessageType};
 
-use super::{Peers, peer_id_of, raft_id_of, report_snapshot};
+use super::compact::{self, FrameError, Resolved, TxRelay};
+use super::{Outgoing, PeerRequest, Peers, peer_id_of, raft_id_of, report_snapshot};
 use crate::chain::Chain;
 use crate::fault::FaultSwitch;
 use crate::raft_loop::Input;
 
 /// The protocol of the Raft streams.
-pub(crate) const RAFT_PROTOCOL: StreamProtocol = StreamProtocol::new("/xinlian/raft/1");
+pub(crate) const RAFT_PROTOCOL: StreamProtocol = StreamProtocol::new("/xinlian/raft/2");
 /// Raft messages waiting for one peer's stream. raft-rs keeps at most `inflight_msgs_max`
 /// appends in flight per follower, plus heartbeats and votes, so an honest backlog stays far
 /// below this; a full queue means the peer stopped reading.
@@ -62,6 +67,10 @@ pub(crate) struct StreamContext {
     pub(crate) fault: FaultSwitch,
     /// Most bytes of one Raft message (the config's `raft_message_bytes_max`).
     pub(crate) message_bytes_max: usize,
+    /// Transactions held and blocks proposed, for compact blocks.
+    pub(crate) relay: Arc<TxRelay>,
+    /// The transport's queue, for fetching compact blocks' missing transactions.
+    pub(crate) outgoing: mpsc::Sender<Outgoing>,
 }
 
 impl StreamContext {
@@ -197,10 +206,14 @@ async fn deliver(
     let mut snapshots_dropped = 0;
     for message in messages {
         let is_snapshot = message.get_msg_type() == MessageType::MsgSnapshot;
-        let framed = match message.write_to_bytes() {
-            Err(_) => Err("unencodable"),
-            Ok(bytes) if bytes.len() > context.message_bytes_max => Err("oversized_outgoing"),
-            Ok(bytes) => Ok(bytes),
+        // The bound is on the whole message, as the receiver will rebuild it.
+        let framed = if message.compute_size() as usize > context.message_bytes_max {
+            Err("oversized_outgoing")
+        } else {
+            // Entry data are shared buffers: the clone copies no block bytes.
+            let mut sent = message.clone();
+            let compact = context.relay.compact(&mut sent);
+            compact::encode_frame(&sent, &compact).ok_or("unencodable")
         };
         match framed {
             Ok(bytes) => {
@@ -345,12 +358,21 @@ async fn read_stream(peer: PeerId, mut stream: Stream, context: StreamContext) {
             context.dropped("isolated");
             continue;
         }
-        let Ok(message) = Message::parse_from_bytes(&frame) else {
-            context.dropped("undecodable");
-            continue;
+        let (mut message, compact) = match compact::decode_frame(&frame) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                context.dropped(e.code());
+                continue;
+            }
         };
         if message.from != raft_id {
             context.dropped("impersonation");
+            continue;
+        }
+        if !compact.is_empty()
+            && let Err(reason) = rebuild(&mut message, compact, raft_id, &context).await
+        {
+            context.dropped(reason);
             continue;
         }
         let mut input = Input::Peer(message);
@@ -369,5 +391,82 @@ async fn read_stream(peer: PeerId, mut stream: Stream, context: StreamContext) {
             }
         }
         waited = false;
+    }
+}
+
+/// Rebuilds the compact entries of `message` (from `raft_id`) from the transactions this node
+/// holds, fetching the rest from the sender; on failure, names the drop reason (Raft then
+/// retries the append by its own rules, and the leader's next try may come whole).
+async fn rebuild(
+    message: &mut Message,
+    compact: Vec<compact::CompactEntry>,
+    raft_id: u64,
+    context: &StreamContext,
+) -> Result<(), &'static str> {
+    let max = context.message_bytes_max;
+    let resolved = context
+        .relay
+        .resolve(message, compact, max)
+        .map_err(|e| e.code())?;
+    let metrics = context.chain.metrics();
+    metrics.count_compact_block_txs("held", compact::held_count(&resolved) as u64);
+    let mut size = message.compute_size() as usize;
+    for mut entry in resolved {
+        let missing = entry.missing();
+        if !missing.is_empty() {
+            let target = &message.entries[entry.position];
+            fetch_missing(
+                &mut entry,
+                &missing,
+                target.term,
+                target.index,
+                raft_id,
+                context,
+            )
+            .await?;
+            metrics.count_compact_block_txs("fetched", missing.len() as u64);
+        }
+        size += entry.size();
+        if size > max {
+            return Err(FrameError::Oversized.code());
+        }
+        let position = entry.position;
+        let data = entry.assemble().ok_or("compact_unresolved")?;
+        message.entries[position].data = data;
+    }
+    Ok(())
+}
+
+/// Asks the sender for the transactions at `missing` of its block entry (`term`, `index`).
+async fn fetch_missing(
+    entry: &mut Resolved,
+    missing: &[u32],
+    term: u64,
+    index: u64,
+    raft_id: u64,
+    context: &StreamContext,
+) -> Result<(), &'static str> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let request = Outgoing::FetchEntryTxs {
+        peer: raft_id,
+        request: PeerRequest::EntryTxs {
+            term,
+            index,
+            positions: missing.to_vec(),
+        },
+        reply,
+    };
+    let fetched = tokio::time::timeout(IO_TIMEOUT, async {
+        context.outgoing.send(request).await.ok()?;
+        answer.await.ok()?.ok()
+    })
+    .await;
+    let Ok(Some(txs)) = fetched else {
+        return Err("compact_unresolved");
+    };
+    if entry.fill(missing, txs) {
+        Ok(())
+    } else {
+        Err("compact_mismatch")
     }
 }
