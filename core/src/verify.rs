@@ -63,26 +63,60 @@ fn check_one(txs: &[&SignedTransaction], index: usize) -> Result<(), Rejected> {
 /// One batch call; when it fails (or a transaction's form is wrong), each signature is checked
 /// alone and the first failure is reported.
 fn check_ed25519_batch(txs: &[&SignedTransaction], chunk: &[usize]) -> Result<(), Rejected> {
+    if ed25519_batch_passes(txs, chunk) {
+        Ok(())
+    } else {
+        check_each(txs, chunk)
+    }
+}
+
+/// Whether one batch call accepts every signature of `chunk`: then each would pass alone. False
+/// also when one of them is not an Ed25519 transaction of the right form (the caller then
+/// checks each alone).
+fn ed25519_batch_passes(txs: &[&SignedTransaction], chunk: &[usize]) -> bool {
     let mut messages = Vec::with_capacity(chunk.len());
     let mut signatures = Vec::with_capacity(chunk.len());
     let mut keys = Vec::with_capacity(chunk.len());
     for &index in chunk {
         let tx = txs[index];
         let PublicKey::Ed25519(key) = &tx.tx.sender else {
-            return check_each(txs, chunk);
+            return false;
         };
         if tx.check_form().is_err() {
-            return check_each(txs, chunk);
+            return false;
         }
         messages.push(tx.tx.signing_bytes());
         signatures.push(ed25519_dalek::Signature::from_bytes(&tx.signature.0));
         keys.push(*key.dalek());
     }
     let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    match ed25519_dalek::verify_batch(&messages, &signatures, &keys) {
-        Ok(()) => Ok(()),
-        Err(_) => check_each(txs, chunk),
+    ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+}
+
+/// Verifies each transaction's form and signature on the calling thread, Ed25519 ones in
+/// batches of [`ED25519_BATCH`] (a failing batch is checked one by one), and returns one verdict
+/// per transaction, each exactly what checking it alone gives. For admission of a gossiped batch,
+/// which runs on threads of its own and must not queue behind block checks on rayon's pool.
+pub fn verify_each(txs: &[&SignedTransaction]) -> Vec<Result<(), Error>> {
+    let mut verdicts: Vec<Option<Result<(), Error>>> = txs.iter().map(|_| None).collect();
+    let batchable: Vec<usize> = (0..txs.len())
+        .filter(|&index| {
+            matches!(txs[index].tx.sender, PublicKey::Ed25519(_))
+                && ed25519::check_encodings(&txs[index].signature).is_ok()
+        })
+        .collect();
+    for chunk in batchable.chunks(ED25519_BATCH) {
+        if chunk.len() > 1 && ed25519_batch_passes(txs, chunk) {
+            for &index in chunk {
+                verdicts[index] = Some(Ok(()));
+            }
+        }
     }
+    verdicts
+        .into_iter()
+        .zip(txs)
+        .map(|(verdict, tx)| verdict.unwrap_or_else(|| tx.verify_signature()))
+        .collect()
 }
 
 fn check_each(txs: &[&SignedTransaction], chunk: &[usize]) -> Result<(), Rejected> {

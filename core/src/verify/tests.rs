@@ -193,4 +193,25 @@ proptest! {
         let got = verify_signatures(&refs(&txs)).err().map(|rejected| rejected.index);
         prop_assert_eq!(got, expected);
     }
+
+    /// Admission's batches give every transaction the verdict it gets alone, corrupted or not,
+    /// whichever scheme, with a torsioned `R` among them.
+    #[test]
+    fn each_verdict_of_a_batch_is_the_verdict_alone(
+        len in 1usize..150,
+        corrupted in proptest::collection::vec(0usize..150, 0..4),
+        byte in 0usize..64,
+        torsion_at in 0usize..150,
+    ) {
+        let mut txs = block(len);
+        for index in corrupted.into_iter().filter(|i| *i < len) {
+            txs[index].signature.0[byte] ^= 0x20;
+        }
+        if torsion_at < len {
+            txs[torsion_at] = torsioned(3, torsion_at as u64);
+        }
+        let alone: Vec<bool> = txs.iter().map(|tx| tx.verify_signature().is_ok()).collect();
+        let each: Vec<bool> = verify_each(&refs(&txs)).iter().map(Result::is_ok).collect();
+        prop_assert_eq!(each, alone);
+    }
 }

@@ -276,3 +276,40 @@ fn one_sender_cannot_fill_the_mempool() {
         "the other member's transaction is in the next block"
     );
 }
+
+/// A gossiped batch gets, transaction by transaction, the verdicts that submitting each alone
+/// gives: good ones admitted, a bad signature, a repeat and a transaction for another chain
+/// refused with their own codes.
+#[test]
+fn a_batch_gets_the_verdicts_of_one_by_one_submission() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (batched, single) = (chain(dir_a.path()), chain(dir_b.path()));
+    let good = evidence(&batched, 1);
+    let mut forged = evidence(&batched, 2);
+    forged.signature = evidence(&batched, 3).signature;
+    let mut other_chain = evidence(&batched, 4);
+    other_chain.tx.chain_id = "other".into();
+    let other_chain = other_chain.tx.sign(&key(1)).unwrap();
+    let txs = vec![
+        good.clone(),
+        forged,
+        good,
+        other_chain,
+        evidence_from(&batched, &key(3), 5),
+    ];
+    let code = |r: &Result<Hash, SubmitError>| r.as_ref().err().map(SubmitError::code);
+    let batch: Vec<Option<&str>> = batched.submit_batch(txs.clone()).iter().map(code).collect();
+    let alone: Vec<Option<&str>> = txs.into_iter().map(|tx| code(&single.submit(tx))).collect();
+    assert_eq!(
+        batch,
+        vec![
+            None,
+            Some("bad_signature"),
+            Some("already_pending"),
+            Some("wrong_chain"),
+            None
+        ]
+    );
+    assert_eq!(batch, alone);
+    assert_eq!(batched.mempool_len(), 2);
+}

@@ -797,16 +797,16 @@ fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Bytes>) -> PeerResponse {
     let chain = chain.clone();
     crate::workers::admission_pool().spawn(move || {
         let _permit = permit;
+        let mut decoded = Vec::with_capacity(txs.len());
         for bytes in txs {
             match SignedTransaction::from_bytes(&bytes) {
-                // Admission checks the signature and the rules again; a refusal is normal
-                // (already pending, just committed) and not an error of the peer.
-                Ok(tx) => {
-                    let _ = chain.submit(tx);
-                }
+                Ok(tx) => decoded.push(tx),
                 Err(_) => chain.metrics().count_dropped_peer_message("undecodable_tx"),
             }
         }
+        // Admission checks the signatures (Ed25519 ones as a batch) and the rules again; a
+        // refusal is normal (already pending, just committed) and not an error of the peer.
+        let _ = chain.submit_batch(decoded);
     });
     PeerResponse::Ack
 }
