@@ -2,7 +2,7 @@
 //! waiting for a block, in arrival order, with duplicate detection and a share per sender; and a bounded memory of rejected hashes so
 //! a client can learn why its transaction never arrived.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use xinlian_core::Hash;
 use xinlian_core::api::ErrorBody;
@@ -139,9 +139,20 @@ impl Mempool {
     /// another's transaction out of a block. Each sender's own transactions keep their arrival
     /// order: a sender whose next transaction does not fit takes no more this block.
     pub fn fair_batch(&self, txs_max: usize, bytes_max: usize) -> Vec<(Hash, SignedTransaction)> {
+        self.fair_batch_without(txs_max, bytes_max, &HashSet::new())
+    }
+
+    /// [`Mempool::fair_batch`] leaving out the transactions in `skip` (those of a block built but
+    /// not applied yet, which stay here until it is).
+    pub fn fair_batch_without(
+        &self,
+        txs_max: usize,
+        bytes_max: usize,
+        skip: &HashSet<Hash>,
+    ) -> Vec<(Hash, SignedTransaction)> {
         let mut queues: Vec<VecDeque<&Hash>> = Vec::new();
         let mut queue_of: HashMap<&PublicKey, usize> = HashMap::new();
-        for hash in &self.order {
+        for hash in self.order.iter().filter(|h| !skip.contains(*h)) {
             let sender = &self.txs[hash].tx.tx.sender;
             let next = queues.len();
             let queue = *queue_of.entry(sender).or_insert(next);

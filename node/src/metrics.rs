@@ -40,6 +40,7 @@ pub struct Metrics {
     raft_loop_seen_ms: Gauge,
     block_outcomes_reused: Counter,
     compact_block_txs: Family<CodeLabel, Counter>,
+    blocks_built_on_pending: Counter,
 }
 
 impl Default for Metrics {
@@ -166,6 +167,12 @@ impl Metrics {
             "Blocks this node built and then applied with the execution it did when building them, instead of executing them again (blocks)",
             block_outcomes_reused.clone(),
         );
+        let blocks_built_on_pending = Counter::default();
+        registry.register(
+            "blocks_built_on_pending",
+            "Blocks the leader built on its block still in flight rather than on the head: the pipeline at work (blocks)",
+            blocks_built_on_pending.clone(),
+        );
         let compact_block_txs = Family::<CodeLabel, Counter>::default();
         registry.register(
             "compact_block_txs",
@@ -190,6 +197,7 @@ impl Metrics {
             raft_loop_seen_ms,
             block_outcomes_reused,
             compact_block_txs,
+            blocks_built_on_pending,
             height,
             blocks,
             txs_committed,
@@ -241,6 +249,11 @@ impl Metrics {
                 code: place.to_string(),
             })
             .inc_by(n);
+    }
+
+    /// Counts a block built on the block in flight.
+    pub fn block_built_on_pending(&self) {
+        self.blocks_built_on_pending.inc();
     }
 
     /// Counts `n` transactions of compact blocks whose bytes came from `source` (`held`,

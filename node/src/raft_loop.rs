@@ -5,6 +5,7 @@
 //! A thread rather than an async task: every step writes RocksDB synchronously, and nothing else
 //! should wait behind it.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -16,7 +17,7 @@ use xinlian_consensus::{
 };
 use xinlian_core::encoding;
 
-use crate::chain::{BlockRefusal, Chain};
+use crate::chain::{BlockRefusal, Chain, PIPELINE_DEPTH};
 use crate::membership::{RaftView, Step, next_step};
 use crate::raft_store::RaftLogStore;
 use crate::{Config, Error, Result};
@@ -66,15 +67,21 @@ pub struct RaftLoop {
 
 struct Pacing {
     block_interval: Duration,
-    in_flight: Option<Proposal>,
+    /// Proposals not settled yet, oldest first: at most [`PIPELINE_DEPTH`], each built on the
+    /// one before (the first on the head). A second block built on the same head would be
+    /// refused as stale when applied, so the next block is built on the last one in flight.
+    in_flight: VecDeque<Proposal>,
     last_block: Instant,
 }
 
-/// The leader's block proposal that has not settled yet. The leader proposes the next block only
-/// once it has: a second block built on the same head would be refused as stale when applied,
-/// and under load re-proposing large blocks only adds to what Raft must carry.
+/// A block proposal of the leader that has not settled yet.
 struct Proposal {
     height: u64,
+    /// The block's hash, which the next block names as its parent.
+    hash: xinlian_core::Hash,
+    /// Its transactions and their bytes, still in the mempool until it is applied.
+    txs: usize,
+    tx_bytes: usize,
     /// The term it was proposed in: while it holds, Raft commits the entry (or a later leader
     /// replaces it, which changes the term).
     term: u64,
@@ -93,7 +100,7 @@ impl RaftLoop {
         let now = Instant::now();
         let pacing = Pacing {
             block_interval: Duration::from_millis(config.block_interval_ms),
-            in_flight: None,
+            in_flight: VecDeque::new(),
             last_block: now,
         };
         let thread = std::thread::Builder::new()
@@ -265,11 +272,12 @@ fn run(
             return Err(failure);
         }
         let messages = processed.map_err(consensus_error)?;
-        if let Some(proposal) = &pacing.in_flight
-            && chain.head().height >= proposal.height
+        let head_height = chain.head().height;
+        while let Some(proposal) = pacing.in_flight.front()
+            && head_height >= proposal.height
         {
             chain.metrics().proposal_committed(proposal.since.elapsed());
-            pacing.in_flight = None;
+            pacing.in_flight.pop_front();
         }
         for message in messages {
             (transport.outbound)(message);
@@ -485,32 +493,56 @@ fn maybe_propose(
     now: Instant,
 ) -> Result<()> {
     if !driver.is_leader() {
-        pacing.in_flight = None;
+        pacing.in_flight.clear();
         return Ok(());
     }
-    if let Some(proposal) = &pacing.in_flight {
-        let settled = chain.head().height >= proposal.height
-            || driver.applied_index() >= proposal.index
-            || driver.term() != proposal.term;
-        if !settled {
-            return Ok(());
+    if !pacing.in_flight.is_empty() {
+        let head_height = chain.head().height;
+        let (applied, term) = (driver.applied_index(), driver.term());
+        // Settled: applied (as a block or refused), or overtaken by a new term. Once one has
+        // settled without becoming the head, the blocks built on it are stale too.
+        if let Some(settled) = pacing
+            .in_flight
+            .iter()
+            .rposition(|p| head_height >= p.height || applied >= p.index || term != p.term)
+        {
+            let committed = head_height >= pacing.in_flight[settled].height;
+            pacing.in_flight.drain(..=settled);
+            if !committed {
+                pacing.in_flight.clear();
+            }
         }
-        pacing.in_flight = None;
     }
-    let waiting = chain.mempool_len();
+    if pacing.in_flight.len() >= PIPELINE_DEPTH {
+        return Ok(());
+    }
+    let (pending, pending_bytes) = chain.mempool_size();
+    let waiting = pending.saturating_sub(pacing.in_flight.iter().map(|p| p.txs).sum());
+    let waiting_bytes =
+        pending_bytes.saturating_sub(pacing.in_flight.iter().map(|p| p.tx_bytes).sum());
     let now_ms = crate::now_ms();
     let interval_passed = now.duration_since(pacing.last_block) >= pacing.block_interval;
-    // The head is read only when nothing waits: the loop runs this at every message.
+    // The head is read only when nothing waits: the loop runs this at every message. Empty
+    // blocks are cut on the head only.
+    // A full block's worth, by count or by bytes, goes at once.
     let due = waiting >= chain.block_txs_max()
-        || (interval_passed && (waiting > 0 || Chain::is_idle(&chain.head(), now_ms)));
+        || waiting_bytes >= chain.block_bytes_max()
+        || (interval_passed
+            && (waiting > 0
+                || (pacing.in_flight.is_empty() && Chain::is_idle(&chain.head(), now_ms))));
     if !due {
         return Ok(());
     }
     #[allow(clippy::disallowed_methods)] // the node keeps its own time
     let building = Instant::now();
-    let Some(block) = chain.build_block(now_ms)? else {
+    let on = pacing.in_flight.back().map(|p| p.hash);
+    let Some(block) = chain.build_next(now_ms, on)? else {
         return Ok(());
     };
+    let hash = block.header.hash(chain.suite());
+    let txs = block.txs.len();
+    let tx_lens: Vec<usize> = block.txs.iter().map(|tx| tx.encoded_len()).collect();
+    let tx_bytes = tx_lens.iter().sum();
     let height = block.header.height;
     let bytes = block.to_bytes();
     chain
@@ -520,10 +552,12 @@ fn maybe_propose(
     match driver.propose(bytes) {
         Ok(()) => {
             let (term, index) = (driver.term(), driver.last_index());
-            let tx_lens: Vec<usize> = block.txs.iter().map(|tx| tx.encoded_len()).collect();
             relay.proposed(term, index, data, &tx_lens);
-            pacing.in_flight = Some(Proposal {
+            pacing.in_flight.push_back(Proposal {
                 height,
+                hash,
+                txs,
+                tx_bytes,
                 term,
                 index,
                 since: now,

@@ -14,7 +14,7 @@ use xinlian_core::limits::TEXT_BYTES_MAX;
 use xinlian_core::types::{Call, SystemCall};
 use xinlian_sdk::{Client, keys};
 
-use crate::cluster::{Cluster, set_config};
+use crate::cluster::{Cluster, metric, set_config};
 
 const NODES: usize = 4;
 const FLOOD_TXS: usize = 1_200;
@@ -30,18 +30,6 @@ fn evidence(memo: String, digest: u8) -> Call {
         digest: Hash([digest; 32]),
         memo,
     })
-}
-
-async fn metric(client_url: &str, name: &str) -> u64 {
-    let text = reqwest::get(format!("{client_url}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name))
-        .map_or(0, |v| v.trim().parse().unwrap_or(0))
 }
 
 // In `make test` since admission moved off tokio's blocking pool. Before, with Raft appends as
@@ -186,8 +174,9 @@ async fn a_flood_of_large_valid_transactions_from_one_member_does_not_stop_the_o
     // No peer message outgrew the transport, none was dropped for a full Raft queue, and no
     // libp2p handler dropped a stream at capacity. Blocks went to followers as compact blocks,
     // rebuilt from what gossip had brought (`held`) or fetched from the leader, never wrongly.
-    let (mut held, mut fetched) = (0, 0);
+    let (mut held, mut fetched, mut pipelined) = (0, 0, 0);
     for node in &cluster.layout.nodes {
+        pipelined += metric(&node.http_url, "xinlian_blocks_built_on_pending_total ").await;
         held += metric(
             &node.http_url,
             "xinlian_compact_block_txs_total{code=\"held\"} ",
@@ -229,7 +218,7 @@ async fn a_flood_of_large_valid_transactions_from_one_member_does_not_stop_the_o
         "no block travelled compactly (fetched: {fetched})"
     );
     eprintln!(
-        "flood: {accepted} of {FLOOD_TXS} large transactions admitted, refused {refusals:?}; honest transactions committed within {slowest:?} at worst; {} blocks, at most {largest_block} transactions each; compact blocks: {held} transactions held by followers, {fetched} fetched",
+        "flood: {accepted} of {FLOOD_TXS} large transactions admitted, refused {refusals:?}; honest transactions committed within {slowest:?} at worst; {} blocks, at most {largest_block} transactions each; compact blocks: {held} transactions held by followers, {fetched} fetched; {pipelined} blocks built on the block in flight",
         height - start_height
     );
 }

@@ -18,7 +18,7 @@ use xinlian_core::api::TxState;
 use xinlian_core::types::{Call, SystemCall};
 use xinlian_sdk::{Client, keys};
 
-use crate::cluster::{Cluster, assert_everywhere, set_config};
+use crate::cluster::{Cluster, assert_everywhere, metric, set_config};
 
 const NODES: usize = 4;
 const SUBMITTERS: usize = 4;
@@ -112,10 +112,13 @@ async fn kill_9_campaign_under_load_loses_no_acknowledged_transaction() {
     eprintln!("kill campaign: {kills} kills, XINLIAN_KILL_SEED={seed}");
     let mut rng = Rng(seed);
     // Short blocks and a short kept log, so kills land inside block commits and restarted
-    // nodes also catch up through snapshots and block sync.
+    // nodes also catch up through snapshots and block sync; blocks of at most two transactions,
+    // so the four submitters keep more than a block waiting and the leader builds blocks on the
+    // one in flight (the pipeline) while it is killed.
     let mut cluster = Cluster::start_with(NODES, |text| {
         set_config(text, "block_interval_ms", "50");
         set_config(text, "raft_log_kept_entries", "20");
+        set_config(text, "block_txs_max", "2");
     })
     .await;
     let clients: Vec<Client> = (0..NODES).map(|i| cluster.client(i)).collect();
@@ -202,8 +205,13 @@ async fn kill_9_campaign_under_load_loses_no_acknowledged_transaction() {
             );
         }
     }
+    // Counted since each node's last start: a lower bound on the campaign's pipelined blocks.
+    let mut pipelined = 0;
+    for node in &cluster.layout.nodes {
+        pipelined += metric(&node.http_url, "xinlian_blocks_built_on_pending_total ").await;
+    }
     eprintln!(
-        "kill campaign: {kills} kills ({leader_kills} of the leader) in {:.0?}, 0 failed restarts, {} acknowledged transactions all present on all {NODES} nodes, {height} identical blocks (seed {seed})",
+        "kill campaign: {kills} kills ({leader_kills} of the leader) in {:.0?}, 0 failed restarts, {} acknowledged transactions all present on all {NODES} nodes, {height} identical blocks, at least {pipelined} built on the block in flight (seed {seed})",
         campaign,
         acknowledged.len()
     );

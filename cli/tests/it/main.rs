@@ -22,5 +22,6 @@ mod kill_campaign;
 mod licence;
 mod partition;
 mod peer_input;
+mod pipeline;
 mod readme;
 mod testnet_cli;

@@ -88,11 +88,13 @@ impl Chain {
         // The block this node built, on this same head (`validate` checked the parent): its
         // execution then is its execution now, since execution depends only on the parent state,
         // the header's context and the transactions, all fixed by the header hash.
-        let built = lock(&self.built)
-            .take()
-            .filter(|(hash, _)| *hash == block_hash);
-        let outcome = match built {
-            Some((_, outcome)) => {
+        let built = {
+            let mut built = lock(&self.built);
+            let position = built.iter().position(|b| b.hash == block_hash);
+            position.and_then(|p| built.remove(p))
+        };
+        let outcome = match built.map(|b| b.outcome) {
+            Some(outcome) => {
                 self.metrics.block_outcome_reused();
                 outcome
             }

@@ -1,15 +1,20 @@
 //! Ordering, on the leader: the next block from the mempool (senders in turn, within the count
-//! and byte budgets), executed and signed, for the Raft loop to propose.
+//! and byte budgets), executed and signed, for the Raft loop to propose; on the head, or on the
+//! block in flight (the pipeline, [`Chain::build_next`]).
 
-use xinlian_contracts::{BlockContext, ContractError};
+use std::collections::HashSet;
+
+use xinlian_contracts::{
+    BlockContext, BlockOutcome, ContractError, ExecError, Space, StateReader, WriteSet,
+};
 use xinlian_core::Hash;
 use xinlian_core::limits::BLOCK_TIME_STEP_MS_MAX;
-use xinlian_core::types::{Block, BlockHeader, Receipt, SignedTransaction};
+use xinlian_core::types::{Block, BlockHeader, SignedTransaction};
 
 use super::apply::receipts_root;
 use super::{Chain, lock};
 use crate::Result;
-use crate::storage::Head;
+use crate::storage::{Head, Storage};
 
 impl Chain {
     /// Most transactions per block.
@@ -24,49 +29,110 @@ impl Chain {
         now_ms.saturating_sub(head.timestamp_ms) >= BLOCK_TIME_STEP_MS_MAX / 2
     }
 
-    /// Builds, executes and signs the next block from waiting transactions (senders in turn,
-    /// within `block_txs_max` and `block_bytes_max`), without storing it: the leader proposes it
-    /// through Raft and every node (this one too) applies it when committed. Returns `None` when
-    /// nothing waits, unless the chain has been idle for half of [`BLOCK_TIME_STEP_MS_MAX`]: then
-    /// an empty block keeps block time close to the clock.
+    /// Builds, executes and signs the next block on the head from waiting transactions (senders
+    /// in turn, within `block_txs_max` and `block_bytes_max`), without storing it: the leader
+    /// proposes it through Raft and every node (this one too) applies it when committed. Returns
+    /// `None` when nothing waits, unless the chain has been idle for half of
+    /// [`BLOCK_TIME_STEP_MS_MAX`]: then an empty block keeps block time close to the clock.
     pub fn build_block(&self, now_ms: u64) -> Result<Option<Block>> {
-        let candidates = lock(&self.mempool).fair_batch(self.block_txs_max, self.block_bytes_max);
+        self.build_next(now_ms, None)
+    }
+
+    /// Builds the next block on the head or, with `on` the hash of a block this node built on
+    /// the head and proposed but has not applied yet, on that block: the leader's pipeline, so
+    /// that block N+1 is built while N replicates and commits. A block built on N reads the state
+    /// N leaves (N's writes over the committed state) and leaves N's transactions out; if N never
+    /// commits, the block built on it is refused as stale everywhere, and its transactions wait
+    /// for the next one. Returns `None` when `on` is no longer a pending build on the head, and
+    /// on a pending block never builds an empty one.
+    pub fn build_next(&self, now_ms: u64, on: Option<Hash>) -> Result<Option<Block>> {
         let head = self.head();
-        let idle = Self::is_idle(&head, now_ms);
+        let mut built = lock(&self.built);
+        built.retain(|b| b.header.height > head.height);
+        let parent = match on {
+            None => {
+                // A build on the head replaces what was built before, proposed or not.
+                built.clear();
+                None
+            }
+            Some(hash) => match built.iter().find(|b| b.hash == hash) {
+                Some(parent)
+                    if parent.header.height == head.height + 1
+                        && parent.header.parent_hash == head.hash =>
+                {
+                    Some(parent)
+                }
+                _ => return Ok(None),
+            },
+        };
+        let pending = parent.map(|p| PendingState {
+            storage: &self.storage,
+            writes: &p.outcome.writes,
+            txs: p.tx_hashes.iter().copied().collect(),
+        });
+        let base: &dyn StateReader = match &pending {
+            Some(pending) => pending,
+            None => &self.storage,
+        };
+        let (parent_height, parent_hash, parent_time, parent_root) = match parent {
+            Some(p) => (
+                p.header.height,
+                p.hash,
+                p.header.timestamp_ms,
+                p.header.state_root,
+            ),
+            None => (head.height, head.hash, head.timestamp_ms, head.state_root),
+        };
+        let skip = pending.as_ref().map(|p| p.txs.clone()).unwrap_or_default();
+        let candidates =
+            lock(&self.mempool).fair_batch_without(self.block_txs_max, self.block_bytes_max, &skip);
+        let idle = parent.is_none() && Self::is_idle(&head, now_ms);
         if candidates.is_empty() && !idle {
             return Ok(None);
         }
-        let height = head.height + 1;
-        let (txs, hashes, dropped) = self.select_includable(candidates, height)?;
+        let height = parent_height + 1;
+        let (txs, hashes, dropped) = self.select_includable(base, candidates, height)?;
         self.finish(&dropped);
         if txs.is_empty() && !idle {
             return Ok(None);
         }
         // The leader's clock, kept strictly increasing along the chain and within the step every
         // node allows.
-        let mut timestamp_ms = now_ms.max(head.timestamp_ms + 1);
-        if head.height > 0 {
-            timestamp_ms = timestamp_ms.min(head.timestamp_ms + BLOCK_TIME_STEP_MS_MAX);
+        let mut timestamp_ms = now_ms.max(parent_time + 1);
+        if parent_height > 0 {
+            timestamp_ms = timestamp_ms.min(parent_time + BLOCK_TIME_STEP_MS_MAX);
         }
         let context = BlockContext {
             height,
             timestamp_ms,
         };
-        let outcome = self.executor.execute_block_hashed(
-            &self.storage,
-            &context,
-            &txs,
-            &hashes,
-            &head.state_root,
-        )?;
-        let header = self.header(
-            &head,
-            &context,
-            &hashes,
-            &outcome.receipts,
-            outcome.state_root,
-        );
-        *lock(&self.built) = Some((header.hash(self.suite()), outcome));
+        let outcome =
+            self.executor
+                .execute_block_hashed(base, &context, &txs, &hashes, &parent_root)?;
+        let suite = self.suite();
+        let header = BlockHeader {
+            chain_id: self.genesis.chain_id.clone(),
+            height,
+            parent_hash,
+            tx_root: Block::tx_root_of_hashes(suite, &hashes),
+            receipts_root: receipts_root(suite, &outcome.receipts),
+            state_root: outcome.state_root,
+            timestamp_ms,
+            proposer: self.node_key.public_key(),
+        };
+        if parent.is_some() {
+            self.metrics.block_built_on_pending();
+        }
+        drop(pending);
+        built.push_back(Built {
+            hash: header.hash(suite),
+            header: header.clone(),
+            tx_hashes: hashes,
+            outcome,
+        });
+        while built.len() > PIPELINE_DEPTH {
+            built.pop_front();
+        }
         Ok(Some(Block {
             signature: header.sign(&self.node_key),
             header,
@@ -74,11 +140,12 @@ impl Chain {
         }))
     }
 
-    /// Splits candidates into those that may enter block `height` and those whose window has
-    /// passed or that were committed meanwhile (remembered as rejected). Returns the included
-    /// transactions, their hashes (computed once, at admission) and the dropped hashes.
+    /// Splits candidates into those that may enter block `height` on `state` and those whose
+    /// window has passed or that were committed meanwhile (remembered as rejected). Returns the
+    /// included transactions, their hashes (computed once, at admission) and the dropped hashes.
     fn select_includable(
         &self,
+        state: &dyn StateReader,
         candidates: Vec<(Hash, SignedTransaction)>,
         height: u64,
     ) -> Result<(Vec<SignedTransaction>, Vec<Hash>, Vec<Hash>)> {
@@ -88,7 +155,7 @@ impl Chain {
         for (hash, tx) in candidates {
             match self
                 .executor
-                .check_admission_hashed(&self.storage, &tx, &hash, height)?
+                .check_admission_hashed(state, &tx, &hash, height)?
             {
                 Err(e @ (ContractError::Expired { .. } | ContractError::Duplicate(_))) => {
                     self.record_rejection(&mut lock(&self.rejected), hash, &e);
@@ -103,25 +170,38 @@ impl Chain {
         }
         Ok((txs, hashes, dropped))
     }
+}
 
-    fn header(
-        &self,
-        head: &Head,
-        context: &BlockContext,
-        tx_hashes: &[Hash],
-        receipts: &[Receipt],
-        state_root: Hash,
-    ) -> BlockHeader {
-        let suite = self.suite();
-        BlockHeader {
-            chain_id: self.genesis.chain_id.clone(),
-            height: context.height,
-            parent_hash: head.hash,
-            tx_root: Block::tx_root_of_hashes(suite, tx_hashes),
-            receipts_root: receipts_root(suite, receipts),
-            state_root,
-            timestamp_ms: context.timestamp_ms,
-            proposer: self.node_key.public_key(),
+/// Most blocks this node keeps built ahead of its head: the one in flight and the one built on
+/// it (see [`Chain::build_next`]).
+pub const PIPELINE_DEPTH: usize = 2;
+
+/// A block this node built, kept until it is applied: its execution is reused then, and the
+/// next block may be built on it.
+pub(super) struct Built {
+    pub(super) hash: Hash,
+    header: BlockHeader,
+    tx_hashes: Vec<Hash>,
+    pub(super) outcome: BlockOutcome,
+}
+
+/// The committed state with a built, not yet applied block on top: its writes over the store,
+/// and its transactions as committed.
+struct PendingState<'a> {
+    storage: &'a Storage,
+    writes: &'a WriteSet,
+    txs: HashSet<Hash>,
+}
+
+impl StateReader for PendingState<'_> {
+    fn get(&self, space: Space, key: &[u8]) -> std::result::Result<Option<Vec<u8>>, ExecError> {
+        match self.writes.get(&(space, key.to_vec())) {
+            Some(written) => Ok(written.clone()),
+            None => self.storage.get(space, key),
         }
+    }
+
+    fn tx_committed(&self, tx_hash: &Hash) -> std::result::Result<bool, ExecError> {
+        Ok(self.txs.contains(tx_hash) || self.storage.tx_committed(tx_hash)?)
     }
 }

@@ -14,6 +14,7 @@ mod build;
 
 pub use admission::{Gossip, SubmitError};
 pub use apply::{Applied, BlockRefusal};
+pub use build::PIPELINE_DEPTH;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -67,9 +68,10 @@ pub struct Chain {
     rejections: tokio::sync::broadcast::Sender<Rejection>,
     /// Why consensus stopped on this node (fail-stop on divergence), once it has.
     halted: Mutex<Option<String>>,
-    /// The outcome of executing the block this node built last, by its header hash: when that
-    /// block commits, applying it reuses the outcome instead of executing it a second time.
-    built: Mutex<Option<(xinlian_core::Hash, xinlian_contracts::BlockOutcome)>>,
+    /// The blocks this node built and has not applied yet (at most [`PIPELINE_DEPTH`]), oldest
+    /// first: when one commits, applying it reuses its execution instead of executing it a
+    /// second time, and the next block may be built on the last.
+    built: Mutex<std::collections::VecDeque<build::Built>>,
 }
 
 /// A transaction the mempool dropped without it entering a block (expired or a duplicate).
@@ -175,7 +177,7 @@ impl Chain {
             // usually still here when it is applied.
             verified: Mutex::new(VerifiedCache::new(2 * config.mempool_txs_max)),
             halted: Mutex::new(None),
-            built: Mutex::new(None),
+            built: Mutex::default(),
         })
     }
 
@@ -295,6 +297,17 @@ impl Chain {
     /// Transactions waiting.
     pub fn mempool_len(&self) -> usize {
         lock(&self.mempool).len()
+    }
+
+    /// Transactions waiting and their bytes.
+    pub fn mempool_size(&self) -> (usize, usize) {
+        let mempool = lock(&self.mempool);
+        (mempool.len(), mempool.bytes())
+    }
+
+    /// Most bytes of transactions per block.
+    pub fn block_bytes_max(&self) -> usize {
+        self.block_bytes_max
     }
 
     /// Why consensus halted on this node, if it did.

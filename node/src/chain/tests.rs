@@ -313,3 +313,114 @@ fn a_batch_gets_the_verdicts_of_one_by_one_submission() {
     assert_eq!(batch, alone);
     assert_eq!(batched.mempool_len(), 2);
 }
+
+fn system_call(chain: &Chain, nonce: u64, call: SystemCall) -> SignedTransaction {
+    Transaction {
+        chain_id: "verify-once".into(),
+        sender: key(1).public_key(),
+        nonce,
+        created_at_ms: 0,
+        valid_until_height: chain.head().height + 10,
+        call: Call::System(call),
+    }
+    .sign(&key(1))
+    .unwrap()
+}
+
+fn receipt_ok(chain: &Chain, tx: &SignedTransaction) -> bool {
+    let hash = tx.hash(chain.suite());
+    matches!(chain.lookup_tx(&hash).unwrap(), TxLookup::Committed(_, r) if r.is_success())
+}
+
+/// The leader's pipeline: block 2 is built on block 1 before 1 is applied, reading the state 1
+/// leaves (a member registered in 1 is removed in 2) and leaving 1's transactions out. A
+/// follower executing both reaches the same state, the leader reuses both builds, and a block
+/// built on a block that never commits is refused as stale.
+#[test]
+fn the_next_block_is_built_on_the_block_in_flight() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (leader, follower) = (chain(dir_a.path()), chain(dir_b.path()));
+    let member = key(5).public_key();
+    let register = system_call(
+        &leader,
+        1,
+        SystemCall::RegisterMember {
+            public_key: member.clone(),
+            name: "m".into(),
+            role: xinlian_core::types::MemberRole::Operator,
+        },
+    );
+    leader.submit(register.clone()).unwrap();
+    let first = leader.build_next(1_000, None).unwrap().unwrap();
+    assert_eq!(first.txs, vec![register.clone()]);
+    // Nothing new waits: nothing to build on the block in flight, and never an empty block.
+    let first_hash = first.header.hash(leader.suite());
+    assert!(
+        leader
+            .build_next(1_100, Some(first_hash))
+            .unwrap()
+            .is_none()
+    );
+
+    let remove = system_call(&leader, 2, SystemCall::RemoveMember { public_key: member });
+    leader.submit(remove.clone()).unwrap();
+    let second = leader.build_next(1_200, Some(first_hash)).unwrap().unwrap();
+    assert_eq!(second.header.parent_hash, first_hash);
+    assert_eq!(second.header.height, 2);
+    assert_eq!(
+        second.txs,
+        vec![remove.clone()],
+        "block 1's transaction left out"
+    );
+    assert!(
+        leader
+            .metrics()
+            .render()
+            .contains("xinlian_blocks_built_on_pending_total 1")
+    );
+
+    for chain in [&follower, &leader] {
+        for (index, block) in [(1, &first), (2, &second)] {
+            match chain.apply_entry(index, &block.to_bytes()).unwrap() {
+                Applied::Block(head) => assert_eq!(head.state_root, block.header.state_root),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(receipt_ok(chain, &register) && receipt_ok(chain, &remove));
+    }
+    assert!(
+        leader
+            .metrics()
+            .render()
+            .contains("xinlian_block_outcomes_reused_total 2"),
+        "{}",
+        leader.metrics().render()
+    );
+    assert_eq!(leader.head().hash, follower.head().hash);
+
+    // Built on a block that never commits (another block 3 did): refused as stale.
+    leader.submit(evidence(&leader, 7)).unwrap();
+    let lost = leader.build_next(3_000, None).unwrap().unwrap();
+    leader.submit(evidence(&leader, 8)).unwrap();
+    let on_lost = leader
+        .build_next(3_100, Some(lost.header.hash(leader.suite())))
+        .unwrap()
+        .unwrap();
+    follower.submit(evidence(&follower, 9)).unwrap();
+    let other = follower.build_next(3_050, None).unwrap().unwrap();
+    applied_at(&leader, 3, &other);
+    assert!(matches!(
+        leader.apply_entry(4, &on_lost.to_bytes()).unwrap(),
+        Applied::Refused(BlockRefusal::Stale { .. })
+    ));
+    // The transactions of both lost blocks wait for the next block.
+    let next = leader.build_next(4_000, None).unwrap().unwrap();
+    assert_eq!(next.txs.len(), 2);
+}
+
+fn applied_at(chain: &Chain, index: u64, block: &Block) {
+    assert!(matches!(
+        chain.apply_entry(index, &block.to_bytes()).unwrap(),
+        Applied::Block(_)
+    ));
+}
