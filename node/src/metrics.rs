@@ -10,6 +10,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
+/// Buckets from 0.1 ms to about 3 s, for the stages of applying a block.
+fn stage_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CodeLabel {
     code: String,
@@ -41,6 +46,9 @@ pub struct Metrics {
     block_outcomes_reused: Counter,
     compact_block_txs: Family<CodeLabel, Counter>,
     blocks_built_on_pending: Counter,
+    apply_stage_seconds: Family<CodeLabel, Histogram>,
+    admission_queued_bytes: Gauge,
+    admission_wait_seconds: Histogram,
 }
 
 impl Default for Metrics {
@@ -167,6 +175,28 @@ impl Metrics {
             "Blocks this node built and then applied with the execution it did when building them, instead of executing them again (blocks)",
             block_outcomes_reused.clone(),
         );
+        let apply_stage_seconds =
+            Family::<CodeLabel, Histogram>::new_with_constructor(stage_histogram as fn() -> _);
+        registry.register_with_unit(
+            "apply_stage",
+            "Time applying a committed block spends in each stage: `checks` (decode, header, transaction hashes and root), `signatures` (those not verified before), `execute` (skipped when the leader reuses its build), `store` (the synced write batch) (seconds)",
+            Unit::Seconds,
+            apply_stage_seconds.clone(),
+        );
+        let admission_queued_bytes = Gauge::default();
+        registry.register_with_unit(
+            "admission_queued",
+            "Bytes of gossiped transactions waiting for or in admission (bounded by 64 MiB) (bytes)",
+            Unit::Bytes,
+            admission_queued_bytes.clone(),
+        );
+        let admission_wait_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register_with_unit(
+            "admission_wait",
+            "Time a gossiped batch waits for an admission thread (seconds)",
+            Unit::Seconds,
+            admission_wait_seconds.clone(),
+        );
         let blocks_built_on_pending = Counter::default();
         registry.register(
             "blocks_built_on_pending",
@@ -198,6 +228,9 @@ impl Metrics {
             block_outcomes_reused,
             compact_block_txs,
             blocks_built_on_pending,
+            apply_stage_seconds,
+            admission_queued_bytes,
+            admission_wait_seconds,
             height,
             blocks,
             txs_committed,
@@ -249,6 +282,26 @@ impl Metrics {
                 code: place.to_string(),
             })
             .inc_by(n);
+    }
+
+    /// Records the time applying a block spent in `stage`.
+    pub fn apply_stage(&self, stage: &str, took: Duration) {
+        self.apply_stage_seconds
+            .get_or_create(&CodeLabel {
+                code: stage.to_string(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// Sets the bytes of gossip queued for admission.
+    pub fn set_admission_queued(&self, bytes: usize) {
+        self.admission_queued_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// Records how long a gossiped batch waited for an admission thread.
+    pub fn admission_waited(&self, took: Duration) {
+        self.admission_wait_seconds.observe(took.as_secs_f64());
     }
 
     /// Counts a block built on the block in flight.

@@ -70,4 +70,10 @@ async fn a_backlog_commits_through_pipelined_blocks_identical_on_every_node() {
         reused >= pipelined,
         "{reused} reused, {pipelined} pipelined"
     );
+    // A follower timed every stage of applying the blocks it executed.
+    let follower = &cluster.layout.nodes[(leader + 1) % NODES].http_url;
+    for stage in ["checks", "signatures", "execute", "store"] {
+        let name = format!("xinlian_apply_stage_seconds_count{{code=\"{stage}\"}} ");
+        assert!(metric(follower, &name).await > 0, "no {stage} timings");
+    }
 }

@@ -99,18 +99,22 @@ impl Chain {
                 outcome
             }
             None => {
+                #[allow(clippy::disallowed_methods)] // the node measures its own work
+                let executing = Instant::now();
                 let head = self.head();
                 let context = BlockContext {
                     height: block.header.height,
                     timestamp_ms: block.header.timestamp_ms,
                 };
-                self.executor.execute_block_hashed(
+                let outcome = self.executor.execute_block_hashed(
                     &self.storage,
                     &context,
                     &block.txs,
                     &tx_hashes,
                     &head.state_root,
-                )?
+                )?;
+                self.metrics.apply_stage("execute", executing.elapsed());
+                outcome
             }
         };
         let receipts_root = receipts_root(suite, &outcome.receipts);
@@ -131,6 +135,8 @@ impl Chain {
                 outcome.state_root
             )));
         }
+        #[allow(clippy::disallowed_methods)] // the node measures its own work
+        let storing = Instant::now();
         let new_head = self.storage.commit_block(
             &block,
             data,
@@ -139,6 +145,7 @@ impl Chain {
             &outcome.writes,
             index,
         )?;
+        self.metrics.apply_stage("store", storing.elapsed());
         *lock(&self.head) = new_head.clone();
         self.heights.send_replace(new_head.height);
         if block
@@ -168,6 +175,8 @@ impl Chain {
     /// its transactions' hashes, computed here once for the root, the signature checks and
     /// execution.
     fn validate(&self, data: &[u8]) -> Result<(Block, Vec<Hash>), BlockRefusal> {
+        #[allow(clippy::disallowed_methods)] // the node measures its own work
+        let checking = Instant::now();
         let block = Block::from_bytes(data).map_err(|e| BlockRefusal::Malformed(e.to_string()))?;
         let header = &block.header;
         let head = self.head();
@@ -224,7 +233,11 @@ impl Chain {
                 "transaction root does not match".into(),
             ));
         }
+        self.metrics.apply_stage("checks", checking.elapsed());
+        #[allow(clippy::disallowed_methods)] // the node measures its own work
+        let verifying = Instant::now();
         self.verify_block_signatures(&block, &tx_hashes)?;
+        self.metrics.apply_stage("signatures", verifying.elapsed());
         Ok((block, tx_hashes))
     }
 

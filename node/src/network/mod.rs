@@ -794,9 +794,15 @@ fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Bytes>) -> PeerResponse {
         chain.metrics().count_dropped_peer_message("admission_busy");
         return PeerResponse::Refused("busy".into());
     };
+    let queued = || GOSSIP_QUEUED_BYTES_MAX - QUEUED_BYTES.available_permits();
+    chain.metrics().set_admission_queued(queued());
     let chain = chain.clone();
+    #[allow(clippy::disallowed_methods)] // the node measures its own work
+    let received = std::time::Instant::now();
     crate::workers::admission_pool().spawn(move || {
-        let _permit = permit;
+        chain.metrics().admission_waited(received.elapsed());
+        // Released at the end of the task, even by a panic.
+        let permit = permit;
         let mut decoded = Vec::with_capacity(txs.len());
         for bytes in txs {
             match SignedTransaction::from_bytes(&bytes) {
@@ -807,6 +813,8 @@ fn admit_gossip(chain: &Arc<Chain>, txs: Vec<Bytes>) -> PeerResponse {
         // Admission checks the signatures (Ed25519 ones as a batch) and the rules again; a
         // refusal is normal (already pending, just committed) and not an error of the peer.
         let _ = chain.submit_batch(decoded);
+        drop(permit);
+        chain.metrics().set_admission_queued(queued());
     });
     PeerResponse::Ack
 }
