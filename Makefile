@@ -27,6 +27,7 @@ run: build
 test: deps
 	cargo test --workspace $(FEATURES)
 	cargo bench -p xinlian-benches --bench crypto -- --test
+	cargo bench -p xinlian-benches --bench execute -- --test
 
 lint: deps
 	cargo fmt --all -- --check
