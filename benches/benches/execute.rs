@@ -3,6 +3,8 @@
 //! admission, under each hash suite. Beside the node's `xinlian_apply_stage_seconds{code="execute"}`
 //! this says how much of a block's execution is the contracts' own work (docs/BENCHMARKS.md).
 
+#![allow(missing_docs, clippy::unwrap_used)]
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use xinlian_contracts::{BlockContext, ChainRules, Executor, MemoryState};
 use xinlian_core::Hash;
