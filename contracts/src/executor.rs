@@ -147,20 +147,23 @@ impl Executor {
         height: u64,
     ) -> Checked<Member> {
         debug_assert_eq!(*hash, tx.hash(self.rules.suite));
-        let member = match self.precheck(&Overlay::new(state), tx, hash, height)? {
-            Ok(member) => member,
+        let (member, _) = match self.precheck(&Overlay::new(state), tx, hash, height)? {
+            Ok(passed) => passed,
             Err(e) => return Ok(Err(e)),
         };
         Ok(crate::check_bounds(&tx.tx.call).map(|()| member))
     }
 
+    /// The checks before a call, on `state`: chain, scheme, window, duplicate, sender, role.
+    /// Returns the sender's member record and the schemes accepted on `state` (read once here,
+    /// for the call's context too).
     fn precheck(
         &self,
         state: &Overlay<'_>,
         signed: &SignedTransaction,
         hash: &Hash,
         height: u64,
-    ) -> Checked<Member> {
+    ) -> Checked<(Member, Vec<SignatureScheme>)> {
         let tx = &signed.tx;
         if tx.chain_id != self.rules.chain_id {
             return Ok(Err(ContractError::WrongChain {
@@ -168,7 +171,8 @@ impl Executor {
                 found: tx.chain_id.clone(),
             }));
         }
-        if !self.accepted_schemes(state)?.contains(&tx.sender.scheme()) {
+        let schemes = self.accepted_schemes(state)?;
+        if !schemes.contains(&tx.sender.scheme()) {
             return Ok(Err(ContractError::SchemeNotAccepted(
                 tx.sender.scheme().to_string(),
             )));
@@ -206,7 +210,7 @@ impl Executor {
                 call: tx.call.name().to_string(),
             }));
         }
-        Ok(Ok(member))
+        Ok(Ok((member, schemes)))
     }
 
     /// Executes `txs` as block `block` on top of `state` whose commitment is `previous_root`.
@@ -279,11 +283,13 @@ impl Executor {
     ) -> Checked<()> {
         let writes = {
             let mut tx_state = Overlay::new(&*block_state);
-            let member = match self.precheck(&tx_state, signed, &tx_hash, block.height)? {
-                Ok(member) => member,
-                Err(e) => return Ok(Err(e)),
-            };
-            let schemes = self.accepted_schemes(&tx_state)?;
+            // Nothing is written to `tx_state` before the call, so the schemes precheck read are
+            // the call's.
+            let (member, schemes) =
+                match self.precheck(&tx_state, signed, &tx_hash, block.height)? {
+                    Ok(passed) => passed,
+                    Err(e) => return Ok(Err(e)),
+                };
             let ctx = TxContext {
                 rules: &self.rules,
                 block,
