@@ -87,6 +87,29 @@ fn sm2(c: &mut Criterion) {
         use sm2::dsa::signature::Verifier;
         b.iter(|| library.verify(&message, &raw).unwrap())
     });
+    // Cold keys: each key verifies far fewer times than earns it a window table, as with many
+    // terminals that each send now and then.
+    let cold: Vec<(PublicKey, Vec<u8>, Signature)> = (0..3_000u32)
+        .map(|i| {
+            let mut seed = [1u8; 32];
+            seed[..4].copy_from_slice(&i.to_be_bytes());
+            let key = PrivateKey::from_seed(SignatureScheme::Sm2, seed).unwrap();
+            let message = transaction(&key, u64::from(i)).tx.signing_bytes();
+            let signature = key.sign(&message);
+            (key.public_key(), message, signature)
+        })
+        .collect();
+    let mut next = 0;
+    group.sample_size(10);
+    group.warm_up_time(std::time::Duration::from_millis(500));
+    group.measurement_time(std::time::Duration::from_secs(2));
+    group.bench_function("verify_cold_key", |b| {
+        b.iter(|| {
+            let (key, message, signature) = &cold[next % cold.len()];
+            next += 1;
+            key.verify(message, signature).unwrap()
+        })
+    });
     let items = messages_and_signatures(SignatureScheme::Sm2, 256);
     group.throughput(Throughput::Elements(items.len() as u64));
     group.bench_function(

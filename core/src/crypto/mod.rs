@@ -9,6 +9,7 @@ pub(crate) mod ed25519;
 mod key_cache;
 pub mod keyfile;
 pub mod sm2;
+mod sm2_curve;
 
 use std::fmt;
 use std::str::FromStr;

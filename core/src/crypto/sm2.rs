@@ -9,16 +9,16 @@ use std::str::FromStr;
 
 use std::sync::Arc;
 
+use ::sm2::Scalar;
 use ::sm2::dsa::{Signature as RawSignature, SigningKey, VerifyingKey};
-use ::sm2::elliptic_curve::group::Group;
-use ::sm2::elliptic_curve::ops::{MulByGeneratorVartime, Reduce};
-use ::sm2::elliptic_curve::point::AffineCoordinates;
-use ::sm2::{ProjectivePoint, Scalar};
+use ::sm2::elliptic_curve::ff::PrimeField;
+use ::sm2::elliptic_curve::ops::Reduce;
 use borsh::{BorshDeserialize, BorshSerialize};
 use sm3::{Digest, Sm3};
 
 use super::Signature;
 use super::key_cache::KeyCache;
+use super::sm2_curve::VerifyKey;
 use crate::limits::SM2_USER_ID_BYTES_MAX;
 use crate::{Error, Result};
 
@@ -40,9 +40,9 @@ pub struct Sm2PublicKey {
     parsed: Arc<Parsed>,
 }
 
-/// A key as verification uses it: the curve point, checked, and `Z`.
+/// A key as verification uses it: the curve point, checked, in our verifier's form, and `Z`.
 struct Parsed {
-    point: ProjectivePoint,
+    point: VerifyKey,
     z: [u8; 32],
 }
 
@@ -50,10 +50,13 @@ impl Parsed {
     fn new(point: &[u8; 65], user_id: &str) -> Result<Self> {
         // `from_sec1_bytes` checks the point lies on the curve; the identity has no uncompressed
         // encoding, so it cannot get here.
-        let key = ::sm2::PublicKey::from_sec1_bytes(point)
+        ::sm2::PublicKey::from_sec1_bytes(point)
             .map_err(|_| Error::InvalidPublicKey("SM2 point is not on the curve".to_string()))?;
+        // The crate checked the point; our verifier takes its coordinates as they are.
         Ok(Parsed {
-            point: ProjectivePoint::from(*key.as_affine()),
+            point: VerifyKey::from_sec1(point).ok_or_else(|| {
+                Error::InvalidPublicKey("SM2 coordinates are not below p".to_string())
+            })?,
             z: identity_digest(point, user_id)?,
         })
     }
@@ -130,9 +133,9 @@ impl Sm2PublicKey {
 
     /// Verifies a raw `r || s` signature over `message` (GB/T 32918.2 section 7.1): the range
     /// checks of [`parse_signature`], then `e = SM3(Z || M)`, `t = r + s`, `(x1, y1) = [s]G +
-    /// [t]P` and `r == e + x1 mod n`. The curve arithmetic is the variable-time multi-scalar
-    /// multiplication of the RustCrypto crates: everything here is public, so nothing needs the
-    /// constant-time path their own verifier takes.
+    /// [t]P` and `r == e + x1 mod n`. The curve arithmetic is our own variable-time code
+    /// (`sm2_curve`): everything here is public, so nothing needs the constant-time path of the
+    /// `sm2` crate's verifier, and `x1` is compared with `r - e` without an inversion.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<()> {
         let raw = parse_signature(&signature.0)?;
         let (r, s) = (*raw.r(), *raw.s());
@@ -141,14 +144,14 @@ impl Sm2PublicKey {
                 .chain_update(message)
                 .finalize(),
         );
+        // `r + s != n` was checked, so `t` is not zero.
         let t = r + s;
-        let sum = ProjectivePoint::mul_by_generator_and_mul_add_vartime(&s, &t, &self.parsed.point);
-        if bool::from(sum.is_identity()) {
-            return Err(Error::InvalidSignature(
-                "SM2 signature does not verify".to_string(),
-            ));
-        }
-        if r == e + Scalar::reduce(&sum.to_affine().x()) {
+        let c = r - e;
+        if self.parsed.point.check(
+            &s.to_repr().into(),
+            &t.to_repr().into(),
+            &c.to_repr().into(),
+        ) {
             Ok(())
         } else {
             Err(Error::InvalidSignature(

@@ -4,6 +4,7 @@
 // Tests fail by panicking; unwrapping is how they say what went wrong.
 #![allow(clippy::unwrap_used)]
 
+mod conformance;
 mod fixtures;
 mod openssl;
 mod properties;
