@@ -15,6 +15,7 @@ from pathlib import Path
 ROWS = [
     ("sm2/sign", 1, ("SM2", "sign")),
     ("sm2/verify", 1, ("SM2", "verify")),
+    ("sm2/verify_cold_key", 1, ("SM2", "verify")),
     ("sm2/verify_sm2_crate", 1, ("SM2", "verify")),
     ("sm2/verify_parallel/*", 256, ("SM2", "verify")),
     ("ed25519/sign", 1, ("Ed25519", "sign")),
