@@ -137,13 +137,25 @@ impl Sm2PublicKey {
     /// (`sm2_curve`): everything here is public, so nothing needs the constant-time path of the
     /// `sm2` crate's verifier, and `x1` is compared with `r - e` without an inversion.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<()> {
+        self.verify_digest(&self.message_digest(message), signature)
+    }
+
+    /// `e = SM3(Z || M)`, the digest an SM2 signature signs (GB/T 32918.2 section 6.1, A1-A2),
+    /// for signers and verifiers that work on digests (hardware security modules do).
+    pub fn message_digest(&self, message: &[u8]) -> [u8; 32] {
+        Sm3::new_with_prefix(self.parsed.z)
+            .chain_update(message)
+            .finalize()
+            .into()
+    }
+
+    /// Verifies a raw `r || s` signature over the digest `e` of [`Sm2PublicKey::message_digest`]
+    /// (GB/T 32918.2 section 7.1 from step B4): as [`Sm2PublicKey::verify`], without hashing.
+    pub fn verify_digest(&self, digest: &[u8; 32], signature: &Signature) -> Result<()> {
         let raw = parse_signature(&signature.0)?;
         let (r, s) = (*raw.r(), *raw.s());
-        let e = Scalar::reduce(
-            &Sm3::new_with_prefix(self.parsed.z)
-                .chain_update(message)
-                .finalize(),
-        );
+        let digest: ::sm2::FieldBytes = (*digest).into();
+        let e = <Scalar as Reduce<::sm2::FieldBytes>>::reduce(&digest);
         // `r + s != n` was checked, so `t` is not zero.
         let t = r + s;
         let c = r - e;
