@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xinlian/target
 XINLIAN := $(CARGO_TARGET_DIR)/debug/xinlian
 TESTNET_DIR ?= .xinlian-testnet
 
-.PHONY: deps build run test lint fmt check bench-trace bench-crypto bench-load kill-campaign flood
+.PHONY: deps build run test lint fmt check bench-trace bench-crypto bench-load kill-campaign flood fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -62,3 +62,9 @@ kill-campaign: deps
 ## (cli/tests/it/flood.rs; also in `make test`), alone and with its output.
 flood: deps
 	cargo test -p xinlian-cli $(FEATURES) --test it flood -- --nocapture
+
+## The coverage-guided fuzz target: our SM2 verifier against the sm2 crate's on cases of every
+## kind (fuzz/, scripts/fuzz.sh). FUZZ_SECONDS sets the length; CI runs 60 after `make test`.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)

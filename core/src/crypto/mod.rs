@@ -10,6 +10,8 @@ mod key_cache;
 pub mod keyfile;
 pub mod sm2;
 mod sm2_curve;
+#[cfg(any(test, feature = "differential"))]
+pub mod sm2_differential;
 
 use std::fmt;
 use std::str::FromStr;
