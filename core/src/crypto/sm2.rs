@@ -57,7 +57,7 @@ impl Parsed {
             point: VerifyKey::from_sec1(point).ok_or_else(|| {
                 Error::InvalidPublicKey("SM2 coordinates are not below p".to_string())
             })?,
-            z: identity_digest(point, user_id)?,
+            z: identity_digest(point, user_id.as_bytes())?,
         })
     }
 }
@@ -70,13 +70,16 @@ const CURVE_PARAMETERS: [&str; 4] = [
     "BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0",
 ];
 
-/// `Z = SM3(ENTL || ID || a || b || Gx || Gy || x || y)` (GB/T 32918.2 section 5.5).
-fn identity_digest(point: &[u8; 65], user_id: &str) -> Result<[u8; 32]> {
+/// `Z = SM3(ENTL || ID || a || b || Gx || Gy || x || y)` (GB/T 32918.2 section 5.5), for a user
+/// ID of any bytes, as the standard allows. Keys on chain carry their user ID as text (see
+/// [`Sm2PublicKey::new`]); this is for IDs from elsewhere (certificates, other systems' records)
+/// and for the standard's vectors, one of which is not UTF-8.
+pub fn identity_digest(point: &[u8; 65], user_id: &[u8]) -> Result<[u8; 32]> {
     let bits = u16::try_from(user_id.len() * 8)
         .map_err(|_| Error::InvalidPublicKey("SM2 user ID is too long".to_string()))?;
     let mut hasher = Sm3::new();
     hasher.update(bits.to_be_bytes());
-    hasher.update(user_id.as_bytes());
+    hasher.update(user_id);
     static PARAMETERS: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     hasher.update(PARAMETERS.get_or_init(|| {
         CURVE_PARAMETERS
