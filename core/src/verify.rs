@@ -77,6 +77,7 @@ fn ed25519_batch_passes(txs: &[&SignedTransaction], chunk: &[usize]) -> bool {
     let mut messages = Vec::with_capacity(chunk.len());
     let mut signatures = Vec::with_capacity(chunk.len());
     let mut keys = Vec::with_capacity(chunk.len());
+    let mut senders = Vec::with_capacity(chunk.len());
     for &index in chunk {
         let tx = txs[index];
         let PublicKey::Ed25519(key) = &tx.tx.sender else {
@@ -88,9 +89,14 @@ fn ed25519_batch_passes(txs: &[&SignedTransaction], chunk: &[usize]) -> bool {
         messages.push(tx.tx.signing_bytes());
         signatures.push(ed25519_dalek::Signature::from_bytes(&tx.signature.0));
         keys.push(*key.dalek());
+        senders.push(key);
     }
     let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+    let passes = ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok();
+    if passes {
+        senders.iter().for_each(|key| key.mark_proven());
+    }
+    passes
 }
 
 /// Verifies each transaction's form and signature on the calling thread, Ed25519 ones in

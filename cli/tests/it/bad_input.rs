@@ -10,6 +10,7 @@ use xinlian_core::types::{Call, MemberRole, SignedTransaction, SystemCall, Trans
 use xinlian_core::{Hash, limits};
 use xinlian_sdk::keys;
 
+use crate::cluster::metric;
 use crate::harness::{TestNode, XINLIAN};
 
 async fn post_raw(url: &str, body: impl Into<reqwest::Body>, content_type: &str) -> (u16, Value) {
@@ -190,6 +191,25 @@ async fn refused_transactions_get_their_own_codes() {
         post_json(url, &to_json(&nobody)).await,
         (403, "unknown_sender".into())
     );
+
+    // A flood from keys that are not members, well signed and forged: each refused as an
+    // unknown sender before its signature is looked at (the node's own counter shows no check).
+    let checks = "xinlian_signature_checks_total{code=\"admission\"}";
+    let refused = "xinlian_txs_rejected_total{code=\"unknown_sender\"}";
+    let (checks_before, refused_before) = (metric(url, checks).await, metric(url, refused).await);
+    for i in 0..60u64 {
+        let key = keys::generate(SignatureScheme::Sm2).unwrap();
+        let mut tx = unsigned(&key, &chain, 50, evidence()).sign(&key).unwrap();
+        if i % 2 == 0 {
+            tx.signature.0[7] ^= 1;
+        }
+        assert_eq!(
+            post_json(url, &to_json(&tx)).await,
+            (403, "unknown_sender".into())
+        );
+    }
+    assert_eq!(metric(url, checks).await, checks_before);
+    assert_eq!(metric(url, refused).await, refused_before + 60);
 
     // Outside the validity window, both ways.
     let expired = unsigned(&admin, &chain, 0, evidence())

@@ -39,8 +39,6 @@ pub(crate) fn free_port_base(n: u16) -> u16 {
     panic!("no free port range");
 }
 
-/// Sets `key = value` in a node's config text (every field is written out, so it replaces the
-/// line that is there).
 /// The value of the metric line of node `url` that starts with `name` (0 when absent).
 pub(crate) async fn metric(url: &str, name: &str) -> u64 {
     let text = reqwest::get(format!("{url}/metrics"))
@@ -54,6 +52,8 @@ pub(crate) async fn metric(url: &str, name: &str) -> u64 {
         .map_or(0, |v| v.trim().parse().unwrap_or(0))
 }
 
+/// Sets `key = value` in a node's config text (every field is written out, so it replaces the
+/// line that is there).
 pub(crate) fn set_config(text: &mut String, key: &str, value: &str) {
     let prefix = format!("{key} = ");
     let mut lines: Vec<String> = text

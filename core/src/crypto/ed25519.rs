@@ -65,10 +65,17 @@ impl Ed25519PublicKey {
         let minus_a = -self.0.to_edwards();
         let r_expected = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &minus_a, &s);
         if (r_expected - r).mul_by_cofactor().is_identity() {
+            self.mark_proven();
             Ok(())
         } else {
             Err(invalid("signature does not verify"))
         }
+    }
+
+    /// Keeps this key's parsed form when the cache sheds keys that never verified (see
+    /// [`super::key_cache`]); called after a good signature.
+    pub(crate) fn mark_proven(&self) {
+        PARSED_KEYS.prove(self.0.as_bytes());
     }
 
     /// The key as ed25519-dalek holds it, for batch verification.

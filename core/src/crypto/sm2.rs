@@ -8,6 +8,7 @@ use std::io;
 use std::str::FromStr;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ::sm2::Scalar;
 use ::sm2::dsa::{Signature as RawSignature, SigningKey, VerifyingKey};
@@ -44,6 +45,9 @@ pub struct Sm2PublicKey {
 struct Parsed {
     point: VerifyKey,
     z: [u8; 32],
+    /// Whether a signature verified under this key (the cache then keeps it, see
+    /// [`super::key_cache`]).
+    proven: AtomicBool,
 }
 
 impl Parsed {
@@ -58,6 +62,7 @@ impl Parsed {
                 Error::InvalidPublicKey("SM2 coordinates are not below p".to_string())
             })?,
             z: identity_digest(point, user_id.as_bytes())?,
+            proven: AtomicBool::new(false),
         })
     }
 }
@@ -167,6 +172,9 @@ impl Sm2PublicKey {
             &t.to_repr().into(),
             &c.to_repr().into(),
         ) {
+            if !self.parsed.proven.swap(true, Ordering::Relaxed) {
+                PARSED_KEYS.prove(&(self.point, self.user_id.clone()));
+            }
             Ok(())
         } else {
             Err(Error::InvalidSignature(

@@ -112,7 +112,7 @@ pub(super) async fn verify_qr(
         .ok_or_else(|| {
             ApiError::bad_request("invalid_challenge", "the challenge is 32 hex digits".into())
         })?;
-    let nonce = qr.nonce;
+    let (nonce, licence) = (qr.nonce, qr.id.to_string());
     let verdict = blocking(&chain, move |c| {
         Ok(LicenceReader::new(c.storage()).verify_qr(&qr, &challenge, today(), crate::now_ms())?)
     })
@@ -120,7 +120,7 @@ pub(super) async fn verify_qr(
     // Only a code the holder really signed uses up its nonce: a forged one must not block the
     // holder's next code.
     if verdict.holder_present == Some(true) {
-        guard.accept_nonce(&chain, nonce)?;
+        guard.accept_nonce(&chain, &licence, nonce)?;
     }
     Ok(Json(verdict))
 }

@@ -4,7 +4,7 @@
 //! signature is accepted once.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use xinlian_contracts::system::{self, Member};
@@ -19,17 +19,23 @@ use crate::chain::Chain;
 
 /// Most signatures remembered (a minute of traffic on a busy window system).
 const SEEN_MAX: usize = 100_000;
+/// Most live entries one member's signed requests (or one licence's QR codes) may hold in the
+/// replay cache: about eleven a second for the three minutes an entry lives. One member can
+/// then use at most a fiftieth of the cache, and a member over its share is told to wait (429),
+/// while everyone else goes on.
+const SEEN_PER_OWNER_MAX: usize = 2_000;
 /// How long an accepted signature or QR nonce is remembered.
 const REMEMBER_MS: u64 = 3 * SIGNED_WINDOW_MS;
 /// Most failed use-code lookups per key in [`ATTEMPTS_WINDOW_MS`].
 pub(super) const CODE_ATTEMPTS_MAX: usize = 10;
 const ATTEMPTS_WINDOW_MS: u64 = 600_000;
 
-/// Signatures accepted lately, with when, oldest first.
+/// Signatures accepted lately, with when and whose, oldest first, and how many each owner has.
 #[derive(Default)]
 struct Seen {
     at: HashMap<[u8; 64], u64>,
-    order: VecDeque<([u8; 64], u64)>,
+    order: VecDeque<([u8; 64], u64, Arc<str>)>,
+    per_owner: HashMap<Arc<str>, usize>,
 }
 
 /// Signatures seen within the window, and failed use-code lookups per key.
@@ -37,6 +43,40 @@ struct Seen {
 pub(super) struct Guard {
     seen: Mutex<Seen>,
     failures: Mutex<HashMap<String, VecDeque<u64>>>,
+}
+
+/// Why a signature or nonce was not taken into the replay cache.
+#[derive(Debug, PartialEq, Eq)]
+enum NotRemembered {
+    /// It is there already: a replay.
+    Replayed,
+    /// Its owner holds its whole share ([`SEEN_PER_OWNER_MAX`]).
+    OverShare,
+    /// The cache is full ([`SEEN_MAX`]).
+    Full,
+}
+
+impl NotRemembered {
+    /// The answer for a share used up (429) or a full cache (503); `what` names whose entries.
+    fn refusal(self, chain: &Chain, what: &str) -> ApiError {
+        match self {
+            NotRemembered::OverShare => refuse(
+                chain,
+                StatusCode::TOO_MANY_REQUESTS,
+                "signed_request_quota",
+                format!(
+                    "{SEEN_PER_OWNER_MAX} {what} in the last {} s, its whole share; wait and send again",
+                    REMEMBER_MS / 1000
+                ),
+            ),
+            NotRemembered::Full | NotRemembered::Replayed => refuse(
+                chain,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many signed requests just now; try again shortly".into(),
+            ),
+        }
+    }
 }
 
 fn refuse(chain: &Chain, status: StatusCode, code: &'static str, message: String) -> ApiError {
@@ -101,15 +141,7 @@ impl Guard {
         let chain_id = &chain.genesis().chain_id;
         let message =
             signed_request_bytes(chain.suite(), chain_id, method.as_str(), path, time, body);
-        key.verify(&message, &signature).map_err(|e| {
-            refuse(
-                chain,
-                StatusCode::UNAUTHORIZED,
-                "bad_signature",
-                format!("request signature: {e}"),
-            )
-        })?;
-        // Only members' signatures enter the replay cache, so strangers cannot flood it.
+        // The member lookup first: a stranger's request costs a read, never a signature check.
         let member = system::read_member(chain.storage(), chain.suite(), &key)
             .map_err(|e| ApiError::internal(e.to_string()))?
             .ok_or_else(|| {
@@ -120,55 +152,87 @@ impl Guard {
                     format!("{key} is not a registered member"),
                 )
             })?;
-        self.remember(chain, signature.0, now)?;
+        key.verify(&message, &signature).map_err(|e| {
+            refuse(
+                chain,
+                StatusCode::UNAUTHORIZED,
+                "bad_signature",
+                format!("request signature: {e}"),
+            )
+        })?;
+        // Only members' good signatures enter the replay cache, so strangers cannot flood it.
+        self.remember(signature.0, &key.to_string(), now)
+            .map_err(|why| match why {
+                NotRemembered::Replayed => refuse(
+                    chain,
+                    StatusCode::UNAUTHORIZED,
+                    "replayed_request",
+                    "this signed request was already used".into(),
+                ),
+                other => other.refusal(chain, "signed requests of this key"),
+            })?;
         Ok(member)
     }
 
-    /// Accepts a signature once within the window.
-    fn remember(&self, chain: &Chain, signature: [u8; 64], now: u64) -> Result<(), ApiError> {
+    /// Accepts a signature once within the window, within its owner's share of the cache.
+    fn remember(&self, signature: [u8; 64], owner: &str, now: u64) -> Result<(), NotRemembered> {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = &mut *seen;
         // Kept longer than any signed request or QR code stays acceptable (a minute each way,
         // two minutes and a few seconds for QR codes).
-        while let Some((old, at)) = seen.order.front().copied() {
-            if now.saturating_sub(at) <= REMEMBER_MS {
+        while let Some((old, at, _)) = seen.order.front() {
+            if now.saturating_sub(*at) <= REMEMBER_MS {
                 break;
             }
-            seen.order.pop_front();
-            seen.at.remove(&old);
+            seen.at.remove(old);
+            let (_, _, whose) = seen.order.pop_front().expect("the front was just read");
+            if let Some(count) = seen.per_owner.get_mut(&whose) {
+                *count -= 1;
+                if *count == 0 {
+                    seen.per_owner.remove(&whose);
+                }
+            }
+        }
+        if seen.at.contains_key(&signature) {
+            return Err(NotRemembered::Replayed);
+        }
+        // Never forget a live entry to make room: that would reopen it to replay.
+        if seen.per_owner.get(owner).copied().unwrap_or(0) >= SEEN_PER_OWNER_MAX {
+            return Err(NotRemembered::OverShare);
         }
         if seen.order.len() >= SEEN_MAX {
-            // Never forget a live entry to make room: that would reopen it to replay.
-            return Err(refuse(
-                chain,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "too many signed requests just now; try again shortly".into(),
-            ));
+            return Err(NotRemembered::Full);
         }
-        if seen.at.insert(signature, now).is_some() {
-            return Err(refuse(
-                chain,
-                StatusCode::UNAUTHORIZED,
-                "replayed_request",
-                "this signed request was already used".into(),
-            ));
-        }
-        seen.order.push_back((signature, now));
+        let owner: Arc<str> = match seen.per_owner.get_key_value(owner) {
+            Some((owner, _)) => owner.clone(),
+            None => Arc::from(owner),
+        };
+        *seen.per_owner.entry(owner.clone()).or_insert(0) += 1;
+        seen.at.insert(signature, now);
+        seen.order.push_back((signature, now, owner));
         Ok(())
     }
 
     /// Accepts a licence QR code's nonce once (409 `qr_replayed` afterwards).
-    pub(super) fn accept_nonce(&self, chain: &Chain, nonce: [u8; 16]) -> Result<(), ApiError> {
+    pub(super) fn accept_nonce(
+        &self,
+        chain: &Chain,
+        licence: &str,
+        nonce: [u8; 16],
+    ) -> Result<(), ApiError> {
         let mut key = [0u8; 64];
         key[..16].copy_from_slice(&nonce);
         key[16..23].copy_from_slice(b"qr-once");
-        self.remember(chain, key, crate::now_ms()).map_err(|_| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "qr_replayed",
-                "this QR code was already shown; the holder's phone makes a new one".into(),
-            )
-        })
+        let owner = format!("licence {licence}");
+        self.remember(key, &owner, crate::now_ms())
+            .map_err(|why| match why {
+                NotRemembered::Replayed => ApiError::new(
+                    StatusCode::CONFLICT,
+                    "qr_replayed",
+                    "this QR code was already shown; the holder's phone makes a new one".into(),
+                ),
+                other => other.refusal(chain, "QR codes of this licence"),
+            })
     }
 
     /// Takes one use-code attempt for `key` and for its department `org`, refusing when either
@@ -212,5 +276,46 @@ impl Guard {
                 recent.pop_back();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signature(i: u32) -> [u8; 64] {
+        let mut bytes = [0u8; 64];
+        bytes[..4].copy_from_slice(&i.to_be_bytes());
+        bytes
+    }
+
+    /// One member at its share is told to wait while another goes on; a replay is a replay
+    /// whoever sends it; the share frees up as entries age out of the window.
+    #[test]
+    fn one_owner_cannot_fill_the_replay_cache() {
+        let guard = Guard::default();
+        let start = 1_000_000;
+        for i in 0..SEEN_PER_OWNER_MAX as u32 {
+            guard.remember(signature(i), "member a", start).unwrap();
+        }
+        assert_eq!(
+            guard.remember(signature(u32::MAX), "member a", start),
+            Err(NotRemembered::OverShare)
+        );
+        guard
+            .remember(signature(u32::MAX), "member b", start)
+            .unwrap();
+        assert_eq!(
+            guard.remember(signature(5), "member b", start),
+            Err(NotRemembered::Replayed)
+        );
+        let later = start + REMEMBER_MS + 1;
+        guard
+            .remember(signature(u32::MAX - 1), "member a", later)
+            .unwrap();
+        let seen = guard.seen.lock().unwrap();
+        assert_eq!(seen.per_owner.get("member a"), Some(&1));
+        assert_eq!(seen.order.len(), 1);
+        assert!(!seen.per_owner.contains_key("member b"));
     }
 }

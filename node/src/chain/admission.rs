@@ -1,5 +1,6 @@
-//! Admission: a transaction from a client or a peer is checked (size, chain, scheme, signature
-//! once, the contracts' rules and field bounds) and enters the mempool within its sender's share.
+//! Admission: a transaction from a client or a peer is checked (size, chain, scheme, the
+//! contracts' rules and field bounds, then its signature once: the costly check last) and enters
+//! the mempool within its sender's share.
 
 use xinlian_contracts::ContractError;
 use xinlian_core::Hash;
@@ -112,9 +113,15 @@ impl Chain {
             // A failed read: each transaction then meets (and reports) it on its own.
             Err(_) => return txs.into_iter().map(|tx| self.submit(tx)).collect(),
         };
+        // Every check that reads no signature first (size, chain, scheme, window, duplicate,
+        // membership, role, bounds), so a stranger's transactions cost no signature check.
         let screened: Vec<Result<Screened, SubmitError>> = txs
             .into_iter()
-            .map(|tx| self.screen(tx, &schemes))
+            .map(|tx| {
+                let screened = self.screen(tx, &schemes)?;
+                self.check_rules(&screened)?;
+                Ok(screened)
+            })
             .collect();
         let unchecked: Vec<&SignedTransaction> = screened
             .iter()
@@ -133,7 +140,7 @@ impl Chain {
                         .expect("one verdict per unchecked transaction");
                     self.record_signature_check(&screened, verdict)?;
                 }
-                self.admit_screened(screened)
+                self.enter_mempool(screened)
             })
             .collect();
         for e in results.iter().filter_map(|r| r.as_ref().err()) {
@@ -145,11 +152,12 @@ impl Chain {
     fn admit(&self, tx: SignedTransaction) -> Result<Hash, SubmitError> {
         let schemes = self.accepted_schemes()?;
         let screened = self.screen(tx, &schemes)?;
+        self.check_rules(&screened)?;
         if !screened.signature_known {
             let verdict = screened.tx.verify_signature();
             self.record_signature_check(&screened, verdict)?;
         }
-        self.admit_screened(screened)
+        self.enter_mempool(screened)
     }
 
     /// The checks before the signature: the node takes transactions, size, chain, scheme, and
@@ -212,14 +220,20 @@ impl Chain {
         Ok(())
     }
 
-    /// The contracts' rules against committed state, then the mempool, for a transaction whose
-    /// signature is good.
-    fn admit_screened(&self, screened: Screened) -> Result<Hash, SubmitError> {
-        let Screened { tx, hash, size, .. } = screened;
+    /// The contracts' rules against committed state (window, duplicate, the sender a member, its
+    /// role allowing the call, field bounds). They read no signature, so they run before it: a
+    /// flood from keys that are not members costs lookups, never a signature check.
+    fn check_rules(&self, screened: &Screened) -> Result<(), SubmitError> {
         let next_height = self.head().height + 1;
         self.executor
-            .check_admission_hashed(&self.storage, &tx, &hash, next_height)
+            .check_admission_hashed(&self.storage, &screened.tx, &screened.hash, next_height)
             .map_err(Error::from)??;
+        Ok(())
+    }
+
+    /// Puts a transaction that passed every check, its signature's too, into the mempool.
+    fn enter_mempool(&self, screened: Screened) -> Result<Hash, SubmitError> {
+        let Screened { tx, hash, size, .. } = screened;
         let mut mempool = lock(&self.mempool);
         match mempool.insert(hash, tx, size) {
             Ok(()) => {

@@ -314,6 +314,49 @@ fn a_batch_gets_the_verdicts_of_one_by_one_submission() {
     assert_eq!(batched.mempool_len(), 2);
 }
 
+/// Membership and role come before the signature: transactions from keys that are not
+/// members, well signed or forged, alone or gossiped in a batch, are refused as unknown senders
+/// without a single signature check; a member's forgery still meets its check.
+#[test]
+fn strangers_cost_no_signature_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = chain(dir.path());
+    let strangers: Vec<SignedTransaction> = (0..40u8)
+        .map(|i| {
+            let mut tx = evidence_from(&chain, &key(100 + i), u64::from(i));
+            if i % 2 == 1 {
+                tx.signature.0[5] ^= 1;
+            }
+            tx
+        })
+        .collect();
+    for tx in &strangers[..20] {
+        let refused = chain.submit(tx.clone()).unwrap_err();
+        assert_eq!(refused.code(), "unknown_sender", "{refused}");
+    }
+    for verdict in chain.submit_batch(strangers[20..].to_vec()) {
+        assert_eq!(verdict.unwrap_err().code(), "unknown_sender");
+    }
+    let metrics = chain.metrics().render();
+    assert!(
+        !metrics.contains("xinlian_signature_checks_total{code=\"admission\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("xinlian_txs_rejected_total{code=\"unknown_sender\"} 40"),
+        "{metrics}"
+    );
+    let mut forged = evidence(&chain, 1);
+    forged.signature = evidence(&chain, 2).signature;
+    assert_eq!(chain.submit(forged).unwrap_err().code(), "bad_signature");
+    assert!(
+        chain
+            .metrics()
+            .render()
+            .contains("xinlian_signature_checks_total{code=\"admission\"} 1")
+    );
+}
+
 fn system_call(chain: &Chain, nonce: u64, call: SystemCall) -> SignedTransaction {
     Transaction {
         chain_id: "verify-once".into(),
