@@ -78,6 +78,23 @@ pub struct Config {
     /// RocksDB block cache size.
     #[serde(default = "defaults::rocksdb_cache_bytes")]
     pub rocksdb_cache_bytes: usize,
+    /// Requests per second one client address may make, sustained (0: no limit); beyond it
+    /// 429 `rate_limited` with `Retry-After`.
+    #[serde(default = "defaults::http_client_requests_per_second")]
+    pub http_client_requests_per_second: u32,
+    /// Requests one client address may make at once above its rate.
+    #[serde(default = "defaults::http_client_request_burst")]
+    pub http_client_request_burst: u32,
+    /// Transactions per second this node takes from one sender key, sustained (0: no limit);
+    /// beyond it 429 `sender_rate_limited` with `Retry-After`.
+    #[serde(default = "defaults::sender_txs_per_second")]
+    pub sender_txs_per_second: u32,
+    /// Transactions one sender may send at once above its rate.
+    #[serde(default = "defaults::sender_tx_burst")]
+    pub sender_tx_burst: u32,
+    /// Longest a request may take before 503 `request_timeout` (the event stream excepted).
+    #[serde(default = "defaults::http_request_timeout_ms")]
+    pub http_request_timeout_ms: u64,
 }
 
 mod defaults {
@@ -116,6 +133,25 @@ mod defaults {
     }
     pub(super) fn rejected_txs_kept_max() -> usize {
         10_000
+    }
+    pub(super) fn http_client_requests_per_second() -> u32 {
+        // A load generator or a gateway in front of many terminals sends a few thousand a
+        // second; a stranger's flood far more.
+        2_000
+    }
+    pub(super) fn http_client_request_burst() -> u32 {
+        4_000
+    }
+    pub(super) fn sender_txs_per_second() -> u32 {
+        // A terminal scans a few codes a second; a sender key shared by a busy system a few
+        // hundred.
+        500
+    }
+    pub(super) fn sender_tx_burst() -> u32 {
+        1_000
+    }
+    pub(super) fn http_request_timeout_ms() -> u64 {
+        30_000
     }
     pub(super) fn raft_tick_ms() -> u64 {
         100
@@ -207,6 +243,11 @@ impl Config {
             raft_election_ticks: defaults::raft_election_ticks(),
             raft_heartbeat_ticks: defaults::raft_heartbeat_ticks(),
             raft_log_kept_entries: defaults::raft_log_kept_entries(),
+            http_client_requests_per_second: defaults::http_client_requests_per_second(),
+            http_client_request_burst: defaults::http_client_request_burst(),
+            sender_txs_per_second: defaults::sender_txs_per_second(),
+            sender_tx_burst: defaults::sender_tx_burst(),
+            http_request_timeout_ms: defaults::http_request_timeout_ms(),
         }
     }
 
@@ -294,6 +335,15 @@ impl Config {
             return fail(
                 "raft_election_ticks",
                 "must exceed twice raft_heartbeat_ticks (at least 1)".into(),
+            );
+        }
+        if !(100..=600_000).contains(&self.http_request_timeout_ms) {
+            return fail(
+                "http_request_timeout_ms",
+                format!(
+                    "must be 100 to 600000, got {}",
+                    self.http_request_timeout_ms
+                ),
             );
         }
         if self.raft_log_kept_entries == 0 {

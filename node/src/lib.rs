@@ -145,10 +145,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let app = router(
         chain.clone(),
         config.http_body_bytes_max,
+        api::Limits::from_config(&config),
         admin,
         fault.clone(),
-    );
-    let server = axum::serve(listener, app).into_future();
+    )?;
+    // With each connection's address, which the per-client rate limit keys on.
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .into_future();
     let (network, outgoing) = network::channel(chain.clone());
     let raft_network = network.clone();
     let raft_network_reports = network.clone();

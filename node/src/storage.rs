@@ -53,6 +53,9 @@ const ALL_CFS: [&str; 8] = [
 const META_GENESIS: &[u8] = b"genesis";
 const META_HEAD: &[u8] = b"head";
 const META_APPLIED: &[u8] = b"applied_index";
+/// Prefix of the signed requests and QR nonces accepted lately (`replay/` ‖ time ‖ id), so a
+/// restart does not reopen them to replay.
+const META_REPLAY: &[u8] = b"replay/";
 
 /// The latest applied block, as far as the store is concerned.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -305,6 +308,52 @@ impl Storage {
         Ok(())
     }
 
+    /// Remembers an accepted signed request or QR nonce `id` of `owner`, accepted at `time_ms`.
+    /// Written through the WAL without a sync: it survives the process being killed, which is
+    /// what a replay across a restart needs (a power cut loses at most the last moments).
+    pub fn remember_accepted(&self, time_ms: u64, id: &[u8; 64], owner: &str) -> Result<()> {
+        self.db
+            .put_cf(self.cf(CF_META), replay_key(time_ms, id), owner.as_bytes())?;
+        Ok(())
+    }
+
+    /// The requests accepted at or after `since_ms`: time, id, owner, oldest first.
+    pub fn accepted_since(&self, since_ms: u64) -> Result<Vec<(u64, [u8; 64], String)>> {
+        let start = replay_key(since_ms, &[0; 64]);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(
+            self.cf(CF_META),
+            rocksdb::IteratorMode::From(&start, rocksdb::Direction::Forward),
+        ) {
+            let (key, owner) = item?;
+            let Some(rest) = key.strip_prefix(META_REPLAY) else {
+                break;
+            };
+            let (Ok(time), Ok(id)) = (
+                <[u8; 8]>::try_from(&rest[..8.min(rest.len())]),
+                <[u8; 64]>::try_from(rest.get(8..).unwrap_or_default()),
+            ) else {
+                return Err(Error::Corrupt("a replay entry's key is malformed".into()));
+            };
+            out.push((
+                u64::from_be_bytes(time),
+                id,
+                String::from_utf8_lossy(&owner).into_owned(),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Forgets the requests accepted before `before_ms`.
+    pub fn forget_accepted_before(&self, before_ms: u64) -> Result<()> {
+        self.db.delete_range_cf(
+            self.cf(CF_META),
+            replay_key(0, &[0; 64]),
+            replay_key(before_ms, &[0; 64]),
+        )?;
+        Ok(())
+    }
+
     /// Flushes every column family's memtable to SST files (before measuring size on disk or
     /// taking a file-level backup).
     pub fn flush(&self) -> Result<()> {
@@ -422,4 +471,13 @@ impl StateReader for Storage {
             .map(|v| v.is_some())
             .map_err(|e| ExecError::Storage(e.to_string()))
     }
+}
+
+/// `replay/` ‖ big-endian time ‖ id: entries sort by time, so old ones go by one range delete.
+fn replay_key(time_ms: u64, id: &[u8; 64]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(META_REPLAY.len() + 8 + 64);
+    key.extend_from_slice(META_REPLAY);
+    key.extend_from_slice(&time_ms.to_be_bytes());
+    key.extend_from_slice(id);
+    key
 }

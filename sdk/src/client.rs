@@ -258,8 +258,9 @@ impl Client {
         Self::answer(response).await
     }
 
-    /// Sends a request signed by `key` (see `xinlian_core::api::auth::signed_request_bytes`):
-    /// the queries that reveal a person's grants and uses need one.
+    /// Sends a request signed by `key` (see `xinlian_core::api::auth::signed_request_bytes`),
+    /// bound to this node (its `node_id` from `/v1/status`) with a fresh nonce: the queries that
+    /// reveal a person's grants and uses need one.
     async fn signed<T: DeserializeOwned>(
         &self,
         key: &PrivateKey,
@@ -269,14 +270,20 @@ impl Client {
     ) -> Result<T> {
         use xinlian_core::api::auth as signed;
         let status = self.status().await?;
-        let time = now_ms();
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|e| SdkError::Random(e.to_string()))?;
+        let context = signed::SignedRequestContext {
+            chain_id: &status.chain_id,
+            audience: &status.node_id,
+            time_ms: now_ms(),
+            nonce,
+        };
         let body = body.unwrap_or_default();
         let message = signed::signed_request_bytes(
             status.suite.hash_suite(),
-            &status.chain_id,
+            &context,
             method.as_str(),
             path_and_query,
-            time,
             &body,
         );
         let signature = key.sign(&message);
@@ -284,7 +291,9 @@ impl Client {
             .http
             .request(method, format!("{}{path_and_query}", self.base))
             .header(signed::SIGNED_KEY_HEADER, key.public_key().to_string())
-            .header(signed::SIGNED_TIME_HEADER, time.to_string())
+            .header(signed::SIGNED_TIME_HEADER, context.time_ms.to_string())
+            .header(signed::SIGNED_AUDIENCE_HEADER, &status.node_id)
+            .header(signed::SIGNED_NONCE_HEADER, hex::encode(nonce))
             .header(signed::SIGNED_SIGNATURE_HEADER, hex::encode(signature.0));
         if !body.is_empty() {
             request = request

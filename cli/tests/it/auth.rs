@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use xinlian_core::api::auth::{
-    SIGNED_KEY_HEADER, SIGNED_SIGNATURE_HEADER, SIGNED_TIME_HEADER, signed_request_bytes,
+    SIGNED_AUDIENCE_HEADER, SIGNED_KEY_HEADER, SIGNED_NONCE_HEADER, SIGNED_SIGNATURE_HEADER,
+    SIGNED_TIME_HEADER, SignedRequestContext, signed_request_bytes,
 };
 use xinlian_core::auth::{Action, AuthCall};
 use xinlian_core::types::Call;
@@ -14,19 +15,41 @@ use xinlian_sdk::{SdkError, keys};
 
 use crate::cluster::Cluster;
 
-/// A GET signed by `key` at `time`, as raw HTTP, so tests can bend the rules.
-fn signed_get(
-    url_base: &str,
-    path: &str,
-    key: &xinlian_core::crypto::PrivateKey,
+/// What a signed GET is made of, so tests can bend each part.
+struct Signing<'a> {
+    key: &'a xinlian_core::crypto::PrivateKey,
+    /// The key named in the header (normally `key`'s).
+    claimed: Option<&'a xinlian_core::crypto::PrivateKey>,
+    audience: &'a str,
+    /// The audience named in the header (normally the one signed).
+    claimed_audience: Option<&'a str>,
     time: u64,
-) -> reqwest::RequestBuilder {
-    let message = signed_request_bytes(HashSuite::Sm3, "xinlian-local", "GET", path, time, &[]);
+    nonce: [u8; 16],
+}
+
+/// A GET signed as `signing` says, as raw HTTP.
+fn signed_get(url_base: &str, path: &str, signing: &Signing<'_>) -> reqwest::RequestBuilder {
+    let context = SignedRequestContext {
+        chain_id: "xinlian-local",
+        audience: signing.audience,
+        time_ms: signing.time,
+        nonce: signing.nonce,
+    };
+    let message = signed_request_bytes(HashSuite::Sm3, &context, "GET", path, &[]);
+    let claimed = signing.claimed.unwrap_or(signing.key);
     reqwest::Client::new()
         .get(format!("{url_base}{path}"))
-        .header(SIGNED_KEY_HEADER, key.public_key().to_string())
-        .header(SIGNED_TIME_HEADER, time.to_string())
-        .header(SIGNED_SIGNATURE_HEADER, hex::encode(key.sign(&message).0))
+        .header(SIGNED_KEY_HEADER, claimed.public_key().to_string())
+        .header(SIGNED_TIME_HEADER, signing.time.to_string())
+        .header(
+            SIGNED_AUDIENCE_HEADER,
+            signing.claimed_audience.unwrap_or(signing.audience),
+        )
+        .header(SIGNED_NONCE_HEADER, hex::encode(signing.nonce))
+        .header(
+            SIGNED_SIGNATURE_HEADER,
+            hex::encode(signing.key.sign(&message).0),
+        )
 }
 
 async fn error(response: reqwest::Response) -> (u16, String) {
@@ -43,7 +66,7 @@ async fn error(response: reqwest::Response) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_holder_sees_every_use_and_nobody_else_can_pry() {
-    let cluster = Cluster::start(4).await;
+    let mut cluster = Cluster::start(4).await;
     cluster.leader(None).await;
     let demo = xinlian_testnet::load_demo(&cluster.layout).await.unwrap();
     let height = cluster.client(0).status().await.unwrap().height;
@@ -181,6 +204,55 @@ async fn the_holder_sees_every_use_and_nobody_else_can_pry() {
     }
     through_the_cli(&cluster, &auth.holder_key, org0).await;
     refusals(&cluster, &holder, &stranger).await;
+    replay_after_a_restart(&mut cluster, &holder).await;
+}
+
+/// A request accepted just before its node is killed is still refused as a replay when the
+/// node is back (its accepted signatures are in its store).
+async fn replay_after_a_restart(cluster: &mut Cluster, holder: &xinlian_core::crypto::PrivateKey) {
+    let path = "/v1/auth/grants?grantor=".to_string()
+        + &holder
+            .public_key()
+            .to_string()
+            .replace(':', "%3A")
+            .replace(';', "%3B")
+            .replace('=', "%3D");
+    let node = cluster.layout.nodes[2].clone();
+    let signing = Signing {
+        key: holder,
+        claimed: None,
+        audience: &node.id,
+        claimed_audience: None,
+        time: xinlian_sdk::now_ms(),
+        nonce: [9; 16],
+    };
+    let first = signed_get(&node.http_url, &path, &signing)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    cluster.kill_9(2);
+    cluster.spawn(2);
+    xinlian_testnet::wait_healthy(&cluster.layout, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let replayed = signed_get(&node.http_url, &path, &signing)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(replayed).await, (401, "replayed_request".into()));
+    let fresh = signed_get(
+        &node.http_url,
+        &path,
+        &Signing {
+            nonce: [10; 16],
+            ..signing
+        },
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(fresh.status().as_u16(), 200);
 }
 
 fn xinlian(args: &[&str]) -> String {
@@ -281,30 +353,69 @@ async fn refusals(
     );
     let unsigned = reqwest::get(format!("{base}{path}")).await.unwrap();
     assert_eq!(error(unsigned).await, (401, "signature_required".into()));
-    let stale = signed_get(base, &path, holder, xinlian_sdk::now_ms() - 120_000)
+    let node2 = cluster.layout.nodes[2].id.as_str();
+    let signing = |time: u64, nonce: u8| Signing {
+        key: holder,
+        claimed: None,
+        audience: node2,
+        claimed_audience: None,
+        time,
+        nonce: [nonce; 16],
+    };
+    let stale = signed_get(base, &path, &signing(xinlian_sdk::now_ms() - 120_000, 1))
         .send()
         .await
         .unwrap();
     assert_eq!(error(stale).await, (401, "stale_request".into()));
     let time = xinlian_sdk::now_ms();
-    let once = signed_get(base, &path, holder, time).send().await.unwrap();
-    assert_eq!(once.status().as_u16(), 200);
-    let again = signed_get(base, &path, holder, time).send().await.unwrap();
-    assert_eq!(error(again).await, (401, "replayed_request".into()));
-    // The holder's signature presented under another key.
-    let time = xinlian_sdk::now_ms();
-    let message = signed_request_bytes(HashSuite::Sm3, "xinlian-local", "GET", &path, time, &[]);
-    let tampered = reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .header(SIGNED_KEY_HEADER, stranger.public_key().to_string())
-        .header(SIGNED_TIME_HEADER, time.to_string())
-        .header(
-            SIGNED_SIGNATURE_HEADER,
-            hex::encode(holder.sign(&message).0),
-        )
+    let once = signed_get(base, &path, &signing(time, 2))
         .send()
         .await
         .unwrap();
+    assert_eq!(once.status().as_u16(), 200);
+    let again = signed_get(base, &path, &signing(time, 2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(again).await, (401, "replayed_request".into()));
+    // The same request with another nonce is another request.
+    let other_nonce = signed_get(base, &path, &signing(time, 3))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_nonce.status().as_u16(), 200);
+    // Captured at node 2 and replayed at node 3: signed for node 2, refused at node 3, whether
+    // the audience header is left as it was or changed to node 3 (then the signature fails).
+    let node3 = &cluster.layout.nodes[3];
+    let elsewhere = signed_get(&node3.http_url, &path, &signing(time, 4))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(elsewhere).await, (401, "wrong_audience".into()));
+    let relabelled = signed_get(
+        &node3.http_url,
+        &path,
+        &Signing {
+            claimed_audience: Some(&node3.id),
+            ..signing(time, 4)
+        },
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(error(relabelled).await, (401, "bad_signature".into()));
+    // The holder's signature presented under another key.
+    let tampered = signed_get(
+        base,
+        &path,
+        &Signing {
+            claimed: Some(stranger),
+            ..signing(xinlian_sdk::now_ms(), 5)
+        },
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(error(tampered).await, (401, "bad_signature".into()));
     // Org 2 (郑州海关) is a regulator in the testnet and may read; org 1 (行政审批局) is neither
     // a regulator nor an auditor, and may not pry into the holder's grants.

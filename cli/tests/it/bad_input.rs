@@ -142,6 +142,24 @@ async fn malformed_requests_get_structured_errors() {
     assert_eq!(answer.status().as_u16(), 404);
     let body: Value = answer.json().await.unwrap();
     assert_eq!(body["error"]["code"], "route_not_found");
+    // A path segment that is not valid percent-encoded UTF-8, on every route with a parameter.
+    for path in [
+        "/v1/trace/codes/%00%ff",
+        "/v1/txs/%ff",
+        "/v1/blocks/%c3%28",
+        "/v1/members/%ff",
+        "/v1/licences/%ff",
+        "/v1/auth/grants/%ff",
+        "/v1/gov/proposals/%ff",
+        "/scan/%ff",
+        "/verify/%ff",
+        "/v1/trace/enterprises/%ff/stock",
+    ] {
+        let answer = lookup(path).await.unwrap();
+        assert_eq!(answer.status().as_u16(), 400, "{path}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_path", "{path}");
+    }
 
     assert_nothing_changed(&node, 0).await;
 }

@@ -20,6 +20,7 @@ mod happy_path;
 mod harness;
 mod kill_campaign;
 mod licence;
+mod limits;
 mod partition;
 mod peer_input;
 mod pipeline;

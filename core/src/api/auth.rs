@@ -13,28 +13,47 @@ pub const SIGNED_KEY_HEADER: &str = "x-xinlian-key";
 pub const SIGNED_TIME_HEADER: &str = "x-xinlian-time";
 /// Header carrying the signature (128 hex digits).
 pub const SIGNED_SIGNATURE_HEADER: &str = "x-xinlian-signature";
+/// Header naming the node the request is for (its `node_id`, as `/v1/status` gives it).
+pub const SIGNED_AUDIENCE_HEADER: &str = "x-xinlian-audience";
+/// Header carrying the request's nonce (32 hex digits, fresh for every request).
+pub const SIGNED_NONCE_HEADER: &str = "x-xinlian-nonce";
 /// How far a signed request's time may be from the node's clock.
 pub const SIGNED_WINDOW_MS: u64 = 60_000;
 /// The tag of what a signed request signs.
-pub const SIGNED_QUERY_DOMAIN: &str = "xinlian/query/v1";
+pub const SIGNED_QUERY_DOMAIN: &str = "xinlian/query/v2";
 
-/// The bytes a client signs for a request: the tag, the chain id, the method, the path with its
-/// query, the time, and the digest of the body (empty for GET). The chain id keeps a request
-/// signed for one chain from being replayed on another.
+/// What a signed request is bound to besides its method, path and body.
+#[derive(Clone, Copy, Debug)]
+pub struct SignedRequestContext<'a> {
+    /// The chain's id: a request signed for one chain is refused on another.
+    pub chain_id: &'a str,
+    /// The node the request is for (its `node_id`): a request captured at one node is refused
+    /// at every other.
+    pub audience: &'a str,
+    /// When it was signed (ms since the epoch): refused outside [`SIGNED_WINDOW_MS`].
+    pub time_ms: u64,
+    /// Fresh per request, so two identical requests in the same millisecond (an Ed25519
+    /// signature is deterministic) are two requests, and each is accepted once.
+    pub nonce: [u8; 16],
+}
+
+/// The bytes a client signs for a request: the tag, the chain id, the audience node, the time,
+/// the nonce, the method, the path with its query, and the digest of the body (empty for GET).
 pub fn signed_request_bytes(
     suite: HashSuite,
-    chain_id: &str,
+    context: &SignedRequestContext<'_>,
     method: &str,
     path_and_query: &str,
-    time_ms: u64,
     body: &[u8],
 ) -> Vec<u8> {
     encode(&(
         SIGNED_QUERY_DOMAIN,
-        chain_id,
+        context.chain_id,
+        context.audience,
+        context.time_ms,
+        context.nonce,
         method,
         path_and_query,
-        time_ms,
         suite.digest(body),
     ))
 }

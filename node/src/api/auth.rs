@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use xinlian_core::ids::Uscc;
 use xinlian_core::types::OrgRole;
 
 use super::signed::Guard;
-use super::{ApiError, ApiQuery, blocking};
+use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::auth::AuthReader;
 use crate::chain::Chain;
 
@@ -81,7 +81,7 @@ pub(super) async fn grant(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<GrantView>, ApiError> {
     let id = Hash::from_hex(&id)
         .map_err(|e| ApiError::bad_request("invalid_grant_id", e.to_string()))?;

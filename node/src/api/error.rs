@@ -18,6 +18,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// How long the client should wait before trying again (`Retry-After`), for 429s.
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -27,6 +29,15 @@ impl ApiError {
             status,
             code,
             message,
+            retry_after: None,
+        }
+    }
+
+    /// 429 with `Retry-After` (whole seconds, at least 1).
+    pub fn rate_limited(code: &'static str, message: String, wait: std::time::Duration) -> Self {
+        ApiError {
+            retry_after: Some(wait),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
         }
     }
 
@@ -69,7 +80,11 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let response = (self.status, Json(body)).into_response();
+        match self.retry_after {
+            Some(wait) => super::limits::with_retry_after(response, wait),
+            None => response,
+        }
     }
 }
 
@@ -126,6 +141,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
                 "invalid_query",
                 rejection.body_text(),
             )),
+        }
+    }
+}
+
+/// `Path<T>` whose rejections are [`ApiError`]s (`invalid_path`), so a segment that is not
+/// valid percent-encoded UTF-8 (`/v1/trace/codes/%00%ff`) gets the JSON error shape too.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(ApiError::bad_request("invalid_path", rejection.body_text())),
         }
     }
 }

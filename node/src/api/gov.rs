@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use xinlian_contracts::{Overlay, governance};
 use xinlian_core::Hash;
 use xinlian_core::api::{GovNodesResponse, ProposalStatus, ProposalView, ProposalsResponse};
 use xinlian_core::types::Proposal;
 
-use super::{ApiError, ApiQuery, blocking};
+use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
 
 /// Most proposals one listing returns.
@@ -93,7 +93,7 @@ pub(super) async fn proposals(
     ))]
 pub(super) async fn proposal(
     State(chain): State<Arc<Chain>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProposalView>, ApiError> {
     let id = Hash::from_hex(&id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
     let view = blocking(&chain, move |c| Ok(view_of(c, &id)?)).await?;

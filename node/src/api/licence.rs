@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use xinlian_core::calendar::china_date;
 use xinlian_core::licence::{LicenceId, LicenceStatus, QrPayload};
 
 use super::html::{escape, respond};
-use super::{ApiError, ApiJson, ApiQuery, blocking};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
 use crate::licence::LicenceReader;
 
@@ -50,7 +50,7 @@ fn today() -> u32 {
     ))]
 pub(super) async fn record(
     State(chain): State<Arc<Chain>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<LicenceRecord>, ApiError> {
     let id = parse_id(&id)?;
     let shown = id.to_string();
@@ -136,7 +136,7 @@ pub(super) struct PageQuery {
 /// The window page: the verdict in large type, green or red.
 pub(super) async fn page(
     State(chain): State<Arc<Chain>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Response {
     let Ok(id) = id.parse::<LicenceId>() else {

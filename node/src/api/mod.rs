@@ -10,6 +10,7 @@ mod events;
 mod gov;
 mod html;
 mod licence;
+mod limits;
 mod openapi;
 mod scan;
 mod signed;
@@ -17,7 +18,7 @@ mod trace;
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -28,18 +29,23 @@ use xinlian_core::api::{
 };
 use xinlian_core::types::SignedTransaction;
 
-pub use error::{ApiError, ApiJson, ApiQuery};
+pub use error::{ApiError, ApiJson, ApiPath, ApiQuery};
+pub use limits::Limits;
 
 use crate::chain::{Chain, TxLookup};
 
-/// Builds the router over a running chain.
+/// Builds the router over a running chain (it reads the signed requests accepted before a
+/// restart, hence the `Result`).
 pub fn router(
     chain: Arc<Chain>,
     body_bytes_max: usize,
+    limits: Limits,
     admin: crate::admin::AdminToken,
     fault: crate::fault::FaultSwitch,
-) -> Router {
-    Router::new()
+) -> crate::Result<Router> {
+    // What it accepted before a restart stays refused as a replay.
+    let guard = signed::Guard::restore(chain.storage())?;
+    let routes = Router::new()
         .merge(crate::admin::routes(admin, fault))
         .route("/v1/txs", post(submit_tx))
         .route("/v1/txs/{hash}", get(get_tx))
@@ -73,9 +79,19 @@ pub fn router(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_bytes_max))
-        .layer(axum::Extension(Arc::new(signed::Guard::default())))
+        .layer(axum::Extension(Arc::new(guard)))
         .layer(axum::Extension(events::EventStreams::default()))
-        .with_state(chain)
+        .layer(axum::middleware::from_fn_with_state(
+            limits.clone(),
+            limits::time_limit,
+        ))
+        .layer(axum::Extension(limits.clone()))
+        .with_state(chain);
+    // Outermost, so a client over its rate costs the node nothing more.
+    Ok(match limits.client_layer() {
+        Some(layer) => routes.layer(layer),
+        None => routes,
+    })
 }
 
 /// Runs blocking store work off the async threads.
@@ -98,12 +114,15 @@ async fn blocking<T: Send + 'static>(
         (status = 403, description = "Unknown sender or role forbids the call", body = xinlian_core::api::ErrorResponse),
         (status = 409, description = "Already pending or committed", body = xinlian_core::api::ErrorResponse),
         (status = 413, description = "Body too large", body = xinlian_core::api::ErrorResponse),
+        (status = 429, description = "The sender's rate or mempool share is used up (Retry-After)", body = xinlian_core::api::ErrorResponse),
         (status = 503, description = "Mempool full", body = xinlian_core::api::ErrorResponse),
     ))]
 async fn submit_tx(
     State(chain): State<Arc<Chain>>,
+    axum::Extension(limits): axum::Extension<Limits>,
     ApiJson(tx): ApiJson<SignedTransaction>,
 ) -> Result<impl IntoResponse, ApiError> {
+    limits.take_sender(&tx.tx.sender)?;
     // On the admission threads, below consensus in priority (node/src/workers.rs).
     let tx_hash = crate::workers::admit(move || chain.submit_from_client(tx))
         .await
@@ -122,7 +141,7 @@ async fn submit_tx(
     ))]
 async fn get_tx(
     State(chain): State<Arc<Chain>>,
-    Path(hash): Path<String>,
+    ApiPath(hash): ApiPath<String>,
 ) -> Result<Json<TxStatusResponse>, ApiError> {
     let tx_hash =
         Hash::from_hex(&hash).map_err(|e| ApiError::bad_request("invalid_hash", e.to_string()))?;
@@ -175,7 +194,7 @@ async fn get_tx(
     ))]
 async fn get_block(
     State(chain): State<Arc<Chain>>,
-    Path(height): Path<String>,
+    ApiPath(height): ApiPath<String>,
 ) -> Result<Json<BlockResponse>, ApiError> {
     let height: u64 = height.parse().map_err(|_| {
         ApiError::bad_request(
@@ -215,7 +234,7 @@ async fn block_at(chain: &Arc<Chain>, height: u64) -> Result<Json<BlockResponse>
     ))]
 async fn member(
     State(chain): State<Arc<Chain>>,
-    Path(public_key): Path<String>,
+    ApiPath(public_key): ApiPath<String>,
 ) -> Result<Json<xinlian_core::api::MemberResponse>, ApiError> {
     let key: xinlian_core::crypto::PublicKey =
         public_key.parse().map_err(|e: xinlian_core::Error| {

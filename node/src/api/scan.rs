@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use xinlian_core::api::trace::{CodeStatus, CodeTrace, RecallList};
 use xinlian_core::trace::{EventKind, TraceCode};
 
 use super::html::{escape, respond};
-use super::{ApiError, ApiQuery, blocking};
+use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
 use crate::trace::{HolderFilter, TraceReader};
 
@@ -28,7 +28,7 @@ pub(super) struct ScanQuery {
 /// The scan page.
 pub(super) async fn page(
     State(chain): State<Arc<Chain>>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiQuery(query): ApiQuery<ScanQuery>,
 ) -> Response {
     let Ok(code) = code.parse::<TraceCode>() else {
@@ -68,7 +68,10 @@ pub(super) async fn page(
 }
 
 /// A QR code (SVG) of the code's scan URL on this node.
-pub(super) async fn qr(headers: HeaderMap, Path(code): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn qr(
+    headers: HeaderMap,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let code = super::trace::parse_code(&code)?;
     // The URL a phone should open: this node as the client reached it. (Behind a proxy, a
     // configured public URL would be better; see docs/trace.md.) A host name is at most 255

@@ -1,7 +1,9 @@
 //! Signed queries: a request that reveals a person's grants or uses must be signed by a member
-//! key over the method, the path with its query, the time and the body's digest
-//! ([`signed_request_bytes`]). The time must lie within a minute of the node's clock, and a
-//! signature is accepted once.
+//! key over the chain, this node (the audience), the time, a nonce, the method, the path with its
+//! query and the body's digest ([`signed_request_bytes`]). The time must lie within a minute of
+//! the node's clock, and a signature is accepted once, at this node only, and still once after a
+//! restart: accepted signatures are written to the store ([`Storage::remember_accepted`]) and
+//! read back at start.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -9,13 +11,14 @@ use std::sync::{Arc, Mutex};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use xinlian_contracts::system::{self, Member};
 use xinlian_core::api::auth::{
-    SIGNED_KEY_HEADER, SIGNED_SIGNATURE_HEADER, SIGNED_TIME_HEADER, SIGNED_WINDOW_MS,
-    signed_request_bytes,
+    SIGNED_AUDIENCE_HEADER, SIGNED_KEY_HEADER, SIGNED_NONCE_HEADER, SIGNED_SIGNATURE_HEADER,
+    SIGNED_TIME_HEADER, SIGNED_WINDOW_MS, SignedRequestContext, signed_request_bytes,
 };
 use xinlian_core::crypto::{PublicKey, Signature};
 
 use super::ApiError;
 use crate::chain::Chain;
+use crate::storage::Storage;
 
 /// Most signatures remembered (a minute of traffic on a busy window system).
 const SEEN_MAX: usize = 100_000;
@@ -54,6 +57,8 @@ enum NotRemembered {
     OverShare,
     /// The cache is full ([`SEEN_MAX`]).
     Full,
+    /// It could not be written to the store (the message says why).
+    Unstored(String),
 }
 
 impl NotRemembered {
@@ -69,6 +74,9 @@ impl NotRemembered {
                     REMEMBER_MS / 1000
                 ),
             ),
+            NotRemembered::Unstored(why) => {
+                ApiError::internal(format!("remembering an accepted signed request: {why}"))
+            }
             NotRemembered::Full | NotRemembered::Replayed => refuse(
                 chain,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -95,9 +103,11 @@ impl Guard {
         body: &[u8],
     ) -> Result<Member, ApiError> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let (Some(key), Some(time), Some(signature)) = (
+        let (Some(key), Some(time), Some(audience), Some(nonce), Some(signature)) = (
             header(SIGNED_KEY_HEADER),
             header(SIGNED_TIME_HEADER),
+            header(SIGNED_AUDIENCE_HEADER),
+            header(SIGNED_NONCE_HEADER),
             header(SIGNED_SIGNATURE_HEADER),
         ) else {
             return Err(refuse(
@@ -105,7 +115,7 @@ impl Guard {
                 StatusCode::UNAUTHORIZED,
                 "signature_required",
                 format!(
-                    "this query must be signed: headers {SIGNED_KEY_HEADER}, {SIGNED_TIME_HEADER}, {SIGNED_SIGNATURE_HEADER}"
+                    "this query must be signed: headers {SIGNED_KEY_HEADER}, {SIGNED_TIME_HEADER}, {SIGNED_AUDIENCE_HEADER}, {SIGNED_NONCE_HEADER}, {SIGNED_SIGNATURE_HEADER} (xinlian/query/v2)"
                 ),
             ));
         };
@@ -123,9 +133,24 @@ impl Guard {
         let time: u64 = time
             .parse()
             .map_err(|_| bad("x-xinlian-time is not ms since the epoch"))?;
+        let nonce: [u8; 16] = hex::decode(nonce)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| bad("x-xinlian-nonce is not 32 hex digits"))?;
         let signature: Signature =
             serde_json::from_value(serde_json::Value::String(signature.into()))
                 .map_err(|_| bad("x-xinlian-signature is not 128 hex digits"))?;
+        if audience != chain.node_id() {
+            return Err(refuse(
+                chain,
+                StatusCode::UNAUTHORIZED,
+                "wrong_audience",
+                format!(
+                    "this request was signed for node {audience:?}; this is node {:?} (sign it for the node you send it to)",
+                    chain.node_id()
+                ),
+            ));
+        }
         let now = crate::now_ms();
         if now.abs_diff(time) > SIGNED_WINDOW_MS {
             return Err(refuse(
@@ -138,9 +163,13 @@ impl Guard {
             ));
         }
         let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-        let chain_id = &chain.genesis().chain_id;
-        let message =
-            signed_request_bytes(chain.suite(), chain_id, method.as_str(), path, time, body);
+        let context = SignedRequestContext {
+            chain_id: &chain.genesis().chain_id,
+            audience,
+            time_ms: time,
+            nonce,
+        };
+        let message = signed_request_bytes(chain.suite(), &context, method.as_str(), path, body);
         // The member lookup first: a stranger's request costs a read, never a signature check.
         let member = system::read_member(chain.storage(), chain.suite(), &key)
             .map_err(|e| ApiError::internal(e.to_string()))?
@@ -161,7 +190,7 @@ impl Guard {
             )
         })?;
         // Only members' good signatures enter the replay cache, so strangers cannot flood it.
-        self.remember(signature.0, &key.to_string(), now)
+        self.remember(Some(chain.storage()), signature.0, &key.to_string(), now)
             .map_err(|why| match why {
                 NotRemembered::Replayed => refuse(
                     chain,
@@ -175,15 +204,23 @@ impl Guard {
     }
 
     /// Accepts a signature once within the window, within its owner's share of the cache.
-    fn remember(&self, signature: [u8; 64], owner: &str, now: u64) -> Result<(), NotRemembered> {
+    fn remember(
+        &self,
+        store: Option<&Storage>,
+        signature: [u8; 64],
+        owner: &str,
+        now: u64,
+    ) -> Result<(), NotRemembered> {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let seen = &mut *seen;
         // Kept longer than any signed request or QR code stays acceptable (a minute each way,
         // two minutes and a few seconds for QR codes).
+        let mut forgot_any = false;
         while let Some((old, at, _)) = seen.order.front() {
             if now.saturating_sub(*at) <= REMEMBER_MS {
                 break;
             }
+            forgot_any = true;
             seen.at.remove(old);
             let (_, _, whose) = seen.order.pop_front().expect("the front was just read");
             if let Some(count) = seen.per_owner.get_mut(&whose) {
@@ -207,10 +244,38 @@ impl Guard {
             Some((owner, _)) => owner.clone(),
             None => Arc::from(owner),
         };
+        if let Some(store) = store {
+            // Written before it is accepted: if the write fails, the request is refused rather
+            // than left open to replay after a restart.
+            store
+                .remember_accepted(now, &signature, &owner)
+                .map_err(|e| NotRemembered::Unstored(e.to_string()))?;
+            if forgot_any {
+                let _ = store.forget_accepted_before(now.saturating_sub(REMEMBER_MS));
+            }
+        }
         *seen.per_owner.entry(owner.clone()).or_insert(0) += 1;
         seen.at.insert(signature, now);
         seen.order.push_back((signature, now, owner));
         Ok(())
+    }
+
+    /// The guard of a node that restarted: the signatures and nonces it accepted within the
+    /// window before it stopped are refused as replays, as if it had never stopped.
+    pub(super) fn restore(store: &Storage) -> Result<Guard, crate::Error> {
+        let guard = Guard::default();
+        let now = crate::now_ms();
+        store.forget_accepted_before(now.saturating_sub(REMEMBER_MS))?;
+        {
+            let mut seen = guard.seen.lock().unwrap_or_else(|p| p.into_inner());
+            for (at, id, owner) in store.accepted_since(now.saturating_sub(REMEMBER_MS))? {
+                let owner: Arc<str> = Arc::from(owner.as_str());
+                *seen.per_owner.entry(owner.clone()).or_insert(0) += 1;
+                seen.at.insert(id, at);
+                seen.order.push_back((id, at, owner));
+            }
+        }
+        Ok(guard)
     }
 
     /// Accepts a licence QR code's nonce once (409 `qr_replayed` afterwards).
@@ -224,7 +289,7 @@ impl Guard {
         key[..16].copy_from_slice(&nonce);
         key[16..23].copy_from_slice(b"qr-once");
         let owner = format!("licence {licence}");
-        self.remember(key, &owner, crate::now_ms())
+        self.remember(Some(chain.storage()), key, &owner, crate::now_ms())
             .map_err(|why| match why {
                 NotRemembered::Replayed => ApiError::new(
                     StatusCode::CONFLICT,
@@ -296,22 +361,24 @@ mod tests {
         let guard = Guard::default();
         let start = 1_000_000;
         for i in 0..SEEN_PER_OWNER_MAX as u32 {
-            guard.remember(signature(i), "member a", start).unwrap();
+            guard
+                .remember(None, signature(i), "member a", start)
+                .unwrap();
         }
         assert_eq!(
-            guard.remember(signature(u32::MAX), "member a", start),
+            guard.remember(None, signature(u32::MAX), "member a", start),
             Err(NotRemembered::OverShare)
         );
         guard
-            .remember(signature(u32::MAX), "member b", start)
+            .remember(None, signature(u32::MAX), "member b", start)
             .unwrap();
         assert_eq!(
-            guard.remember(signature(5), "member b", start),
+            guard.remember(None, signature(5), "member b", start),
             Err(NotRemembered::Replayed)
         );
         let later = start + REMEMBER_MS + 1;
         guard
-            .remember(signature(u32::MAX - 1), "member a", later)
+            .remember(None, signature(u32::MAX - 1), "member a", later)
             .unwrap();
         let seen = guard.seen.lock().unwrap();
         assert_eq!(seen.per_owner.get("member a"), Some(&1));

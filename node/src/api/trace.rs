@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use xinlian_core::Hash;
 use xinlian_core::api::trace::{CodeTrace, CodedLot, LotsResponse, RecallList, StockResponse};
 use xinlian_core::ids::Uscc;
 use xinlian_core::trace::{EnterpriseKind, LotCode, TraceCode};
 
-use super::{ApiError, ApiQuery, blocking};
+use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
 use crate::trace::{HolderFilter, LotQuery, TraceReader, parse_date};
 
@@ -39,7 +39,7 @@ fn code_not_found(code: &TraceCode) -> ApiError {
     ))]
 pub(super) async fn code(
     State(chain): State<Arc<Chain>>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<CodeTrace>, ApiError> {
     let code = parse_code(&code)?;
     let trace = blocking(&chain, move |c| {
@@ -70,7 +70,7 @@ pub(super) struct HoldersQuery {
     ))]
 pub(super) async fn holders(
     State(chain): State<Arc<Chain>>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiQuery(query): ApiQuery<HoldersQuery>,
 ) -> Result<Json<RecallList>, ApiError> {
     let code = parse_code(&code)?;
@@ -158,7 +158,7 @@ pub(super) async fn lots(
     ))]
 pub(super) async fn lot_by_tx(
     State(chain): State<Arc<Chain>>,
-    Path(hash): Path<String>,
+    ApiPath(hash): ApiPath<String>,
 ) -> Result<Json<CodedLot>, ApiError> {
     let tx =
         Hash::from_hex(&hash).map_err(|e| ApiError::bad_request("invalid_hash", e.to_string()))?;
@@ -182,7 +182,7 @@ pub(super) async fn lot_by_tx(
     ))]
 pub(super) async fn stock(
     State(chain): State<Arc<Chain>>,
-    Path(uscc): Path<String>,
+    ApiPath(uscc): ApiPath<String>,
 ) -> Result<Json<StockResponse>, ApiError> {
     let uscc =
         Uscc::parse(&uscc).map_err(|e| ApiError::bad_request("invalid_uscc", e.to_string()))?;
