@@ -306,10 +306,13 @@ fn render_demo(layout: &Layout, report: &xinlian_testnet::DemoReport) -> String 
     for (what, code) in &demo.codes {
         let _ = writeln!(out, "  {what}: {first}/scan/{code}");
     }
+    // The recall list names enterprises: a signed query of a regulator (org 0, the market
+    // regulator, in the testnet).
     let _ = writeln!(
         out,
-        "  Recall list of the positive lot: {first}/scan/{}?view=regulator   (JSON: {first}/v1/trace/codes/{}/holders)",
-        demo.recalled, demo.recalled
+        "  Recall list of the positive lot (regulators only, signed): xinlian trace holders --node {first} --key {} {}",
+        layout.admin_keys[0].display(),
+        demo.recalled
     );
     let _ = writeln!(
         out,

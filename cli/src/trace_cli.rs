@@ -158,12 +158,13 @@ pub(crate) enum TraceCommand {
         /// A lot or package code.
         code: TraceCode,
     },
-    /// The recall list of a code's lot and its descendants as JSON.
+    /// The recall list of a code's lot and its descendants as JSON (a signed query by a
+    /// regulator's member key: the list names enterprises and their stock).
     ///
-    /// Example: xinlian trace holders <code> --region 410100
+    /// Example: xinlian trace holders --key regulator.pem <code> --region 410100
     Holders {
         #[command(flatten)]
-        node: NodeArg,
+        signer: Signer,
         /// A lot or package code.
         code: TraceCode,
         /// Only enterprises in this region.
@@ -195,12 +196,13 @@ pub(crate) enum TraceCommand {
         #[arg(long)]
         region: Option<u32>,
     },
-    /// What an enterprise holds and what is on its way to it, as JSON.
+    /// What an enterprise holds and what is on its way to it, as JSON (a signed query by a
+    /// member key of the enterprise itself or of a regulator).
     ///
-    /// Example: xinlian trace stock <USCC>
+    /// Example: xinlian trace stock --key coldstore.pem <USCC>
     Stock {
         #[command(flatten)]
-        node: NodeArg,
+        signer: Signer,
         /// The enterprise.
         uscc: Uscc,
     },
@@ -474,13 +476,14 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
             print_json(&Client::new(&node.node)?.trace_code(&code).await?)?;
         }
         TraceCommand::Holders {
-            node,
+            signer,
             code,
             region,
             kind,
         } => {
-            let list = Client::new(&node.node)?
-                .trace_holders(&code, region, kind)
+            let key = read_key(&signer.key)?;
+            let list = Client::new(&signer.node.node)?
+                .trace_holders(&key, &code, region, kind)
                 .await?;
             print_json(&list)?;
         }
@@ -504,8 +507,13 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
             .collect();
             print_json(&Client::new(&node.node)?.trace_lots(&filters).await?)?;
         }
-        TraceCommand::Stock { node, uscc } => {
-            print_json(&Client::new(&node.node)?.enterprise_stock(&uscc).await?)?;
+        TraceCommand::Stock { signer, uscc } => {
+            let key = read_key(&signer.key)?;
+            print_json(
+                &Client::new(&signer.node.node)?
+                    .enterprise_stock(&key, &uscc)
+                    .await?,
+            )?;
         }
     }
     Ok(())

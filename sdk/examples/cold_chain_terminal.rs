@@ -88,7 +88,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("shipped 5 cases to {cold_store_id}, received");
 
-    // A regulator scans the first case: its lot, every hop, and who holds what.
+    // A consumer or a regulator scans the first case: its lot and every hop (public).
     let code = TraceCode {
         lot: lot.0,
         serial: Some(1),
@@ -96,7 +96,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let trace = client.trace_code(&code).await?;
     println!("scan of {code}:");
     println!("{}", serde_json::to_string_pretty(&trace)?);
-    let stock = client.enterprise_stock(&cold_store_id).await?;
+    // The cold store reads its own stock (a signed query: stock names what an enterprise holds).
+    let stock = client.enterprise_stock(&cold_store, &cold_store_id).await?;
     println!("the cold store holds {} lots", stock.lines.len());
     Ok(())
 }

@@ -193,9 +193,11 @@ impl Client {
     }
 
     /// `GET /v1/trace/codes/{code}/holders`: the recall list of the code's lot and its
-    /// descendants, optionally only in `region` or of `kind`.
+    /// descendants, optionally only in `region` or of `kind`. It names enterprises and their
+    /// stock, so it is a signed query: `key` is a member of a regulator organisation.
     pub async fn trace_holders(
         &self,
+        key: &PrivateKey,
         code: &TraceCode,
         region: Option<u32>,
         kind: Option<EnterpriseKind>,
@@ -208,11 +210,8 @@ impl Client {
             let kind = serde_json::to_value(kind).map_err(|e| SdkError::Decode(e.to_string()))?;
             query.push(format!("kind={}", kind.as_str().unwrap_or_default()));
         }
-        self.get(&format!(
-            "/v1/trace/codes/{code}/holders?{}",
-            query.join("&")
-        ))
-        .await
+        let path = format!("/v1/trace/codes/{code}/holders?{}", query.join("&"));
+        self.signed(key, reqwest::Method::GET, &path, None).await
     }
 
     /// `GET /v1/trace/lots` with the query string built from `filters` (`product`, `origin`,
@@ -234,10 +233,11 @@ impl Client {
         Ok(coded.lot)
     }
 
-    /// `GET /v1/trace/enterprises/{uscc}/stock`.
-    pub async fn enterprise_stock(&self, uscc: &Uscc) -> Result<StockResponse> {
-        self.get(&format!("/v1/trace/enterprises/{uscc}/stock"))
-            .await
+    /// `GET /v1/trace/enterprises/{uscc}/stock`, a signed query: `key` is a member of the
+    /// enterprise itself or of a regulator organisation.
+    pub async fn enterprise_stock(&self, key: &PrivateKey, uscc: &Uscc) -> Result<StockResponse> {
+        let path = format!("/v1/trace/enterprises/{uscc}/stock");
+        self.signed(key, reqwest::Method::GET, &path, None).await
     }
 
     /// `GET /v1/members/{public_key}`: the organisation and role of a member key.

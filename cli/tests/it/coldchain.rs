@@ -89,14 +89,16 @@ async fn the_demo_chain_traces_codes_at_every_node_and_lists_the_recall() {
     assert_eq!(statuses, expected);
     assert_eq!(cold.refused.1, "certificates_missing");
 
-    // The recall list: every holder of the salmon and of the boxes split from it.
+    // The recall list: every holder of the salmon and of the boxes split from it, for the
+    // market regulator (org 0) only.
     let recalled = TraceCode {
         lot: cold.recalled.0,
         serial: None,
     };
+    let regulator = keys::read_key_file(&cluster.layout.admin_keys[0], None).unwrap();
     let list = cluster
         .client(1)
-        .trace_holders(&recalled, None, None)
+        .trace_holders(&regulator, &recalled, None, None)
         .await
         .unwrap();
     assert_eq!(list.lots.len(), 2);
@@ -137,7 +139,7 @@ async fn the_demo_chain_traces_codes_at_every_node_and_lists_the_recall() {
     );
     let in_zhengzhou = cluster
         .client(2)
-        .trace_holders(&recalled, Some(410102), None)
+        .trace_holders(&regulator, &recalled, Some(410102), None)
         .await
         .unwrap();
     assert_eq!(
@@ -147,7 +149,12 @@ async fn the_demo_chain_traces_codes_at_every_node_and_lists_the_recall() {
     );
     let restaurants = cluster
         .client(3)
-        .trace_holders(&recalled, None, Some(EnterpriseKind::Restaurant))
+        .trace_holders(
+            &regulator,
+            &recalled,
+            None,
+            Some(EnterpriseKind::Restaurant),
+        )
         .await
         .unwrap();
     assert_eq!(restaurants.holders.len(), 1);
@@ -169,13 +176,42 @@ async fn the_demo_chain_traces_codes_at_every_node_and_lists_the_recall() {
     let supermarket = &row(&list, salmon, EnterpriseKind::Supermarket)
         .enterprise
         .uscc;
-    let stock = client.enterprise_stock(supermarket).await.unwrap();
+    let stock = client
+        .enterprise_stock(&regulator, supermarket)
+        .await
+        .unwrap();
     let units: Vec<u64> = stock.lines.iter().map(|l| l.stock).collect();
     assert_eq!(
         units,
         vec![38, 42],
         "beef 50 - 12 sold, salmon 60 - 18 sold"
     );
+    // The supermarket reads its own stock; another enterprise and a department that is not a
+    // regulator may not read it, nor the recall list.
+    let enterprise_key = |kind: &str| {
+        let path = std::fs::read_dir(cluster._dir.path().join("keys"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .find(|path| path.to_string_lossy().ends_with(&format!("-{kind}.pem")))
+            .unwrap();
+        keys::read_key_file(&path, None).unwrap()
+    };
+    let own = client
+        .enterprise_stock(&enterprise_key("supermarket"), supermarket)
+        .await
+        .unwrap();
+    assert_eq!(own, stock);
+    let licensing_office = keys::read_key_file(&cluster.layout.admin_keys[2], None).unwrap();
+    for key in [&enterprise_key("coldstore"), &licensing_office] {
+        match client.enterprise_stock(key, supermarket).await {
+            Err(e) => assert_eq!(e.node_code(), Some("not_allowed"), "{e}"),
+            Ok(stock) => panic!("stock shown to another organisation: {stock:?}"),
+        }
+        match client.trace_holders(key, &recalled, None, None).await {
+            Err(e) => assert_eq!(e.node_code(), Some("not_allowed"), "{e}"),
+            Ok(list) => panic!("recall list shown to a non-regulator: {list:?}"),
+        }
+    }
 
     let beef = LotCode(cold.codes[0].1.lot);
     let cold_store = row(&list, salmon, EnterpriseKind::ColdStore)
@@ -223,8 +259,10 @@ async fn through_the_cli(cluster: &Cluster, beef: LotCode, cold_store: &str) {
         "--quantity",
         "5",
     ]);
-    let before: serde_json::Value =
-        serde_json::from_str(&xinlian(&["trace", "stock", "--node", &node, cold_store])).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&xinlian(&[
+        "trace", "stock", "--node", &node, "--key", store, cold_store,
+    ]))
+    .unwrap();
     assert_eq!(before["incoming"][0]["shipment"], shipment.trim());
     xinlian(&[
         "trace",
@@ -309,8 +347,13 @@ async fn bad_input(cluster: &Cluster, client: &Client, salmon: LotCode) {
         ),
         (
             format!("{base}/v1/trace/enterprises/91110000600037341L/stock"),
-            404,
-            "enterprise_not_found",
+            401,
+            "signature_required",
+        ),
+        (
+            format!("{base}/v1/trace/codes/{salmon}/holders"),
+            401,
+            "signature_required",
         ),
     ];
     for (url, status, code) in cases {
@@ -471,8 +514,62 @@ async fn scan_page_in_chromium(cluster: &Cluster, recalled: &TraceCode, sold: &T
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| cluster._dir.path().to_path_buf());
     std::fs::create_dir_all(&shots).unwrap();
+    // The regulator's view in a browser, unsigned: the refusal says how to get the list, and no
+    // enterprise is named.
+    let refused = chromium(&[
+        &profile_arg,
+        "--dump-dom",
+        &format!("{base}/scan/{recalled}?view=regulator"),
+    ]);
+    let refused = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        refused.contains("召回名单仅向监管机构开放") && refused.contains("signature_required"),
+        "{refused}"
+    );
+    assert!(!refused.contains("id=\"recall\""), "{refused}");
+    // Signed by the market regulator, the same page carries the recall list.
+    let regulator = keys::read_key_file(&cluster.layout.admin_keys[0], None).unwrap();
+    let node = &cluster.layout.nodes[2];
+    let path = format!("/scan/{recalled}?view=regulator");
+    let context = xinlian_core::api::auth::SignedRequestContext {
+        chain_id: &cluster.layout.chain_id,
+        audience: &node.id,
+        time_ms: xinlian_sdk::now_ms(),
+        nonce: [7; 16],
+    };
+    let message = xinlian_core::api::auth::signed_request_bytes(
+        xinlian_core::HashSuite::Sm3,
+        &context,
+        "GET",
+        &path,
+        &[],
+    );
+    use xinlian_core::api::auth as signed;
+    let page = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .header(
+            signed::SIGNED_KEY_HEADER,
+            regulator.public_key().to_string(),
+        )
+        .header(signed::SIGNED_TIME_HEADER, context.time_ms.to_string())
+        .header(signed::SIGNED_AUDIENCE_HEADER, node.id.as_str())
+        .header(signed::SIGNED_NONCE_HEADER, hex::encode(context.nonce))
+        .header(
+            signed::SIGNED_SIGNATURE_HEADER,
+            hex::encode(regulator.sign(&message).0),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("id=\"recall\"") && page.contains("涉及企业（监管视图）"),
+        "{page}"
+    );
+
     let shot = shots.join("scan-recalled.png");
-    let url = format!("{base}/scan/{recalled}?view=regulator");
+    let url = format!("{base}/scan/{recalled}");
     let output = chromium(&[
         &profile_arg,
         &format!("--screenshot={}", shot.display()),

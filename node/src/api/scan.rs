@@ -1,18 +1,23 @@
 //! The scan page (`/scan/{code}`): what a phone shows after scanning a trace code, in Chinese,
 //! rendered on the server as plain HTML so it works on any phone browser without scripts. With
-//! `?view=regulator` it adds the recall list. And the QR code of a code's scan URL.
+//! `?view=regulator` and a regulator's signed request (see [`super::signed`]) it adds the recall
+//! list; unsigned, that view says how to get it and shows nothing more than the consumer's page.
+//! And the QR code of a code's scan URL.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use xinlian_core::api::trace::{CodeStatus, CodeTrace, RecallList};
 use xinlian_core::trace::{EventKind, TraceCode};
 
 use super::html::{escape, respond};
+use super::signed::Guard;
+use super::trace::EnterpriseView;
 use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
 use crate::trace::{HolderFilter, TraceReader};
@@ -28,6 +33,10 @@ pub(super) struct ScanQuery {
 /// The scan page.
 pub(super) async fn page(
     State(chain): State<Arc<Chain>>,
+    Extension(guard): Extension<Arc<Guard>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     ApiPath(code): ApiPath<String>,
     ApiQuery(query): ApiQuery<ScanQuery>,
 ) -> Response {
@@ -43,6 +52,29 @@ pub(super) async fn page(
             ),
         );
     };
+    if query.view.as_deref() == Some("regulator") {
+        let view = EnterpriseView {
+            guard: &guard,
+            method: &method,
+            uri: &uri,
+            headers: &headers,
+        };
+        if let Err(refused) = view.authorise(&chain, None, "a recall list") {
+            let body = refused.body();
+            return respond(
+                StatusCode::UNAUTHORIZED,
+                &message_page(
+                    "召回名单仅向监管机构开放",
+                    &format!(
+                        "召回名单列出持有该批次的企业及库存，须由监管机构成员的密钥签名查询（{}：{}）。请使用命令行 <code>xinlian trace holders {} --key 监管密钥.pem</code> 或 SDK 查询；扫码查看追溯信息请去掉 <code>?view=regulator</code>。",
+                        escape(&body.code),
+                        escape(&body.message),
+                        escape(&code.to_string()),
+                    ),
+                ),
+            );
+        }
+    }
     let regulator = query.view.as_deref() == Some("regulator");
     let found = blocking(&chain, move |c| {
         let mut reader = TraceReader::new(c.storage(), c.suite());

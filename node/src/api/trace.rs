@@ -1,15 +1,23 @@
-//! Traceability queries over HTTP (`/v1/trace/...`), answered from RocksDB indexes.
+//! Traceability queries over HTTP (`/v1/trace/...`), answered from RocksDB indexes. A code's
+//! trace is public (what a consumer scanning a package should see); recall lists and stock name
+//! enterprises and what they hold, and answer only signed queries of regulators (and of an
+//! enterprise for its own stock).
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::{Extension, Json};
 use serde::Deserialize;
+use xinlian_contracts::Overlay;
+use xinlian_contracts::system;
 use xinlian_core::Hash;
 use xinlian_core::api::trace::{CodeTrace, CodedLot, LotsResponse, RecallList, StockResponse};
 use xinlian_core::ids::Uscc;
 use xinlian_core::trace::{EnterpriseKind, LotCode, TraceCode};
+use xinlian_core::types::OrgRole;
 
+use super::signed::Guard;
 use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
 use crate::trace::{HolderFilter, LotQuery, TraceReader, parse_date};
@@ -20,6 +28,52 @@ const LOTS_LIMIT_MAX: usize = 500;
 pub(super) fn parse_code(text: &str) -> Result<TraceCode, ApiError> {
     text.parse()
         .map_err(|e: xinlian_core::Error| ApiError::bad_request("invalid_code", e.to_string()))
+}
+
+/// A request for a view that names enterprises and what they hold (a recall list, a stock),
+/// which only regulators, and an enterprise for itself, may read.
+pub(super) struct EnterpriseView<'a> {
+    pub(super) guard: &'a Guard,
+    pub(super) method: &'a Method,
+    pub(super) uri: &'a Uri,
+    pub(super) headers: &'a HeaderMap,
+}
+
+impl EnterpriseView<'_> {
+    /// Checks the request is signed (see [`super::signed`]) by a member of a regulator
+    /// organisation, or of `own` when the view is an enterprise's own; `what` names the view in
+    /// the refusal.
+    pub(super) fn authorise(
+        &self,
+        chain: &Chain,
+        own: Option<&Uscc>,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        let signer = self
+            .guard
+            .verify(chain, self.method, self.uri, self.headers, &[])?;
+        if own == Some(&signer.org) {
+            return Ok(());
+        }
+        let regulates = system::org_has_role(
+            &Overlay::new(chain.storage()),
+            &signer.org,
+            OrgRole::Regulator,
+        )
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+        if regulates {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_allowed",
+                format!(
+                    "{what} may be read by regulators only (organisation {} is not one)",
+                    signer.org
+                ),
+            ))
+        }
+    }
 }
 
 fn code_not_found(code: &TraceCode) -> ApiError {
@@ -66,14 +120,27 @@ pub(super) struct HoldersQuery {
     responses(
         (status = 200, description = "Every holder, with quantities and stock", body = RecallList),
         (status = 400, description = "Malformed code or filter", body = xinlian_core::api::ErrorResponse),
+        (status = 401, description = "Not a signed query, stale, replayed or signed for another node", body = xinlian_core::api::ErrorResponse),
+        (status = 403, description = "The signer's organisation is not a regulator", body = xinlian_core::api::ErrorResponse),
         (status = 404, description = "No such code", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn holders(
     State(chain): State<Arc<Chain>>,
+    Extension(guard): Extension<Arc<Guard>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     ApiPath(code): ApiPath<String>,
     ApiQuery(query): ApiQuery<HoldersQuery>,
 ) -> Result<Json<RecallList>, ApiError> {
     let code = parse_code(&code)?;
+    EnterpriseView {
+        guard: &guard,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+    }
+    .authorise(&chain, None, "a recall list")?;
     let filter = HolderFilter {
         region: query.region,
         kind: query.kind,
@@ -178,14 +245,27 @@ pub(super) async fn lot_by_tx(
     responses(
         (status = 200, description = "Stock and incoming shipments", body = StockResponse),
         (status = 400, description = "Malformed USCC", body = xinlian_core::api::ErrorResponse),
+        (status = 401, description = "Not a signed query, stale, replayed or signed for another node", body = xinlian_core::api::ErrorResponse),
+        (status = 403, description = "Neither a regulator nor the enterprise itself", body = xinlian_core::api::ErrorResponse),
         (status = 404, description = "Not a registered enterprise", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn stock(
     State(chain): State<Arc<Chain>>,
+    Extension(guard): Extension<Arc<Guard>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     ApiPath(uscc): ApiPath<String>,
 ) -> Result<Json<StockResponse>, ApiError> {
     let uscc =
         Uscc::parse(&uscc).map_err(|e| ApiError::bad_request("invalid_uscc", e.to_string()))?;
+    EnterpriseView {
+        guard: &guard,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+    }
+    .authorise(&chain, Some(&uscc), "an enterprise's stock")?;
     let shown = uscc.clone();
     let stock = blocking(&chain, move |c| {
         Ok(TraceReader::new(c.storage(), c.suite()).stock(&uscc)?)
