@@ -63,8 +63,9 @@ kill-campaign: deps
 flood: deps
 	cargo test -p xinlian-cli $(FEATURES) --test it flood -- --nocapture
 
-## The coverage-guided fuzz target: our SM2 verifier against the sm2 crate's on cases of every
-## kind (fuzz/, scripts/fuzz.sh). FUZZ_SECONDS sets the length; CI runs 60 after `make test`.
+## The coverage-guided fuzz targets (fuzz/, scripts/fuzz.sh): our SM2 verifier against the sm2
+## crate's, the decoders of transactions, blocks and request bodies, and key and signature
+## parsing. FUZZ_SECONDS per target; CI runs 30 each after `make test`.
 FUZZ_SECONDS ?= 300
 fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -117,6 +117,17 @@ struct CountingCodec {
     on_unreadable: Arc<dyn Fn() + Send + Sync>,
 }
 
+/// The peer codec as the node builds it, counting nothing, for the hostile-input tests.
+#[cfg(test)]
+fn peer_codec_for_tests() -> CountingCodec {
+    CountingCodec {
+        inner: request_response::cbor::codec::Codec::default()
+            .set_request_size_maximum(1 << 20)
+            .set_response_size_maximum(1 << 20),
+        on_unreadable: Arc::new(|| {}),
+    }
+}
+
 impl request_response::Codec for CountingCodec {
     type Protocol = StreamProtocol;
     type Request = PeerRequest;
