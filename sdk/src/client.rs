@@ -314,29 +314,52 @@ impl Client {
             "/v1/auth/grants?grantor={}",
             percent_path(&grantor.to_string())
         );
-        self.signed(key, reqwest::Method::GET, &path, None).await
+        self.all_grants(key, path).await
     }
 
-    /// One grant with its uses.
+    /// One grant with every use: the node answers a page at a time (`uses_next`), and this
+    /// follows the links to the end.
     pub async fn grant(&self, key: &PrivateKey, id: &Hash) -> Result<GrantView> {
-        self.signed(
-            key,
-            reqwest::Method::GET,
-            &format!("/v1/auth/grants/{id}"),
-            None,
-        )
-        .await
+        let view: GrantView = self
+            .signed(
+                key,
+                reqwest::Method::GET,
+                &format!("/v1/auth/grants/{id}"),
+                None,
+            )
+            .await?;
+        self.all_uses(key, view).await
     }
 
-    /// The grants a department holds (signed by one of its members, an auditor or a regulator).
+    /// The grants a department holds (signed by one of its members, an auditor or a regulator),
+    /// every page, each grant with every use.
     pub async fn grants_held(&self, key: &PrivateKey, org: &Uscc) -> Result<GrantsResponse> {
-        self.signed(
-            key,
-            reqwest::Method::GET,
-            &format!("/v1/auth/held?org={org}"),
-            None,
-        )
-        .await
+        self.all_grants(key, format!("/v1/auth/held?org={org}"))
+            .await
+    }
+
+    /// Follows a grant listing's `next` links and each grant's `uses_next` links to the end.
+    async fn all_grants(&self, key: &PrivateKey, first: String) -> Result<GrantsResponse> {
+        let mut grants = Vec::new();
+        let mut path = Some(first);
+        while let Some(next) = path {
+            let page: GrantsResponse = self.signed(key, reqwest::Method::GET, &next, None).await?;
+            for view in page.grants {
+                grants.push(self.all_uses(key, view).await?);
+            }
+            path = page.next;
+        }
+        Ok(GrantsResponse { grants, next: None })
+    }
+
+    /// Completes a grant's uses by following its `uses_next` links.
+    async fn all_uses(&self, key: &PrivateKey, mut view: GrantView) -> Result<GrantView> {
+        while let Some(next) = view.uses_next.take() {
+            let page: GrantView = self.signed(key, reqwest::Method::GET, &next, None).await?;
+            view.uses.extend(page.uses);
+            view.uses_next = page.uses_next;
+        }
+        Ok(view)
     }
 
     /// A department's usage report for `from..=to` (`YYYY-MM-DD`).
@@ -357,8 +380,10 @@ impl Client {
             code: code.to_string(),
         })
         .map_err(|e| SdkError::Decode(e.to_string()))?;
-        self.signed(key, reqwest::Method::POST, "/v1/auth/resolve", Some(body))
-            .await
+        let view = self
+            .signed(key, reqwest::Method::POST, "/v1/auth/resolve", Some(body))
+            .await?;
+        self.all_uses(key, view).await
     }
 
     /// `GET /v1/licences/{id}`: a licence's public record with its status now.

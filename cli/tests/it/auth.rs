@@ -153,6 +153,40 @@ async fn the_holder_sees_every_use_and_nobody_else_can_pry() {
     }
     let after = client.grant(&holder, &auth.grant.0).await.unwrap();
     assert_eq!(after.uses.len(), 3, "the refused use left no record");
+    // The same uses a page of one at a time over HTTP, following the links the node gives.
+    let node = &cluster.layout.nodes[0];
+    let mut path = format!("/v1/auth/grants/{}?limit=1", auth.grant.0);
+    let mut paged = Vec::new();
+    for nonce in 20u8.. {
+        let signing = Signing {
+            key: &holder,
+            claimed: None,
+            audience: &node.id,
+            claimed_audience: None,
+            time: xinlian_sdk::now_ms(),
+            nonce: [nonce; 16],
+        };
+        let page: serde_json::Value = signed_get(&node.http_url, &path, &signing)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let uses = page["uses"].as_array().unwrap();
+        assert_eq!(uses.len(), 1, "{page}");
+        paged.push(uses[0]["tx"].clone());
+        match page["uses_next"].as_str() {
+            Some(next) => path = format!("{next}&limit=1"),
+            None => break,
+        }
+    }
+    let whole: Vec<serde_json::Value> = after
+        .uses
+        .iter()
+        .map(|u| serde_json::to_value(u.tx).unwrap())
+        .collect();
+    assert_eq!(paged, whole);
 
     // Department views: the window's own department may read its grants and its report.
     let org0 = &cluster.client(0).gov_nodes().await.unwrap().nodes[0].org;

@@ -58,22 +58,30 @@ pub fn signed_request_bytes(
     ))
 }
 
-/// A grant with its uses.
+/// A grant with its uses, a page at a time.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantView {
-    /// The grant.
+    /// The grant (its `uses` is how many there are in all).
     pub grant: Grant,
-    /// Every use, oldest first.
+    /// Uses, oldest first: all of them, or a page when `uses_next` is set.
     pub uses: Vec<GrantUse>,
+    /// The link to the next page of uses (`/v1/auth/grants/{id}?after=<cursor>`), absent when
+    /// `uses` ends with the last one. Nothing is cut off silently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses_next: Option<String>,
 }
 
-/// Answer to the grant listings.
+/// Answer to the grant listings, a page at a time.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantsResponse {
-    /// Grants, oldest first.
+    /// Grants, in the order of their ids; each with its first page of uses.
     pub grants: Vec<GrantView>,
+    /// The link to the next page of grants (the same query with `after=<cursor>`), absent on
+    /// the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// `POST /v1/auth/resolve`: the use code a holder told the window.
@@ -103,7 +111,8 @@ pub struct UsageCount {
 pub struct UsageReport {
     /// The department.
     pub org: Uscc,
-    /// First day (`YYYY-MM-DD`, UTC).
+    /// First day (`YYYY-MM-DD`, China Standard Time: a use at 23:30 in Beijing counts on that
+    /// day).
     pub from: String,
     /// Last day.
     pub to: String,

@@ -19,7 +19,7 @@ use xinlian_core::types::OrgRole;
 
 use super::signed::Guard;
 use super::{ApiError, ApiPath, ApiQuery, blocking};
-use crate::auth::AuthReader;
+use crate::auth::{AuthReader, GRANTS_PAGE_MAX, USES_PAGE_MAX};
 use crate::chain::Chain;
 
 fn forbidden(what: &str) -> ApiError {
@@ -46,6 +46,63 @@ fn oversees(chain: &Chain, member: &Member) -> Result<bool, ApiError> {
 pub(super) struct GrantsQuery {
     /// The grantor's public key.
     grantor: String,
+    /// The cursor of the page before (from `next`).
+    after: Option<String>,
+    /// Grants per page (1 to 1,000; 100 if absent).
+    limit: Option<usize>,
+}
+
+/// Where a page starts and how long it is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PageQuery {
+    /// The cursor of the page before (from `uses_next`).
+    after: Option<String>,
+    /// Items per page (1 to 1,000; 1,000 if absent).
+    limit: Option<usize>,
+}
+
+/// A client's cursor back to bytes, and the page length within `1..=max`.
+fn page(
+    after: Option<&String>,
+    limit: Option<usize>,
+    default: usize,
+    max: usize,
+) -> Result<(Option<Vec<u8>>, usize), ApiError> {
+    let cursor = after
+        .map(|text| {
+            hex::decode(text).map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_cursor",
+                    format!("{text:?} is not a cursor this node gave (use the next link as it is)"),
+                )
+            })
+        })
+        .transpose()?;
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be 1 to {max}, got {limit}"),
+        ));
+    }
+    Ok((cursor, limit))
+}
+
+/// The link to the next page: this request's path and query with `after` set to `cursor`.
+fn next_link(uri: &Uri, cursor: Option<Vec<u8>>) -> Option<String> {
+    let cursor = hex::encode(cursor?);
+    let kept: Vec<&str> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("after="))
+        .collect();
+    let mut query = kept.join("&");
+    if !query.is_empty() {
+        query.push('&');
+    }
+    Some(format!("{}?{query}after={cursor}", uri.path()))
 }
 
 /// The grants a holder has given and every use of them (signed by the holder, an auditor or a
@@ -66,11 +123,15 @@ pub(super) async fn given(
     if signer.public_key != grantor && !oversees(&chain, &signer)? {
         return Err(forbidden("another person's grants"));
     }
+    let (cursor, limit) = page(query.after.as_ref(), query.limit, 100, GRANTS_PAGE_MAX)?;
     let grants = blocking(&chain, move |c| {
-        Ok(AuthReader::new(c.storage(), c.suite()).given_by(&grantor)?)
+        Ok(AuthReader::new(c.storage(), c.suite()).given_by(&grantor, cursor.as_deref(), limit)?)
     })
     .await?;
-    Ok(Json(GrantsResponse { grants }))
+    Ok(Json(GrantsResponse {
+        grants: grants.items,
+        next: next_link(&uri, grants.next),
+    }))
 }
 
 /// One grant and its uses (signed by its grantor, a member of the grantee department, an
@@ -82,12 +143,19 @@ pub(super) async fn grant(
     uri: Uri,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<GrantView>, ApiError> {
     let id = Hash::from_hex(&id)
         .map_err(|e| ApiError::bad_request("invalid_grant_id", e.to_string()))?;
+    let (cursor, limit) = page(
+        query.after.as_ref(),
+        query.limit,
+        USES_PAGE_MAX,
+        USES_PAGE_MAX,
+    )?;
     let signer = guard.verify(&chain, &method, &uri, &headers, &[])?;
     let view = blocking(&chain, move |c| {
-        Ok(AuthReader::new(c.storage(), c.suite()).view(&id)?)
+        Ok(AuthReader::new(c.storage(), c.suite()).view(&id, cursor.as_deref(), limit)?)
     })
     .await?;
     let view =
@@ -112,6 +180,10 @@ pub(super) struct OrgQuery {
     from: Option<String>,
     /// Last day, `YYYY-MM-DD` (reports).
     to: Option<String>,
+    /// The cursor of the page before (listings).
+    after: Option<String>,
+    /// Grants per page (listings; 1 to 1,000, 100 if absent).
+    limit: Option<usize>,
 }
 
 fn department(chain: &Chain, signer: &Member, org: &str) -> Result<Uscc, ApiError> {
@@ -135,11 +207,15 @@ pub(super) async fn held(
 ) -> Result<Json<GrantsResponse>, ApiError> {
     let signer = guard.verify(&chain, &method, &uri, &headers, &[])?;
     let org = department(&chain, &signer, &query.org)?;
+    let (cursor, limit) = page(query.after.as_ref(), query.limit, 100, GRANTS_PAGE_MAX)?;
     let grants = blocking(&chain, move |c| {
-        Ok(AuthReader::new(c.storage(), c.suite()).held_by(&org)?)
+        Ok(AuthReader::new(c.storage(), c.suite()).held_by(&org, cursor.as_deref(), limit)?)
     })
     .await?;
-    Ok(Json(GrantsResponse { grants }))
+    Ok(Json(GrantsResponse {
+        grants: grants.items,
+        next: next_link(&uri, grants.next),
+    }))
 }
 
 /// A department's usage report for a period: counts by matter and licence type.
