@@ -22,12 +22,14 @@ build: deps
 run: build
 	$(XINLIAN) testnet up --nodes 4 --demo --dir $(TESTNET_DIR)
 
-## The tests: unit, property, conformance (OpenSSL), real node processes, and every criterion
-## bench run once (`-- --test`) so the benches cannot rot.
+## The tests: unit, property, conformance (OpenSSL), real node processes, every criterion
+## bench run once (`-- --test`) so the benches cannot rot, and schemathesis against a node's own
+## OpenAPI (scripts/schemathesis.sh).
 test: deps
 	cargo test --workspace $(FEATURES)
 	cargo bench -p xinlian-benches --bench crypto -- --test
 	cargo bench -p xinlian-benches --bench execute -- --test
+	scripts/schemathesis.sh
 
 lint: deps
 	cargo fmt --all -- --check

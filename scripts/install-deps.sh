@@ -2,7 +2,7 @@
 # Installs what a fresh Debian machine lacks to build and test Xinlian:
 # libclang-dev (bindgen for RocksDB's C++ build), the openssl command (interoperability tests),
 # Debian's chromium (the scan page's headless browser test), iproute2 and iptables (partitions in
-# network namespaces), procps (kill, pkill).
+# network namespaces), procps (kill, pkill), and schemathesis from PyPI.
 set -euo pipefail
 
 missing=()
@@ -17,6 +17,11 @@ command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 command -v pkill >/dev/null 2>&1 || missing+=(procps)
 # A CJK font, so the scan page's screenshot shows its Chinese labels.
 dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || missing+=(fonts-wqy-zenhei)
+# schemathesis (PyPI) for the API's hostile-input run against its own OpenAPI (make test).
+if ! command -v schemathesis >/dev/null 2>&1; then
+  echo "installing: schemathesis (PyPI)"
+  python3 -m pip install -q schemathesis==4.32.5
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing: ${missing[*]}"

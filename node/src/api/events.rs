@@ -36,7 +36,22 @@ impl Default for EventStreams {
     }
 }
 
+/// One Server-Sent Event as the stream carries it (documentation only): `event` names the
+/// kind, `data` is the JSON of a `BlockEvent`, `RejectedEvent` or `LaggedEvent`, and a block's
+/// `id` is its height.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(super) struct StreamedEvent {
+    /// `block`, `rejected` or `lagged`.
+    event: String,
+    /// The event's JSON (see `BlockEvent`, `RejectedEvent`, `LaggedEvent`).
+    data: String,
+    /// The block's height, for `block` events (what `Last-Event-ID` resumes from).
+    id: Option<String>,
+}
+
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EventsQuery {
     /// First block height to send (at most the head's height + 1). Without it (and without a
@@ -48,7 +63,7 @@ pub(super) struct EventsQuery {
 /// (`event: rejected`, live only; `event: lagged` when some were missed).
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsQuery),
     responses(
-        (status = 200, description = "text/event-stream of BlockEvent, RejectedEvent and LaggedEvent data", body = BlockEvent),
+        (status = 200, description = "text/event-stream; each event's data is the JSON of a BlockEvent, RejectedEvent or LaggedEvent", body = StreamedEvent, content_type = "text/event-stream"),
         (status = 400, description = "from_height beyond the next block, or a bad Last-Event-ID", body = xinlian_core::api::ErrorResponse),
         (status = 503, description = "Too many event streams open", body = xinlian_core::api::ErrorResponse),
     ))]

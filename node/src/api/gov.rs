@@ -18,11 +18,13 @@ pub(super) const PROPOSALS_LIMIT_MAX: usize = 500;
 
 /// Filters of `GET /v1/gov/proposals`.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ProposalsQuery {
     /// Only proposals in this state (`open`, `executed`, `expired`); all when absent.
     status: Option<ProposalStatus>,
     /// Most proposals to return (1 to 500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 

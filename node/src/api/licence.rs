@@ -69,6 +69,7 @@ pub(super) async fn record(
     responses(
         (status = 200, description = "The verdict (also for unknown licences: genuine false). Without document_digest the document is not checked: document_matches is null, genuine and acceptable are false, record_genuine says whether the record and its seal check out", body = Verdict),
         (status = 400, description = "Malformed request; invalid_licence_id for a malformed identifier, with the same message as GET /v1/licences/{id}", body = xinlian_core::api::ErrorResponse),
+        (status = 415, description = "Not Content-Type: application/json", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn verify(
     State(chain): State<Arc<Chain>>,
@@ -92,6 +93,7 @@ pub(super) async fn verify(
     responses(
         (status = 200, description = "The verdict, with holder_present", body = Verdict),
         (status = 400, description = "Not a QR payload (invalid_qr), or its identifier is malformed (invalid_licence_id)", body = xinlian_core::api::ErrorResponse),
+        (status = 415, description = "Not Content-Type: application/json", body = xinlian_core::api::ErrorResponse),
         (status = 409, description = "This QR code was already shown", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn verify_qr(

@@ -114,6 +114,7 @@ async fn blocking<T: Send + 'static>(
         (status = 403, description = "Unknown sender or role forbids the call", body = xinlian_core::api::ErrorResponse),
         (status = 409, description = "Already pending or committed", body = xinlian_core::api::ErrorResponse),
         (status = 413, description = "Body too large", body = xinlian_core::api::ErrorResponse),
+        (status = 415, description = "Not Content-Type: application/json", body = xinlian_core::api::ErrorResponse),
         (status = 429, description = "The sender's rate or mempool share is used up (Retry-After)", body = xinlian_core::api::ErrorResponse),
         (status = 503, description = "Mempool full", body = xinlian_core::api::ErrorResponse),
     ))]
@@ -298,7 +299,7 @@ async fn healthz() -> &'static str {
 }
 
 /// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", tag = "node", responses((status = 200, description = "Prometheus text format", body = String)))]
+#[utoipa::path(get, path = "/metrics", tag = "node", responses((status = 200, description = "OpenMetrics text format", body = String, content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 async fn metrics(State(chain): State<Arc<Chain>>) -> impl IntoResponse {
     (
         [(

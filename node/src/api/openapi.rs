@@ -31,7 +31,11 @@ use utoipa::OpenApi;
         super::healthz,
         super::metrics
     ),
-    components(schemas(xinlian_core::api::RejectedEvent, xinlian_core::api::LaggedEvent))
+    components(schemas(
+        xinlian_core::api::BlockEvent,
+        xinlian_core::api::RejectedEvent,
+        xinlian_core::api::LaggedEvent
+    ))
 )]
 struct ApiDoc;
 

@@ -76,6 +76,17 @@ impl EnterpriseView<'_> {
     }
 }
 
+/// A region filter: a six-digit administrative division code (GB/T 2260).
+fn region(region: Option<u32>) -> Result<Option<u32>, ApiError> {
+    match region {
+        Some(code) if !(100_000..=999_999).contains(&code) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("region must be a six-digit division code, got {code}"),
+        )),
+        other => Ok(other),
+    }
+}
+
 fn code_not_found(code: &TraceCode) -> ApiError {
     ApiError::not_found(
         "code_not_found",
@@ -105,9 +116,11 @@ pub(super) async fn code(
 
 /// Filters of a recall list.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct HoldersQuery {
     /// Only enterprises in this region (6 digits).
+    #[param(minimum = 100_000, maximum = 999_999)]
     region: Option<u32>,
     /// Only enterprises of this kind (`importer`, `cold_store`, `processor`, `wholesaler`,
     /// `supermarket`, `restaurant`, `ecommerce`, `other`).
@@ -142,7 +155,7 @@ pub(super) async fn holders(
     }
     .authorise(&chain, None, "a recall list")?;
     let filter = HolderFilter {
-        region: query.region,
+        region: region(query.region)?,
         kind: query.kind,
     };
     let list = blocking(&chain, move |c| {
@@ -154,6 +167,7 @@ pub(super) async fn holders(
 
 /// Filters of a lot search.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LotsQuery {
     /// Exact product name.
@@ -165,8 +179,10 @@ pub(super) struct LotsQuery {
     /// Coded on or before this date, `YYYY-MM-DD` (UTC).
     to: Option<String>,
     /// Region of the first station (6 digits).
+    #[param(minimum = 100_000, maximum = 999_999)]
     region: Option<u32>,
     /// Most lots (1 to 500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -206,7 +222,7 @@ pub(super) async fn lots(
         to_day: date("to", query.to.as_ref())?,
         product: query.product,
         origin: query.origin,
-        region: query.region,
+        region: region(query.region)?,
         limit,
     };
     let lots = blocking(&chain, move |c| {
@@ -221,6 +237,7 @@ pub(super) async fn lots(
     params(("hash" = String, Path, description = "Transaction hash")),
     responses(
         (status = 200, description = "The lot", body = CodedLot),
+        (status = 400, description = "Malformed transaction hash", body = xinlian_core::api::ErrorResponse),
         (status = 404, description = "The transaction coded no lot (or is not committed)", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn lot_by_tx(
