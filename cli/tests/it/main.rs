@@ -25,4 +25,5 @@ mod partition;
 mod peer_input;
 mod pipeline;
 mod readme;
+mod sweep;
 mod testnet_cli;
