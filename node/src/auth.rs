@@ -35,6 +35,29 @@ pub struct Page<T> {
     pub next: Option<Vec<u8>>,
 }
 
+/// Cuts `limit + 1` scanned entries (key after the prefix, value) to a page of at most `limit`
+/// items made by `item` (which may skip an entry), with the cursor of its last entry when more
+/// follow.
+fn paged<T>(
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
+    limit: usize,
+    mut item: impl FnMut(&[u8], Vec<u8>) -> Result<Option<T>>,
+) -> Result<Page<T>> {
+    let more = entries.len() > limit;
+    let mut items = Vec::with_capacity(entries.len().min(limit));
+    let mut last = None;
+    for (rest, value) in entries.into_iter().take(limit) {
+        if let Some(made) = item(&rest, value)? {
+            items.push(made);
+        }
+        last = Some(rest);
+    }
+    Ok(Page {
+        items,
+        next: last.filter(|_| more),
+    })
+}
+
 /// The key just after `cursor` (a cursor names the last item of the page before).
 fn after(cursor: Option<&[u8]>) -> Vec<u8> {
     cursor.map_or_else(Vec::new, |cursor| [cursor, &[0]].concat())
@@ -111,19 +134,10 @@ impl<'a> AuthReader<'a> {
             None,
             limit + 1,
         )?;
-        let more = entries.len() > limit;
-        let mut items = Vec::with_capacity(entries.len().min(limit));
-        let mut last = None;
-        for (rest, bytes) in entries.into_iter().take(limit) {
-            items.push(
-                borsh::from_slice(&bytes)
-                    .map_err(|e| crate::Error::Corrupt(format!("grant use: {e}")))?,
-            );
-            last = Some(rest);
-        }
-        Ok(Page {
-            items,
-            next: last.filter(|_| more),
+        paged(entries, limit, |_, bytes| {
+            borsh::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| crate::Error::Corrupt(format!("grant use: {e}")))
         })
     }
 
@@ -145,22 +159,11 @@ impl<'a> AuthReader<'a> {
         let entries = self
             .storage
             .scan(Space::Index, prefix, &after(cursor), None, limit + 1)?;
-        let more = entries.len() > limit;
-        let mut items = Vec::new();
-        let mut last = None;
-        for (rest, _) in entries.into_iter().take(limit) {
-            if let Some(view) = hash_of(&rest)
+        paged(entries, limit, |rest, _| {
+            Ok(hash_of(rest)
                 .map(|id| self.view(&id, None, USES_IN_LISTING))
                 .transpose()?
-                .flatten()
-            {
-                items.push(view);
-            }
-            last = Some(rest);
-        }
-        Ok(Page {
-            items,
-            next: last.filter(|_| more),
+                .flatten())
         })
     }
 
