@@ -249,6 +249,13 @@ pub(crate) fn write_node_config(
     config.raft_tick_ms = 50;
     // A local chain should feel instant: cut blocks often.
     config.block_interval_ms = 200;
+    // Every client of a local chain (the demo, the SDK examples, `xinlian bench` with thousands
+    // of requests a second from 16 senders) comes from 127.0.0.1: one address, so the rates are
+    // set for a load generator on one machine. A department's node keeps the defaults.
+    config.http_client_requests_per_second = 50_000;
+    config.http_client_request_burst = 100_000;
+    config.sender_txs_per_second = 5_000;
+    config.sender_tx_burst = 10_000;
     let config_file = node_dir.join("node.toml");
     std::fs::write(&config_file, toml::to_string_pretty(&config)?)?;
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
