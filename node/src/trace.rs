@@ -386,14 +386,22 @@ impl<'a> TraceReader<'a> {
     }
 
     /// First-station lots matching `query`, oldest first.
-    pub fn search(&self, query: &LotQuery) -> Result<Vec<LotSummary>> {
+    pub fn search(
+        &self,
+        query: &LotQuery,
+        cursor: Option<&[u8]>,
+    ) -> Result<(Vec<LotSummary>, Option<Vec<u8>>)> {
         let prefix = match (&query.product, &query.origin, query.region) {
             (Some(product), _, _) => search::by_product_prefix(self.suite, product),
             (None, Some(origin), _) => search::by_origin_prefix(origin),
             (None, None, Some(region)) => search::by_region_prefix(region),
             (None, None, None) => search::by_day_prefix(),
         };
-        let from = query.from_day.unwrap_or(0).to_be_bytes();
+        // A cursor is the index key of the last lot of the page before (it lies within `from`).
+        let from = match cursor {
+            Some(cursor) => [cursor, &[0]].concat(),
+            None => query.from_day.unwrap_or(0).to_be_bytes().to_vec(),
+        };
         let to = query
             .to_day
             .and_then(|d| d.checked_add(1))
@@ -405,8 +413,13 @@ impl<'a> TraceReader<'a> {
             to.as_ref().map(|t| t.as_slice()),
             SEARCH_SCAN_MAX,
         )?;
+        // More may follow when the scan read all it may, or the page filled before its end.
+        let scan_full = keys.len() == SEARCH_SCAN_MAX;
+        let scanned = keys.len();
         let mut out = Vec::new();
-        for (rest, _) in keys {
+        let mut last = None;
+        for (read, (rest, _)) in keys.into_iter().enumerate() {
+            last = Some(rest.clone());
             let Some((_, number)) = search::parse_suffix(&rest) else {
                 continue;
             };
@@ -429,10 +442,11 @@ impl<'a> TraceReader<'a> {
                 out.push(summary(&lot));
             }
             if out.len() >= query.limit {
-                break;
+                let next = (read + 1 < scanned || scan_full).then_some(rest);
+                return Ok((out, next));
             }
         }
-        Ok(out)
+        Ok((out, last.filter(|_| scan_full)))
     }
 
     /// What an enterprise holds now and what is on its way to it; `None` if not registered.

@@ -199,6 +199,23 @@ async fn both_date_forms_reach_the_node_and_governance_waits_for_its_commit() {
         "inspection_quarantine,disinfection",
     ]);
     assert_eq!(proposal["status"], "executed", "{proposal}");
+    // Both proposals, newest first, a page of one at a time through the node's next links.
+    let mut ids = Vec::new();
+    let mut next = Some("/v1/gov/proposals?limit=1".to_string());
+    while let Some(path) = next {
+        let page: serde_json::Value = reqwest::get(format!("{url}{path}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let proposals = page["proposals"].as_array().unwrap();
+        assert_eq!(proposals.len(), 1, "{page}");
+        ids.push(proposals[0]["id"].as_str().unwrap().to_string());
+        next = page["next"].as_str().map(str::to_string);
+    }
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(ids[1], hash, "the first proposal comes last");
 }
 
 #[test]

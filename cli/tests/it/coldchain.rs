@@ -173,6 +173,19 @@ async fn the_demo_chain_traces_codes_at_every_node_and_lists_the_recall() {
         3,
         "beef, shrimp and salmon were coded at the first station"
     );
+    assert!(all.next.is_none());
+    // The same three one at a time, following the node's next links to the end.
+    let mut paged = Vec::new();
+    let mut next = Some("/v1/trace/lots?from=2020-01-01&limit=1".to_string());
+    while let Some(path) = next {
+        let (status, body) = get(format!("{}{path}", cluster.layout.nodes[0].http_url)).await;
+        assert_eq!(status, 200, "{body}");
+        let page: xinlian_core::api::trace::LotsResponse = serde_json::from_str(&body).unwrap();
+        assert!(page.lots.len() <= 1);
+        paged.extend(page.lots);
+        next = page.next;
+    }
+    assert_eq!(paged, all.lots);
     let supermarket = &row(&list, salmon, EnterpriseKind::Supermarket)
         .enterprise
         .uscc;

@@ -187,6 +187,9 @@ pub struct ProposalView {
 pub struct ProposalsResponse {
     /// Proposals, newest first.
     pub proposals: Vec<ProposalView>,
+    /// The link to the next page (older proposals), absent when no more match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 pub mod auth;
 pub mod licence;

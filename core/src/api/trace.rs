@@ -214,6 +214,10 @@ pub struct LotSummary {
 pub struct LotsResponse {
     /// Matching lots, oldest first.
     pub lots: Vec<LotSummary>,
+    /// The link to the next page (the same query with `after=<cursor>`), absent when no more
+    /// lots match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// A lot in an enterprise's stock.

@@ -17,6 +17,7 @@ use xinlian_core::crypto::PublicKey;
 use xinlian_core::ids::Uscc;
 use xinlian_core::types::OrgRole;
 
+use super::paging::{next_link, page};
 use super::signed::Guard;
 use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::auth::{AuthReader, GRANTS_PAGE_MAX, USES_PAGE_MAX};
@@ -60,49 +61,6 @@ pub(super) struct PageQuery {
     after: Option<String>,
     /// Items per page (1 to 1,000; 1,000 if absent).
     limit: Option<usize>,
-}
-
-/// A client's cursor back to bytes, and the page length within `1..=max`.
-fn page(
-    after: Option<&String>,
-    limit: Option<usize>,
-    default: usize,
-    max: usize,
-) -> Result<(Option<Vec<u8>>, usize), ApiError> {
-    let cursor = after
-        .map(|text| {
-            hex::decode(text).map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_cursor",
-                    format!("{text:?} is not a cursor this node gave (use the next link as it is)"),
-                )
-            })
-        })
-        .transpose()?;
-    let limit = limit.unwrap_or(default);
-    if !(1..=max).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be 1 to {max}, got {limit}"),
-        ));
-    }
-    Ok((cursor, limit))
-}
-
-/// The link to the next page: this request's path and query with `after` set to `cursor`.
-fn next_link(uri: &Uri, cursor: Option<Vec<u8>>) -> Option<String> {
-    let cursor = hex::encode(cursor?);
-    let kept: Vec<&str> = uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|pair| !pair.is_empty() && !pair.starts_with("after="))
-        .collect();
-    let mut query = kept.join("&");
-    if !query.is_empty() {
-        query.push('&');
-    }
-    Some(format!("{}?{query}after={cursor}", uri.path()))
 }
 
 /// The grants a holder has given and every use of them (signed by the holder, an auditor or a

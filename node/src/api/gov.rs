@@ -10,6 +10,7 @@ use xinlian_core::Hash;
 use xinlian_core::api::{GovNodesResponse, ProposalStatus, ProposalView, ProposalsResponse};
 use xinlian_core::types::Proposal;
 
+use super::paging::{next_link, page};
 use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
 
@@ -26,6 +27,8 @@ pub(super) struct ProposalsQuery {
     /// Most proposals to return (1 to 500, default 50).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
+    /// The cursor of the page before (use the `next` link as given).
+    after: Option<String>,
 }
 
 /// The node registry and Raft's members as this node sees them.
@@ -49,23 +52,25 @@ pub(super) async fn nodes(State(chain): State<Arc<Chain>>) -> Json<GovNodesRespo
     ))]
 pub(super) async fn proposals(
     State(chain): State<Arc<Chain>>,
+    uri: axum::http::Uri,
     ApiQuery(query): ApiQuery<ProposalsQuery>,
 ) -> Result<Json<ProposalsResponse>, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=PROPOSALS_LIMIT_MAX).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be 1 to {PROPOSALS_LIMIT_MAX}, got {limit}"),
-        ));
-    }
-    let proposals = blocking(&chain, move |c| {
+    let (cursor, limit) = page(query.after.as_ref(), query.limit, 50, PROPOSALS_LIMIT_MAX)?;
+    let (proposals, next) = blocking(&chain, move |c| {
         // The listing index is ordered by height; proposals are few (a consortium makes a
-        // handful a month), so reading them all and filtering is cheap.
+        // handful a month), so reading them all and filtering is cheap. Newest first: a page
+        // goes on below the cursor, the index key of the last proposal of the page before.
         let keys = c
             .storage()
             .index_keys(governance::PROPOSALS_INDEX_PREFIX, usize::MAX)?;
         let mut out = Vec::new();
-        for key in keys.iter().rev() {
+        let older = keys.iter().rev().filter(|key| {
+            cursor
+                .as_ref()
+                .is_none_or(|c| key.as_slice() < c.as_slice())
+        });
+        let mut older = older.peekable();
+        while let Some(key) = older.next() {
             let Some(id) = key.get(8..).and_then(|b| <[u8; 32]>::try_from(b).ok()) else {
                 continue;
             };
@@ -76,13 +81,16 @@ pub(super) async fn proposals(
                 out.push(view);
             }
             if out.len() >= limit {
-                break;
+                return Ok((out, older.peek().map(|_| key.clone())));
             }
         }
-        Ok(out)
+        Ok((out, None))
     })
     .await?;
-    Ok(Json(ProposalsResponse { proposals }))
+    Ok(Json(ProposalsResponse {
+        proposals,
+        next: next_link(&uri, next),
+    }))
 }
 
 /// One proposal.

@@ -12,6 +12,7 @@ mod html;
 mod licence;
 mod limits;
 mod openapi;
+mod paging;
 mod scan;
 mod signed;
 mod trace;

@@ -17,6 +17,7 @@ use xinlian_core::ids::Uscc;
 use xinlian_core::trace::{EnterpriseKind, LotCode, TraceCode};
 use xinlian_core::types::OrgRole;
 
+use super::paging::{next_link, page};
 use super::signed::Guard;
 use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
@@ -184,6 +185,8 @@ pub(super) struct LotsQuery {
     /// Most lots (1 to 500, default 100).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
+    /// The cursor of the page before (use the `next` link as given).
+    after: Option<String>,
 }
 
 /// Parses an optional `YYYY-MM-DD` query parameter into days since the epoch.
@@ -208,15 +211,10 @@ pub(super) fn date(field: &str, text: Option<&String>) -> Result<Option<u32>, Ap
     ))]
 pub(super) async fn lots(
     State(chain): State<Arc<Chain>>,
+    uri: Uri,
     ApiQuery(query): ApiQuery<LotsQuery>,
 ) -> Result<Json<LotsResponse>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=LOTS_LIMIT_MAX).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be 1 to {LOTS_LIMIT_MAX}, got {limit}"),
-        ));
-    }
+    let (cursor, limit) = page(query.after.as_ref(), query.limit, 100, LOTS_LIMIT_MAX)?;
     let lot_query = LotQuery {
         from_day: date("from", query.from.as_ref())?,
         to_day: date("to", query.to.as_ref())?,
@@ -225,11 +223,14 @@ pub(super) async fn lots(
         region: region(query.region)?,
         limit,
     };
-    let lots = blocking(&chain, move |c| {
-        Ok(TraceReader::new(c.storage(), c.suite()).search(&lot_query)?)
+    let (lots, next) = blocking(&chain, move |c| {
+        Ok(TraceReader::new(c.storage(), c.suite()).search(&lot_query, cursor.as_deref())?)
     })
     .await?;
-    Ok(Json(LotsResponse { lots }))
+    Ok(Json(LotsResponse {
+        lots,
+        next: next_link(&uri, next),
+    }))
 }
 
 /// The lot a commissioning or split transaction coded.
