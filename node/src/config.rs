@@ -337,6 +337,17 @@ impl Config {
                 "must exceed twice raft_heartbeat_ticks (at least 1)".into(),
             );
         }
+        // The client limiter's period is a whole number of nanoseconds: at most a million a
+        // second keeps it at least 1,000 ns (0 turns the limit off).
+        if self.http_client_requests_per_second > 1_000_000 {
+            return fail(
+                "http_client_requests_per_second",
+                format!(
+                    "must be 0 (no limit) to 1000000, got {}",
+                    self.http_client_requests_per_second
+                ),
+            );
+        }
         if !(100..=600_000).contains(&self.http_request_timeout_ms) {
             return fail(
                 "http_request_timeout_ms",
@@ -473,5 +484,34 @@ mod tests {
         ))
         .unwrap_err();
         assert!(err.to_string().contains("block_interval_ms"), "{err}");
+        for (field, value) in [
+            ("http_client_requests_per_second", "4000000000"),
+            ("http_request_timeout_ms", "0"),
+        ] {
+            let err = Config::load(&write(
+                dir.path(),
+                &format!(
+                    "{MINIMAL}{field} = {value}
+"
+                ),
+            ))
+            .unwrap_err();
+            assert!(err.to_string().contains(field), "{err}");
+        }
+        // 0 turns a rate off; the most a client limit takes is a million a second.
+        for (field, value) in [
+            ("http_client_requests_per_second", "0"),
+            ("http_client_requests_per_second", "1000000"),
+            ("sender_txs_per_second", "0"),
+        ] {
+            Config::load(&write(
+                dir.path(),
+                &format!(
+                    "{MINIMAL}{field} = {value}
+"
+                ),
+            ))
+            .unwrap();
+        }
     }
 }
