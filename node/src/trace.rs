@@ -287,7 +287,7 @@ impl<'a> TraceReader<'a> {
         if lot.split.contains(serial) {
             return Ok((CodeStatus::Split, None));
         }
-        for (uscc, holding) in self.holdings(lot.number)? {
+        for (uscc, holding) in self.holdings(lot.number)?.0 {
             if holding.stock.contains(serial) {
                 return Ok((CodeStatus::Normal, Some(uscc)));
             }
@@ -295,14 +295,16 @@ impl<'a> TraceReader<'a> {
         Ok((CodeStatus::InTransit, None))
     }
 
-    /// Everyone who ever held part of a lot, with what they did.
-    fn holdings(&self, lot: LotNumber) -> Result<Vec<(Uscc, Holding)>> {
+    /// Everyone who ever held part of a lot, with what they did, and whether [`PER_LOT_MAX`]
+    /// cut the list.
+    fn holdings(&self, lot: LotNumber) -> Result<(Vec<(Uscc, Holding)>, bool)> {
         let prefix = coldchain::holders_prefix(lot);
         let mut out = Vec::new();
-        for (rest, _) in self
+        let entries = self
             .storage
-            .scan(Space::Index, &prefix, &[], None, PER_LOT_MAX)?
-        {
+            .scan(Space::Index, &prefix, &[], None, PER_LOT_MAX + 1)?;
+        let cut = entries.len() > PER_LOT_MAX;
+        for (rest, _) in entries.into_iter().take(PER_LOT_MAX) {
             let Ok(uscc) = Uscc::parse(&String::from_utf8_lossy(&rest)) else {
                 continue;
             };
@@ -311,32 +313,36 @@ impl<'a> TraceReader<'a> {
                 .unwrap_or_default();
             out.push((uscc, holding));
         }
-        Ok(out)
+        Ok((out, cut))
     }
 
-    /// The lot and its descendants, breadth first.
-    fn descendants(&self, lot: LotNumber) -> Result<Vec<Lot>> {
+    /// The lot and its descendants, breadth first, and whether a bound cut them
+    /// ([`RECALL_LOTS_MAX`] lots, [`PER_LOT_MAX`] children of one lot).
+    fn descendants(&self, lot: LotNumber) -> Result<(Vec<Lot>, bool)> {
         let mut lots = Vec::new();
+        let mut cut = false;
         let mut queue = VecDeque::from([lot]);
         while let Some(number) = queue.pop_front() {
             if lots.len() >= RECALL_LOTS_MAX {
+                cut = true;
                 break;
             }
             let Some(record) = self.lot(number)? else {
                 continue;
             };
             let prefix = coldchain::children_prefix(number);
-            for (rest, _) in self
+            let children = self
                 .storage
-                .scan(Space::Index, &prefix, &[], None, PER_LOT_MAX)?
-            {
+                .scan(Space::Index, &prefix, &[], None, PER_LOT_MAX + 1)?;
+            cut |= children.len() > PER_LOT_MAX;
+            for (rest, _) in children.into_iter().take(PER_LOT_MAX) {
                 if let Ok(bytes) = <[u8; 8]>::try_from(rest.as_slice()) {
                     queue.push_back(u64::from_be_bytes(bytes));
                 }
             }
             lots.push(record);
         }
-        Ok(lots)
+        Ok((lots, cut))
     }
 
     /// The recall list of a lot: every enterprise that held any part of it or its descendants.
@@ -344,13 +350,15 @@ impl<'a> TraceReader<'a> {
         if self.lot(lot)?.is_none() {
             return Ok(None);
         }
-        let lots = self.descendants(lot)?;
+        let (lots, mut truncated) = self.descendants(lot)?;
         let (mut rows, mut stock_total, mut in_transit_total, mut codes) = (Vec::new(), 0, 0, 0);
         for record in &lots {
             codes += u64::from(record.packages);
             let mut accounted =
                 record.sold.count() + record.disposed.count() + record.split.count();
-            for (uscc, holding) in self.holdings(record.number)? {
+            let (holdings, cut) = self.holdings(record.number)?;
+            truncated |= cut;
+            for (uscc, holding) in holdings {
                 accounted += holding.stock.count();
                 let enterprise = self.enterprise_ref(&uscc)?;
                 let wanted = filter.region.is_none_or(|r| enterprise.region == r)
@@ -382,6 +390,7 @@ impl<'a> TraceReader<'a> {
             holders: rows,
             stock_total,
             in_transit_total,
+            truncated,
         }))
     }
 
@@ -457,10 +466,11 @@ impl<'a> TraceReader<'a> {
         let enterprise = self.enterprise_ref(uscc)?;
         let mut lines = Vec::new();
         let prefix = coldchain::stock_prefix(uscc);
-        for (rest, _) in self
+        let entries = self
             .storage
-            .scan(Space::Index, &prefix, &[], None, STOCK_LINES_MAX)?
-        {
+            .scan(Space::Index, &prefix, &[], None, STOCK_LINES_MAX + 1)?;
+        let mut truncated = entries.len() > STOCK_LINES_MAX;
+        for (rest, _) in entries.into_iter().take(STOCK_LINES_MAX) {
             let Ok(bytes) = <[u8; 8]>::try_from(rest.as_slice()) else {
                 continue;
             };
@@ -479,10 +489,11 @@ impl<'a> TraceReader<'a> {
         }
         let mut incoming = Vec::new();
         let prefix = coldchain::transit_prefix(uscc);
-        for (rest, _) in self
+        let entries = self
             .storage
-            .scan(Space::Index, &prefix, &[], None, STOCK_LINES_MAX)?
-        {
+            .scan(Space::Index, &prefix, &[], None, STOCK_LINES_MAX + 1)?;
+        truncated |= entries.len() > STOCK_LINES_MAX;
+        for (rest, _) in entries.into_iter().take(STOCK_LINES_MAX) {
             let Ok(bytes) = <[u8; 32]>::try_from(rest.as_slice()) else {
                 continue;
             };
@@ -503,6 +514,7 @@ impl<'a> TraceReader<'a> {
             enterprise,
             lines,
             incoming,
+            truncated,
         }))
     }
 }
@@ -570,5 +582,63 @@ mod tests {
         assert_eq!(super::parse_date("20261323"), None);
         assert_eq!(super::parse_date("2026-13-01"), None);
         assert_eq!(super::parse_date("26-11-23"), None);
+    }
+
+    /// A stock list past its bound says it was cut, rather than ending as if complete.
+    #[test]
+    fn a_stock_list_past_its_bound_says_so() {
+        use xinlian_contracts::WriteSet;
+        use xinlian_core::encoding::encode;
+        use xinlian_core::genesis::{Genesis, Suite};
+        use xinlian_core::trace::{Enterprise, EnterpriseKind};
+
+        use super::*;
+
+        let dir = tempfile::tempdir().unwrap();
+        let uscc = Uscc::parse("91120116MA05K8XY1H").unwrap();
+        let enterprise = Enterprise {
+            uscc: uscc.clone(),
+            name: "冷库".into(),
+            kind: EnterpriseKind::ColdStore,
+            region: 120116,
+            address: String::new(),
+            contact: String::new(),
+            registered_height: 1,
+        };
+        let mut writes = WriteSet::new();
+        writes.insert(
+            (Space::State, coldchain::enterprise_key(&uscc)),
+            Some(encode(&enterprise)),
+        );
+        let stock_entries = |writes: &mut WriteSet, n: u64| {
+            for lot in 0..n {
+                let key = [coldchain::stock_prefix(&uscc), lot.to_be_bytes().to_vec()].concat();
+                writes.insert((Space::Index, key), Some(Vec::new()));
+            }
+        };
+        stock_entries(&mut writes, STOCK_LINES_MAX as u64);
+        let storage = Storage::open(&dir.path().join("a"), 8 << 20).unwrap();
+        let genesis = Genesis {
+            chain_id: "bounds".into(),
+            suite: Suite::Gm,
+            signature_schemes: Vec::new(),
+            genesis_time_ms: 0,
+            organisations: Vec::new(),
+        };
+        storage.init_genesis(&genesis, &writes).unwrap();
+        let at_the_bound = TraceReader::new(&storage, HashSuite::Sm3)
+            .stock(&uscc)
+            .unwrap()
+            .unwrap();
+        assert!(!at_the_bound.truncated, "exactly the bound is complete");
+
+        stock_entries(&mut writes, STOCK_LINES_MAX as u64 + 1);
+        let storage = Storage::open(&dir.path().join("b"), 8 << 20).unwrap();
+        storage.init_genesis(&genesis, &writes).unwrap();
+        let past = TraceReader::new(&storage, HashSuite::Sm3)
+            .stock(&uscc)
+            .unwrap()
+            .unwrap();
+        assert!(past.truncated);
     }
 }

@@ -180,6 +180,11 @@ pub struct RecallList {
     pub stock_total: u64,
     /// Packages in transit (shipped, not received) across the lots.
     pub in_transit_total: u64,
+    /// Whether a bound of the node cut the list short (more than 100,000 descendant lots, or
+    /// more than 10,000 holders or child lots of one lot): the totals then count only what is
+    /// listed. Never cut silently.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 /// A lot in a search result or a stock list.
@@ -258,6 +263,9 @@ pub struct StockResponse {
     pub lines: Vec<StockLine>,
     /// Shipments on their way to it.
     pub incoming: Vec<IncomingShipment>,
+    /// Whether the node's bound (10,000 lines, 10,000 incoming shipments) cut either list short.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 /// Answer to `GET /v1/trace/lots/by-tx/{hash}`: the lot a commissioning or split coded.
