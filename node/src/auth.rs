@@ -262,14 +262,19 @@ impl<'a> AuthReader<'a> {
                 matter.1 += 1;
                 if let Some(licence_id) = licence {
                     let code = licence_id.type_code.to_string();
-                    let name = self
-                        .get::<LicenceType>(
-                            Space::State,
-                            &licence::type_key(&licence_id.type_code),
-                        )?
-                        .map(|t| t.name)
-                        .unwrap_or_default();
-                    by_type.entry(code).or_insert_with(|| (name, 0)).1 += 1;
+                    // A type's name is read once, with its first use.
+                    if let Some(count) = by_type.get_mut(&code) {
+                        count.1 += 1;
+                    } else {
+                        let name = self
+                            .get::<LicenceType>(
+                                Space::State,
+                                &licence::type_key(&licence_id.type_code),
+                            )?
+                            .map(|t| t.name)
+                            .unwrap_or_default();
+                        by_type.insert(code, (name, 1));
+                    }
                 }
             }
             if !full {

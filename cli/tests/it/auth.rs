@@ -4,53 +4,13 @@
 
 use std::time::Duration;
 
-use xinlian_core::api::auth::{
-    SIGNED_AUDIENCE_HEADER, SIGNED_KEY_HEADER, SIGNED_NONCE_HEADER, SIGNED_SIGNATURE_HEADER,
-    SIGNED_TIME_HEADER, SignedRequestContext, signed_request_bytes,
-};
 use xinlian_core::auth::{Action, AuthCall};
 use xinlian_core::types::Call;
 use xinlian_core::{Hash, HashSuite};
 use xinlian_sdk::{SdkError, keys};
 
 use crate::cluster::Cluster;
-
-/// What a signed GET is made of, so tests can bend each part.
-struct Signing<'a> {
-    key: &'a xinlian_core::crypto::PrivateKey,
-    /// The key named in the header (normally `key`'s).
-    claimed: Option<&'a xinlian_core::crypto::PrivateKey>,
-    audience: &'a str,
-    /// The audience named in the header (normally the one signed).
-    claimed_audience: Option<&'a str>,
-    time: u64,
-    nonce: [u8; 16],
-}
-
-/// A GET signed as `signing` says, as raw HTTP.
-fn signed_get(url_base: &str, path: &str, signing: &Signing<'_>) -> reqwest::RequestBuilder {
-    let context = SignedRequestContext {
-        chain_id: "xinlian-local",
-        audience: signing.audience,
-        time_ms: signing.time,
-        nonce: signing.nonce,
-    };
-    let message = signed_request_bytes(HashSuite::Sm3, &context, "GET", path, &[]);
-    let claimed = signing.claimed.unwrap_or(signing.key);
-    reqwest::Client::new()
-        .get(format!("{url_base}{path}"))
-        .header(SIGNED_KEY_HEADER, claimed.public_key().to_string())
-        .header(SIGNED_TIME_HEADER, signing.time.to_string())
-        .header(
-            SIGNED_AUDIENCE_HEADER,
-            signing.claimed_audience.unwrap_or(signing.audience),
-        )
-        .header(SIGNED_NONCE_HEADER, hex::encode(signing.nonce))
-        .header(
-            SIGNED_SIGNATURE_HEADER,
-            hex::encode(signing.key.sign(&message).0),
-        )
-}
+use crate::signed::{Signing, signed_get};
 
 async fn error(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();

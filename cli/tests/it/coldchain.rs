@@ -12,6 +12,7 @@ use xinlian_core::types::Call;
 use xinlian_sdk::{Client, SdkError, keys};
 
 use crate::cluster::Cluster;
+use crate::signed::{Signing, signed_get};
 
 /// Waits until every node's head is at least node 0's.
 async fn converge(cluster: &Cluster) {
@@ -544,36 +545,21 @@ async fn scan_page_in_chromium(cluster: &Cluster, recalled: &TraceCode, sold: &T
     let regulator = keys::read_key_file(&cluster.layout.admin_keys[0], None).unwrap();
     let node = &cluster.layout.nodes[2];
     let path = format!("/scan/{recalled}?view=regulator");
-    let context = xinlian_core::api::auth::SignedRequestContext {
-        chain_id: &cluster.layout.chain_id,
-        audience: &node.id,
-        time_ms: xinlian_sdk::now_ms(),
-        nonce: [7; 16],
-    };
-    let message = xinlian_core::api::auth::signed_request_bytes(
-        xinlian_core::HashSuite::Sm3,
-        &context,
-        "GET",
+    let page = signed_get(
+        base,
         &path,
-        &[],
-    );
-    use xinlian_core::api::auth as signed;
-    let page = reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .header(
-            signed::SIGNED_KEY_HEADER,
-            regulator.public_key().to_string(),
-        )
-        .header(signed::SIGNED_TIME_HEADER, context.time_ms.to_string())
-        .header(signed::SIGNED_AUDIENCE_HEADER, node.id.as_str())
-        .header(signed::SIGNED_NONCE_HEADER, hex::encode(context.nonce))
-        .header(
-            signed::SIGNED_SIGNATURE_HEADER,
-            hex::encode(regulator.sign(&message).0),
-        )
-        .send()
-        .await
-        .unwrap();
+        &Signing {
+            key: &regulator,
+            claimed: None,
+            audience: &node.id,
+            claimed_audience: None,
+            time: xinlian_sdk::now_ms(),
+            nonce: [7; 16],
+        },
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let page = page.text().await.unwrap();
     assert!(

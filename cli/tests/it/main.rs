@@ -25,5 +25,6 @@ mod partition;
 mod peer_input;
 mod pipeline;
 mod readme;
+mod signed;
 mod sweep;
 mod testnet_cli;

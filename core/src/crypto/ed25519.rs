@@ -16,7 +16,8 @@ use std::fmt;
 use std::io;
 use std::str::FromStr;
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
@@ -30,8 +31,38 @@ use super::key_cache::KeyCache;
 use crate::{Error, Result};
 
 /// A validated Ed25519 public key: a canonical point encoding that is not of small order.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Ed25519PublicKey(VerifyingKey);
+#[derive(Clone)]
+pub struct Ed25519PublicKey(Arc<Parsed>);
+
+/// A parsed key and whether a signature verified under it (the cache then keeps it, see
+/// [`super::key_cache`]), shared by every copy of the key, as an SM2 key's `Parsed` is.
+struct Parsed {
+    key: VerifyingKey,
+    proven: AtomicBool,
+}
+
+impl Parsed {
+    fn new(key: VerifyingKey) -> Arc<Parsed> {
+        Arc::new(Parsed {
+            key,
+            proven: AtomicBool::new(false),
+        })
+    }
+}
+
+impl PartialEq for Ed25519PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key == other.0.key
+    }
+}
+
+impl Eq for Ed25519PublicKey {}
+
+impl std::hash::Hash for Ed25519PublicKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.key.hash(state);
+    }
+}
 
 impl Ed25519PublicKey {
     /// Parses a 32-byte key, refusing weak (small-order) and non-canonical keys.
@@ -40,17 +71,17 @@ impl Ed25519PublicKey {
             Error::InvalidPublicKey(format!("Ed25519 key is {} bytes; expected 32", bytes.len()))
         })?;
         PARSED_KEYS
-            .get_or_parse(bytes, || parse(&bytes))
+            .get_or_parse(bytes, || parse(&bytes).map(Parsed::new))
             .map(Ed25519PublicKey)
     }
 
     pub(super) fn from_signing_key(key: &ed25519_dalek::SigningKey) -> Self {
-        Ed25519PublicKey(key.verifying_key())
+        Ed25519PublicKey(Parsed::new(key.verifying_key()))
     }
 
     /// The 32-byte encoding.
     pub fn to_bytes(&self) -> [u8; 32] {
-        self.0.to_bytes()
+        self.0.key.to_bytes()
     }
 
     /// Verifies `signature` over `message`: strict encodings (see [`check_encodings`]) and the
@@ -61,8 +92,8 @@ impl Ed25519PublicKey {
         let r = CompressedEdwardsY(r_bytes)
             .decompress()
             .ok_or_else(|| invalid("R is not a point"))?;
-        let k = challenge(&r_bytes, self.0.as_bytes(), message);
-        let minus_a = -self.0.to_edwards();
+        let k = challenge(&r_bytes, self.0.key.as_bytes(), message);
+        let minus_a = -self.0.key.to_edwards();
         let r_expected = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &minus_a, &s);
         if (r_expected - r).mul_by_cofactor().is_identity() {
             self.mark_proven();
@@ -73,19 +104,22 @@ impl Ed25519PublicKey {
     }
 
     /// Keeps this key's parsed form when the cache sheds keys that never verified (see
-    /// [`super::key_cache`]); called after a good signature.
+    /// [`super::key_cache`]); called after a good signature. The cache's lock is taken once per
+    /// key, not once per signature: verification runs on every core.
     pub(crate) fn mark_proven(&self) {
-        PARSED_KEYS.prove(self.0.as_bytes());
+        if !self.0.proven.swap(true, Ordering::Relaxed) {
+            PARSED_KEYS.prove(self.0.key.as_bytes());
+        }
     }
 
     /// The key as ed25519-dalek holds it, for batch verification.
     pub(crate) fn dalek(&self) -> &VerifyingKey {
-        &self.0
+        &self.0.key
     }
 }
 
 /// Parsed keys, by encoding (see [`super::key_cache`]).
-static PARSED_KEYS: KeyCache<[u8; 32], VerifyingKey> = KeyCache::new();
+static PARSED_KEYS: KeyCache<[u8; 32], Arc<Parsed>> = KeyCache::new();
 
 fn parse(bytes: &[u8; 32]) -> Result<VerifyingKey> {
     let key = VerifyingKey::from_bytes(bytes)
@@ -186,7 +220,7 @@ fn small_order_encodings() -> &'static [[u8; 32]; 8] {
 
 impl BorshSerialize for Ed25519PublicKey {
     fn serialize<W: io::Write>(&self, writer: &mut W) -> io::Result<()> {
-        self.0.to_bytes().serialize(writer)
+        self.0.key.to_bytes().serialize(writer)
     }
 }
 
@@ -200,7 +234,7 @@ impl BorshDeserialize for Ed25519PublicKey {
 
 impl fmt::Display for Ed25519PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0.to_bytes()))
+        f.write_str(&hex::encode(self.0.key.to_bytes()))
     }
 }
 
