@@ -425,10 +425,9 @@ impl<'a> TraceReader<'a> {
         // More may follow when the scan read all it may, or the page filled before its end.
         let scan_full = keys.len() == SEARCH_SCAN_MAX;
         let scanned = keys.len();
+        let last = keys.last().map(|(rest, _)| rest.clone());
         let mut out = Vec::new();
-        let mut last = None;
         for (read, (rest, _)) in keys.into_iter().enumerate() {
-            last = Some(rest.clone());
             let Some((_, number)) = search::parse_suffix(&rest) else {
                 continue;
             };

@@ -66,12 +66,13 @@ impl Limits {
                     tower_governor::GovernorError::TooManyRequests { wait_time, .. } => wait_time,
                     _ => 1,
                 };
-                too_many(
+                ApiError::rate_limited(
                     "rate_limited",
                     "this client sent more requests than the node takes from one address; wait and send again"
                         .into(),
                     Duration::from_secs(wait),
                 )
+                .into_response()
             })
         });
         let senders = NonZeroU32::new(config.sender_txs_per_second).map(|rate| {
@@ -126,11 +127,6 @@ fn forget_idle(forget: impl Fn() + Send + 'static) {
             }
         });
     }
-}
-
-/// A 429 with `Retry-After`.
-fn too_many(code: &'static str, message: String, wait: Duration) -> Response {
-    ApiError::rate_limited(code, message, wait).into_response()
 }
 
 /// The per-request time limit (middleware): the event stream is left alone.
