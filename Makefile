@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xinlian/target
 XINLIAN := $(CARGO_TARGET_DIR)/debug/xinlian
 TESTNET_DIR ?= .xinlian-testnet
 
-.PHONY: deps build run test lint fmt check bench-trace bench-crypto bench-load kill-campaign flood fuzz
+.PHONY: deps build run run-tls test lint fmt check bench-trace bench-crypto bench-load kill-campaign flood fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -21,6 +21,10 @@ build: deps
 ## The main job: a local chain loaded with demo data; prints where to look. Ctrl-C stops it.
 run: build
 	$(XINLIAN) testnet up --nodes 4 --demo --dir $(TESTNET_DIR)
+
+## The same demo over HTTPS with client certificates (a local CA in DIR/tls; docs/tls.md).
+run-tls: build
+	$(XINLIAN) testnet up --nodes 4 --demo --mtls --dir $(TESTNET_DIR)-tls
 
 ## The tests: unit, property, conformance (OpenSSL), real node processes, every criterion
 ## bench run once (`-- --test`) so the benches cannot rot, and schemathesis against a node's own

@@ -11,7 +11,7 @@ use xinlian_core::ids::Uscc;
 use xinlian_core::licence::LicenceId;
 use xinlian_core::types::Call;
 use xinlian_core::{Hash, HashSuite};
-use xinlian_sdk::{Client, now_ms};
+use xinlian_sdk::now_ms;
 
 use crate::cli::Signer;
 use crate::commands::{print_json, read_key};
@@ -167,7 +167,7 @@ pub(crate) async fn run(command: AuthCommand) -> Result<()> {
                 _ => anyhow::bail!("give --to-org or --to-member"),
             };
             let key = read_key(&signer.key)?;
-            let client = Client::new(&signer.node.node)?;
+            let client = signer.node.client()?;
             let code = xinlian_sdk::new_use_code()?;
             let suite = client.status().await?.suite.hash_suite();
             let now = now_ms();
@@ -197,7 +197,7 @@ pub(crate) async fn run(command: AuthCommand) -> Result<()> {
         }
         AuthCommand::Revoke { signer, grant } => {
             let key = read_key(&signer.key)?;
-            let client = Client::new(&signer.node.node)?;
+            let client = signer.node.client()?;
             let hash = client
                 .commit(&key, Call::Auth(AuthCall::Revoke { grant }), COMMIT_TIMEOUT)
                 .await?;
@@ -214,7 +214,7 @@ pub(crate) async fn run(command: AuthCommand) -> Result<()> {
             result_file,
         } => {
             let key = read_key(&signer.key)?;
-            let client = Client::new(&signer.node.node)?;
+            let client = signer.node.client()?;
             let grant = match (grant, code) {
                 (Some(grant), _) => grant,
                 (None, Some(code)) => client.resolve_use_code(&key, &code).await?.grant.id,
@@ -247,7 +247,7 @@ pub(crate) async fn run(command: AuthCommand) -> Result<()> {
             grantor,
         } => {
             let key = read_key(&signer.key)?;
-            let client = Client::new(&signer.node.node)?;
+            let client = signer.node.client()?;
             let grants = match org {
                 Some(org) => client.grants_held(&key, &org).await?,
                 None => {
@@ -264,7 +264,7 @@ pub(crate) async fn run(command: AuthCommand) -> Result<()> {
             to,
         } => {
             let key = read_key(&signer.key)?;
-            let client = Client::new(&signer.node.node)?;
+            let client = signer.node.client()?;
             print_json(
                 &client
                     .usage_report(&key, &org, &from.iso(), &to.iso())

@@ -21,7 +21,7 @@ use xinlian_core::Hash;
 use xinlian_core::crypto::{PrivateKey, SignatureScheme};
 use xinlian_core::types::{ReceiptStatus, SignedTransaction};
 use xinlian_sdk::events::ChainEvent;
-use xinlian_sdk::{Client, SdkError};
+use xinlian_sdk::{Client, SdkError, TlsOptions};
 use xinlian_testnet::load::{self, LoadKind};
 
 /// Send real signed transactions to a chain and measure what commits.
@@ -38,6 +38,10 @@ pub(crate) struct BenchArgs {
     /// An admin key of an organisation with the enterprise-registrar and issuer roles.
     #[arg(long)]
     key: Option<PathBuf>,
+    /// With --nodes over https://: the authority to trust and a client certificate (a
+    /// testnet's own are read from --testnet).
+    #[command(flatten)]
+    tls: crate::cli::TlsArgs,
     /// How many transactions to measure.
     #[arg(long, default_value_t = 2_000)]
     txs: usize,
@@ -125,10 +129,10 @@ struct Latency {
 }
 
 pub(crate) async fn run(args: BenchArgs) -> Result<()> {
-    let (urls, admin) = targets(&args)?;
+    let (urls, admin, tls) = targets(&args)?;
     let clients: Vec<Client> = urls
         .iter()
-        .map(|url| Client::new(url))
+        .map(|url| Client::with_tls(url, &tls))
         .collect::<Result<_, _>>()?;
     let schedule = Schedule::new(args.profile, args.rate, args.txs)?;
     let scheme = match args.suite {
@@ -159,7 +163,7 @@ fn note(args: &BenchArgs, what: &str) {
     }
 }
 
-fn targets(args: &BenchArgs) -> Result<(Vec<String>, PrivateKey)> {
+fn targets(args: &BenchArgs) -> Result<(Vec<String>, PrivateKey, TlsOptions)> {
     if let Some(dir) = &args.testnet {
         let layout = xinlian_testnet::Layout::load(dir)?;
         let key = layout
@@ -174,10 +178,14 @@ fn targets(args: &BenchArgs) -> Result<(Vec<String>, PrivateKey)> {
         };
         // Nodes removed by governance refuse transactions (`unknown_sender`): leave them out.
         let urls = layout.active_nodes().map(|n| n.http_url.clone()).collect();
-        return Ok((urls, crate::commands::read_key(&key)?));
+        return Ok((urls, crate::commands::read_key(&key)?, layout.client_tls()));
     }
     let key = args.key.as_ref().context("--nodes needs --key")?;
-    Ok((args.nodes.clone(), crate::commands::read_key(key)?))
+    Ok((
+        args.nodes.clone(),
+        crate::commands::read_key(key)?,
+        args.tls.options(),
+    ))
 }
 
 /// When each transaction is due, relative to the start: as fast as the concurrency bound allows
@@ -320,6 +328,7 @@ async fn submit(
         let code = match &e {
             SdkError::Node { code, .. } => code.clone(),
             SdkError::Transport(_) => "transport".to_string(),
+            SdkError::Tls(_) => "tls".to_string(),
             other => format!("{other}"),
         };
         if tally.pending.remove(&hash).is_some() {

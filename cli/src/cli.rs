@@ -318,6 +318,10 @@ pub(crate) enum NodeCommand {
         /// is hard links and takes no space until the store moves on).
         #[arg(long)]
         out: PathBuf,
+        /// For a node with `[tls]`: the authority to trust and, with mutual TLS, the client
+        /// certificate.
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Restore a stopped node's store from a backup: blocks and state come back, Raft's vote,
     /// term and log do not, so the node rejoins as a replica its peers bring up to date.
@@ -337,7 +341,7 @@ pub(crate) enum NodeCommand {
 }
 
 /// A node and the key that signs what is sent to it.
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 pub(crate) struct Signer {
     #[command(flatten)]
     pub(crate) node: NodeArg,
@@ -346,11 +350,60 @@ pub(crate) struct Signer {
     pub(crate) key: PathBuf,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 pub(crate) struct NodeArg {
-    /// The node's HTTP URL.
+    /// The node's URL: http://, or https:// for a node with TLS.
     #[arg(long, env = "XINLIAN_NODE", default_value = "http://127.0.0.1:8545")]
     pub(crate) node: String,
+    #[command(flatten)]
+    pub(crate) tls: TlsArgs,
+}
+
+/// How the CLI trusts an https:// node and proves itself to one with mutual TLS.
+#[derive(Args, Clone, Debug, Default)]
+pub(crate) struct TlsArgs {
+    /// PEM certificates of the authority that signed the nodes' certificates; only these are
+    /// trusted (without it, the system's trust store is).
+    #[arg(long, env = "XINLIAN_CA_FILE", value_name = "PEM")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// The client certificate (PEM) for nodes that require one (mutual TLS).
+    #[arg(
+        long,
+        env = "XINLIAN_CLIENT_CERT",
+        value_name = "PEM",
+        requires = "client_key"
+    )]
+    pub(crate) client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM, not encrypted).
+    #[arg(
+        long,
+        env = "XINLIAN_CLIENT_KEY",
+        value_name = "PEM",
+        requires = "client_cert"
+    )]
+    pub(crate) client_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The SDK's form of these options.
+    pub(crate) fn options(&self) -> xinlian_sdk::TlsOptions {
+        xinlian_sdk::TlsOptions {
+            trust_root: self.ca_file.clone(),
+            client_cert: self.client_cert.clone().zip(self.client_key.clone()).map(
+                |(cert_file, key_file)| xinlian_sdk::ClientCert {
+                    cert_file,
+                    key_file,
+                },
+            ),
+        }
+    }
+}
+
+impl NodeArg {
+    /// A client of this node with these TLS options.
+    pub(crate) fn client(&self) -> xinlian_sdk::Result<xinlian_sdk::Client> {
+        xinlian_sdk::Client::with_tls(&self.node, &self.tls.options())
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -425,6 +478,14 @@ pub(crate) enum TestnetCommand {
         /// First HTTP port of a new testnet; node i listens on port + i.
         #[arg(long, env = "XINLIAN_HTTP_PORT", default_value_t = 8545)]
         http_port: u16,
+        /// A new testnet serves HTTPS: a local CA (DIR/tls/ca.pem) signs each node's
+        /// certificate; give clients the CA with --ca-file.
+        #[arg(long)]
+        tls: bool,
+        /// As --tls, and every node also requires a client certificate of that CA (DIR/tls/
+        /// client.pem and client.key.pem are one).
+        #[arg(long)]
+        mtls: bool,
     },
     /// Show each node's status.
     ///

@@ -6,10 +6,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use xinlian_core::Hash;
 use xinlian_core::types::{Call, GovCall};
-use xinlian_sdk::{Client, keys};
+use xinlian_sdk::keys;
 
 use crate::cli::{
-    BlockCommand, Cli, Command, GovCommand, InitArgs, KeyCommand, NodeCommand, TxCommand,
+    BlockCommand, Cli, Command, GovCommand, InitArgs, KeyCommand, NodeArg, NodeCommand, TlsArgs,
+    TxCommand,
 };
 
 const KEY_PASSWORD_ENV: &str = "XINLIAN_KEY_PASSWORD";
@@ -29,7 +30,9 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
         Command::Init(init) => init_chain(init),
         Command::Node(NodeCommand::Start { config }) => node_start(&config).await,
         Command::Node(NodeCommand::Identity { config }) => node_identity(&config),
-        Command::Node(NodeCommand::Backup { config, out }) => node_backup(&config, &out).await,
+        Command::Node(NodeCommand::Backup { config, out, tls }) => {
+            node_backup(&config, &out, &tls).await
+        }
         Command::Node(NodeCommand::Restore {
             config,
             from,
@@ -42,9 +45,9 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
         Command::Auth(command) => crate::auth_cli::run(command).await,
         Command::Bench(args) => crate::bench_cli::run(args).await,
         Command::Tx(command) => tx(command).await,
-        Command::Status(node) => print_json(&Client::new(&node.node)?.status().await?),
+        Command::Status(node) => print_json(&node.client()?.status().await?),
         Command::Block(BlockCommand::Get { node, height }) => {
-            let client = Client::new(&node.node)?;
+            let client = node.client()?;
             let block =
                 match height.as_str() {
                     "latest" => client.latest_block().await?,
@@ -142,7 +145,13 @@ fn key(command: KeyCommand) -> Result<()> {
 }
 
 fn init_chain(args: InitArgs) -> Result<()> {
-    let layout = xinlian_testnet::init(&args.dir, args.nodes, args.suite, args.http_port)?;
+    let layout = xinlian_testnet::init(
+        &args.dir,
+        args.nodes,
+        args.suite,
+        args.http_port,
+        xinlian_testnet::TlsMode::Off,
+    )?;
     outln!(
         "chain {} written to {}",
         layout.chain_id,
@@ -182,11 +191,22 @@ fn node_identity(config: &Path) -> Result<()> {
     }))
 }
 
-async fn node_backup(config: &Path, out: &Path) -> Result<()> {
+async fn node_backup(config: &Path, out: &Path, tls: &TlsArgs) -> Result<()> {
     let config = xinlian_node::Config::load(config)?;
     let out = std::path::absolute(out)?;
+    // The node listens on every address or on one; the admin route is asked on this machine.
+    let mut address = config.http_listen;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let answer = xinlian_testnet::admin_request(
-        &format!("http://{}", config.http_listen),
+        &format!("{scheme}://{address}"),
+        &tls.options(),
         &config.data_dir,
         "backup",
         &serde_json::json!({ "dir": out }),
@@ -222,7 +242,7 @@ async fn gov(command: GovCommand) -> Result<()> {
                 change: change.into_change(),
                 memo,
             });
-            gov_send(&node.node, &key, call, !wait.no_wait).await
+            gov_send(&node, &key, call, !wait.no_wait).await
         }
         GovCommand::Approve {
             node,
@@ -232,30 +252,30 @@ async fn gov(command: GovCommand) -> Result<()> {
         } => {
             let proposal_id = Hash::from_hex(&id).context("proposal id")?;
             let call = Call::Governance(GovCall::Approve { proposal_id });
-            gov_send(&node.node, &key, call, !wait.no_wait).await
+            gov_send(&node, &key, call, !wait.no_wait).await
         }
         GovCommand::List {
             node,
             status,
             limit,
-        } => print_json(&Client::new(&node.node)?.proposals(status, limit).await?),
+        } => print_json(&node.client()?.proposals(status, limit).await?),
         GovCommand::Show { node, id } => {
             let id = Hash::from_hex(&id).context("proposal id")?;
-            print_json(&Client::new(&node.node)?.proposal(&id).await?)
+            print_json(&node.client()?.proposal(&id).await?)
         }
-        GovCommand::Nodes(node) => print_json(&Client::new(&node.node)?.gov_nodes().await?),
+        GovCommand::Nodes(node) => print_json(&node.client()?.gov_nodes().await?),
     }
 }
 
 /// Signs and submits a governance call; prints its hash and, with `wait`, the proposal after
 /// the call committed (an approval prints the proposal it approved).
-async fn gov_send(node: &str, key: &Path, call: Call, wait: bool) -> Result<()> {
+async fn gov_send(node: &NodeArg, key: &Path, call: Call, wait: bool) -> Result<()> {
     let approved = match &call {
         Call::Governance(GovCall::Approve { proposal_id }) => Some(*proposal_id),
         _ => None,
     };
     let key = read_key(key)?;
-    let client = Client::new(node)?;
+    let client = node.client()?;
     let tx = client.sign_call(&key, call).await?;
     let hash = client.submit(&tx).await?;
     outln!("{hash}")?;
@@ -306,7 +326,7 @@ async fn tx(command: TxCommand) -> Result<()> {
             let call: Call = serde_json::from_str(&call)
                 .context("--call is not a valid call (see README: Calls)")?;
             let key = read_key(&key)?;
-            let client = Client::new(&node.node)?;
+            let client = node.client()?;
             let tx = client.sign_call(&key, call).await?;
             let hash = client.submit(&tx).await?;
             outln!("{hash}")?;
@@ -327,7 +347,7 @@ async fn tx(command: TxCommand) -> Result<()> {
         }
         TxCommand::Get { node, hash } => {
             let hash = Hash::from_hex(&hash)?;
-            print_json(&Client::new(&node.node)?.tx(&hash).await?)
+            print_json(&node.client()?.tx(&hash).await?)
         }
     }
 }

@@ -13,7 +13,7 @@ use xinlian_core::licence::{
 };
 use xinlian_core::types::Call;
 use xinlian_core::{Hash, HashSuite};
-use xinlian_sdk::{Client, now_ms};
+use xinlian_sdk::now_ms;
 
 use crate::cli::{NodeArg, Signer};
 use crate::commands::{print_json, read_key};
@@ -249,7 +249,7 @@ pub(crate) struct IssueArgs {
 
 async fn send(signer: &Signer, call: LicenceCall) -> Result<Hash> {
     let key = read_key(&signer.key)?;
-    let client = Client::new(&signer.node.node)?;
+    let client = signer.node.client()?;
     Ok(client
         .commit(&key, Call::Licence(call), COMMIT_TIMEOUT)
         .await?)
@@ -339,14 +339,12 @@ pub(crate) async fn license(command: LicenseCommand) -> Result<()> {
                 return Ok(());
             };
             let challenge = parse_challenge(&challenge)?;
-            let verdict = Client::new(&node.node)?
-                .verify_licence_qr(&qr, &challenge)
-                .await?;
+            let verdict = node.client()?.verify_licence_qr(&qr, &challenge).await?;
             print_json(&verdict)?;
             judged(&verdict)?;
         }
         LicenseCommand::Show { node, id } => {
-            print_json(&Client::new(&node.node)?.licence(&id).await?)?;
+            print_json(&node.client()?.licence(&id).await?)?;
         }
         LicenseCommand::Verify { node, id, document } => {
             let digest = match document {
@@ -357,7 +355,7 @@ pub(crate) async fn license(command: LicenseCommand) -> Result<()> {
                 }
                 None => None,
             };
-            let verdict = Client::new(&node.node)?.verify_licence(&id, digest).await?;
+            let verdict = node.client()?.verify_licence(&id, digest).await?;
             print_json(&verdict)?;
             judged(&verdict)?;
         }
@@ -386,7 +384,7 @@ async fn issue(args: IssueArgs) -> Result<()> {
     let digest = HashSuite::Sm3.digest(&document);
     let seal_key = read_key(&args.seal_key)?;
     let issuer = read_key(&args.signer.key)?;
-    let client = Client::new(&args.signer.node.node)?;
+    let client = args.signer.node.client()?;
     let member = client
         .member(&issuer.public_key())
         .await

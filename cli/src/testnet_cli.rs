@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use xinlian_core::genesis::Suite;
-use xinlian_sdk::Client;
-use xinlian_testnet::{Layout, Stop, running_pid};
+use xinlian_testnet::{Layout, Stop, TlsMode, running_pid};
 
 use crate::cli::TestnetCommand;
 
@@ -31,7 +30,14 @@ pub(crate) async fn run(command: TestnetCommand) -> Result<()> {
             demo,
             detach,
             http_port,
+            tls,
+            mtls,
         } => {
+            let tls = match (tls, mtls) {
+                (_, true) => TlsMode::MutualTls,
+                (true, false) => TlsMode::Https,
+                (false, false) => TlsMode::Off,
+            };
             up(
                 &dir,
                 UpArgs {
@@ -40,6 +46,7 @@ pub(crate) async fn run(command: TestnetCommand) -> Result<()> {
                     demo,
                     detach,
                     http_port,
+                    tls,
                 },
             )
             .await
@@ -110,12 +117,13 @@ struct UpArgs {
     demo: bool,
     detach: bool,
     http_port: u16,
+    tls: TlsMode,
 }
 
 async fn up(dir: &Path, args: UpArgs) -> Result<()> {
     let fresh = !dir.join("testnet.json").exists();
     let layout = if fresh {
-        xinlian_testnet::init(dir, args.nodes, args.suite, args.http_port)?
+        xinlian_testnet::init(dir, args.nodes, args.suite, args.http_port, args.tls)?
     } else {
         Layout::load(dir)?
     };
@@ -131,6 +139,17 @@ async fn up(dir: &Path, args: UpArgs) -> Result<()> {
             dir.display(),
             describe_pids(&layout, &active),
             dir.display(),
+            dir.display()
+        );
+    }
+    let tls_of_layout = match &layout.tls {
+        None => TlsMode::Off,
+        Some(tls) if tls.mutual => TlsMode::MutualTls,
+        Some(_) => TlsMode::Https,
+    };
+    if !fresh && args.tls != TlsMode::Off && args.tls != tls_of_layout {
+        bail!(
+            "{} holds a testnet made with other TLS settings ({tls_of_layout:?}); --tls and --mtls apply to a new one only: remove the directory or choose another --dir",
             dir.display()
         );
     }
@@ -356,6 +375,21 @@ fn print_pointers(dir: &Path, layout: &Layout, demo: bool) -> Result<()> {
         .http_url;
     outln!("Look at: {first}/v1/blocks/latest   {first}/metrics   {first}/openapi.json")?;
     outln!("Events (SSE, from the first block): {first}/v1/events?from_height=1")?;
+    if let Some(tls) = &layout.tls {
+        let client = if tls.mutual {
+            format!(
+                " and XINLIAN_CLIENT_CERT={} XINLIAN_CLIENT_KEY={} (every node requires a client certificate)",
+                tls.client_cert.display(),
+                tls.client_key.display()
+            )
+        } else {
+            String::new()
+        };
+        outln!(
+            "HTTPS: trust the testnet's CA, for xinlian commands with XINLIAN_CA_FILE={}{client}; for curl with --cacert",
+            tls.ca_file.display()
+        )?;
+    }
     if demo {
         outln!(
             "Build on it: cargo run -p xinlian-sdk --example cold_chain_terminal|licence_window|holder_grants -- {}",
@@ -408,7 +442,7 @@ async fn status(dir: &Path) -> Result<()> {
             )?;
             continue;
         }
-        let answer = Client::new(&node.http_url)?.status().await;
+        let answer = layout.client(node)?.status().await;
         if pid.is_none() && answer.is_err() {
             outln!("{}  {}  stopped", node.id, node.http_url)?;
             continue;

@@ -337,7 +337,7 @@ impl Pick {
 
 async fn send(signer: Signer, call: TraceCall) -> Result<(Client, Hash)> {
     let key = read_key(&signer.key)?;
-    let client = Client::new(&signer.node.node)?;
+    let client = signer.node.client()?;
     let hash = client
         .commit(&key, Call::Trace(call), COMMIT_TIMEOUT)
         .await?;
@@ -370,12 +370,7 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
             send(signer, call).await?;
         }
         TraceCommand::Commission(args) => {
-            let signer = Signer {
-                node: NodeArg {
-                    node: args.signer.node.node.clone(),
-                },
-                key: args.signer.key.clone(),
-            };
+            let signer = args.signer.clone();
             let (client, hash) = send(signer, commission_call(args)).await?;
             outln!("lot {}", client.lot_of_tx(&hash).await?)?;
         }
@@ -473,7 +468,7 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
             .await?;
         }
         TraceCommand::Show { node, code } => {
-            print_json(&Client::new(&node.node)?.trace_code(&code).await?)?;
+            print_json(&node.client()?.trace_code(&code).await?)?;
         }
         TraceCommand::Holders {
             signer,
@@ -482,7 +477,9 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
             kind,
         } => {
             let key = read_key(&signer.key)?;
-            let list = Client::new(&signer.node.node)?
+            let list = signer
+                .node
+                .client()?
                 .trace_holders(&key, &code, region, kind)
                 .await?;
             print_json(&list)?;
@@ -505,15 +502,11 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v)))
             .collect();
-            print_json(&Client::new(&node.node)?.trace_lots(&filters).await?)?;
+            print_json(&node.client()?.trace_lots(&filters).await?)?;
         }
         TraceCommand::Stock { signer, uscc } => {
             let key = read_key(&signer.key)?;
-            print_json(
-                &Client::new(&signer.node.node)?
-                    .enterprise_stock(&key, &uscc)
-                    .await?,
-            )?;
+            print_json(&signer.node.client()?.enterprise_stock(&key, &uscc).await?)?;
         }
     }
     Ok(())

@@ -95,6 +95,40 @@ pub struct Config {
     /// Longest a request may take before 503 `request_timeout` (the event stream excepted).
     #[serde(default = "defaults::http_request_timeout_ms")]
     pub http_request_timeout_ms: u64,
+    /// HTTPS for the API (`[tls]`); without it the API speaks plain HTTP, for a node behind a
+    /// terminating proxy or on one machine only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSettings>,
+}
+
+/// The API's certificate, its key, and whose client certificates it requires (docs/tls.md).
+/// The files are read again when they change, so a renewed certificate needs no restart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM certificate chain: the node's certificate first, then any intermediates.
+    pub cert_file: PathBuf,
+    /// PEM private key of the certificate (PKCS#8, SEC1 or PKCS#1; not encrypted).
+    pub key_file: PathBuf,
+    /// Mutual TLS: PEM certificates of the authorities whose client certificates are accepted.
+    /// When set, a client without such a certificate is refused in the handshake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca_file: Option<PathBuf>,
+    /// How often the files are compared with what was loaded, in seconds.
+    #[serde(default = "defaults::tls_reload_check_secs")]
+    pub reload_check_secs: u64,
+}
+
+impl TlsSettings {
+    /// Settings for a certificate and key, without client certificates.
+    pub fn new(cert_file: PathBuf, key_file: PathBuf) -> Self {
+        TlsSettings {
+            cert_file,
+            key_file,
+            client_ca_file: None,
+            reload_check_secs: defaults::tls_reload_check_secs(),
+        }
+    }
 }
 
 mod defaults {
@@ -153,6 +187,10 @@ mod defaults {
     pub(super) fn http_request_timeout_ms() -> u64 {
         30_000
     }
+    pub(super) fn tls_reload_check_secs() -> u64 {
+        // A renewed certificate is usually put in place days before the old one expires.
+        60
+    }
     pub(super) fn raft_tick_ms() -> u64 {
         100
     }
@@ -208,6 +246,16 @@ impl Config {
                 *field = base.join(&*field);
             }
         }
+        if let Some(tls) = &mut config.tls {
+            for field in [&mut tls.cert_file, &mut tls.key_file]
+                .into_iter()
+                .chain(tls.client_ca_file.as_mut())
+            {
+                if field.is_relative() {
+                    *field = base.join(&*field);
+                }
+            }
+        }
         config.validate()?;
         Ok(config)
     }
@@ -248,6 +296,7 @@ impl Config {
             sender_txs_per_second: defaults::sender_txs_per_second(),
             sender_tx_burst: defaults::sender_tx_burst(),
             http_request_timeout_ms: defaults::http_request_timeout_ms(),
+            tls: None,
         }
     }
 
@@ -421,6 +470,14 @@ impl Config {
         }
         if self.rejected_txs_kept_max == 0 {
             return fail("rejected_txs_kept_max", "must be at least 1".into());
+        }
+        if let Some(tls) = &self.tls
+            && !(1..=86_400).contains(&tls.reload_check_secs)
+        {
+            return fail(
+                "tls.reload_check_secs",
+                format!("must be 1 to 86400, got {}", tls.reload_check_secs),
+            );
         }
         Ok(())
     }

@@ -27,6 +27,7 @@ pub mod network;
 pub mod raft_loop;
 pub mod raft_store;
 pub mod storage;
+pub mod tls;
 pub mod trace;
 pub mod verified;
 pub mod workers;
@@ -132,11 +133,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         ))
     })?;
     network::probe_listen(&config)?;
+    let tls = config.tls.as_ref().map(tls::Tls::load).transpose()?;
     let chain = Arc::new(Chain::open(&config, genesis, node_key, p2p_peer_id)?);
     tracing::info!(
         target: "xinlian.node",
         node_id = %config.node_id,
         http = %listener.local_addr()?,
+        tls = tls.is_some(),
         height = chain.head().height,
         "node started"
     );
@@ -150,11 +153,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         fault.clone(),
     )?;
     // With each connection's address, which the per-client rate limit keys on.
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .into_future();
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match tls {
+        None => Box::pin(axum::serve(listener, service).into_future()),
+        Some(tls) => {
+            let server = axum_server::from_tcp_rustls(listener.into_std()?, tls.acceptor_config())?;
+            tokio::spawn(tls.watch(chain.clone()));
+            Box::pin(server.serve(service))
+        }
+    };
     let (network, outgoing) = network::channel(chain.clone());
     let raft_network = network.clone();
     let raft_network_reports = network.clone();

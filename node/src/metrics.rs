@@ -1,6 +1,7 @@
 //! Prometheus metrics of the node, one struct for the whole chain component. Each metric's help
 //! text gives its unit.
 
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -18,6 +19,11 @@ fn stage_histogram() -> Histogram {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CodeLabel {
     code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CertLabel {
+    cert: String,
 }
 
 /// The chain's metrics and the registry that renders them.
@@ -49,6 +55,10 @@ pub struct Metrics {
     apply_stage_seconds: Family<CodeLabel, Histogram>,
     admission_queued_bytes: Gauge,
     admission_wait_seconds: Histogram,
+    /// Keyed by certificate file, so a node without TLS shows no series at all rather than a
+    /// zero that would read as "expires today".
+    tls_cert_expiry_days: Family<CertLabel, Gauge<f64, AtomicU64>>,
+    tls_reloads: Family<CodeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -221,8 +231,22 @@ impl Metrics {
             "1 once this node stopped consensus because its execution disagreed with a committed block (a divergence; see docs/operator.md), else 0 (boolean)",
             consensus_halted.clone(),
         );
+        let tls_cert_expiry_days = Family::<CertLabel, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "tls_cert_expiry_days",
+            "Days until the API's TLS certificate expires, negative once it has; only with [tls] (days)",
+            tls_cert_expiry_days.clone(),
+        );
+        let tls_reloads = Family::<CodeLabel, Counter>::default();
+        registry.register(
+            "tls_reloads",
+            "Changed TLS certificate files, by outcome: loaded, or refused (the old certificate is still served) (changes)",
+            tls_reloads.clone(),
+        );
         Metrics {
             registry,
+            tls_cert_expiry_days,
+            tls_reloads,
             consensus_halted,
             raft_loop_seen_ms,
             block_outcomes_reused,
@@ -406,6 +430,24 @@ impl Metrics {
         self.peer_messages_dropped
             .get_or_create(&CodeLabel {
                 code: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// Sets the days until the API certificate in `cert` expires.
+    pub fn set_tls_cert_expiry_days(&self, cert: &std::path::Path, days: f64) {
+        self.tls_cert_expiry_days
+            .get_or_create(&CertLabel {
+                cert: cert.display().to_string(),
+            })
+            .set(days);
+    }
+
+    /// Counts a change of the TLS files, by outcome (`loaded` or `refused`).
+    pub fn count_tls_reload(&self, outcome: &str) {
+        self.tls_reloads
+            .get_or_create(&CodeLabel {
+                code: outcome.to_string(),
             })
             .inc();
     }

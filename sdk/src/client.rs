@@ -20,6 +20,7 @@ use xinlian_core::types::ReceiptStatus;
 use xinlian_core::types::{Call, SignedTransaction, Transaction};
 
 use crate::events::{ChainEvent, EventStream};
+use crate::tls::TlsOptions;
 use crate::{Result, SdkError, keys, now_ms};
 
 /// How many blocks ahead a transaction built by [`Client::sign_call`] stays valid.
@@ -41,16 +42,30 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for the node at `base_url` (e.g. `http://127.0.0.1:8545`).
+    /// A client for the node at `base_url` (e.g. `http://127.0.0.1:8545`); an `https://` node's
+    /// certificate is checked against the system's trust store.
     pub fn new(base_url: &str) -> Result<Self> {
+        Self::with_tls(base_url, &TlsOptions::default())
+    }
+
+    /// A client for the node at `base_url` with a trust root and client certificate of its own
+    /// (`https://` only).
+    pub fn with_tls(base_url: &str, tls: &TlsOptions) -> Result<Self> {
         check_base_url(base_url)?;
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
+        let http = tls
+            .apply(
+                base_url,
+                reqwest::Client::builder().timeout(REQUEST_TIMEOUT),
+            )?
             .build()
             .map_err(|e| SdkError::Transport(e.to_string()))?;
-        let stream_http = reqwest::Client::builder()
-            .connect_timeout(REQUEST_TIMEOUT)
-            .read_timeout(STREAM_READ_TIMEOUT)
+        let stream_http = tls
+            .apply(
+                base_url,
+                reqwest::Client::builder()
+                    .connect_timeout(REQUEST_TIMEOUT)
+                    .read_timeout(STREAM_READ_TIMEOUT),
+            )?
             .build()
             .map_err(|e| SdkError::Transport(e.to_string()))?;
         Ok(Client {
@@ -561,6 +576,13 @@ pub(crate) fn transport(e: reqwest::Error) -> SdkError {
             text.push_str(&message);
         }
         cause = inner.source();
+    }
+    if let Some(hint) = crate::tls::handshake_hint(&e) {
+        return SdkError::Tls(format!("{text}; {hint}"));
+    }
+    if text.contains("invalid HTTP version parsed") {
+        // What hyper says when an http:// request meets a TLS listener's handshake bytes.
+        text.push_str(" (does the node serve HTTPS? its URL then starts with https://)");
     }
     if e.is_timeout() {
         text.push_str(&format!(

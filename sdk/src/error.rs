@@ -31,6 +31,13 @@ pub enum SdkError {
         "cannot reach the node: {0}; is it running, and is the node URL (--node, XINLIAN_NODE) right?"
     )]
     Transport(String),
+    /// The TLS handshake with the node failed; the text says what to give.
+    #[error("TLS with the node failed: {0}")]
+    Tls(String),
+    /// The client's TLS settings cannot be used (a file that is not PEM, options for an
+    /// `http://` URL).
+    #[error("TLS settings: {0}")]
+    TlsSettings(String),
     /// The node URL is not an `http://` or `https://` URL with a host.
     #[error("\"{0}\" is not a node URL; give one like http://127.0.0.1:8545")]
     BadUrl(String),

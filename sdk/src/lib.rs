@@ -16,6 +16,7 @@
 //! - [`events`]: the node's event stream of blocks, receipts and rejections.
 //! - [`licence`]: sealing and checking licence documents offline; QR payloads.
 //! - [`proof`]: a block and a transaction's Merkle inclusion, checked offline.
+//! - [`tls`]: HTTPS to nodes: the trust root and a client certificate ([`Client::with_tls`]).
 //!
 //! Runnable programs are in `sdk/examples/` (a cold-chain terminal, a licence window, a holder
 //! granting and revoking); run them against `make run`'s testnet.
@@ -45,9 +46,11 @@ pub mod events;
 pub mod keys;
 pub mod licence;
 pub mod proof;
+pub mod tls;
 
 pub use builder::TxBuilder;
 pub use client::{Client, DEFAULT_VALIDITY_BLOCKS};
+pub use tls::{ClientCert, TlsOptions};
 
 /// Every contract's calls, as typed values: system (members, evidence), governance, cold-chain
 /// traceability, licences and authorisation.

@@ -47,7 +47,7 @@ async fn send(
 /// Registers an SM2 and an Ed25519 operator and has each record evidence, then plays the
 /// cold-chain scenario, through node 0.
 pub async fn load_demo(layout: &Layout) -> Result<DemoReport> {
-    let client = Client::new(&layout.nodes[0].http_url)?;
+    let client = layout.client(&layout.nodes[0])?;
     let admin = admin_key(layout, 0)?;
     let suite = layout.suite.hash_suite();
     let mut committed = Vec::new();

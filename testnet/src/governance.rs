@@ -58,7 +58,7 @@ pub async fn prepare_node(dir: &Path, layout: &mut Layout, learner: bool) -> Res
         http: base + index as u16,
         p2p: base + P2P_PORT_OFFSET + index as u16,
     };
-    let entry = write_node_config(&node_dir, &node_id, ports, peers)?;
+    let entry = write_node_config(&node_dir, &node_id, ports, peers, layout.tls.as_ref())?;
     layout.nodes.push(entry);
     layout.save(dir)?;
     let org = registry
@@ -161,7 +161,7 @@ async fn commit(client: &Client, key: &PrivateKey, call: Call) -> Result<Hash> {
 /// The first node that answers (a removed or killed node may be first in the layout).
 async fn responsive_client(layout: &Layout) -> Result<Client> {
     for node in layout.active_nodes() {
-        let client = Client::new(&node.http_url)?;
+        let client = layout.client(node)?;
         if let Ok(status) = client.status().await
             && status.membership == xinlian_core::api::NodeMembership::Voter
         {

@@ -9,7 +9,9 @@ use xinlian_core::genesis::{Genesis, GenesisNode, GenesisOrganisation, Suite};
 use xinlian_core::ids::Uscc;
 use xinlian_core::types::OrgRole;
 use xinlian_node::Config;
-use xinlian_sdk::keys;
+use xinlian_sdk::{Client, TlsOptions, keys};
+
+use crate::tls::{LayoutTls, TlsMode};
 
 /// `testnet.json`: where everything of a testnet is.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -24,6 +26,9 @@ pub struct Layout {
     pub admin_keys: Vec<PathBuf>,
     /// The nodes.
     pub nodes: Vec<NodeEntry>,
+    /// HTTPS (`up --tls`): the testnet's CA and client certificate; absent for plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<LayoutTls>,
 }
 
 /// One node of the testnet.
@@ -76,6 +81,20 @@ impl Layout {
             .collect()
     }
 
+    /// How the testnet's clients reach its nodes: trusting its CA and with its client
+    /// certificate when it runs HTTPS, plain otherwise.
+    pub fn client_tls(&self) -> TlsOptions {
+        self.tls
+            .as_ref()
+            .map(LayoutTls::client_options)
+            .unwrap_or_default()
+    }
+
+    /// An SDK client of `node`.
+    pub fn client(&self, node: &NodeEntry) -> xinlian_sdk::Result<Client> {
+        Client::with_tls(&node.http_url, &self.client_tls())
+    }
+
     /// Writes `DIR/testnet.json`.
     pub fn save(&self, dir: &Path) -> Result<()> {
         let path = dir.join("testnet.json");
@@ -114,8 +133,14 @@ const ORGS: [(&str, &str, &[OrgRole]); 4] = [
 ];
 
 /// Writes keys, genesis and node configs for `nodes` nodes (one organisation each) under `dir`,
-/// with HTTP ports from `http_port_base`.
-pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Result<Layout> {
+/// with HTTP ports from `http_port_base`, and with `tls` a local CA and node certificates.
+pub fn init(
+    dir: &Path,
+    nodes: usize,
+    suite: Suite,
+    http_port_base: u16,
+    tls: TlsMode,
+) -> Result<Layout> {
     if !(1..=ORGS.len()).contains(&nodes) {
         bail!("--nodes must be 1 to {}", ORGS.len());
     }
@@ -126,6 +151,11 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
         );
     }
     std::fs::create_dir_all(dir.join("keys"))?;
+    let layout_tls = match tls {
+        TlsMode::Off => None,
+        TlsMode::Https => Some(crate::tls::create_authority(dir, false)?),
+        TlsMode::MutualTls => Some(crate::tls::create_authority(dir, true)?),
+    };
     let scheme = suite.default_scheme();
     let other = match scheme {
         SignatureScheme::Sm2 => SignatureScheme::Ed25519,
@@ -186,7 +216,13 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
             .filter(|(j, _)| *j != i)
             .map(|(_, a)| a.clone())
             .collect();
-        entries.push(write_node_config(node_dir, node_id, *ports, peers)?);
+        entries.push(write_node_config(
+            node_dir,
+            node_id,
+            *ports,
+            peers,
+            layout_tls.as_ref(),
+        )?);
     }
     let genesis_file = dir.join("genesis.toml");
     std::fs::write(&genesis_file, toml::to_string_pretty(&genesis)?)?;
@@ -196,6 +232,7 @@ pub fn init(dir: &Path, nodes: usize, suite: Suite, http_port_base: u16) -> Resu
         genesis_file,
         admin_keys,
         nodes: entries,
+        tls: layout_tls,
     };
     layout.save(dir)?;
     Ok(layout)
@@ -234,6 +271,7 @@ pub(crate) fn write_node_config(
     node_id: &str,
     ports: Ports,
     peers: Vec<String>,
+    tls: Option<&LayoutTls>,
 ) -> Result<NodeEntry> {
     let mut config = Config::new(
         node_id,
@@ -256,12 +294,25 @@ pub(crate) fn write_node_config(
     config.http_client_request_burst = 100_000;
     config.sender_txs_per_second = 5_000;
     config.sender_tx_burst = 10_000;
+    if let Some(tls) = tls {
+        let (cert_file, key_file) =
+            crate::tls::write_node_certificate(tls, node_dir, node_id, crate::tls::VALID_DAYS)?;
+        let mut settings = xinlian_node::config::TlsSettings::new(
+            cert_file.file_name().context("certificate path")?.into(),
+            key_file.file_name().context("key path")?.into(),
+        );
+        settings.client_ca_file = tls.mutual.then(|| tls.ca_file.clone());
+        // A certificate renewed by hand (or by the tests) is picked up within seconds.
+        settings.reload_check_secs = 2;
+        config.tls = Some(settings);
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let config_file = node_dir.join("node.toml");
     std::fs::write(&config_file, toml::to_string_pretty(&config)?)?;
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     Ok(NodeEntry {
         id: node_id.to_string(),
-        http_url: format!("http://127.0.0.1:{}", ports.http),
+        http_url: format!("{scheme}://127.0.0.1:{}", ports.http),
         p2p_address: Some(format!("/ip4/127.0.0.1/tcp/{}", ports.p2p)),
         pid: None,
         removed: false,

@@ -6,7 +6,8 @@
 //!   genesis.toml            the chain
 //!   testnet.json            nodes (id, http_url, pid, data dir, log) and the admin key paths
 //!   keys/                   organisation admin keys (PKCS#8 PEM)
-//!   node0/node.toml         config, node.key.pem, data/ (RocksDB), node.log
+//!   node0/node.toml         config, node.key.pem, data/ (RocksDB), node.log, tls.pem (--tls)
+//!   tls/                    with --tls: the local CA (ca.pem) and the tools' client certificate
 //! ```
 //!
 //! Nodes beyond the founding ones join the way a department's would: keys and a config are
@@ -20,6 +21,7 @@ mod layout;
 mod licence_demo;
 pub mod load;
 mod process;
+pub mod tls;
 
 pub use auth_demo::AuthDemo;
 pub use coldchain_demo::ColdChainDemo;
@@ -31,3 +33,4 @@ pub use process::{
     Stop, admin_request, log_tail, running_pid, set_isolated, start_node, stop_nodes, wait_healthy,
     wait_leader,
 };
+pub use tls::{LayoutTls, TlsMode};

@@ -14,6 +14,8 @@ use anyhow::{Context, Result, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use xinlian_sdk::TlsOptions;
+
 use crate::{Layout, NodeEntry};
 
 /// How long a started node has to answer its status route.
@@ -62,6 +64,7 @@ fn runs_node(pid: u32, node: &NodeEntry) -> bool {
 /// process that exits or does not answer is reported with the end of its log (and stopped).
 pub async fn start_node(layout: &mut Layout, index: usize, xinlian_binary: &Path) -> Result<u32> {
     let count = layout.nodes.len();
+    let tls = layout.client_tls();
     let node = layout
         .nodes
         .get_mut(index)
@@ -81,7 +84,7 @@ pub async fn start_node(layout: &mut Layout, index: usize, xinlian_binary: &Path
     // A node started by hand with another path to its config is not found above, but it
     // answers on the node's port: the new process would fail, and its answer would be taken
     // for the new one's.
-    if let Some(answer) = status_of(&node.http_url).await {
+    if let Some(answer) = status_of(&node.http_url, &tls).await {
         bail!(
             "{} already answers (as {}), but no process runs {}: was it started by other means? Stop it first; nothing started",
             node.http_url,
@@ -103,7 +106,7 @@ pub async fn start_node(layout: &mut Layout, index: usize, xinlian_binary: &Path
         .spawn()
         .with_context(|| format!("starting {}", xinlian_binary.display()))?;
     let pid = child.id();
-    if let Err(e) = confirm_started(node, &mut child).await {
+    if let Err(e) = confirm_started(node, &tls, &mut child).await {
         let _ = child.kill();
         let _ = child.wait();
         node.pid = None;
@@ -113,7 +116,7 @@ pub async fn start_node(layout: &mut Layout, index: usize, xinlian_binary: &Path
     Ok(pid)
 }
 
-async fn confirm_started(node: &NodeEntry, child: &mut Child) -> Result<()> {
+async fn confirm_started(node: &NodeEntry, tls: &TlsOptions, child: &mut Child) -> Result<()> {
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     loop {
         if let Some(status) = child.try_wait()? {
@@ -124,7 +127,7 @@ async fn confirm_started(node: &NodeEntry, child: &mut Child) -> Result<()> {
                 log_tail(&node.log_file, 8)
             );
         }
-        if let Some(status) = status_of(&node.http_url).await {
+        if let Some(status) = status_of(&node.http_url, tls).await {
             // The answer counts only while the child still runs: it is then the child's.
             if status.node_id == node.id && child.try_wait()?.is_none() {
                 return Ok(());
@@ -152,8 +155,10 @@ async fn confirm_started(node: &NodeEntry, child: &mut Child) -> Result<()> {
 
 /// A node's status, asked with a short timeout so a process that dies (or a stranger holding the
 /// port and never answering) is noticed within a poll, not after a long HTTP timeout.
-async fn status_of(http_url: &str) -> Option<xinlian_core::api::StatusResponse> {
-    let client = reqwest::Client::builder()
+async fn status_of(http_url: &str, tls: &TlsOptions) -> Option<xinlian_core::api::StatusResponse> {
+    let client = tls
+        .reqwest_builder(http_url)
+        .ok()?
         .timeout(Duration::from_secs(1))
         .build()
         .ok()?;
@@ -259,6 +264,7 @@ pub async fn set_isolated(dir: &Path, index: usize, isolate: bool) -> Result<()>
     }
     admin_request(
         &node.http_url,
+        &layout.client_tls(),
         &node.data_dir,
         "fault",
         &serde_json::json!({ "isolate": isolate }),
@@ -277,6 +283,7 @@ pub async fn set_isolated(dir: &Path, index: usize, isolate: bool) -> Result<()>
 /// wrote into `data_dir` when it started; returns the answer, or the node's reason for refusing.
 pub async fn admin_request(
     http_url: &str,
+    tls: &TlsOptions,
     data_dir: &Path,
     route: &str,
     body: &serde_json::Value,
@@ -288,7 +295,9 @@ pub async fn admin_request(
             token_file.display()
         )
     })?;
-    let response = reqwest::Client::new()
+    let response = tls
+        .reqwest_builder(http_url)?
+        .build()?
         .post(format!("{http_url}/admin/{route}"))
         .header("x-admin-token", token.trim())
         .json(body)
@@ -311,11 +320,13 @@ pub async fn admin_request(
 /// Waits until every node the chain still counts (not removed) answers `/healthz`, or `timeout`
 /// passes: for nodes started by other means than [`start_node`] (the tests' own spawners).
 pub async fn wait_healthy(layout: &Layout, timeout: Duration) -> Result<()> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()?;
     let deadline = tokio::time::Instant::now() + timeout;
     for node in layout.active_nodes() {
+        let client = layout
+            .client_tls()
+            .reqwest_builder(&node.http_url)?
+            .timeout(Duration::from_secs(2))
+            .build()?;
         loop {
             let ok = client
                 .get(format!("{}/healthz", node.http_url))
@@ -346,7 +357,7 @@ pub async fn wait_leader(layout: &Layout, timeout: Duration) -> Result<String> {
     loop {
         let mut leaders = Vec::new();
         for node in layout.active_nodes() {
-            match xinlian_sdk::Client::new(&node.http_url)?.status().await {
+            match layout.client(node)?.status().await {
                 Ok(s) if s.membership == xinlian_core::api::NodeMembership::Removed => {}
                 Ok(s) => leaders.push(s.leader),
                 Err(_) => leaders.push(None),

@@ -345,7 +345,9 @@ async fn refusals(
             .replace(';', "%3B")
             .replace('=', "%3D")
     );
-    let unsigned = reqwest::get(format!("{base}{path}")).await.unwrap();
+    let unsigned = crate::harness::http_get(format!("{base}{path}"))
+        .await
+        .unwrap();
     assert_eq!(error(unsigned).await, (401, "signature_required".into()));
     let node2 = cluster.layout.nodes[2].id.as_str();
     let signing = |time: u64, nonce: u8| Signing {
@@ -450,7 +452,7 @@ async fn refusals(
         }) => assert_eq!(code, "too_many_attempts"),
         other => panic!("{other:?}"),
     }
-    let metrics = reqwest::get(format!("{base}/metrics"))
+    let metrics = crate::harness::http_get(format!("{base}/metrics"))
         .await
         .unwrap()
         .text()

@@ -14,7 +14,7 @@ use crate::cluster::metric;
 use crate::harness::{TestNode, XINLIAN};
 
 async fn post_raw(url: &str, body: impl Into<reqwest::Body>, content_type: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(format!("{url}/v1/txs"))
         .header("content-type", content_type)
         .body(body)
@@ -127,7 +127,7 @@ async fn malformed_requests_get_structured_errors() {
         (413, Some("body_too_large"))
     );
 
-    let lookup = |path: &str| reqwest::get(format!("{url}{path}"));
+    let lookup = |path: &str| crate::harness::http_get(format!("{url}{path}"));
     let answer = lookup("/v1/txs/nothex").await.unwrap();
     assert_eq!(answer.status().as_u16(), 400);
     let answer = lookup(&format!("/v1/txs/{}", "ab".repeat(32)))

@@ -203,7 +203,7 @@ async fn both_date_forms_reach_the_node_and_governance_waits_for_its_commit() {
     let mut ids = Vec::new();
     let mut next = Some("/v1/gov/proposals?limit=1".to_string());
     while let Some(path) = next {
-        let page: serde_json::Value = reqwest::get(format!("{url}{path}"))
+        let page: serde_json::Value = crate::harness::http_get(format!("{url}{path}"))
             .await
             .unwrap()
             .json()

@@ -41,7 +41,7 @@ pub(crate) fn free_port_base(n: u16) -> u16 {
 
 /// The value of the metric line of node `url` that starts with `name` (0 when absent).
 pub(crate) async fn metric(url: &str, name: &str) -> u64 {
-    let text = reqwest::get(format!("{url}/metrics"))
+    let text = crate::harness::http_get(format!("{url}/metrics"))
         .await
         .unwrap()
         .text()
@@ -120,9 +120,14 @@ impl Cluster {
     /// Starts a cluster after `tweak` edits each node's config text.
     pub(crate) async fn start_with(nodes: usize, tweak: impl Fn(&mut String)) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
-        let layout =
-            xinlian_testnet::init(dir.path(), nodes, Suite::Gm, free_port_base(nodes as u16))
-                .unwrap();
+        let layout = xinlian_testnet::init(
+            dir.path(),
+            nodes,
+            Suite::Gm,
+            free_port_base(nodes as u16),
+            xinlian_testnet::TlsMode::Off,
+        )
+        .unwrap();
         for node in &layout.nodes {
             let mut text = std::fs::read_to_string(&node.config_file).unwrap();
             tweak(&mut text);
@@ -530,12 +535,13 @@ async fn governance_adds_a_voter_and_a_learner_and_removes_the_leader() {
         "a removed node still commits"
     );
     assert_eq!(removed.leader, None);
-    let metrics = reqwest::get(format!("{}/metrics", cluster.layout.nodes[leader].http_url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics =
+        crate::harness::http_get(format!("{}/metrics", cluster.layout.nodes[leader].http_url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
     assert!(
         metrics.contains("xinlian_peers_connected 0"),
         "the others keep a removed node connected"

@@ -35,7 +35,7 @@ fn numbers(h: &HolderRow) -> (u64, u64, u64, u64, u64) {
 }
 
 async fn get(url: String) -> (u16, String) {
-    let response = reqwest::get(url).await.unwrap();
+    let response = crate::harness::http_get(url).await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
@@ -441,7 +441,7 @@ async fn bad_input(cluster: &Cluster, client: &Client, salmon: LotCode) {
     let body = serde_json::to_string(&tx)
         .unwrap()
         .replace(&"ab".repeat(32), "abz");
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(format!("{base}/v1/txs"))
         .header("content-type", "application/json")
         .body(body)
@@ -464,7 +464,7 @@ async fn bad_input(cluster: &Cluster, client: &Client, salmon: LotCode) {
         let body = serde_json::to_string(&tx)
             .unwrap()
             .replace("{\"quantity\":7}", &format!("{{\"quantity\":{quantity}}}"));
-        let response = reqwest::Client::new()
+        let response = crate::harness::http()
             .post(format!("{base}/v1/txs"))
             .header("content-type", "application/json")
             .body(body)

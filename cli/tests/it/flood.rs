@@ -105,13 +105,15 @@ async fn a_flood_of_large_valid_transactions_from_one_member_does_not_stop_the_o
                         .status()
                         .await
                         .map(|s| (s.height, s.leader, s.mempool_txs));
-                    let metrics =
-                        reqwest::get(format!("{}/metrics", cluster.layout.nodes[n].http_url))
-                            .await
-                            .unwrap()
-                            .text()
-                            .await
-                            .unwrap();
+                    let metrics = crate::harness::http_get(format!(
+                        "{}/metrics",
+                        cluster.layout.nodes[n].http_url
+                    ))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
                     let counters: Vec<&str> = metrics
                         .lines()
                         .filter(|l| {

@@ -102,7 +102,7 @@ async fn blocks_link_and_status_reports_the_chain() {
     // The metric is set just after the head moves, so it may lag the status for an instant.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let metrics = reqwest::get(format!("{}/metrics", node.url()))
+        let metrics = crate::harness::http_get(format!("{}/metrics", node.url()))
             .await
             .unwrap()
             .text()
@@ -114,12 +114,13 @@ async fn blocks_link_and_status_reports_the_chain() {
         assert!(std::time::Instant::now() < deadline, "{metrics}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let openapi: serde_json::Value = reqwest::get(format!("{}/openapi.json", node.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openapi: serde_json::Value =
+        crate::harness::http_get(format!("{}/openapi.json", node.url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert!(openapi["paths"]["/v1/txs"]["post"].is_object());
 }
 
@@ -179,7 +180,7 @@ async fn the_event_stream_sends_blocks_with_outcomes_and_resumes() {
     }
 
     // The standard resumption header works too, and bad starts are refused with a code.
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let response = http
         .get(format!("{}/v1/events", node.url()))
         .header("Last-Event-ID", "not-a-height")
@@ -211,7 +212,7 @@ async fn the_event_stream_sends_blocks_with_outcomes_and_resumes() {
 #[tokio::test]
 async fn event_streams_beyond_the_limit_are_refused_with_their_own_code() {
     let node = TestNode::start(Suite::Gm).await;
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let url = format!("{}/v1/events", node.url());
     let mut open = Vec::new();
     for _ in 0..256 {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use xinlian_core::crypto::PrivateKey;
 use xinlian_core::genesis::Suite;
 use xinlian_sdk::{Client, keys};
-use xinlian_testnet::Layout;
+use xinlian_testnet::{Layout, TlsMode};
 
 pub(crate) const XINLIAN: &str = env!("CARGO_BIN_EXE_xinlian");
 
@@ -20,6 +20,23 @@ pub(crate) struct TestNode {
     child: Option<Child>,
 }
 
+/// A plain reqwest client. reqwest is built without a TLS provider of its own (see
+/// `xinlian_sdk::tls::use_ring`), so it is made here, after the SDK's provider is installed.
+pub(crate) fn http() -> reqwest::Client {
+    http_builder().build().unwrap()
+}
+
+/// A reqwest client builder, with the SDK's TLS provider installed.
+pub(crate) fn http_builder() -> reqwest::ClientBuilder {
+    xinlian_sdk::tls::use_ring();
+    reqwest::Client::builder()
+}
+
+/// `GET url` with a plain client.
+pub(crate) async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    http().get(url).send().await
+}
+
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     listener.local_addr().expect("local addr").port()
@@ -28,7 +45,8 @@ fn free_port() -> u16 {
 impl TestNode {
     pub(crate) async fn start(suite: Suite) -> TestNode {
         let dir = tempfile::tempdir().expect("tempdir");
-        let layout = xinlian_testnet::init(dir.path(), 1, suite, free_port()).expect("init chain");
+        let layout = xinlian_testnet::init(dir.path(), 1, suite, free_port(), TlsMode::Off)
+            .expect("init chain");
         let client = Client::new(&layout.nodes[0].http_url).expect("client");
         let mut node = TestNode {
             dir,

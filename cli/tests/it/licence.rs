@@ -191,7 +191,7 @@ async fn holder_qr_codes(
         .await
         .unwrap();
     assert_eq!(unbound.holder_present, Some(false));
-    let response = reqwest::Client::new()
+    let response = crate::harness::http()
         .post(format!(
             "{}/v1/licences/verify-qr",
             cluster.layout.nodes[0].http_url
@@ -489,7 +489,9 @@ async fn bad_identifiers(cluster: &Cluster, good: &LicenceId) {
         ),
         (format!("/v1/licences/{unknown}"), 404, "licence_not_found"),
     ] {
-        let response = reqwest::get(format!("{base}{path}")).await.unwrap();
+        let response = crate::harness::http_get(format!("{base}{path}"))
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), status, "{path}");
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], code, "{path}");
@@ -501,7 +503,7 @@ async fn bad_identifiers(cluster: &Cluster, good: &LicenceId) {
         .await
         .unwrap();
     assert!(!verdict.genuine && verdict.reasons[0].contains("链上没有此证照"));
-    let response = reqwest::get(format!("{base}/verify/{wrong_check}"))
+    let response = crate::harness::http_get(format!("{base}/verify/{wrong_check}"))
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 400);
@@ -512,7 +514,7 @@ async fn bad_identifiers(cluster: &Cluster, good: &LicenceId) {
             .unwrap()
             .contains("不是有效的证照标识")
     );
-    let response = reqwest::get(format!("{base}/verify/{good}?digest=xyz"))
+    let response = crate::harness::http_get(format!("{base}/verify/{good}?digest=xyz"))
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 400);
@@ -521,7 +523,7 @@ async fn bad_identifiers(cluster: &Cluster, good: &LicenceId) {
 /// The path, the verify body and a QR code carrying the same mistyped identifier all answer
 /// `invalid_licence_id` with the same message, which calls it mistyped and names it.
 async fn same_error_for_the_same_bad_id(base: &str, wrong_check: &str) {
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let answer = |response: reqwest::Response| async move {
         let status = response.status().as_u16();
         let body: serde_json::Value = response.json().await.unwrap();
@@ -567,7 +569,7 @@ async fn same_error_for_the_same_bad_id(base: &str, wrong_check: &str) {
     assert_eq!(by_body, by_path, "POST /v1/licences/verify");
     assert_eq!(by_qr, by_path, "POST /v1/licences/verify-qr");
     // The published schema names what a verdict without a document still vouches for.
-    let openapi: serde_json::Value = reqwest::get(format!("{base}/openapi.json"))
+    let openapi: serde_json::Value = crate::harness::http_get(format!("{base}/openapi.json"))
         .await
         .unwrap()
         .json()

@@ -25,7 +25,7 @@ fn evidence(digest: u8) -> Call {
 
 /// An HTTP client whose connections come from `127.0.0.last`.
 fn client_from(last: u8) -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::harness::http_builder()
         .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
         .build()
         .unwrap()

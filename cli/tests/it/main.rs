@@ -28,3 +28,4 @@ mod readme;
 mod signed;
 mod sweep;
 mod testnet_cli;
+mod tls;

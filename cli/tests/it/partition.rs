@@ -65,7 +65,14 @@ impl NetnsCluster {
         let tag = std::process::id() % 100_000;
         let dir = tempfile::tempdir().unwrap();
         let base = free_port_base(NODES as u16);
-        let mut layout = xinlian_testnet::init(dir.path(), NODES, Suite::Gm, base).unwrap();
+        let mut layout = xinlian_testnet::init(
+            dir.path(),
+            NODES,
+            Suite::Gm,
+            base,
+            xinlian_testnet::TlsMode::Off,
+        )
+        .unwrap();
         let mut cluster = NetnsCluster {
             _dir: dir,
             layout: layout.clone(),

@@ -201,7 +201,7 @@ async fn answer_fetch(swarm: &mut libp2p::Swarm<Client>, respond: impl Fn(&[u32]
 }
 
 async fn dropped(cluster: &Cluster, i: usize, reason: &str) -> u64 {
-    let text = reqwest::get(format!("{}/metrics", cluster.layout.nodes[i].http_url))
+    let text = crate::harness::http_get(format!("{}/metrics", cluster.layout.nodes[i].http_url))
         .await
         .unwrap()
         .text()
@@ -390,7 +390,7 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
     // Heartbeats meant to crash raft-rs (a commit index far beyond node 0's log): in the current
     // term from a member that is not its leader, dropped; in the next term, stepped without the
     // commit. Node 0 stays up either way.
-    let text = reqwest::get(format!("{}/metrics", cluster.layout.nodes[0].http_url))
+    let text = crate::harness::http_get(format!("{}/metrics", cluster.layout.nodes[0].http_url))
         .await
         .unwrap()
         .text()

@@ -33,7 +33,7 @@ pub(crate) fn signed_get(
     };
     let message = signed_request_bytes(HashSuite::Sm3, &context, "GET", path, &[]);
     let claimed = signing.claimed.unwrap_or(signing.key);
-    reqwest::Client::new()
+    crate::harness::http()
         .get(format!("{url_base}{path}"))
         .header(SIGNED_KEY_HEADER, claimed.public_key().to_string())
         .header(SIGNED_TIME_HEADER, signing.time.to_string())

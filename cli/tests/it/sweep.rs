@@ -66,7 +66,7 @@ async fn every_route_answers_hostile_input_with_a_structured_error() {
     })
     .await;
     let base = cluster.layout.nodes[0].http_url.clone();
-    let http = reqwest::Client::new();
+    let http = crate::harness::http();
     let spec: Value = http
         .get(format!("{base}/openapi.json"))
         .send()

@@ -194,6 +194,8 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
+        // reqwest has no TLS provider of its own; the SDK installs ring's.
+        xinlian_sdk::tls::use_ring();
         let status = reqwest::get(format!("{url}/v1/status")).await.unwrap();
         assert_eq!(status.status(), 503);
         let body: serde_json::Value = status.json().await.unwrap();

@@ -1,5 +1,5 @@
 //! What the examples share: the testnet directory (`make run` writes `.xinlian-testnet`), its
-//! first node's URL, and the demo's key files.
+//! first node's URL and TLS files, and the demo's key files.
 
 // Each example uses only some of these.
 #![allow(dead_code)]
@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use xinlian_core::crypto::PrivateKey;
-use xinlian_sdk::{Client, keys};
+use xinlian_sdk::{Client, ClientCert, TlsOptions, keys};
 
 /// The testnet directory: the first argument, or `.xinlian-testnet`.
 pub(crate) fn testnet_dir() -> PathBuf {
@@ -29,7 +29,20 @@ pub(crate) fn client() -> Result<Client, Box<dyn std::error::Error>> {
     let url = layout["nodes"][0]["http_url"]
         .as_str()
         .ok_or("testnet.json names no node")?;
-    Ok(Client::new(url)?)
+    // A testnet started with --tls serves HTTPS with certificates of its own CA, and with
+    // --mtls wants the client certificate it made.
+    let tls = &layout["tls"];
+    let file = |name: &str| tls[name].as_str().map(PathBuf::from);
+    let options = TlsOptions {
+        trust_root: file("ca_file"),
+        client_cert: file("client_cert")
+            .zip(file("client_key"))
+            .map(|(cert_file, key_file)| ClientCert {
+                cert_file,
+                key_file,
+            }),
+    };
+    Ok(Client::with_tls(url, &options)?)
 }
 
 /// A key file of the demo (`keys/NAME.pem`).
