@@ -30,10 +30,15 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// The day number (days since 1970-01-01) of the date in China (UTC+8) at a time in ms since
+/// the epoch.
+pub fn china_day(ms: u64) -> i64 {
+    (ms as i64 + CHINA_OFFSET_MS).div_euclid(MS_PER_DAY)
+}
+
 /// The `YYYYMMDD` date in China (UTC+8) at a time in ms since the epoch.
 pub fn china_date(ms: u64) -> u32 {
-    let days = (ms as i64 + CHINA_OFFSET_MS).div_euclid(MS_PER_DAY);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = civil_from_days(china_day(ms));
     (y as u32) * 10_000 + m * 100 + d
 }
 

@@ -59,6 +59,12 @@ impl TraceCode {
         u64::from(region) * REGION_FACTOR + seq
     }
 
+    /// The chain-wide sequence number of a lot: lots are numbered in the order they are coded,
+    /// whatever their region, so a lot split from another has a higher one.
+    pub fn lot_seq(lot: LotNumber) -> u64 {
+        lot % REGION_FACTOR
+    }
+
     /// The region (GB/T 2260) of the first station that coded the lot.
     pub fn region(&self) -> u32 {
         (self.lot / REGION_FACTOR) as u32

@@ -151,6 +151,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         api::Limits::from_config(&config),
         admin,
         fault.clone(),
+        config.tls.is_some(),
     )?;
     // With each connection's address, which the per-client rate limit keys on.
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -32,8 +32,43 @@ pub const RECALL_LOTS_MAX: usize = 100_000;
 const SEARCH_SCAN_MAX: usize = 100_000;
 /// Most holders read per lot, and most child lots per lot.
 const PER_LOT_MAX: usize = 10_000;
-/// Most lines of a stock list.
-const STOCK_LINES_MAX: usize = 10_000;
+/// Most lots on one page of a recall list.
+pub const RECALL_PAGE_LOTS_MAX: usize = 10_000;
+/// Most stock lines and incoming shipments on one page of a stock list.
+pub const STOCK_PAGE_MAX: usize = 10_000;
+
+/// Where the next page of a stock list starts: after a stock line (its lot), at the first
+/// incoming shipment, or after one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StockCursor {
+    /// After the stock line of this lot.
+    Line(LotNumber),
+    /// At the first incoming shipment (the lines ended with the page before).
+    IncomingStart,
+    /// After this incoming shipment.
+    Incoming(Hash),
+}
+
+impl StockCursor {
+    /// Its bytes in a client's cursor: a tag, then the lot or shipment id.
+    pub fn to_bytes(self) -> Vec<u8> {
+        match self {
+            StockCursor::Line(lot) => [&[0u8][..], &lot.to_be_bytes()].concat(),
+            StockCursor::IncomingStart => vec![1],
+            StockCursor::Incoming(id) => [&[1u8][..], &id.0].concat(),
+        }
+    }
+
+    /// Reads a cursor this node gave; `None` for any other bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        match bytes {
+            [0, lot @ ..] => Some(StockCursor::Line(u64::from_be_bytes(lot.try_into().ok()?))),
+            [1] => Some(StockCursor::IncomingStart),
+            [1, id @ ..] => Some(StockCursor::Incoming(Hash(id.try_into().ok()?))),
+            _ => None,
+        }
+    }
+}
 
 /// Filters of a lot search.
 #[derive(Clone, Debug, Default)]
@@ -44,9 +79,9 @@ pub struct LotQuery {
     pub origin: Option<String>,
     /// Region of the first station.
     pub region: Option<u32>,
-    /// First coding day (days since the epoch), inclusive.
+    /// First coding day in China (days since the epoch of the date at UTC+8), inclusive.
     pub from_day: Option<u32>,
-    /// Last coding day, inclusive.
+    /// Last coding day in China, inclusive.
     pub to_day: Option<u32>,
     /// Most results.
     pub limit: usize,
@@ -316,20 +351,18 @@ impl<'a> TraceReader<'a> {
         Ok((out, cut))
     }
 
-    /// The lot and its descendants, breadth first, and whether a bound cut them
-    /// ([`RECALL_LOTS_MAX`] lots, [`PER_LOT_MAX`] children of one lot).
-    fn descendants(&self, lot: LotNumber) -> Result<(Vec<Lot>, bool)> {
-        let mut lots = Vec::new();
+    /// The numbers of the lot and its descendants, in the order they were coded, and whether a
+    /// bound cut them ([`RECALL_LOTS_MAX`] lots, [`PER_LOT_MAX`] children of one lot). Only the
+    /// children index is read, so a page of a large recall does not read every lot's record.
+    fn descendants(&self, lot: LotNumber) -> Result<(Vec<LotNumber>, bool)> {
+        let mut numbers = Vec::new();
         let mut cut = false;
         let mut queue = VecDeque::from([lot]);
         while let Some(number) = queue.pop_front() {
-            if lots.len() >= RECALL_LOTS_MAX {
+            if numbers.len() >= RECALL_LOTS_MAX {
                 cut = true;
                 break;
             }
-            let Some(record) = self.lot(number)? else {
-                continue;
-            };
             let prefix = coldchain::children_prefix(number);
             let children = self
                 .storage
@@ -340,19 +373,43 @@ impl<'a> TraceReader<'a> {
                     queue.push_back(u64::from_be_bytes(bytes));
                 }
             }
-            lots.push(record);
+            numbers.push(number);
         }
-        Ok((lots, cut))
+        // Coding order: a lot split later gets a higher sequence number, so a page boundary
+        // stays where it was while the recall grows, and new lots come on later pages.
+        numbers.sort_by_key(|n| TraceCode::lot_seq(*n));
+        Ok((numbers, cut))
     }
 
-    /// The recall list of a lot: every enterprise that held any part of it or its descendants.
-    pub fn holders(&mut self, lot: LotNumber, filter: &HolderFilter) -> Result<Option<RecallList>> {
+    /// A page of the recall list of a lot: every enterprise that held any part of it or its
+    /// descendants, for at most `limit` lots coded after the one whose sequence number is
+    /// `after`. Returns the page and the sequence number to continue after, if any lots remain.
+    pub fn holders(
+        &mut self,
+        lot: LotNumber,
+        filter: &HolderFilter,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Option<(RecallList, Option<u64>)>> {
+        let limit = limit.max(1);
         if self.lot(lot)?.is_none() {
             return Ok(None);
         }
-        let (lots, mut truncated) = self.descendants(lot)?;
+        let (numbers, mut truncated) = self.descendants(lot)?;
+        let start = after.map_or(0, |after| {
+            numbers.partition_point(|n| TraceCode::lot_seq(*n) <= after)
+        });
+        let page = &numbers[start..numbers.len().min(start.saturating_add(limit))];
+        let next = (start + page.len() < numbers.len())
+            .then(|| page.last().map(|n| TraceCode::lot_seq(*n)))
+            .flatten();
         let (mut rows, mut stock_total, mut in_transit_total, mut codes) = (Vec::new(), 0, 0, 0);
-        for record in &lots {
+        let mut lots = Vec::with_capacity(page.len());
+        for &number in page {
+            let Some(record) = self.lot(number)? else {
+                continue;
+            };
+            lots.push(LotCode(number));
             codes += u64::from(record.packages);
             let mut accounted =
                 record.sold.count() + record.disposed.count() + record.split.count();
@@ -383,15 +440,18 @@ impl<'a> TraceReader<'a> {
             }
             in_transit_total += u64::from(record.packages).saturating_sub(accounted);
         }
-        Ok(Some(RecallList {
+        let list = RecallList {
             lot: LotCode(lot),
-            lots: lots.iter().map(|l| LotCode(l.number)).collect(),
+            lots,
+            lots_total: numbers.len() as u64,
             codes,
             holders: rows,
             stock_total,
             in_transit_total,
+            next: None,
             truncated,
-        }))
+        };
+        Ok(Some((list, next)))
     }
 
     /// First-station lots matching `query`, oldest first.
@@ -406,15 +466,28 @@ impl<'a> TraceReader<'a> {
             (None, None, Some(region)) => search::by_region_prefix(region),
             (None, None, None) => search::by_day_prefix(),
         };
+        // The index is keyed by the UTC day a lot was coded (a rule of the chain's state), and
+        // the query's days are China's (UTC+8): China's day D runs from 16:00 UTC of day D-1 to
+        // 16:00 UTC of day D, so the scan covers UTC days D-1 to D and each lot's time decides.
         // A cursor is the index key of the last lot of the page before (it lies within `from`).
         let from = match cursor {
             Some(cursor) => [cursor, &[0]].concat(),
-            None => query.from_day.unwrap_or(0).to_be_bytes().to_vec(),
+            None => query
+                .from_day
+                .unwrap_or(0)
+                .saturating_sub(1)
+                .to_be_bytes()
+                .to_vec(),
         };
         let to = query
             .to_day
             .and_then(|d| d.checked_add(1))
             .map(u32::to_be_bytes);
+        let in_days = |lot: &Lot| {
+            let day = xinlian_core::calendar::china_day(lot.coded_at_ms);
+            query.from_day.is_none_or(|from| day >= i64::from(from))
+                && query.to_day.is_none_or(|to| day <= i64::from(to))
+        };
         let keys = self.storage.scan(
             Space::Index,
             &prefix,
@@ -434,10 +507,11 @@ impl<'a> TraceReader<'a> {
             let Some(lot) = self.lot(number)? else {
                 continue;
             };
-            let matches = query
-                .origin
-                .as_ref()
-                .is_none_or(|o| *o == lot.origin_country)
+            let matches = in_days(&lot)
+                && query
+                    .origin
+                    .as_ref()
+                    .is_none_or(|o| *o == lot.origin_country)
                 && query.region.is_none_or(|r| {
                     TraceCode {
                         lot: number,
@@ -457,64 +531,104 @@ impl<'a> TraceReader<'a> {
         Ok((out, last.filter(|_| scan_full)))
     }
 
-    /// What an enterprise holds now and what is on its way to it; `None` if not registered.
-    pub fn stock(&mut self, uscc: &Uscc) -> Result<Option<StockResponse>> {
+    /// A page of what an enterprise holds now and what is on its way to it: at most `limit`
+    /// stock lines and incoming shipments together, lines first, after the cursor `after` (a
+    /// [`StockCursor`]). Returns the page and the cursor of the next one, or `None` if the
+    /// enterprise is not registered.
+    pub fn stock(
+        &mut self,
+        uscc: &Uscc,
+        after: Option<&StockCursor>,
+        limit: usize,
+    ) -> Result<Option<(StockResponse, Option<StockCursor>)>> {
+        let limit = limit.max(1);
         if self.enterprise(uscc)?.is_none() {
             return Ok(None);
         }
         let enterprise = self.enterprise_ref(uscc)?;
         let mut lines = Vec::new();
-        let prefix = coldchain::stock_prefix(uscc);
-        let entries = self
-            .storage
-            .scan(Space::Index, &prefix, &[], None, STOCK_LINES_MAX + 1)?;
-        let mut truncated = entries.len() > STOCK_LINES_MAX;
-        for (rest, _) in entries.into_iter().take(STOCK_LINES_MAX) {
-            let Ok(bytes) = <[u8; 8]>::try_from(rest.as_slice()) else {
-                continue;
+        let mut next = None;
+        if let None | Some(StockCursor::Line(_)) = after {
+            let from = match after {
+                Some(StockCursor::Line(lot)) => [&lot.to_be_bytes()[..], &[0]].concat(),
+                _ => Vec::new(),
             };
-            let number = u64::from_be_bytes(bytes);
-            let (Some(lot), Some(holding)) = (
-                self.lot(number)?,
-                self.get::<Holding>(Space::State, &coldchain::holding_key(number, uscc))?,
-            ) else {
-                continue;
-            };
-            lines.push(StockLine {
-                lot: summary(&lot),
-                stock: holding.stock.count(),
-                serials: holding.stock,
-            });
-        }
-        let mut incoming = Vec::new();
-        let prefix = coldchain::transit_prefix(uscc);
-        let entries = self
-            .storage
-            .scan(Space::Index, &prefix, &[], None, STOCK_LINES_MAX + 1)?;
-        truncated |= entries.len() > STOCK_LINES_MAX;
-        for (rest, _) in entries.into_iter().take(STOCK_LINES_MAX) {
-            let Ok(bytes) = <[u8; 32]>::try_from(rest.as_slice()) else {
-                continue;
-            };
-            let id = Hash(bytes);
-            if let Some(shipment) =
-                self.get::<Shipment>(Space::State, &coldchain::shipment_key(&id))?
-            {
-                incoming.push(IncomingShipment {
-                    shipment: id,
-                    lot: LotCode(shipment.lot),
-                    from: shipment.from,
-                    quantity: shipment.serials.count(),
-                    shipped_at_ms: shipment.shipped_at_ms,
+            let prefix = coldchain::stock_prefix(uscc);
+            let entries = self
+                .storage
+                .scan(Space::Index, &prefix, &from, None, limit + 1)?;
+            if entries.len() > limit {
+                next = entries[limit - 1]
+                    .0
+                    .as_slice()
+                    .try_into()
+                    .ok()
+                    .map(|bytes| StockCursor::Line(u64::from_be_bytes(bytes)));
+            }
+            for (rest, _) in entries.into_iter().take(limit) {
+                let Ok(bytes) = <[u8; 8]>::try_from(rest.as_slice()) else {
+                    continue;
+                };
+                let number = u64::from_be_bytes(bytes);
+                let (Some(lot), Some(holding)) = (
+                    self.lot(number)?,
+                    self.get::<Holding>(Space::State, &coldchain::holding_key(number, uscc))?,
+                ) else {
+                    continue;
+                };
+                lines.push(StockLine {
+                    lot: summary(&lot),
+                    stock: holding.stock.count(),
+                    serials: holding.stock,
                 });
             }
         }
-        Ok(Some(StockResponse {
+        let mut incoming = Vec::new();
+        let room = limit.saturating_sub(lines.len());
+        if next.is_none() {
+            let from = match after {
+                Some(StockCursor::Incoming(id)) => [&id.0[..], &[0]].concat(),
+                _ => Vec::new(),
+            };
+            let prefix = coldchain::transit_prefix(uscc);
+            let entries = self
+                .storage
+                .scan(Space::Index, &prefix, &from, None, room + 1)?;
+            if entries.len() > room {
+                // A page that filled with lines ends there; the shipments start the next.
+                next = Some(match room.checked_sub(1) {
+                    Some(last) => match <[u8; 32]>::try_from(entries[last].0.as_slice()) {
+                        Ok(bytes) => StockCursor::Incoming(Hash(bytes)),
+                        Err(_) => StockCursor::IncomingStart,
+                    },
+                    None => StockCursor::IncomingStart,
+                });
+            }
+            for (rest, _) in entries.into_iter().take(room) {
+                let Ok(bytes) = <[u8; 32]>::try_from(rest.as_slice()) else {
+                    continue;
+                };
+                let id = Hash(bytes);
+                if let Some(shipment) =
+                    self.get::<Shipment>(Space::State, &coldchain::shipment_key(&id))?
+                {
+                    incoming.push(IncomingShipment {
+                        shipment: id,
+                        lot: LotCode(shipment.lot),
+                        from: shipment.from,
+                        quantity: shipment.serials.count(),
+                        shipped_at_ms: shipment.shipped_at_ms,
+                    });
+                }
+            }
+        }
+        let page = StockResponse {
             enterprise,
             lines,
             incoming,
-            truncated,
-        }))
+            next: None,
+        };
+        Ok(Some((page, next)))
     }
 }
 
@@ -582,62 +696,7 @@ mod tests {
         assert_eq!(super::parse_date("2026-13-01"), None);
         assert_eq!(super::parse_date("26-11-23"), None);
     }
-
-    /// A stock list past its bound says it was cut, rather than ending as if complete.
-    #[test]
-    fn a_stock_list_past_its_bound_says_so() {
-        use xinlian_contracts::WriteSet;
-        use xinlian_core::encoding::encode;
-        use xinlian_core::genesis::{Genesis, Suite};
-        use xinlian_core::trace::{Enterprise, EnterpriseKind};
-
-        use super::*;
-
-        let dir = tempfile::tempdir().unwrap();
-        let uscc = Uscc::parse("91120116MA05K8XY1H").unwrap();
-        let enterprise = Enterprise {
-            uscc: uscc.clone(),
-            name: "冷库".into(),
-            kind: EnterpriseKind::ColdStore,
-            region: 120116,
-            address: String::new(),
-            contact: String::new(),
-            registered_height: 1,
-        };
-        let mut writes = WriteSet::new();
-        writes.insert(
-            (Space::State, coldchain::enterprise_key(&uscc)),
-            Some(encode(&enterprise)),
-        );
-        let stock_entries = |writes: &mut WriteSet, n: u64| {
-            for lot in 0..n {
-                let key = [coldchain::stock_prefix(&uscc), lot.to_be_bytes().to_vec()].concat();
-                writes.insert((Space::Index, key), Some(Vec::new()));
-            }
-        };
-        stock_entries(&mut writes, STOCK_LINES_MAX as u64);
-        let storage = Storage::open(&dir.path().join("a"), 8 << 20).unwrap();
-        let genesis = Genesis {
-            chain_id: "bounds".into(),
-            suite: Suite::Gm,
-            signature_schemes: Vec::new(),
-            genesis_time_ms: 0,
-            organisations: Vec::new(),
-        };
-        storage.init_genesis(&genesis, &writes).unwrap();
-        let at_the_bound = TraceReader::new(&storage, HashSuite::Sm3)
-            .stock(&uscc)
-            .unwrap()
-            .unwrap();
-        assert!(!at_the_bound.truncated, "exactly the bound is complete");
-
-        stock_entries(&mut writes, STOCK_LINES_MAX as u64 + 1);
-        let storage = Storage::open(&dir.path().join("b"), 8 << 20).unwrap();
-        storage.init_genesis(&genesis, &writes).unwrap();
-        let past = TraceReader::new(&storage, HashSuite::Sm3)
-            .stock(&uscc)
-            .unwrap()
-            .unwrap();
-        assert!(past.truncated);
-    }
 }
+
+#[cfg(test)]
+mod list_tests;

@@ -208,8 +208,9 @@ impl Client {
     }
 
     /// `GET /v1/trace/codes/{code}/holders`: the recall list of the code's lot and its
-    /// descendants, optionally only in `region` or of `kind`. It names enterprises and their
-    /// stock, so it is a signed query: `key` is a member of a regulator organisation.
+    /// descendants, optionally only in `region` or of `kind`, every page of it added up. It
+    /// names enterprises and their stock, so it is a signed query: `key` is a member of a
+    /// regulator organisation.
     pub async fn trace_holders(
         &self,
         key: &PrivateKey,
@@ -226,7 +227,20 @@ impl Client {
             query.push(format!("kind={}", kind.as_str().unwrap_or_default()));
         }
         let path = format!("/v1/trace/codes/{code}/holders?{}", query.join("&"));
-        self.signed(key, reqwest::Method::GET, &path, None).await
+        let mut list: RecallList = self.signed(key, reqwest::Method::GET, &path, None).await?;
+        // A large recall comes a page of lots at a time; the totals add up over the pages.
+        while let Some(next) = list.next.take() {
+            let page: RecallList = self.signed(key, reqwest::Method::GET, &next, None).await?;
+            list.lots.extend(page.lots);
+            list.holders.extend(page.holders);
+            list.codes += page.codes;
+            list.stock_total += page.stock_total;
+            list.in_transit_total += page.in_transit_total;
+            list.lots_total = page.lots_total;
+            list.truncated |= page.truncated;
+            list.next = page.next;
+        }
+        Ok(list)
     }
 
     /// `GET /v1/trace/lots` with the query string built from `filters` (`product`, `origin`,
@@ -248,11 +262,18 @@ impl Client {
         Ok(coded.lot)
     }
 
-    /// `GET /v1/trace/enterprises/{uscc}/stock`, a signed query: `key` is a member of the
-    /// enterprise itself or of a regulator organisation.
+    /// `GET /v1/trace/enterprises/{uscc}/stock`, every page of it, a signed query: `key` is a
+    /// member of the enterprise itself or of a regulator organisation.
     pub async fn enterprise_stock(&self, key: &PrivateKey, uscc: &Uscc) -> Result<StockResponse> {
         let path = format!("/v1/trace/enterprises/{uscc}/stock");
-        self.signed(key, reqwest::Method::GET, &path, None).await
+        let mut stock: StockResponse = self.signed(key, reqwest::Method::GET, &path, None).await?;
+        while let Some(next) = stock.next.take() {
+            let page: StockResponse = self.signed(key, reqwest::Method::GET, &next, None).await?;
+            stock.lines.extend(page.lines);
+            stock.incoming.extend(page.incoming);
+            stock.next = page.next;
+        }
+        Ok(stock)
     }
 
     /// `GET /v1/members/{public_key}`: the organisation and role of a member key.

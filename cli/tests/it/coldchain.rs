@@ -227,6 +227,59 @@ async fn the_demo_chain_traces_codes_at_every_node_and_lists_the_recall() {
         }
     }
 
+    // The same recall a lot at a time and the same stock a line at a time, following the
+    // node's next links: every row comes once, and the pages add up to the whole.
+    let node = &cluster.layout.nodes[0];
+    let recall_pages = signed_pages(
+        node,
+        &regulator,
+        &format!("/v1/trace/codes/{recalled}/holders?limit=1"),
+        40,
+    )
+    .await;
+    assert_eq!(recall_pages.len(), 2, "one lot per page");
+    let pages: Vec<RecallList> = recall_pages
+        .into_iter()
+        .map(|page| serde_json::from_value(page).unwrap())
+        .collect();
+    assert!(pages.iter().all(|p| p.lots_total == 2 && p.lots.len() == 1));
+    let holders: Vec<HolderRow> = pages.iter().flat_map(|p| p.holders.clone()).collect();
+    assert_eq!(holders, list.holders);
+    assert_eq!(pages.iter().map(|p| p.stock_total).sum::<u64>(), 418);
+    let stock_pages = signed_pages(
+        node,
+        &regulator,
+        &format!("/v1/trace/enterprises/{supermarket}/stock?limit=1"),
+        50,
+    )
+    .await;
+    assert_eq!(stock_pages.len(), stock.lines.len() + stock.incoming.len());
+    let lines: Vec<u64> = stock_pages
+        .iter()
+        .flat_map(|p| p["lines"].as_array().unwrap().clone())
+        .map(|line| line["stock"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, units);
+    // A cursor the node did not give is refused with the JSON error, not read.
+    let forged = signed_get(
+        &node.http_url,
+        &format!("/v1/trace/enterprises/{supermarket}/stock?after=07"),
+        &Signing {
+            key: &regulator,
+            claimed: None,
+            audience: &node.id,
+            claimed_audience: None,
+            time: xinlian_sdk::now_ms(),
+            nonce: [60; 16],
+        },
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(forged.status(), 400);
+    let body: serde_json::Value = forged.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_cursor");
+
     let beef = LotCode(cold.codes[0].1.lot);
     let cold_store = row(&list, salmon, EnterpriseKind::ColdStore)
         .enterprise
@@ -235,6 +288,38 @@ async fn the_demo_chain_traces_codes_at_every_node_and_lists_the_recall() {
     through_the_cli(&cluster, beef, &cold_store.to_string()).await;
     bad_input(&cluster, &client, salmon).await;
     scan_page_in_chromium(&cluster, &cold.codes[2].1, &cold.codes[0].1).await;
+}
+
+/// Every page of a signed list from `path` on, following its `next` links; nonces from
+/// `first_nonce` up, one per page.
+async fn signed_pages(
+    node: &xinlian_testnet::NodeEntry,
+    key: &xinlian_core::crypto::PrivateKey,
+    path: &str,
+    first_nonce: u8,
+) -> Vec<serde_json::Value> {
+    let mut pages = Vec::new();
+    let mut next = Some(path.to_string());
+    while let Some(path) = next {
+        let signing = Signing {
+            key,
+            claimed: None,
+            audience: &node.id,
+            claimed_audience: None,
+            time: xinlian_sdk::now_ms(),
+            nonce: [first_nonce + pages.len() as u8; 16],
+        };
+        let response = signed_get(&node.http_url, &path, &signing)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let page: serde_json::Value = response.json().await.unwrap();
+        next = page["next"].as_str().map(str::to_string);
+        pages.push(page);
+        assert!(pages.len() < 20, "the pages do not end");
+    }
+    pages
 }
 
 fn xinlian(args: &[&str]) -> String {

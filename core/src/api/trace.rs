@@ -170,19 +170,27 @@ pub struct HolderRow {
 pub struct RecallList {
     /// The lot the list is for.
     pub lot: LotCode,
-    /// It and its descendants.
+    /// It and its descendants on this page, in the order they were coded (a lot before the lots
+    /// split from it). A large recall comes a page of lots at a time: follow `next`.
     pub lots: Vec<LotCode>,
-    /// Package codes under them (each lot's packages).
+    /// All lots of the recall, on every page.
+    #[serde(default)]
+    pub lots_total: u64,
+    /// Package codes under this page's lots (each lot's packages).
     pub codes: u64,
-    /// Every enterprise that held any part, per lot, filtered as asked.
+    /// Every enterprise that held any part of this page's lots, per lot, filtered as asked.
     pub holders: Vec<HolderRow>,
     /// Packages in stock across the rows.
     pub stock_total: u64,
-    /// Packages in transit (shipped, not received) across the lots.
+    /// Packages in transit (shipped, not received) across this page's lots.
     pub in_transit_total: u64,
-    /// Whether a bound of the node cut the list short (more than 100,000 descendant lots, or
-    /// more than 10,000 holders or child lots of one lot): the totals then count only what is
-    /// listed. Never cut silently.
+    /// The link to the next page of lots (the same query with `after=<cursor>`), absent on the
+    /// last page. The SDK's `trace_holders` follows it and adds the pages up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Whether a bound of the node cut the recall short (more than 100,000 lots in all, or more
+    /// than 10,000 holders or child lots of one lot): what is past it is not listed on any page.
+    /// Never cut silently.
     #[serde(default)]
     pub truncated: bool,
 }
@@ -261,11 +269,13 @@ pub struct StockResponse {
     pub enterprise: EnterpriseRef,
     /// Lots in stock.
     pub lines: Vec<StockLine>,
-    /// Shipments on their way to it.
+    /// Shipments on their way to it. A page holds the stock lines first, then the incoming
+    /// shipments, up to its limit in all.
     pub incoming: Vec<IncomingShipment>,
-    /// Whether the node's bound (10,000 lines, 10,000 incoming shipments) cut either list short.
-    #[serde(default)]
-    pub truncated: bool,
+    /// The link to the next page (the same query with `after=<cursor>`), absent on the last.
+    /// The SDK's `enterprise_stock` follows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// Answer to `GET /v1/trace/lots/by-tx/{hash}`: the lot a commissioning or split coded.

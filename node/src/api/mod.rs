@@ -43,6 +43,7 @@ pub fn router(
     limits: Limits,
     admin: crate::admin::AdminToken,
     fault: crate::fault::FaultSwitch,
+    https: bool,
 ) -> crate::Result<Router> {
     // What it accepted before a restart stays refused as a replay.
     let guard = signed::Guard::restore(chain.storage())?;
@@ -87,6 +88,7 @@ pub fn router(
             limits::time_limit,
         ))
         .layer(axum::Extension(limits.clone()))
+        .layer(axum::Extension(scan::Https(https)))
         .with_state(chain);
     // Outermost, so a client over its rate costs the node nothing more.
     Ok(match limits.client_layer() {

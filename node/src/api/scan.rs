@@ -81,8 +81,12 @@ pub(super) async fn page(
         let Some(trace) = reader.code(code)? else {
             return Ok(None);
         };
+        // The page shows the first lots of a recall; a larger one is for the paged API, and
+        // the page says so.
         let recall = if regulator {
-            reader.holders(code.lot, &HolderFilter::default())?
+            reader
+                .holders(code.lot, &HolderFilter::default(), None, SCAN_PAGE_LOTS)?
+                .map(|(list, _)| list)
         } else {
             None
         };
@@ -99,8 +103,16 @@ pub(super) async fn page(
     }
 }
 
+/// Lots of a recall the regulator's scan page shows; the paged API has the rest.
+const SCAN_PAGE_LOTS: usize = 200;
+
+/// Whether the API is served over TLS, so the URLs it writes for phones are `https://`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Https(pub(super) bool);
+
 /// A QR code (SVG) of the code's scan URL on this node.
 pub(super) async fn qr(
+    Extension(Https(https)): Extension<Https>,
     headers: HeaderMap,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Response, ApiError> {
@@ -121,7 +133,8 @@ pub(super) async fn qr(
             "the Host header is not a plain host[:port]".into(),
         ));
     }
-    let url = format!("http://{host}/scan/{code}");
+    let scheme = if https { "https" } else { "http" };
+    let url = format!("{scheme}://{host}/scan/{code}");
     let svg = tokio::task::spawn_blocking(move || {
         qrcode::QrCode::new(url.as_bytes()).map(|qr| {
             qr.render::<qrcode::render::svg::Color<'_>>()
@@ -301,12 +314,17 @@ fn recall_section(page: &mut String, recall: &RecallList) {
         page,
         "<section id=\"recall\"><h2>涉及企业（监管视图）</h2><p class=\"when\">批次 {} 及其分装批次共 {} 个，追溯码 {} 个；库存合计 {}，在途 {}。</p>\
          <table><tr><th>企业</th><td>入/出/售/库存</td></tr>",
-        recall.lot,
-        recall.lots.len(),
-        recall.codes,
-        recall.stock_total,
-        recall.in_transit_total
+        recall.lot, recall.lots_total, recall.codes, recall.stock_total, recall.in_transit_total
     );
+    if recall.lots.len() as u64 != recall.lots_total || recall.truncated {
+        // Never a partial list that reads as complete: the totals above are for the lots shown.
+        let _ = write!(
+            page,
+            "<p class=\"when\"><b>此处仅列出前 {} 个批次</b>（合计数仅含所列批次）；完整名单请分页查询：<code>xinlian trace holders {} --key 监管密钥.pem</code>。</p>",
+            recall.lots.len(),
+            recall.lot
+        );
+    }
     for h in &recall.holders {
         let _ = write!(
             page,

@@ -21,7 +21,10 @@ use super::paging::{next_link, page};
 use super::signed::Guard;
 use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
-use crate::trace::{HolderFilter, LotQuery, TraceReader, parse_date};
+use crate::trace::{
+    HolderFilter, LotQuery, RECALL_PAGE_LOTS_MAX, STOCK_PAGE_MAX, StockCursor, TraceReader,
+    parse_date,
+};
 
 /// Most lots one search returns.
 const LOTS_LIMIT_MAX: usize = 500;
@@ -126,6 +129,31 @@ pub(super) struct HoldersQuery {
     /// Only enterprises of this kind (`importer`, `cold_store`, `processor`, `wholesaler`,
     /// `supermarket`, `restaurant`, `ecommerce`, `other`).
     kind: Option<EnterpriseKind>,
+    /// Most lots on this page (1 to 10000, default 1000).
+    #[param(minimum = 1, maximum = 10_000)]
+    limit: Option<usize>,
+    /// The cursor of the page before (use the `next` link as given).
+    after: Option<String>,
+}
+
+/// Paging of a stock list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StockQuery {
+    /// Most stock lines and incoming shipments on this page together (1 to 10000, default
+    /// 1000).
+    #[param(minimum = 1, maximum = 10_000)]
+    limit: Option<usize>,
+    /// The cursor of the page before (use the `next` link as given).
+    after: Option<String>,
+}
+
+fn not_our_cursor() -> ApiError {
+    ApiError::bad_request(
+        "invalid_cursor",
+        "not a cursor this node gave for this list (use the next link as it is)".into(),
+    )
 }
 
 /// The recall list of the code's lot and all lots split from it.
@@ -159,11 +187,23 @@ pub(super) async fn holders(
         region: region(query.region)?,
         kind: query.kind,
     };
+    let (cursor, limit) = page(
+        query.after.as_ref(),
+        query.limit,
+        1_000,
+        RECALL_PAGE_LOTS_MAX,
+    )?;
+    let after = cursor
+        .map(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).map(u64::from_be_bytes))
+        .transpose()
+        .map_err(|_| not_our_cursor())?;
     let list = blocking(&chain, move |c| {
-        Ok(TraceReader::new(c.storage(), c.suite()).holders(code.lot, &filter)?)
+        Ok(TraceReader::new(c.storage(), c.suite()).holders(code.lot, &filter, after, limit)?)
     })
     .await?;
-    list.map(Json).ok_or_else(|| code_not_found(&code))
+    let (mut list, next) = list.ok_or_else(|| code_not_found(&code))?;
+    list.next = next_link(&uri, next.map(|seq| seq.to_be_bytes().to_vec()));
+    Ok(Json(list))
 }
 
 /// Filters of a lot search.
@@ -175,9 +215,9 @@ pub(super) struct LotsQuery {
     product: Option<String>,
     /// Origin country (ISO 3166-1 alpha-2).
     origin: Option<String>,
-    /// Coded (imported) on or after this date, `YYYY-MM-DD` (UTC).
+    /// Coded (imported) on or after this date in China (UTC+8), `YYYY-MM-DD`.
     from: Option<String>,
-    /// Coded on or before this date, `YYYY-MM-DD` (UTC).
+    /// Coded on or before this date in China (UTC+8), `YYYY-MM-DD`.
     to: Option<String>,
     /// Region of the first station (6 digits).
     #[param(minimum = 100_000, maximum = 999_999)]
@@ -259,7 +299,7 @@ pub(super) async fn lot_by_tx(
 
 /// What an enterprise holds now, and shipments on their way to it.
 #[utoipa::path(get, path = "/v1/trace/enterprises/{uscc}/stock", tag = "trace",
-    params(("uscc" = String, Path, description = "The enterprise's USCC")),
+    params(("uscc" = String, Path, description = "The enterprise's USCC"), StockQuery),
     responses(
         (status = 200, description = "Stock and incoming shipments", body = StockResponse),
         (status = 400, description = "Malformed USCC", body = xinlian_core::api::ErrorResponse),
@@ -274,6 +314,7 @@ pub(super) async fn stock(
     uri: Uri,
     headers: HeaderMap,
     ApiPath(uscc): ApiPath<String>,
+    ApiQuery(query): ApiQuery<StockQuery>,
 ) -> Result<Json<StockResponse>, ApiError> {
     let uscc =
         Uscc::parse(&uscc).map_err(|e| ApiError::bad_request("invalid_uscc", e.to_string()))?;
@@ -284,15 +325,21 @@ pub(super) async fn stock(
         headers: &headers,
     }
     .authorise(&chain, Some(&uscc), "an enterprise's stock")?;
+    let (cursor, limit) = page(query.after.as_ref(), query.limit, 1_000, STOCK_PAGE_MAX)?;
+    let after = cursor
+        .map(|bytes| StockCursor::from_bytes(&bytes).ok_or_else(not_our_cursor))
+        .transpose()?;
     let shown = uscc.clone();
     let stock = blocking(&chain, move |c| {
-        Ok(TraceReader::new(c.storage(), c.suite()).stock(&uscc)?)
+        Ok(TraceReader::new(c.storage(), c.suite()).stock(&uscc, after.as_ref(), limit)?)
     })
     .await?;
-    stock.map(Json).ok_or_else(|| {
+    let (mut stock, next) = stock.ok_or_else(|| {
         ApiError::not_found(
             "enterprise_not_found",
             format!("{shown} is not a registered enterprise"),
         )
-    })
+    })?;
+    stock.next = next_link(&uri, next.map(StockCursor::to_bytes));
+    Ok(Json(stock))
 }
