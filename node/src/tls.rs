@@ -28,7 +28,8 @@ struct Loaded {
     not_after: i64,
 }
 
-/// The TLS side of the API server: the config the acceptor uses, kept current by [`watch`].
+/// The TLS side of the API server: the config the acceptor uses, kept current by
+/// [`Tls::watch`].
 pub struct Tls {
     settings: TlsSettings,
     acceptor_config: RustlsConfig,
@@ -41,7 +42,8 @@ pub struct Tls {
 impl Tls {
     /// Reads the files of `settings`; any problem is a config error naming the file.
     pub fn load(settings: &TlsSettings) -> Result<Self> {
-        let loaded = load(settings).map_err(Error::Config)?;
+        let files = read_files(settings).map_err(Error::Config)?;
+        let loaded = load(settings, files).map_err(Error::Config)?;
         Ok(Tls {
             settings: settings.clone(),
             acceptor_config: RustlsConfig::from_config(loaded.config.clone()),
@@ -74,7 +76,7 @@ impl Tls {
             Ok(files) if files == self.loaded.files || self.refused.as_ref() == Some(&files) => {
                 false
             }
-            Ok(files) => match load(&self.settings) {
+            Ok(files) => match load(&self.settings, files.clone()) {
                 Ok(loaded) => {
                     self.acceptor_config
                         .reload_from_config(loaded.config.clone());
@@ -114,10 +116,9 @@ fn read_files(settings: &TlsSettings) -> std::result::Result<Vec<Vec<u8>>, Strin
     .collect()
 }
 
-/// Reads and checks the files and builds the server config; the error names the file and says
-/// what is wrong with it.
-fn load(settings: &TlsSettings) -> std::result::Result<Loaded, String> {
-    let files = read_files(settings)?;
+/// Checks the files' bytes (certificate, key, client CAs) and builds the server config; the
+/// error names the file and says what is wrong with it.
+fn load(settings: &TlsSettings, files: Vec<Vec<u8>>) -> std::result::Result<Loaded, String> {
     let named = |path: &Path, why: String| format!("tls: {}: {why}", path.display());
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&files[0])
         .collect::<std::result::Result<_, _>>()

@@ -264,14 +264,7 @@ async fn the_demo_chain_traces_codes_at_every_node_and_lists_the_recall() {
     let forged = signed_get(
         &node.http_url,
         &format!("/v1/trace/enterprises/{supermarket}/stock?after=07"),
-        &Signing {
-            key: &regulator,
-            claimed: None,
-            audience: &node.id,
-            claimed_audience: None,
-            time: xinlian_sdk::now_ms(),
-            nonce: [60; 16],
-        },
+        &Signing::fresh(&regulator, &node.id, [60; 16]),
     )
     .send()
     .await
@@ -630,21 +623,10 @@ async fn scan_page_in_chromium(cluster: &Cluster, recalled: &TraceCode, sold: &T
     let regulator = keys::read_key_file(&cluster.layout.admin_keys[0], None).unwrap();
     let node = &cluster.layout.nodes[2];
     let path = format!("/scan/{recalled}?view=regulator");
-    let page = signed_get(
-        base,
-        &path,
-        &Signing {
-            key: &regulator,
-            claimed: None,
-            audience: &node.id,
-            claimed_audience: None,
-            time: xinlian_sdk::now_ms(),
-            nonce: [7; 16],
-        },
-    )
-    .send()
-    .await
-    .unwrap();
+    let page = signed_get(base, &path, &Signing::fresh(&regulator, &node.id, [7; 16]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let page = page.text().await.unwrap();
     assert!(

@@ -19,6 +19,24 @@ pub(crate) struct Signing<'a> {
     pub(crate) nonce: [u8; 16],
 }
 
+impl<'a> Signing<'a> {
+    /// A proper signing by `key` for the node `audience`, now, with `nonce`.
+    pub(crate) fn fresh(
+        key: &'a xinlian_core::crypto::PrivateKey,
+        audience: &'a str,
+        nonce: [u8; 16],
+    ) -> Self {
+        Signing {
+            key,
+            claimed: None,
+            audience,
+            claimed_audience: None,
+            time: xinlian_sdk::now_ms(),
+            nonce,
+        }
+    }
+}
+
 /// A GET signed as `signing` says, as raw HTTP.
 pub(crate) fn signed_get(
     url_base: &str,
