@@ -27,13 +27,14 @@ run-tls: build
 	$(XINLIAN) testnet up --nodes 4 --demo --mtls --dir $(TESTNET_DIR)-tls
 
 ## The tests: unit, property, conformance (OpenSSL), real node processes, every criterion
-## bench run once (`-- --test`) so the benches cannot rot, and schemathesis against a node's own
-## OpenAPI (scripts/schemathesis.sh).
+## bench run once (`-- --test`) so the benches cannot rot, schemathesis against a node's own
+## OpenAPI (scripts/schemathesis.sh), and promtool on the operators' alert rules (scripts/check-ops.sh).
 test: deps
 	cargo test --workspace $(FEATURES)
 	cargo bench -p xinlian-benches --bench crypto -- --test
 	cargo bench -p xinlian-benches --bench execute -- --test
 	scripts/schemathesis.sh
+	scripts/check-ops.sh
 
 lint: deps
 	cargo fmt --all -- --check

@@ -2,7 +2,8 @@
 # Installs what a fresh Debian machine lacks to build and test Xinlian:
 # libclang-dev (bindgen for RocksDB's C++ build), the openssl command (interoperability tests),
 # Debian's chromium (the scan page's headless browser test), iproute2 and iptables (partitions in
-# network namespaces), procps (kill, pkill), and schemathesis from PyPI.
+# network namespaces), procps (kill, pkill), prometheus (promtool, for the alert rules in ops/),
+# and schemathesis from PyPI.
 set -euo pipefail
 
 missing=()
@@ -15,6 +16,8 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 # kill and pkill for the testnet and README tests (cli/tests/it/testnet_cli.rs, readme.rs).
 command -v pkill >/dev/null 2>&1 || missing+=(procps)
+# promtool checks and unit-tests the operators' alert rules (scripts/check-ops.sh).
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # A CJK font, so the scan page's screenshot shows its Chinese labels.
 dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || missing+=(fonts-wqy-zenhei)
 # schemathesis (PyPI) for the API's hostile-input run against its own OpenAPI (make test).

@@ -115,6 +115,30 @@ async fn regossip(chain: std::sync::Arc<Chain>, network: network::NetworkHandle)
     }
 }
 
+/// How often the data directory's free space is read for the metrics.
+const DISK_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Keeps `xinlian_data_dir_available_bytes` current: a full disk stops the node (a failed
+/// durable write is fatal), so operators are warned while there is still room.
+async fn watch_disk(chain: std::sync::Arc<Chain>, data_dir: std::path::PathBuf) {
+    let mut interval = tokio::time::interval(DISK_CHECK_INTERVAL);
+    loop {
+        interval.tick().await;
+        #[cfg(target_os = "linux")]
+        match rustix::fs::statvfs(&data_dir) {
+            Ok(fs) => chain.metrics().set_data_dir_space(
+                fs.f_bavail.saturating_mul(fs.f_frsize),
+                fs.f_blocks.saturating_mul(fs.f_frsize),
+            ),
+            Err(e) => {
+                tracing::warn!(target: "xinlian.node", error = %e, dir = %data_dir.display(), "cannot read the data directory's free space")
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (&chain, &data_dir);
+    }
+}
+
 /// Runs a node until `shutdown` completes or a fatal error (a failed durable write) occurs.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
     let genesis = load_genesis(&config.genesis_file)?;
@@ -192,6 +216,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         fault,
     )?;
     tokio::spawn(regossip(chain.clone(), network.clone()));
+    tokio::spawn(watch_disk(chain.clone(), config.data_dir.clone()));
     chain.set_gossip(Box::new(move |tx| {
         network.send(network::Outgoing::Tx(Box::new(tx.clone())))
     }));

@@ -59,6 +59,10 @@ pub struct Metrics {
     /// zero that would read as "expires today".
     tls_cert_expiry_days: Family<CertLabel, Gauge<f64, AtomicU64>>,
     tls_reloads: Family<CodeLabel, Counter>,
+    peers_expected: Gauge,
+    mempool_txs_max: Gauge,
+    data_dir_available_bytes: Gauge,
+    data_dir_size_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -243,10 +247,42 @@ impl Metrics {
             "Changed TLS certificate files, by outcome: loaded, or refused (the old certificate is still served) (changes)",
             tls_reloads.clone(),
         );
+        // Bounds and capacities beside the values they bound, so a dashboard or an alert reads
+        // a ratio without knowing the node's config.
+        let peers_expected = Gauge::default();
+        registry.register(
+            "peers_expected",
+            "Other nodes of the registry this node should reach (nodes)",
+            peers_expected.clone(),
+        );
+        let mempool_txs_max = Gauge::default();
+        registry.register(
+            "mempool_txs_max",
+            "The mempool's bound, mempool_txs_max of node.toml (transactions)",
+            mempool_txs_max.clone(),
+        );
+        let data_dir_available_bytes = Gauge::default();
+        registry.register_with_unit(
+            "data_dir_available",
+            "Space left for the node's user on the data directory's file system",
+            Unit::Bytes,
+            data_dir_available_bytes.clone(),
+        );
+        let data_dir_size_bytes = Gauge::default();
+        registry.register_with_unit(
+            "data_dir_size",
+            "Size of the data directory's file system",
+            Unit::Bytes,
+            data_dir_size_bytes.clone(),
+        );
         Metrics {
             registry,
             tls_cert_expiry_days,
             tls_reloads,
+            peers_expected,
+            mempool_txs_max,
+            data_dir_available_bytes,
+            data_dir_size_bytes,
             consensus_halted,
             raft_loop_seen_ms,
             block_outcomes_reused,
@@ -425,6 +461,26 @@ impl Metrics {
             .set(i64::try_from(peers).unwrap_or(i64::MAX));
     }
 
+    /// Sets how many other nodes the registry says this node should reach.
+    pub fn set_peers_expected(&self, peers: usize) {
+        self.peers_expected
+            .set(i64::try_from(peers).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the mempool's bound (from config, once).
+    pub fn set_mempool_txs_max(&self, txs: usize) {
+        self.mempool_txs_max
+            .set(i64::try_from(txs).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the data directory's file system space: available to the node, and in all.
+    pub fn set_data_dir_space(&self, available: u64, size: u64) {
+        self.data_dir_available_bytes
+            .set(i64::try_from(available).unwrap_or(i64::MAX));
+        self.data_dir_size_bytes
+            .set(i64::try_from(size).unwrap_or(i64::MAX));
+    }
+
     /// Counts a peer message dropped before consensus.
     pub fn count_dropped_peer_message(&self, reason: &str) {
         self.peer_messages_dropped
@@ -458,5 +514,74 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String never fails");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// The metric names in `text`: every `xinlian_…` word.
+    fn names_in(text: &str) -> HashSet<String> {
+        let mut names = HashSet::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("xinlian_") {
+            let word: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            rest = &rest[at + word.len()..];
+            names.insert(word);
+        }
+        names
+    }
+
+    /// The operators' alert rules and dashboard (ops/) name only metrics the node exports, so
+    /// a renamed metric cannot leave an alert that never fires.
+    #[test]
+    fn dashboards_and_alerts_name_only_exported_metrics() {
+        let metrics = Metrics::new();
+        // Every family gets a series, so each renders its TYPE line.
+        metrics.count_rejected("x");
+        metrics.count_refused_block("x");
+        metrics.count_signature_check("x");
+        metrics.count_signed_query_refused("x");
+        metrics.count_dropped_peer_message("x");
+        metrics.count_peer_stream_wait("x");
+        metrics.count_compact_block_txs("x", 1);
+        metrics.apply_stage("x", Duration::ZERO);
+        metrics.set_tls_cert_expiry_days(std::path::Path::new("cert.pem"), 1.0);
+        metrics.count_tls_reload("x");
+        let exported: HashSet<String> = metrics
+            .render()
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|line| line.split(' ').next())
+            .map(str::to_string)
+            .collect();
+        let ops = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ops");
+        let mut checked = 0;
+        for file in [
+            "prometheus/xinlian-rules.yml",
+            "prometheus/xinlian-rules.test.yml",
+            "grafana/xinlian-node.json",
+        ] {
+            let text = std::fs::read_to_string(ops.join(file)).unwrap();
+            for name in names_in(&text) {
+                let family = ["_bucket", "_sum", "_count", "_total"]
+                    .iter()
+                    .find_map(|suffix| name.strip_suffix(suffix))
+                    .filter(|base| exported.contains(*base))
+                    .unwrap_or(&name);
+                assert!(
+                    exported.contains(family),
+                    "{file} names {name}, which the node does not export"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "only {checked} names found");
     }
 }

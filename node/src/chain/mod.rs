@@ -155,6 +155,7 @@ impl Chain {
         }
         let metrics = Metrics::new();
         metrics.set_height(head.height);
+        metrics.set_mempool_txs_max(config.mempool_txs_max);
         Ok(Chain {
             executor: Executor::new(ChainRules::from_genesis(&genesis)),
             storage,

@@ -369,8 +369,11 @@ fn update_peers(
     swarm: &mut libp2p::Swarm<Behaviour>,
     peers: &SharedPeers,
     membership: &Membership,
+    metrics: &crate::metrics::Metrics,
 ) {
     let next = Peers::from_membership(membership);
+    let local = *swarm.local_peer_id();
+    metrics.set_peers_expected(next.peer_to_raft.keys().filter(|p| **p != local).count());
     let Ok(mut peers) = peers.write() else {
         return;
     };
@@ -467,7 +470,7 @@ pub fn start(
         })
         .collect::<Result<_>>()?;
     let peers = SharedPeers::default();
-    update_peers(&mut swarm, &peers, &chain.membership());
+    update_peers(&mut swarm, &peers, &chain.membership(), chain.metrics());
     let context = StreamContext {
         chain: chain.clone(),
         peers: peers.clone(),
@@ -521,7 +524,7 @@ async fn run(
         tokio::select! {
             Ok(()) = membership.changed() => {
                 let current = membership.borrow_and_update().clone();
-                update_peers(&mut swarm, &links.peers, &current);
+                update_peers(&mut swarm, &links.peers, &current, chain.metrics());
                 links.raft.retain_members();
             }
             _ = redial.tick() => {
