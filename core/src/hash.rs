@@ -152,6 +152,10 @@ pub mod domains {
     pub const GENESIS: Domain = Domain("xinlian/genesis/v1");
     /// Member id from a public key.
     pub const MEMBER_ID: Domain = Domain("xinlian/member-id/v1");
+    /// What a voter signs for a committed block.
+    pub const COMMIT_VOTE: Domain = Domain("xinlian/commit-vote/v1");
+    /// Commit certificate hash.
+    pub const COMMIT_CERTIFICATE: Domain = Domain("xinlian/commit-certificate/v1");
 }
 
 #[cfg(test)]

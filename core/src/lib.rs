@@ -21,6 +21,7 @@
 pub mod api;
 pub mod auth;
 pub mod calendar;
+pub mod certificate;
 pub mod crypto;
 pub mod encoding;
 pub mod error;

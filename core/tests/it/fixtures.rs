@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use xinlian_core::certificate::{CommitCertificate, CommitVote, commit_vote_bytes};
 use xinlian_core::crypto::{PrivateKey, SignatureScheme};
 use xinlian_core::genesis::{Genesis, GenesisNode, GenesisOrganisation, Suite};
 use xinlian_core::types::{
@@ -124,6 +125,28 @@ fn samples() -> BTreeMap<String, Sample> {
         (
             encoding::encode(&failure),
             Box::new(move |s| failure.hash(s)),
+        ),
+    );
+    // What a voter signs, and a certificate of two votes (SM2 and Ed25519 node keys).
+    let vote_bytes = commit_vote_bytes("xinlian-fixture", 7, &Hash([6; 32]));
+    out.insert(
+        "commit_vote_signing".into(),
+        (vote_bytes.clone(), Box::new(move |s| s.digest(&vote_bytes))),
+    );
+    let certificate = CommitCertificate::new(
+        "xinlian-fixture",
+        7,
+        Hash([6; 32]),
+        vec![
+            CommitVote::sign(&sm2, "node0", "xinlian-fixture", 7, &Hash([6; 32])),
+            CommitVote::sign(&ed, "node1", "xinlian-fixture", 7, &Hash([6; 32])),
+        ],
+    );
+    out.insert(
+        "commit_certificate".into(),
+        (
+            certificate.to_bytes(),
+            Box::new(move |s| certificate.hash(s)),
         ),
     );
     let genesis_bytes = encoding::encode(&genesis);
