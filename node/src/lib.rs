@@ -217,6 +217,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     )?;
     tokio::spawn(regossip(chain.clone(), network.clone()));
     tokio::spawn(watch_disk(chain.clone(), config.data_dir.clone()));
+    let vote_network = network.clone();
+    chain.set_vote_sender(Box::new(move |vote| {
+        vote_network.send(network::Outgoing::Vote(vote))
+    }));
     chain.set_gossip(Box::new(move |tx| {
         network.send(network::Outgoing::Tx(Box::new(tx.clone())))
     }));

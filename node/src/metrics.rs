@@ -60,6 +60,8 @@ pub struct Metrics {
     tls_cert_expiry_days: Family<CertLabel, Gauge<f64, AtomicU64>>,
     tls_reloads: Family<CodeLabel, Counter>,
     peers_expected: Gauge,
+    commit_votes: Family<CodeLabel, Counter>,
+    certificates_formed: Counter,
     mempool_txs_max: Gauge,
     data_dir_available_bytes: Gauge,
     data_dir_size_bytes: Gauge,
@@ -255,6 +257,18 @@ impl Metrics {
             "Other nodes of the registry this node should reach (nodes)",
             peers_expected.clone(),
         );
+        let commit_votes = Family::<CodeLabel, Counter>::default();
+        registry.register(
+            "commit_votes",
+            "Peers' commit votes by outcome: accepted; other_block (a signed vote for another block than this node applied); bad_signature, not_a_voter (refused); duplicate, late, out_of_window (dropped unverified) (votes)",
+            commit_votes.clone(),
+        );
+        let certificates_formed = Counter::default();
+        registry.register(
+            "certificates_formed",
+            "Commit certificates this node formed and stored (certificates)",
+            certificates_formed.clone(),
+        );
         let mempool_txs_max = Gauge::default();
         registry.register(
             "mempool_txs_max",
@@ -280,6 +294,8 @@ impl Metrics {
             tls_cert_expiry_days,
             tls_reloads,
             peers_expected,
+            commit_votes,
+            certificates_formed,
             mempool_txs_max,
             data_dir_available_bytes,
             data_dir_size_bytes,
@@ -467,6 +483,20 @@ impl Metrics {
             .set(i64::try_from(peers).unwrap_or(i64::MAX));
     }
 
+    /// Counts `n` peers' commit votes with this outcome.
+    pub fn count_commit_votes(&self, outcome: &str, n: u64) {
+        self.commit_votes
+            .get_or_create(&CodeLabel {
+                code: outcome.to_string(),
+            })
+            .inc_by(n);
+    }
+
+    /// Counts a commit certificate formed.
+    pub fn count_certificate_formed(&self) {
+        self.certificates_formed.inc();
+    }
+
     /// Sets the mempool's bound (from config, once).
     pub fn set_mempool_txs_max(&self, txs: usize) {
         self.mempool_txs_max
@@ -554,6 +584,7 @@ mod tests {
         metrics.apply_stage("x", Duration::ZERO);
         metrics.set_tls_cert_expiry_days(std::path::Path::new("cert.pem"), 1.0);
         metrics.count_tls_reload("x");
+        metrics.count_commit_votes("x", 1);
         let exported: HashSet<String> = metrics
             .render()
             .lines()

@@ -24,6 +24,7 @@ use rocksdb::{
     Direction, IteratorMode, Options, WriteBatch, WriteOptions,
 };
 use xinlian_contracts::{ExecError, Space, StateReader, WriteSet};
+use xinlian_core::certificate::CommitCertificate;
 use xinlian_core::genesis::Genesis;
 use xinlian_core::limits::BLOCK_BYTES_MAX;
 use xinlian_core::types::{Block, Receipt};
@@ -53,6 +54,10 @@ const ALL_CFS: [&str; 8] = [
 const META_GENESIS: &[u8] = b"genesis";
 const META_HEAD: &[u8] = b"head";
 const META_APPLIED: &[u8] = b"applied_index";
+/// Prefix of the commit certificates this node formed (`cert/` ‖ height): node-local evidence,
+/// outside the state commitment, since each node gathers its own.
+const META_CERTIFICATE: &[u8] = b"cert/";
+
 /// Prefix of the signed requests and QR nonces accepted lately (`replay/` ‖ time ‖ id), so a
 /// restart does not reopen them to replay.
 const META_REPLAY: &[u8] = b"replay/";
@@ -306,6 +311,26 @@ impl Storage {
             &opts,
         )?;
         Ok(())
+    }
+
+    /// Stores the commit certificate of its height. Written through the WAL without a sync: a
+    /// certificate lost to a power cut is a missing certificate, never a wrong one.
+    pub fn put_certificate(&self, certificate: &CommitCertificate) -> Result<()> {
+        let key = [META_CERTIFICATE, &certificate.height.to_be_bytes()].concat();
+        self.db
+            .put_cf(self.cf(CF_META), key, certificate.to_bytes())?;
+        Ok(())
+    }
+
+    /// The commit certificate of the block at `height`, if this node formed one.
+    pub fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>> {
+        let key = [META_CERTIFICATE, &height.to_be_bytes()].concat();
+        let Some(bytes) = self.db.get_cf(self.cf(CF_META), key)? else {
+            return Ok(None);
+        };
+        CommitCertificate::from_bytes(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Corrupt(format!("the certificate of height {height}: {e}")))
     }
 
     /// Remembers an accepted signed request or QR nonce `id` of `owner`, accepted at `time_ms`.

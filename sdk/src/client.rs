@@ -120,6 +120,16 @@ impl Client {
         self.get(&format!("/v1/blocks/{height}")).await
     }
 
+    /// `GET /v1/blocks/{height}/certificate`: the voters' signatures on the block, once a
+    /// quorum of them reached the node. Check it with `CommitCertificate::verify` against the
+    /// voters' keys (`VoterSet::from_genesis` for a chain whose voters have not changed).
+    pub async fn block_certificate(
+        &self,
+        height: u64,
+    ) -> Result<xinlian_core::certificate::CommitCertificate> {
+        self.get(&format!("/v1/blocks/{height}/certificate")).await
+    }
+
     /// `GET /v1/blocks/latest`.
     pub async fn latest_block(&self) -> Result<BlockResponse> {
         self.get("/v1/blocks/latest").await

@@ -10,6 +10,7 @@ mod auth;
 mod backup;
 mod bad_input;
 mod bench;
+mod certificates;
 mod cli_errors;
 mod cluster;
 mod coldchain;

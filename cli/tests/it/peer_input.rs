@@ -12,10 +12,13 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, identity, noise, tcp, yamux};
 use protobuf::Message as _;
 use xinlian_consensus::{Message, MessageType};
+use xinlian_core::Hash;
+use xinlian_core::crypto::Signature;
+use xinlian_node::chain::PeerVote;
 use xinlian_node::network::{CompactEntry, PeerRequest, PeerResponse, raft_frame};
 use xinlian_sdk::keys;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, metric};
 
 /// A bare libp2p client speaking the node's protocols: request-response for gossip and sync,
 /// raw streams for Raft.
@@ -322,6 +325,56 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
     let outcome = ask(&mut member, &target, oversized).await;
     assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
 
+    // Commit votes in node 2's name: one whose signature does not verify (checked once: the
+    // same again is dropped unverified), one for a height no chain is near, and a request of
+    // more votes than one may carry.
+    let head = cluster.client(0).status().await.unwrap().height;
+    let forged = PeerVote {
+        height: head + 5,
+        block_hash: Hash([7; 32]),
+        signature: Signature([1; 64]),
+    };
+    for _ in 0..2 {
+        let outcome = ask(
+            &mut member,
+            &target,
+            PeerRequest::Votes(vec![forged.clone()]),
+        )
+        .await;
+        assert!(
+            matches!(outcome, Outcome::Answered(PeerResponse::Ack)),
+            "{outcome:?}"
+        );
+    }
+    let far = PeerVote {
+        height: u64::MAX,
+        ..forged.clone()
+    };
+    let outcome = ask(&mut member, &target, PeerRequest::Votes(vec![far])).await;
+    assert!(
+        matches!(outcome, Outcome::Answered(PeerResponse::Ack)),
+        "{outcome:?}"
+    );
+    let flood = PeerRequest::Votes(vec![forged.clone(); 65]);
+    let outcome = ask(&mut member, &target, flood).await;
+    assert!(
+        matches!(&outcome, Outcome::Answered(PeerResponse::Refused(r)) if r.contains("64 votes")),
+        "{outcome:?}"
+    );
+    let url = &cluster.layout.nodes[0].http_url;
+    for (code, n) in [("bad_signature", 1), ("duplicate", 1), ("out_of_window", 1)] {
+        let counted = metric(
+            url,
+            &format!("xinlian_commit_votes_total{{code=\"{code}\"}}"),
+        )
+        .await;
+        assert_eq!(counted, n, "{code}");
+    }
+    assert!(
+        cluster.client(0).block_certificate(head + 5).await.is_err(),
+        "no certificate from a forged vote"
+    );
+
     // Asking for a million blocks returns at most the sync batch.
     let greedy = PeerRequest::Blocks {
         from: 1,
@@ -341,7 +394,7 @@ async fn strangers_are_refused_and_bad_member_messages_are_dropped_and_counted()
             ("undecodable", 1),
             ("impersonation", 1),
             ("impossible_term", 1),
-            ("oversized", 1),
+            ("oversized", 2), // the Txs of 17 MiB and the 65 votes
             ("wrong_protocol", 1),
             ("undecodable_tx", 10),
             ("unreadable_request", 1),

@@ -80,10 +80,14 @@ pub struct BlockResponse {
     pub tx_hashes: Vec<Hash>,
     /// The transactions.
     pub txs: Vec<SignedTransaction>,
+    /// The voters' signatures on this block, once a quorum signed it (a moment after it
+    /// committed); check it with `CommitCertificate::verify` against the voters' keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::certificate::CommitCertificate>,
 }
 
 impl BlockResponse {
-    /// Builds the view of `block`.
+    /// Builds the view of `block`, without a certificate.
     pub fn new(block: Block, suite: crate::HashSuite) -> Self {
         BlockResponse {
             hash: block.header.hash(suite),
@@ -91,6 +95,7 @@ impl BlockResponse {
             header: block.header,
             signature: block.signature,
             txs: block.txs,
+            certificate: None,
         }
     }
 }

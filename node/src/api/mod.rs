@@ -53,6 +53,7 @@ pub fn router(
         .route("/v1/txs/{hash}", get(get_tx))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(get_block))
+        .route("/v1/blocks/{height}/certificate", get(block_certificate))
         .route("/v1/status", get(status))
         .route("/v1/events", get(events::events))
         .route("/v1/members/{public_key}", get(member))
@@ -221,11 +222,48 @@ async fn latest_block(State(chain): State<Arc<Chain>>) -> Result<Json<BlockRespo
 }
 
 async fn block_at(chain: &Arc<Chain>, height: u64) -> Result<Json<BlockResponse>, ApiError> {
-    let block = blocking(chain, move |c| Ok(c.storage().block(height)?)).await?;
-    let block = block.ok_or_else(|| {
-        ApiError::not_found("block_not_found", format!("no block at height {height}"))
+    let found = blocking(chain, move |c| {
+        Ok((c.storage().block(height)?, c.certificate(height)?))
+    })
+    .await?;
+    let (Some(block), certificate) = found else {
+        return Err(ApiError::not_found(
+            "block_not_found",
+            format!("no block at height {height}"),
+        ));
+    };
+    let mut response = BlockResponse::new(block, chain.suite());
+    response.certificate = certificate;
+    Ok(Json(response))
+}
+
+/// The commit certificate of a block: the signatures of a quorum of the voters.
+#[utoipa::path(get, path = "/v1/blocks/{height}/certificate", tag = "blocks",
+    params(("height" = String, Path, description = "Block height")),
+    responses(
+        (status = 200, description = "The certificate", body = xinlian_core::certificate::CommitCertificate),
+        (status = 400, description = "Not a height", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "No block there, or no quorum of votes reached this node yet", body = xinlian_core::api::ErrorResponse),
+    ))]
+async fn block_certificate(
+    State(chain): State<Arc<Chain>>,
+    ApiPath(height): ApiPath<String>,
+) -> Result<Json<xinlian_core::certificate::CommitCertificate>, ApiError> {
+    let height: u64 = height.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_height",
+            format!("height {height:?} is not a whole number"),
+        )
     })?;
-    Ok(Json(BlockResponse::new(block, chain.suite())))
+    let certificate = blocking(&chain, move |c| Ok(c.certificate(height)?)).await?;
+    certificate.map(Json).ok_or_else(|| {
+        ApiError::not_found(
+            "certificate_not_found",
+            format!(
+                "no certificate of height {height} here: the block is not there yet, or a quorum of voters' votes has not reached this node"
+            ),
+        )
+    })
 }
 
 /// A registered member: its organisation and role.

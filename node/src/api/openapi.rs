@@ -13,6 +13,7 @@ use utoipa::OpenApi;
         super::submit_tx,
         super::get_tx,
         super::get_block,
+        super::block_certificate,
         super::latest_block,
         super::status,
         super::events::events,

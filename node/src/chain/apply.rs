@@ -155,6 +155,9 @@ impl Chain {
         {
             self.reload_membership()?;
         }
+        // After the membership reload, so a block that changes the voters is voted on by the
+        // voters it leaves in force.
+        self.vote_on(new_head.height, block_hash)?;
         let done: Vec<Hash> = outcome.receipts.iter().map(|r| r.tx_hash).collect();
         self.finish(&done);
         self.prune_expired(new_head.height);

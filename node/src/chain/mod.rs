@@ -11,10 +11,12 @@
 mod admission;
 mod apply;
 mod build;
+mod certify;
 
 pub use admission::{Gossip, SubmitError};
 pub use apply::{Applied, BlockRefusal};
 pub use build::PIPELINE_DEPTH;
+pub use certify::{PeerVote, VOTE_WINDOW};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -72,6 +74,10 @@ pub struct Chain {
     /// first: when one commits, applying it reuses its execution instead of executing it a
     /// second time, and the next block may be built on the last.
     built: Mutex<std::collections::VecDeque<build::Built>>,
+    /// Votes gathered toward commit certificates.
+    certifier: Mutex<certify::Certifier>,
+    /// Sends this node's votes to its peers (set by the network).
+    vote_sender: std::sync::OnceLock<Box<dyn Fn(PeerVote) + Send + Sync>>,
 }
 
 /// A transaction the mempool dropped without it entering a block (expired or a duplicate).
@@ -173,6 +179,8 @@ impl Chain {
             metrics,
             leader: Mutex::new(None),
             gossip: std::sync::OnceLock::new(),
+            certifier: Mutex::default(),
+            vote_sender: std::sync::OnceLock::new(),
             membership: tokio::sync::watch::Sender::new(Arc::new(membership)),
             // Room for everything the mempool can hold, twice: a block's transactions are
             // usually still here when it is applied.

@@ -9,7 +9,10 @@ use xinlian_core::limits::BLOCK_TXS_MAX;
 use xinlian_core::types::SignedTransaction;
 
 use super::raft_stream::RAFT_PROTOCOL;
-use super::{PeerRequest, PeerResponse, Pending, SYNC_BLOCKS_MAX, SharedPeers, raft_id_of};
+use super::{
+    PeerRequest, PeerResponse, Pending, SYNC_BLOCKS_MAX, SharedPeers, VOTES_PER_REQUEST_MAX,
+    raft_id_of,
+};
 use crate::chain::Chain;
 
 /// Most bytes of gossiped transactions queued or being admitted.
@@ -42,6 +45,24 @@ pub(super) fn answer(
                 pending.relay.held(tx.clone());
             }
             admit_gossip(chain, txs)
+        }
+        PeerRequest::Votes(votes) => {
+            if votes.len() > VOTES_PER_REQUEST_MAX {
+                chain.metrics().count_dropped_peer_message("oversized");
+                return PeerResponse::Refused(format!(
+                    "at most {VOTES_PER_REQUEST_MAX} votes per request"
+                ));
+            }
+            let Some(node_id) = raft_id_of(peers, &peer).and_then(|id| chain.node_id_of(id)) else {
+                return PeerResponse::Refused("not a member".into());
+            };
+            match chain.receive_votes(&node_id, votes) {
+                Ok(()) => PeerResponse::Ack,
+                Err(e) => {
+                    tracing::warn!(target: "xinlian.node.p2p", error = %e, "storing a commit certificate failed");
+                    PeerResponse::Refused("not stored".into())
+                }
+            }
         }
         PeerRequest::Blocks { from, count } => {
             PeerResponse::Blocks(blocks_within(chain, from, count, pending.sync_bytes_max))

@@ -31,7 +31,7 @@ use xinlian_consensus::Message;
 use xinlian_core::crypto::PrivateKey;
 use xinlian_core::types::SignedTransaction;
 
-use crate::chain::Chain;
+use crate::chain::{Chain, PeerVote};
 use crate::fault::FaultSwitch;
 use crate::membership::Membership;
 use crate::raft_loop::Input;
@@ -84,7 +84,13 @@ pub enum PeerRequest {
         /// Positions in the block's transaction list (at most `BLOCK_TXS_MAX`).
         positions: Vec<u32>,
     },
+    /// The sender's own commit votes (at most [`VOTES_PER_REQUEST_MAX`]); whose they are is the
+    /// sender's identity on the transport, never a field of the message.
+    Votes(Vec<PeerVote>),
 }
+
+/// Most commit votes one request carries.
+pub const VOTES_PER_REQUEST_MAX: usize = 64;
 
 /// The answer.
 #[derive(Debug, Serialize, Deserialize)]
@@ -190,6 +196,8 @@ pub enum Outgoing {
     Raft(Message),
     /// A transaction to every peer.
     Tx(Box<SignedTransaction>),
+    /// This node's commit vote to every peer.
+    Vote(PeerVote),
     /// Fetch blocks from a peer (block sync); the answer goes to `reply`.
     FetchBlocks {
         /// The peer's Raft id.
@@ -566,6 +574,7 @@ fn send_outgoing(
     pending: &mut Pending,
 ) {
     let mut txs = Vec::new();
+    let mut votes = Vec::new();
     for item in items {
         match item {
             // The Raft sender reports what it cannot deliver (isolated too), so Raft learns of
@@ -615,12 +624,23 @@ fn send_outgoing(
                 pending.relay.held(bytes.clone());
                 txs.push(bytes);
             }
+            Outgoing::Vote(vote) => votes.push(vote),
+        }
+    }
+    let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
+    // A vote per block: small and rare beside gossip, so each batch goes straight to every peer;
+    // its answer is an acknowledgement nobody waits for.
+    for batch in votes.chunks(VOTES_PER_REQUEST_MAX) {
+        for peer in &connected {
+            swarm
+                .behaviour_mut()
+                .rpc
+                .send_request(peer, PeerRequest::Votes(batch.to_vec()));
         }
     }
     if txs.is_empty() {
         return;
     }
-    let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
     pending.gossip.send(
         &mut swarm.behaviour_mut().rpc,
         &connected,

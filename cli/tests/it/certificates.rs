@@ -1,0 +1,105 @@
+//! Commit certificates from real nodes (issue 13, part): every block a four-node chain commits
+//! gets, at every node, a certificate signed by a quorum of the genesis voters, which a client
+//! checks with nothing but the genesis; with one node cut off, the other three still certify.
+
+use std::time::{Duration, Instant};
+
+use xinlian_core::certificate::{CommitCertificate, VoterSet};
+use xinlian_sdk::Client;
+
+use crate::cluster::{Cluster, metric};
+
+/// The certificate of `height` at a node, once it formed there.
+async fn certificate_at(client: &Client, height: u64) -> CommitCertificate {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match client.block_certificate(height).await {
+            Ok(certificate) => return certificate,
+            Err(e) => {
+                assert_eq!(e.node_code(), Some("certificate_not_found"), "{e}");
+                assert!(
+                    Instant::now() < deadline,
+                    "no certificate of height {height} at {} within 15 s",
+                    client.base_url()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_committed_block_is_certified_by_a_quorum_of_the_genesis_voters_at_every_node() {
+    let cluster = Cluster::start(4).await;
+    let genesis = xinlian_node::load_genesis(&cluster.layout.genesis_file).unwrap();
+    let voters = VoterSet::from_genesis(&genesis);
+    assert_eq!((voters.len(), voters.quorum()), (4, 3));
+    let suite = genesis.hash_suite();
+    let mut last = 0;
+    for n in 0..4 {
+        last = cluster.commit_via(n, &format!("certified-{n}")).await.1;
+    }
+    for i in 0..4 {
+        cluster.wait_height(i, last).await;
+    }
+    for height in 1..=last {
+        for i in 0..4 {
+            let client = cluster.client(i);
+            let certificate = certificate_at(&client, height).await;
+            let block = client.block(height).await.unwrap();
+            certificate
+                .verify(
+                    &genesis.chain_id,
+                    height,
+                    &block.header.hash(suite),
+                    &voters,
+                )
+                .unwrap_or_else(|e| panic!("node {i}, height {height}: {e}"));
+            assert_eq!(block.certificate.as_ref(), Some(&certificate));
+            // A certificate is evidence about its own block only.
+            assert!(
+                certificate
+                    .verify(
+                        &genesis.chain_id,
+                        height + 1,
+                        &block.header.hash(suite),
+                        &voters
+                    )
+                    .is_err()
+            );
+        }
+    }
+    let url = &cluster.layout.nodes[0].http_url;
+    assert!(metric(url, "xinlian_commit_votes_total{code=\"accepted\"}").await > 0);
+    assert_eq!(
+        metric(url, "xinlian_commit_votes_total{code=\"bad_signature\"}").await,
+        0
+    );
+    let missing = cluster
+        .client(0)
+        .block_certificate(last + 1_000)
+        .await
+        .unwrap_err();
+    assert_eq!(missing.node_code(), Some("certificate_not_found"));
+
+    // One node cut off: the three others still reach the quorum, without its vote.
+    xinlian_testnet::set_isolated(cluster._dir.path(), 3, true)
+        .await
+        .unwrap();
+    let (_, height) = cluster.commit_via(0, "three of four").await;
+    let certificate = certificate_at(&cluster.client(0), height).await;
+    assert_eq!(certificate.votes.len(), 3);
+    assert!(certificate.votes.iter().all(|v| v.node_id != "node3"));
+    let block = cluster.client(0).block(height).await.unwrap();
+    certificate
+        .verify(
+            &genesis.chain_id,
+            height,
+            &block.header.hash(suite),
+            &voters,
+        )
+        .unwrap();
+    xinlian_testnet::set_isolated(cluster._dir.path(), 3, false)
+        .await
+        .unwrap();
+}

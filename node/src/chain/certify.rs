@@ -1,0 +1,229 @@
+//! Commit certificates (docs/formats.md): each voter signs the blocks it applies and sends the
+//! vote to its peers; every node keeps the votes for the heights around its head, and once a
+//! quorum of voters signed the hash it applied itself, stores the certificate and serves it with
+//! the block.
+//!
+//! Bounded against a hostile peer: a vote travels only as its sender's own (the sender's node id
+//! comes from the transport, not from the message), one vote per voter and height is checked
+//! (a second is dropped unverified, after a good or a bad one), and only heights within [`VOTE_WINDOW`] of the head are
+//! kept. A vote for another block than the one this node applied is counted
+//! (`other_block`): a quorum can only form on one hash, so it cannot certify, but it means a
+//! node holds a different block at that height.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use xinlian_core::Hash;
+use xinlian_core::certificate::{CommitCertificate, CommitVote, VoterSet, commit_vote_bytes};
+use xinlian_core::crypto::Signature;
+
+use super::{Chain, lock};
+use crate::Result;
+
+/// Heights around the head for which votes are kept: a follower applies a block a moment after
+/// the leader and its peers, so their votes arrive first, and a node catching up gets the votes
+/// of blocks it has not applied yet.
+pub const VOTE_WINDOW: u64 = 1024;
+
+/// One voter's vote as it travels between peers; whose it is, the transport says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerVote {
+    /// The block's height.
+    pub height: u64,
+    /// The block's hash.
+    pub block_hash: Hash,
+    /// The voter's signature over `commit_vote_bytes(chain, height, block_hash)`.
+    pub signature: Signature,
+}
+
+/// Votes gathered per height until a certificate forms.
+#[derive(Default)]
+pub(crate) struct Certifier {
+    rounds: BTreeMap<u64, Round>,
+    /// Heights certified lately, so later votes for them cost nothing.
+    certified: BTreeSet<u64>,
+}
+
+#[derive(Default)]
+struct Round {
+    /// The hash this node applied at the height, once it has.
+    applied: Option<Hash>,
+    /// Each voter's vote: the hash it signed and its signature.
+    votes: BTreeMap<String, (Hash, Signature)>,
+    /// Voters whose vote here did not verify: their next ones are dropped unverified, so a
+    /// member cannot make this node check signatures without end.
+    refused: BTreeSet<String>,
+}
+
+impl Chain {
+    /// After applying the block `block_hash` at `height`: signs this node's vote if it is a
+    /// voter, sends it to the peers, and stores the certificate if a quorum is now in.
+    pub(super) fn vote_on(&self, height: u64, block_hash: Hash) -> Result<()> {
+        let voters = self.voter_set();
+        let vote = voters.key(&self.node_id).is_some().then(|| {
+            CommitVote::sign(
+                &self.node_key,
+                &self.node_id,
+                &self.genesis.chain_id,
+                height,
+                &block_hash,
+            )
+        });
+        if let (Some(vote), Some(send)) = (&vote, self.vote_sender.get()) {
+            send(PeerVote {
+                height,
+                block_hash,
+                signature: vote.signature,
+            });
+        }
+        let formed = {
+            let mut certifier = lock(&self.certifier);
+            let round = certifier.rounds.entry(height).or_default();
+            round.applied = Some(block_hash);
+            if let Some(vote) = vote {
+                round
+                    .votes
+                    .insert(vote.node_id, (block_hash, vote.signature));
+            }
+            certifier.prune(height);
+            self.try_certify(&mut certifier, height, &voters)
+        };
+        self.store_certificate(formed)
+    }
+
+    /// Takes votes `node_id` sent: each checked against the voter's key and kept until its
+    /// height certifies. Every vote is counted by outcome (`xinlian_commit_votes_total`).
+    pub fn receive_votes(&self, node_id: &str, votes: Vec<PeerVote>) -> Result<()> {
+        let voters = self.voter_set();
+        let Some(key) = voters.key(node_id) else {
+            self.metrics
+                .count_commit_votes("not_a_voter", votes.len() as u64);
+            return Ok(());
+        };
+        let head = self.head().height;
+        let chain_id = &self.genesis.chain_id;
+        let mut formed = Vec::new();
+        for vote in votes {
+            let in_window = vote.height.saturating_add(VOTE_WINDOW) > head
+                && vote.height <= head.saturating_add(VOTE_WINDOW);
+            let outcome =
+                {
+                    let certifier = lock(&self.certifier);
+                    if !in_window {
+                        "out_of_window"
+                    } else if certifier.certified.contains(&vote.height) {
+                        "late"
+                    } else if certifier.rounds.get(&vote.height).is_some_and(|r| {
+                        r.votes.contains_key(node_id) || r.refused.contains(node_id)
+                    }) {
+                        "duplicate"
+                    } else {
+                        ""
+                    }
+                };
+            if !outcome.is_empty() {
+                self.metrics.count_commit_votes(outcome, 1);
+                continue;
+            }
+            // Checked outside the lock: an SM2 verification is the slow part.
+            let message = commit_vote_bytes(chain_id, vote.height, &vote.block_hash);
+            if key.verify(&message, &vote.signature).is_err() {
+                self.metrics.count_commit_votes("bad_signature", 1);
+                lock(&self.certifier)
+                    .rounds
+                    .entry(vote.height)
+                    .or_default()
+                    .refused
+                    .insert(node_id.to_string());
+                continue;
+            }
+            let mut certifier = lock(&self.certifier);
+            let round = certifier.rounds.entry(vote.height).or_default();
+            if round.applied.is_some_and(|hash| hash != vote.block_hash) {
+                self.metrics.count_commit_votes("other_block", 1);
+            } else {
+                self.metrics.count_commit_votes("accepted", 1);
+            }
+            round
+                .votes
+                .insert(node_id.to_string(), (vote.block_hash, vote.signature));
+            formed.push(self.try_certify(&mut certifier, vote.height, &voters));
+        }
+        for certificate in formed {
+            self.store_certificate(certificate)?;
+        }
+        Ok(())
+    }
+
+    /// The certificate of the block at `height`, once a quorum signed it.
+    pub fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>> {
+        self.storage.certificate(height)
+    }
+
+    /// The voters in force now (the registry as of the head): active nodes that are not
+    /// learners.
+    pub fn voter_set(&self) -> VoterSet {
+        let membership = self.membership();
+        VoterSet::new(
+            membership
+                .active()
+                .filter(|node| !node.learner)
+                .map(|node| (node.id.clone(), node.public_key.clone())),
+        )
+    }
+
+    /// Sends this node's votes to its peers (set once by the network).
+    pub fn set_vote_sender(&self, send: Box<dyn Fn(PeerVote) + Send + Sync>) {
+        let _ = self.vote_sender.set(send);
+    }
+
+    /// A certificate for `height` if the block this node applied there has a quorum of votes.
+    fn try_certify(
+        &self,
+        certifier: &mut Certifier,
+        height: u64,
+        voters: &VoterSet,
+    ) -> Option<CommitCertificate> {
+        let round = certifier.rounds.get(&height)?;
+        let applied = round.applied?;
+        let votes: Vec<CommitVote> = round
+            .votes
+            .iter()
+            .filter(|(node_id, (hash, _))| *hash == applied && voters.key(node_id).is_some())
+            .map(|(node_id, (_, signature))| CommitVote {
+                node_id: node_id.clone(),
+                signature: *signature,
+            })
+            .collect();
+        if votes.len() < voters.quorum() {
+            return None;
+        }
+        certifier.rounds.remove(&height);
+        certifier.certified.insert(height);
+        Some(CommitCertificate::new(
+            &self.genesis.chain_id,
+            height,
+            applied,
+            votes,
+        ))
+    }
+
+    fn store_certificate(&self, certificate: Option<CommitCertificate>) -> Result<()> {
+        let Some(certificate) = certificate else {
+            return Ok(());
+        };
+        self.storage.put_certificate(&certificate)?;
+        self.metrics.count_certificate_formed();
+        Ok(())
+    }
+}
+
+impl Certifier {
+    /// Forgets rounds and certified heights that fell out of the window below `head`; a height
+    /// that never reached a quorum in time stays without a certificate.
+    fn prune(&mut self, head: u64) {
+        let floor = head.saturating_sub(VOTE_WINDOW);
+        self.rounds = self.rounds.split_off(&floor);
+        self.certified = self.certified.split_off(&floor);
+    }
+}
