@@ -201,13 +201,17 @@ async fn get_block(
     State(chain): State<Arc<Chain>>,
     ApiPath(height): ApiPath<String>,
 ) -> Result<Json<BlockResponse>, ApiError> {
-    let height: u64 = height.parse().map_err(|_| {
+    block_at(&chain, parse_height(&height)?).await
+}
+
+/// A height in a path: a whole number, or 400 `invalid_height`.
+fn parse_height(text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| {
         ApiError::bad_request(
             "invalid_height",
-            format!("height {height:?} is not a whole number"),
+            format!("height {text:?} is not a whole number"),
         )
-    })?;
-    block_at(&chain, height).await
+    })
 }
 
 /// The latest block.
@@ -249,12 +253,7 @@ async fn block_certificate(
     State(chain): State<Arc<Chain>>,
     ApiPath(height): ApiPath<String>,
 ) -> Result<Json<xinlian_core::certificate::CommitCertificate>, ApiError> {
-    let height: u64 = height.parse().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_height",
-            format!("height {height:?} is not a whole number"),
-        )
-    })?;
+    let height = parse_height(&height)?;
     let certificate = blocking(&chain, move |c| Ok(c.certificate(height)?)).await?;
     certificate.map(Json).ok_or_else(|| {
         ApiError::not_found(
