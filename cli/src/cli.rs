@@ -451,6 +451,21 @@ pub(crate) enum BlockCommand {
         /// Height, or `latest`.
         height: String,
     },
+    /// Check a block's commit certificate against the voters of a genesis you hold: the node
+    /// is not trusted, the block's hash is computed here. Prints what was certified; exit 3 when
+    /// the certificate does not certify the block, or none formed yet.
+    ///
+    /// Example: xinlian block verify 12 --genesis ./mychain/genesis.toml
+    Verify {
+        #[command(flatten)]
+        node: NodeArg,
+        /// Height, or `latest` (whose certificate may not have formed yet).
+        height: String,
+        /// The chain's genesis (TOML), the trust anchor: its nodes are the voters (right until
+        /// governance changes the voters; docs/formats.md).
+        #[arg(long)]
+        genesis: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

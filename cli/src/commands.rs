@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use xinlian_core::Hash;
 use xinlian_core::types::{Call, GovCall};
-use xinlian_sdk::keys;
+use xinlian_sdk::{Client, keys};
 
 use crate::cli::{
     BlockCommand, Cli, Command, GovCommand, InitArgs, KeyCommand, NodeArg, NodeCommand, TlsArgs,
@@ -47,22 +47,60 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
         Command::Tx(command) => tx(command).await,
         Command::Status(node) => print_json(&node.client()?.status().await?),
         Command::Block(BlockCommand::Get { node, height }) => {
-            let client = node.client()?;
-            let block =
-                match height.as_str() {
-                    "latest" => client.latest_block().await?,
-                    h => {
-                        client
-                            .block(h.parse().with_context(|| {
-                                format!("height {h:?} is not a number or `latest`")
-                            })?)
-                            .await?
-                    }
-                };
-            print_json(&block)
+            print_json(&block_at(&node.client()?, &height).await?)
         }
+        Command::Block(BlockCommand::Verify {
+            node,
+            height,
+            genesis,
+        }) => verify_block(&node.client()?, &height, &genesis).await,
         Command::Testnet(command) => crate::testnet_cli::run(command).await,
     }
+}
+
+/// The block at `height` (a number or `latest`).
+async fn block_at(client: &Client, height: &str) -> Result<xinlian_core::api::BlockResponse> {
+    Ok(match height {
+        "latest" => client.latest_block().await?,
+        h => {
+            client
+                .block(
+                    h.parse()
+                        .with_context(|| format!("height {h:?} is not a number or `latest`"))?,
+                )
+                .await?
+        }
+    })
+}
+
+/// `block verify`: the block's certificate checked against `genesis`'s voters, with the hash
+/// computed here from the header the node sent.
+async fn verify_block(client: &Client, height: &str, genesis: &Path) -> Result<()> {
+    let genesis = xinlian_node::load_genesis(genesis)?;
+    let block = block_at(client, height).await?;
+    let height = block.header.height;
+    let block_hash = block.header.hash(genesis.hash_suite());
+    let voters = xinlian_core::certificate::VoterSet::from_genesis(&genesis);
+    let Some(certificate) = block.certificate else {
+        return Err(crate::report::NotAcceptable(format!(
+            "block {height} has no commit certificate at this node yet (a quorum of votes forms a moment after the block commits; try again)"
+        ))
+        .into());
+    };
+    certificate
+        .verify(&genesis.chain_id, height, &block_hash, &voters)
+        .map_err(|e| {
+            crate::report::NotAcceptable(format!("block {height} is not certified: {e}"))
+        })?;
+    print_json(&serde_json::json!({
+        "chain_id": genesis.chain_id,
+        "height": height,
+        "block_hash": block_hash,
+        "certified": true,
+        "signed_by": certificate.votes.iter().map(|v| &v.node_id).collect::<Vec<_>>(),
+        "voters": voters.len(),
+        "quorum": voters.quorum(),
+    }))
 }
 
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {

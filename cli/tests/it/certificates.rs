@@ -82,6 +82,32 @@ async fn every_committed_block_is_certified_by_a_quorum_of_the_genesis_voters_at
         .unwrap_err();
     assert_eq!(missing.node_code(), Some("certificate_not_found"));
 
+    // The CLI checks a certificate against a genesis the user holds (exit 0), and refuses one
+    // checked against another chain's voters (exit 3, with the reason).
+    let genesis_file = cluster.layout.genesis_file.to_str().unwrap().to_string();
+    let verify = |genesis: &str| {
+        std::process::Command::new(crate::harness::XINLIAN)
+            .args(["block", "verify", &last.to_string(), "--genesis", genesis])
+            .args(["--node", url])
+            .output()
+            .unwrap()
+    };
+    let verified = verify(&genesis_file);
+    assert!(verified.status.success(), "{verified:?}");
+    let answer: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(answer["certified"], true);
+    assert!(answer["signed_by"].as_array().unwrap().len() >= 3);
+    let other = tempfile::NamedTempFile::new().unwrap();
+    let text = std::fs::read_to_string(&genesis_file).unwrap();
+    std::fs::write(
+        other.path(),
+        text.replace("\"xinlian-local\"", "\"xinlian-other\""),
+    )
+    .unwrap();
+    let refused = verify(other.path().to_str().unwrap());
+    assert_eq!(refused.status.code(), Some(3), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not certified"));
+
     // One node cut off: the three others still reach the quorum, without its vote.
     xinlian_testnet::set_isolated(cluster._dir.path(), 3, true)
         .await
