@@ -177,6 +177,11 @@ impl VoterSet {
         )
     }
 
+    /// The voters, by node id.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &PublicKey)> {
+        self.voters.iter()
+    }
+
     /// A voter's key.
     pub fn key(&self, node_id: &str) -> Option<&PublicKey> {
         self.voters.get(node_id)

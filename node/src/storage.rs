@@ -15,6 +15,7 @@
 //! Every block is written in one synced write batch together with its receipts, state, indexes
 //! and the new head, so after a crash at any moment the store holds the whole block or none of it.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -24,7 +25,8 @@ use rocksdb::{
     Direction, IteratorMode, Options, WriteBatch, WriteOptions,
 };
 use xinlian_contracts::{ExecError, Space, StateReader, WriteSet};
-use xinlian_core::certificate::CommitCertificate;
+use xinlian_core::certificate::{CommitCertificate, VoterSet};
+use xinlian_core::crypto::PublicKey;
 use xinlian_core::genesis::Genesis;
 use xinlian_core::limits::BLOCK_BYTES_MAX;
 use xinlian_core::types::{Block, Receipt};
@@ -57,6 +59,10 @@ const META_APPLIED: &[u8] = b"applied_index";
 /// Prefix of the commit certificates this node formed (`cert/` ‖ height): node-local evidence,
 /// outside the state commitment, since each node gathers its own.
 const META_CERTIFICATE: &[u8] = b"cert/";
+
+/// Prefix of the voter sets (`voters/` ‖ height): the set in force from that height on, written
+/// when a block changes it, so a certificate is formed with the voters of its own height.
+const META_VOTERS: &[u8] = b"voters/";
 
 /// Prefix of the signed requests and QR nonces accepted lately (`replay/` ‖ time ‖ id), so a
 /// restart does not reopen them to replay.
@@ -331,6 +337,38 @@ impl Storage {
         CommitCertificate::from_bytes(&bytes)
             .map(Some)
             .map_err(|e| Error::Corrupt(format!("the certificate of height {height}: {e}")))
+    }
+
+    /// Records the voter set in force from `height` on.
+    pub fn put_voters(&self, height: u64, voters: &VoterSet) -> Result<()> {
+        let entries: Vec<(String, PublicKey)> = voters
+            .iter()
+            .map(|(id, key)| (id.clone(), key.clone()))
+            .collect();
+        let key = [META_VOTERS, &height.to_be_bytes()].concat();
+        self.db
+            .put_cf(self.cf(CF_META), key, encoding::encode(&entries))?;
+        Ok(())
+    }
+
+    /// Every recorded voter set, by the height it took effect.
+    pub fn voter_history(&self) -> Result<BTreeMap<u64, VoterSet>> {
+        let mut history = BTreeMap::new();
+        for item in self.db.iterator_cf(
+            self.cf(CF_META),
+            IteratorMode::From(META_VOTERS, Direction::Forward),
+        ) {
+            let (key, value) = item?;
+            let Some(height) = key.strip_prefix(META_VOTERS) else {
+                break;
+            };
+            let height = <[u8; 8]>::try_from(height)
+                .map_err(|_| Error::Corrupt("a voter set's key is malformed".into()))?;
+            let entries: Vec<(String, PublicKey)> = encoding::decode(&value, "voter set", 1 << 20)
+                .map_err(|e| Error::Corrupt(format!("a voter set: {e}")))?;
+            history.insert(u64::from_be_bytes(height), VoterSet::new(entries));
+        }
+        Ok(history)
     }
 
     /// Remembers an accepted signed request or QR nonce `id` of `owner`, accepted at `time_ms`.

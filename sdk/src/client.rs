@@ -130,6 +130,12 @@ impl Client {
         self.get(&format!("/v1/blocks/{height}/certificate")).await
     }
 
+    /// `GET /v1/gov/voters?height=`: the voters whose votes certify the block at `height`, as
+    /// the node recorded them.
+    pub async fn voters_at(&self, height: u64) -> Result<xinlian_core::api::VotersResponse> {
+        self.get(&format!("/v1/gov/voters?height={height}")).await
+    }
+
     /// `GET /v1/blocks/latest`.
     pub async fn latest_block(&self) -> Result<BlockResponse> {
         self.get("/v1/blocks/latest").await

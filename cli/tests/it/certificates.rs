@@ -10,7 +10,7 @@ use xinlian_sdk::Client;
 use crate::cluster::{Cluster, metric};
 
 /// The certificate of `height` at a node, once it formed there.
-async fn certificate_at(client: &Client, height: u64) -> CommitCertificate {
+pub(crate) async fn certificate_at(client: &Client, height: u64) -> CommitCertificate {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         match client.block_certificate(height).await {

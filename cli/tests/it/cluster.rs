@@ -229,6 +229,28 @@ impl Cluster {
         (hash, status.height.unwrap())
     }
 
+    /// Checks that node `i`'s certificate of `height` verifies against `voters` (waiting for
+    /// it to form).
+    pub(crate) async fn assert_certified(
+        &self,
+        i: usize,
+        height: u64,
+        voters: &xinlian_core::api::VotersResponse,
+    ) {
+        let genesis = xinlian_node::load_genesis(&self.layout.genesis_file).unwrap();
+        let client = self.client(i);
+        let certificate = crate::certificates::certificate_at(&client, height).await;
+        let block = client.block(height).await.unwrap();
+        certificate
+            .verify(
+                &genesis.chain_id,
+                height,
+                &block.header.hash(genesis.hash_suite()),
+                &voters.voter_set(),
+            )
+            .unwrap_or_else(|e| panic!("height {height}: {e}"));
+    }
+
     /// Waits until node `i` reaches `height`.
     pub(crate) async fn wait_height(&self, i: usize, height: u64) {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -480,6 +502,18 @@ async fn governance_adds_a_voter_and_a_learner_and_removes_the_leader() {
     }
     cluster.assert_identical(height).await;
     assert!(height > first);
+    // Certificates follow the voters: a block before the change counts the three of genesis,
+    // one after it the four; the new node, which applied every block itself, recorded the same.
+    let before = cluster.client(0).voters_at(first).await.unwrap();
+    let after = cluster.client(0).voters_at(height).await.unwrap();
+    assert_eq!((before.voters.len(), after.voters.len()), (3, 4));
+    assert_eq!(after.quorum, 3);
+    assert_eq!(
+        cluster.client(voter).voters_at(height).await.unwrap(),
+        after
+    );
+    cluster.assert_certified(0, first, &before).await;
+    cluster.assert_certified(0, height, &after).await;
 
     // A learner replicates (and forwards transactions) without a vote.
     let (learner, change) = cluster.spawn_joiner(true).await;
@@ -550,6 +584,12 @@ async fn governance_adds_a_voter_and_a_learner_and_removes_the_leader() {
         cluster.wait_height(*i, last).await;
     }
     cluster.assert_identical_among(&others, last).await;
+    let voters = cluster.client(others[0]).voters_at(last).await.unwrap();
+    let removed_id = cluster.layout.nodes[leader].id.clone();
+    assert!(voters.voters.iter().all(|v| v.node_id != removed_id));
+    assert_eq!(voters.voters.len(), 3, "four voters less the removed one");
+    // Asked of a node still in the chain: the removed one (perhaps node 0) applies no more.
+    cluster.assert_certified(others[0], last, &voters).await;
 
     // Restarted, a removed node refuses to take part and says why.
     cluster.kill_9(leader);

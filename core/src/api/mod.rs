@@ -160,6 +160,41 @@ pub struct GovNodesResponse {
     pub raft_learners: Vec<u64>,
 }
 
+/// Answer to `GET /v1/gov/voters`: the voters whose votes certify blocks at a height.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VotersResponse {
+    /// The height asked about.
+    pub height: u64,
+    /// The height from which this set is in force (the block that last changed it).
+    pub since_height: u64,
+    /// Votes a certificate needs: a majority.
+    pub quorum: usize,
+    /// The voters, by node id.
+    pub voters: Vec<VoterEntry>,
+}
+
+/// One voter: its node id and block-signing key.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoterEntry {
+    /// The node id.
+    pub node_id: String,
+    /// Its node key, which signs its votes.
+    pub public_key: crate::crypto::PublicKey,
+}
+
+impl VotersResponse {
+    /// The set as a verifier takes it.
+    pub fn voter_set(&self) -> crate::certificate::VoterSet {
+        crate::certificate::VoterSet::new(
+            self.voters
+                .iter()
+                .map(|v| (v.node_id.clone(), v.public_key.clone())),
+        )
+    }
+}
+
 /// Where a proposal stands.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,9 @@ use axum::extract::State;
 use serde::Deserialize;
 use xinlian_contracts::{Overlay, governance};
 use xinlian_core::Hash;
-use xinlian_core::api::{GovNodesResponse, ProposalStatus, ProposalView, ProposalsResponse};
+use xinlian_core::api::{
+    GovNodesResponse, ProposalStatus, ProposalView, ProposalsResponse, VoterEntry, VotersResponse,
+};
 use xinlian_core::types::Proposal;
 
 use super::paging::{next_link, page};
@@ -41,6 +43,52 @@ pub(super) async fn nodes(State(chain): State<Arc<Chain>>) -> Json<GovNodesRespo
         raft_voters: membership.raft_voters().to_vec(),
         raft_learners: membership.raft_learners().to_vec(),
     })
+}
+
+/// Height of `GET /v1/gov/voters`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VotersQuery {
+    /// The height (default: the head); at most the head.
+    #[param(minimum = 0)]
+    height: Option<u64>,
+}
+
+/// The voters in force at a height, whose votes certify its block. As this node recorded them:
+/// a client that trusts no node follows the governance blocks' certificates from genesis.
+#[utoipa::path(get, path = "/v1/gov/voters", tag = "governance",
+    params(VotersQuery),
+    responses(
+        (status = 200, description = "The voters at the height", body = VotersResponse),
+        (status = 400, description = "Not a height", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "Above the head: the voters of a block not applied yet are not known", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn voters(
+    State(chain): State<Arc<Chain>>,
+    ApiQuery(query): ApiQuery<VotersQuery>,
+) -> Result<Json<VotersResponse>, ApiError> {
+    let head = chain.head().height;
+    let height = query.height.unwrap_or(head);
+    if height > head {
+        return Err(ApiError::not_found(
+            "block_not_found",
+            format!("no block at height {height} yet (the head is {head})"),
+        ));
+    }
+    let (since_height, set) = chain.voters_since(height);
+    Ok(Json(VotersResponse {
+        height,
+        since_height,
+        quorum: set.quorum(),
+        voters: set
+            .iter()
+            .map(|(node_id, public_key)| VoterEntry {
+                node_id: node_id.clone(),
+                public_key: public_key.clone(),
+            })
+            .collect(),
+    }))
 }
 
 /// Proposals, newest first.

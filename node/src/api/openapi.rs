@@ -19,6 +19,7 @@ use utoipa::OpenApi;
         super::events::events,
         super::member,
         super::gov::nodes,
+        super::gov::voters,
         super::gov::proposals,
         super::gov::proposal,
         super::trace::code,

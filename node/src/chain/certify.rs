@@ -36,12 +36,15 @@ pub struct PeerVote {
     pub signature: Signature,
 }
 
-/// Votes gathered per height until a certificate forms.
+/// Votes gathered per height until a certificate forms, and the voters of each height.
 #[derive(Default)]
 pub(crate) struct Certifier {
     rounds: BTreeMap<u64, Round>,
     /// Heights certified lately, so later votes for them cost nothing.
     certified: BTreeSet<u64>,
+    /// The voter set in force from each height on where it changed (the registry after
+    /// applying that block), as stored; a block's votes count against its own height's set.
+    history: BTreeMap<u64, VoterSet>,
 }
 
 #[derive(Default)]
@@ -60,6 +63,13 @@ impl Chain {
     /// voter, sends it to the peers, and stores the certificate if a quorum is now in.
     pub(super) fn vote_on(&self, height: u64, block_hash: Hash) -> Result<()> {
         let voters = self.voter_set();
+        {
+            let mut certifier = lock(&self.certifier);
+            if certifier.history.values().next_back() != Some(&voters) {
+                self.storage.put_voters(height, &voters)?;
+                certifier.history.insert(height, voters.clone());
+            }
+        }
         let vote = voters.key(&self.node_id).is_some().then(|| {
             CommitVote::sign(
                 &self.node_key,
@@ -86,7 +96,7 @@ impl Chain {
                     .insert(vote.node_id, (block_hash, vote.signature));
             }
             certifier.prune(height);
-            self.try_certify(&mut certifier, height, &voters)
+            self.try_certify(&mut certifier, height)
         };
         self.store_certificate(formed)
     }
@@ -94,12 +104,6 @@ impl Chain {
     /// Takes votes `node_id` sent: each checked against the voter's key and kept until its
     /// height certifies. Every vote is counted by outcome (`xinlian_commit_votes_total`).
     pub fn receive_votes(&self, node_id: &str, votes: Vec<PeerVote>) -> Result<()> {
-        let voters = self.voter_set();
-        let Some(key) = voters.key(node_id) else {
-            self.metrics
-                .count_commit_votes("not_a_voter", votes.len() as u64);
-            return Ok(());
-        };
         let head = self.head().height;
         let chain_id = &self.genesis.chain_id;
         let mut formed = Vec::new();
@@ -125,6 +129,13 @@ impl Chain {
                 self.metrics.count_commit_votes(outcome, 1);
                 continue;
             }
+            // The voters of the vote's height: known for heights applied here; for a height
+            // ahead, those in force now (the set is checked again when the certificate forms).
+            let voters = self.voters_at(vote.height);
+            let Some(key) = voters.key(node_id) else {
+                self.metrics.count_commit_votes("not_a_voter", 1);
+                continue;
+            };
             // Checked outside the lock: an SM2 verification is the slow part.
             let message = commit_vote_bytes(chain_id, vote.height, &vote.block_hash);
             if key.verify(&message, &vote.signature).is_err() {
@@ -147,7 +158,7 @@ impl Chain {
             round
                 .votes
                 .insert(node_id.to_string(), (vote.block_hash, vote.signature));
-            formed.push(self.try_certify(&mut certifier, vote.height, &voters));
+            formed.push(self.try_certify(&mut certifier, vote.height));
         }
         for certificate in formed {
             self.store_certificate(certificate)?;
@@ -177,13 +188,44 @@ impl Chain {
         let _ = self.vote_sender.set(send);
     }
 
-    /// A certificate for `height` if the block this node applied there has a quorum of votes.
-    fn try_certify(
-        &self,
-        certifier: &mut Certifier,
-        height: u64,
-        voters: &VoterSet,
-    ) -> Option<CommitCertificate> {
+    /// The voters in force at `height`: the set recorded at the last change at or below it
+    /// (the current set for a height above every change).
+    pub fn voters_at(&self, height: u64) -> VoterSet {
+        self.voters_since(height).1
+    }
+
+    /// The voters in force at `height` and the height they took effect.
+    pub fn voters_since(&self, height: u64) -> (u64, VoterSet) {
+        let found = lock(&self.certifier)
+            .history
+            .range(..=height)
+            .next_back()
+            .map(|(since, voters)| (*since, voters.clone()));
+        found.unwrap_or_else(|| (0, self.voter_set()))
+    }
+
+    /// Reads the recorded voter sets at start; a store from before they were recorded starts
+    /// its history with the voters of its head.
+    pub(super) fn load_voter_history(&self) -> Result<()> {
+        let mut history = self.storage.voter_history()?;
+        if history.is_empty() {
+            let voters = self.voter_set();
+            let head = self.head().height;
+            self.storage.put_voters(head, &voters)?;
+            history.insert(head, voters);
+        }
+        lock(&self.certifier).history = history;
+        Ok(())
+    }
+
+    /// A certificate for `height` if the block this node applied there has a quorum of the
+    /// votes of that height's voters.
+    fn try_certify(&self, certifier: &mut Certifier, height: u64) -> Option<CommitCertificate> {
+        let voters = certifier
+            .history
+            .range(..=height)
+            .next_back()
+            .map(|(_, voters)| voters.clone())?;
         let round = certifier.rounds.get(&height)?;
         let applied = round.applied?;
         let votes: Vec<CommitVote> = round

@@ -162,7 +162,7 @@ impl Chain {
         let metrics = Metrics::new();
         metrics.set_height(head.height);
         metrics.set_mempool_txs_max(config.mempool_txs_max);
-        Ok(Chain {
+        let chain = Chain {
             executor: Executor::new(ChainRules::from_genesis(&genesis)),
             storage,
             genesis,
@@ -187,7 +187,9 @@ impl Chain {
             verified: Mutex::new(VerifiedCache::new(2 * config.mempool_txs_max)),
             halted: Mutex::new(None),
             built: Mutex::default(),
-        })
+        };
+        chain.load_voter_history()?;
+        Ok(chain)
     }
 
     /// The chain's hash suite.
