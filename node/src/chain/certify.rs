@@ -269,3 +269,182 @@ impl Certifier {
         self.certified = self.certified.split_off(&floor);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use xinlian_core::crypto::{PrivateKey, SignatureScheme};
+    use xinlian_core::genesis::{Genesis, GenesisNode, GenesisOrganisation, Suite};
+    use xinlian_core::ids::Uscc;
+    use xinlian_core::types::{Block, Call, OrgRole, SystemCall, Transaction};
+
+    use super::*;
+    use crate::chain::Applied;
+    use crate::config::Config;
+
+    const CHAIN: &str = "certify";
+
+    fn key(seed: u8) -> PrivateKey {
+        PrivateKey::from_seed(SignatureScheme::Sm2, [seed; 32]).unwrap()
+    }
+
+    /// Two voters, `n` (key 2) and `m` (key 4): a certificate needs both.
+    fn genesis() -> Genesis {
+        let node = |id: &str, seed: u8| GenesisNode {
+            id: id.into(),
+            public_key: key(seed).public_key(),
+            p2p_peer_id: format!("peer-{id}"),
+        };
+        Genesis {
+            chain_id: CHAIN.into(),
+            suite: Suite::Gm,
+            signature_schemes: vec![SignatureScheme::Sm2],
+            genesis_time_ms: 0,
+            organisations: vec![GenesisOrganisation {
+                uscc: Uscc::with_check_character("11410100MB1234567").unwrap(),
+                name: "org".into(),
+                roles: vec![OrgRole::Admin],
+                admins: vec![key(1).public_key()],
+                nodes: vec![node("n", 2), node("m", 4)],
+            }],
+        }
+    }
+
+    fn chain_n(dir: &std::path::Path) -> Chain {
+        let config = Config::new(
+            "n",
+            dir.join("data"),
+            dir.join("g"),
+            dir.join("k"),
+            dir.join("p"),
+        );
+        Chain::open(&config, genesis(), key(2), "peer-n".into()).unwrap()
+    }
+
+    /// Builds the next block with one evidence transaction (not applied yet).
+    fn build(chain: &Chain, nonce: u64) -> Block {
+        let tx = Transaction {
+            chain_id: CHAIN.into(),
+            sender: key(1).public_key(),
+            nonce,
+            created_at_ms: 0,
+            valid_until_height: chain.head().height + 10,
+            call: Call::System(SystemCall::RecordEvidence {
+                kind: "k".into(),
+                digest: Hash([nonce as u8; 32]),
+                memo: String::new(),
+            }),
+        }
+        .sign(&key(1))
+        .unwrap();
+        chain.submit(tx).unwrap();
+        chain
+            .build_block(1_000 * (chain.head().height + 1))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn apply(chain: &Chain, block: &Block) {
+        match chain.apply_entry(block.header.height, &block.to_bytes()) {
+            Ok(Applied::Block(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn m_vote(height: u64, block_hash: Hash) -> PeerVote {
+        PeerVote {
+            height,
+            block_hash,
+            signature: CommitVote::sign(&key(4), "m", CHAIN, height, &block_hash).signature,
+        }
+    }
+
+    fn counted(chain: &Chain, code: &str) -> u64 {
+        let prefix = format!("xinlian_commit_votes_total{{code=\"{code}\"}} ");
+        chain
+            .metrics()
+            .render()
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map_or(0, |v| v.trim().parse().unwrap())
+    }
+
+    #[test]
+    fn a_certificate_forms_when_the_other_voter_signs_before_or_after_this_node_applies() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = chain_n(dir.path());
+        let voters = VoterSet::from_genesis(&genesis());
+        let suite = chain.suite();
+
+        // Applied here first: this node's vote alone is one of two; the other's completes it.
+        let first = build(&chain, 1);
+        let first_hash = first.header.hash(suite);
+        apply(&chain, &first);
+        assert_eq!(chain.certificate(1).unwrap(), None);
+        chain
+            .receive_votes("m", vec![m_vote(1, first_hash)])
+            .unwrap();
+        let certificate = chain.certificate(1).unwrap().unwrap();
+        assert_eq!(certificate.votes.len(), 2);
+        certificate.verify(CHAIN, 1, &first_hash, &voters).unwrap();
+
+        // The other voter's vote arrives before this node applies the block: held, and the
+        // certificate forms when this node applies the same block.
+        let second = build(&chain, 2);
+        let second_hash = second.header.hash(suite);
+        chain
+            .receive_votes("m", vec![m_vote(2, second_hash)])
+            .unwrap();
+        assert_eq!(chain.certificate(2).unwrap(), None);
+        apply(&chain, &second);
+        chain
+            .certificate(2)
+            .unwrap()
+            .unwrap()
+            .verify(CHAIN, 2, &second_hash, &voters)
+            .unwrap();
+
+        // A valid vote for another block than this node applied: counted, never certified;
+        // the other voter's next vote for that height is a repeat, dropped unverified.
+        let third = build(&chain, 3);
+        apply(&chain, &third);
+        chain
+            .receive_votes("m", vec![m_vote(3, Hash([9; 32]))])
+            .unwrap();
+        assert_eq!(chain.certificate(3).unwrap(), None);
+        chain
+            .receive_votes("m", vec![m_vote(3, third.header.hash(suite))])
+            .unwrap();
+        assert_eq!(chain.certificate(3).unwrap(), None);
+
+        // Bad input: a stranger's vote, a forged signature (checked once, the repeat dropped),
+        // a vote far ahead, and a late one for a height already certified.
+        chain
+            .receive_votes("x", vec![m_vote(4, Hash([4; 32]))])
+            .unwrap();
+        let mut forged = m_vote(4, Hash([4; 32]));
+        forged.signature.0[5] ^= 1;
+        chain
+            .receive_votes("m", vec![forged.clone(), forged])
+            .unwrap();
+        chain
+            .receive_votes("m", vec![m_vote(5_000, Hash([4; 32]))])
+            .unwrap();
+        chain
+            .receive_votes("m", vec![m_vote(1, first_hash)])
+            .unwrap();
+        for (code, n) in [
+            ("accepted", 2),
+            ("other_block", 1),
+            ("duplicate", 2),
+            ("not_a_voter", 1),
+            ("bad_signature", 1),
+            ("out_of_window", 1),
+            ("late", 1),
+        ] {
+            assert_eq!(counted(&chain, code), n, "{code}");
+        }
+        assert_eq!(chain.voters_since(3), (0, voters));
+    }
+}
