@@ -16,8 +16,10 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 # kill and pkill for the testnet and README tests (cli/tests/it/testnet_cli.rs, readme.rs).
 command -v pkill >/dev/null 2>&1 || missing+=(procps)
-# promtool checks and unit-tests the operators' alert rules (scripts/check-ops.sh).
-command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# promtool checks and unit-tests the operators' alert rules (scripts/check-ops.sh). Installed
+# without recommends: they add node-exporter, a service a build machine does not want.
+lean=()
+command -v promtool >/dev/null 2>&1 || lean+=(prometheus)
 # A CJK font, so the scan page's screenshot shows its Chinese labels.
 dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || missing+=(fonts-wqy-zenhei)
 # schemathesis (PyPI) for the API's hostile-input run against its own OpenAPI (make test).
@@ -25,12 +27,17 @@ if ! command -v schemathesis >/dev/null 2>&1; then
   echo "installing: schemathesis (PyPI)"
   python3 -m pip install -q schemathesis==4.32.5
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ ${#lean[@]} -eq 0 ] && exit 0
 
-echo "installing: ${missing[*]}"
+echo "installing: ${missing[*]} ${lean[*]}"
 if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-  echo "need root (or sudo) to install ${missing[*]}" >&2
+  echo "need root (or sudo) to install ${missing[*]} ${lean[*]}" >&2
   exit 1
 fi
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ ${#lean[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
+fi
