@@ -131,8 +131,11 @@ impl Chain {
             }
             // The voters of the vote's height: known for heights applied here; for a height
             // ahead, those in force now (the set is checked again when the certificate forms).
-            let voters = self.voters_at(vote.height);
-            let Some(key) = voters.key(node_id) else {
+            let key = match lock(&self.certifier).voters_of(vote.height) {
+                Some(voters) => voters.key(node_id).cloned(),
+                None => self.voter_set().key(node_id).cloned(),
+            };
+            let Some(key) = key else {
                 self.metrics.count_commit_votes("not_a_voter", 1);
                 continue;
             };
@@ -188,13 +191,9 @@ impl Chain {
         let _ = self.vote_sender.set(send);
     }
 
-    /// The voters in force at `height`: the set recorded at the last change at or below it
-    /// (the current set for a height above every change).
-    pub fn voters_at(&self, height: u64) -> VoterSet {
-        self.voters_since(height).1
-    }
-
-    /// The voters in force at `height` and the height they took effect.
+    /// The voters in force at `height` (the set recorded at the last change at or below it,
+    /// which for a height above every change is the current one) and the height they took
+    /// effect.
     pub fn voters_since(&self, height: u64) -> (u64, VoterSet) {
         let found = lock(&self.certifier)
             .history
@@ -221,11 +220,7 @@ impl Chain {
     /// A certificate for `height` if the block this node applied there has a quorum of the
     /// votes of that height's voters.
     fn try_certify(&self, certifier: &mut Certifier, height: u64) -> Option<CommitCertificate> {
-        let voters = certifier
-            .history
-            .range(..=height)
-            .next_back()
-            .map(|(_, voters)| voters.clone())?;
+        let voters = certifier.voters_of(height)?;
         let round = certifier.rounds.get(&height)?;
         let applied = round.applied?;
         let votes: Vec<CommitVote> = round
@@ -261,6 +256,14 @@ impl Chain {
 }
 
 impl Certifier {
+    /// The recorded voters in force at `height`.
+    fn voters_of(&self, height: u64) -> Option<&VoterSet> {
+        self.history
+            .range(..=height)
+            .next_back()
+            .map(|(_, voters)| voters)
+    }
+
     /// Forgets rounds and certified heights that fell out of the window below `head`; a height
     /// that never reached a quorum in time stays without a certificate.
     fn prune(&mut self, head: u64) {
@@ -274,20 +277,14 @@ impl Certifier {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use xinlian_core::crypto::{PrivateKey, SignatureScheme};
-    use xinlian_core::genesis::{Genesis, GenesisNode, GenesisOrganisation, Suite};
-    use xinlian_core::ids::Uscc;
-    use xinlian_core::types::{Block, Call, OrgRole, SystemCall, Transaction};
+    use xinlian_core::genesis::{Genesis, GenesisNode};
+    use xinlian_core::types::Block;
 
     use super::*;
     use crate::chain::Applied;
-    use crate::config::Config;
+    use crate::chain::tests::{evidence, genesis_with, key, open_chain};
 
     const CHAIN: &str = "certify";
-
-    fn key(seed: u8) -> PrivateKey {
-        PrivateKey::from_seed(SignatureScheme::Sm2, [seed; 32]).unwrap()
-    }
 
     /// Two voters, `n` (key 2) and `m` (key 4): a certificate needs both.
     fn genesis() -> Genesis {
@@ -296,49 +293,20 @@ mod tests {
             public_key: key(seed).public_key(),
             p2p_peer_id: format!("peer-{id}"),
         };
-        Genesis {
-            chain_id: CHAIN.into(),
-            suite: Suite::Gm,
-            signature_schemes: vec![SignatureScheme::Sm2],
-            genesis_time_ms: 0,
-            organisations: vec![GenesisOrganisation {
-                uscc: Uscc::with_check_character("11410100MB1234567").unwrap(),
-                name: "org".into(),
-                roles: vec![OrgRole::Admin],
-                admins: vec![key(1).public_key()],
-                nodes: vec![node("n", 2), node("m", 4)],
-            }],
-        }
+        genesis_with(
+            CHAIN,
+            vec![key(1).public_key()],
+            vec![node("n", 2), node("m", 4)],
+        )
     }
 
     fn chain_n(dir: &std::path::Path) -> Chain {
-        let config = Config::new(
-            "n",
-            dir.join("data"),
-            dir.join("g"),
-            dir.join("k"),
-            dir.join("p"),
-        );
-        Chain::open(&config, genesis(), key(2), "peer-n".into()).unwrap()
+        open_chain(dir, "n", genesis(), key(2), "peer-n")
     }
 
     /// Builds the next block with one evidence transaction (not applied yet).
     fn build(chain: &Chain, nonce: u64) -> Block {
-        let tx = Transaction {
-            chain_id: CHAIN.into(),
-            sender: key(1).public_key(),
-            nonce,
-            created_at_ms: 0,
-            valid_until_height: chain.head().height + 10,
-            call: Call::System(SystemCall::RecordEvidence {
-                kind: "k".into(),
-                digest: Hash([nonce as u8; 32]),
-                memo: String::new(),
-            }),
-        }
-        .sign(&key(1))
-        .unwrap();
-        chain.submit(tx).unwrap();
+        chain.submit(evidence(chain, nonce)).unwrap();
         chain
             .build_block(1_000 * (chain.head().height + 1))
             .unwrap()

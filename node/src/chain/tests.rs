@@ -10,24 +10,40 @@ use xinlian_core::types::{
 
 use super::*;
 
-fn key(seed: u8) -> PrivateKey {
+pub(super) fn key(seed: u8) -> PrivateKey {
     PrivateKey::from_seed(SignatureScheme::Sm2, [seed; 32]).unwrap()
 }
 
 fn chain(dir: &std::path::Path) -> Chain {
+    open_chain(dir, "n", test_genesis(), key(2), "peer")
+}
+
+/// A chain in `dir` run as node `node_id` with `node_key` and transport peer id `peer`.
+pub(super) fn open_chain(
+    dir: &std::path::Path,
+    node_id: &str,
+    genesis: Genesis,
+    node_key: PrivateKey,
+    peer: &str,
+) -> Chain {
     let config = Config::new(
-        "n",
+        node_id,
         dir.join("data"),
         dir.join("g"),
         dir.join("k"),
         dir.join("p"),
     );
-    Chain::open(&config, test_genesis(), key(2), "peer".into()).unwrap()
+    Chain::open(&config, genesis, node_key, peer.into()).unwrap()
 }
 
-fn test_genesis() -> Genesis {
+/// A gm chain of one admin organisation with these admins and nodes.
+pub(super) fn genesis_with(
+    chain_id: &str,
+    admins: Vec<xinlian_core::crypto::PublicKey>,
+    nodes: Vec<GenesisNode>,
+) -> Genesis {
     Genesis {
-        chain_id: "verify-once".into(),
+        chain_id: chain_id.into(),
         suite: Suite::Gm,
         signature_schemes: vec![SignatureScheme::Sm2],
         genesis_time_ms: 0,
@@ -35,23 +51,32 @@ fn test_genesis() -> Genesis {
             uscc: Uscc::with_check_character("11410100MB1234567").unwrap(),
             name: "org".into(),
             roles: vec![OrgRole::Admin],
-            admins: vec![key(1).public_key(), key(3).public_key()],
-            nodes: vec![GenesisNode {
-                id: "n".into(),
-                public_key: key(2).public_key(),
-                p2p_peer_id: "peer".into(),
-            }],
+            admins,
+            nodes,
         }],
     }
 }
 
-fn evidence(chain: &Chain, nonce: u64) -> SignedTransaction {
+fn test_genesis() -> Genesis {
+    genesis_with(
+        "verify-once",
+        vec![key(1).public_key(), key(3).public_key()],
+        vec![GenesisNode {
+            id: "n".into(),
+            public_key: key(2).public_key(),
+            p2p_peer_id: "peer".into(),
+        }],
+    )
+}
+
+/// An evidence transaction of the admin key 1 on `chain`.
+pub(super) fn evidence(chain: &Chain, nonce: u64) -> SignedTransaction {
     evidence_from(chain, &key(1), nonce)
 }
 
 fn evidence_from(chain: &Chain, sender: &PrivateKey, nonce: u64) -> SignedTransaction {
     Transaction {
-        chain_id: "verify-once".into(),
+        chain_id: chain.genesis().chain_id.clone(),
         sender: sender.public_key(),
         nonce,
         created_at_ms: 0,
