@@ -5,12 +5,15 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/xinlian/target
 XINLIAN := $(CARGO_TARGET_DIR)/debug/xinlian
 TESTNET_DIR ?= .xinlian-testnet
+# Days of demo history before today, for the console's charts (docs/console.md).
+HISTORY_DAYS ?= 21
 
 .PHONY: deps build run run-tls test lint fmt check bench-trace bench-crypto bench-load kill-campaign flood fuzz
 
 deps:
 	@scripts/install-deps.sh
 	@scripts/link-target.sh
+	@scripts/build-console.sh
 
 # Local builds carry the testnet's fault switch (`testnet isolate|heal`); production builds do not.
 FEATURES := --features xinlian-cli/fault-injection
@@ -20,7 +23,7 @@ build: deps
 
 ## The main job: a local chain loaded with demo data; prints where to look. Ctrl-C stops it.
 run: build
-	$(XINLIAN) testnet up --nodes 4 --demo --dir $(TESTNET_DIR)
+	$(XINLIAN) testnet up --nodes 4 --demo --history-days $(HISTORY_DAYS) --dir $(TESTNET_DIR)
 
 ## The same demo over HTTPS with client certificates (a local CA in DIR/tls; docs/tls.md).
 run-tls: build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test Xinlian:
 # libclang-dev (bindgen for RocksDB's C++ build), the openssl command (interoperability tests),
-# Debian's chromium (the scan page's headless browser test), iproute2 and iptables (partitions in
+# Debian's chromium (the scan page's and the console's browser tests), Node.js and npm (the
+# console's build and its Playwright test), iproute2 and iptables (partitions in
 # network namespaces), procps (kill, pkill), prometheus (promtool, for the alert rules in ops/),
 # and schemathesis from PyPI.
 set -euo pipefail
@@ -20,6 +21,9 @@ command -v pkill >/dev/null 2>&1 || missing+=(procps)
 # without recommends: they add node-exporter, a service a build machine does not want.
 lean=()
 command -v promtool >/dev/null 2>&1 || lean+=(prometheus)
+# Node.js and npm build the console (scripts/build-console.sh) and run its browser test.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 # A CJK font, so the scan page's screenshot shows its Chinese labels.
 dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || missing+=(fonts-wqy-zenhei)
 # schemathesis (PyPI) for the API's hostile-input run against its own OpenAPI (make test).

@@ -487,6 +487,11 @@ pub(crate) enum TestnetCommand {
         /// Load demo data once the nodes answer.
         #[arg(long)]
         demo: bool,
+        /// Date a new testnet's genesis this many days back: its blocks start in the past and
+        /// catch up with the clock, and --demo plays a day of business on each day they pass,
+        /// so the console's charts have weeks of history (about 10 s a day on two cores).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=60))]
+        history_days: u32,
         /// Return once the nodes run, leaving them running.
         #[arg(long)]
         detach: bool,

@@ -28,6 +28,7 @@ pub(crate) async fn run(command: TestnetCommand) -> Result<()> {
             dir,
             suite,
             demo,
+            history_days,
             detach,
             http_port,
             tls,
@@ -44,6 +45,7 @@ pub(crate) async fn run(command: TestnetCommand) -> Result<()> {
                     nodes,
                     suite,
                     demo,
+                    history_days,
                     detach,
                     http_port,
                     tls,
@@ -115,6 +117,7 @@ struct UpArgs {
     nodes: usize,
     suite: Suite,
     demo: bool,
+    history_days: u32,
     detach: bool,
     http_port: u16,
     tls: TlsMode,
@@ -123,7 +126,14 @@ struct UpArgs {
 async fn up(dir: &Path, args: UpArgs) -> Result<()> {
     let fresh = !dir.join("testnet.json").exists();
     let layout = if fresh {
-        xinlian_testnet::init(dir, args.nodes, args.suite, args.http_port, args.tls)?
+        xinlian_testnet::init_dated(
+            dir,
+            args.nodes,
+            args.suite,
+            args.http_port,
+            args.tls,
+            args.history_days,
+        )?
     } else {
         Layout::load(dir)?
     };
@@ -338,6 +348,14 @@ fn render_demo(layout: &Layout, report: &xinlian_testnet::DemoReport) -> String 
         "  Lot {} lacks its disinfection certificate; its shipment was refused: {}",
         demo.refused.0, demo.refused.1
     );
+    let history = &report.history;
+    if history.days > 0 {
+        let _ = writeln!(
+            out,
+            "History: {} days of business before today, {} transactions in blocks of those days",
+            history.days, history.transactions
+        );
+    }
     let auth = &report.auth;
     let _ = writeln!(
         out,
@@ -373,6 +391,10 @@ fn print_pointers(dir: &Path, layout: &Layout, demo: bool) -> Result<()> {
         .next()
         .context("the testnet has no active node")?
         .http_url;
+    outln!(
+        "Console (一屏掌控): {first}/console/ — log in with a regulator's key: paste the file {}",
+        layout.admin_keys[0].display()
+    )?;
     outln!("Look at: {first}/v1/blocks/latest   {first}/metrics   {first}/openapi.json")?;
     outln!("Events (SSE, from the first block): {first}/v1/events?from_height=1")?;
     if let Some(tls) = &layout.tls {

@@ -18,7 +18,7 @@ use xinlian_core::limits::{NAME_BYTES_MAX, TEXT_BYTES_MAX};
 use crate::executor::TxContext;
 use crate::step::{Step, argument, check_reason};
 use crate::system::{self, Member, check_text};
-use crate::{ContractError, ExecError, Overlay, Space, StateReader};
+use crate::{ContractError, ExecError, Overlay, Space, StateReader, stats};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -243,8 +243,16 @@ fn grant_access(state: &mut Overlay<'_>, ctx: &TxContext<'_>, grant: Grant) -> S
     ]
     .concat();
     state.put(Space::Index, by_grantee, Vec::new());
+    stats::count(state, stats::metric::GRANTS, now, &["granted"])?;
+    stats::add(state, live_key(&grant), 1)?;
     state.put_value(Space::State, grant_key(&grant.id), &grant);
     Ok(())
+}
+
+/// The console's counter of live grants that end on this grant's last day.
+fn live_key(grant: &Grant) -> Vec<u8> {
+    let last_day = stats::day_of(grant.valid_to_ms.saturating_sub(1));
+    stats::daily_key(stats::metric::GRANTS_LIVE_BY_END, last_day, &[])
 }
 
 fn load(state: &Overlay<'_>, id: &Hash) -> Step<Grant> {
@@ -263,6 +271,13 @@ fn revoke(state: &mut Overlay<'_>, ctx: &TxContext<'_>, sender: &Member, id: &Ha
     }
     // From the next block on: uses in this block's earlier transactions stand.
     grant.revoked_at_ms = Some(ctx.block.timestamp_ms);
+    stats::count(
+        state,
+        stats::metric::GRANTS,
+        ctx.block.timestamp_ms,
+        &["revoked"],
+    )?;
+    stats::add(state, live_key(&grant), -1)?;
     state.put_value(Space::State, grant_key(id), &grant);
     Ok(())
 }
@@ -328,6 +343,12 @@ fn record_use(state: &mut Overlay<'_>, ctx: &TxContext<'_>, record: GrantUse) ->
     ]
     .concat();
     state.put_value(Space::Index, report, &grant.id);
+    stats::count(
+        state,
+        stats::metric::GRANT_USES,
+        now,
+        &[record.org.as_str(), &grant.matter.code, &grant.matter.name],
+    )?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use xinlian_core::{Hash, HashSuite};
 
 use crate::system::{self, Member};
 use crate::{ContractError, ExecError, Overlay, StateReader, WriteSet, chain_state_root};
-use crate::{auth, coldchain, governance, licence};
+use crate::{auth, coldchain, governance, licence, stats};
 
 /// The chain-wide rules fixed by genesis (later: changed by governance).
 #[derive(Clone, Debug)]
@@ -250,6 +250,16 @@ impl Executor {
             } else {
                 Err(ContractError::Duplicate(tx_hash.to_hex()))
             };
+            let code = match &outcome {
+                Ok(()) => "ok",
+                Err(e) => e.code(),
+            };
+            stats::count(
+                &mut block_state,
+                stats::metric::TX,
+                block.timestamp_ms,
+                &[signed.tx.call.name(), code],
+            )?;
             let status = match outcome {
                 Ok(()) => ReceiptStatus::Success,
                 Err(e) => ReceiptStatus::Failure {

@@ -21,6 +21,7 @@ mod executor;
 pub mod governance;
 pub mod licence;
 mod state;
+pub mod stats;
 mod step;
 pub mod system;
 

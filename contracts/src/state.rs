@@ -132,9 +132,20 @@ impl MemoryState {
         self.committed_txs.extend(tx_hashes);
     }
 
-    /// Whether both hold the same keys and values (committed transactions aside).
-    pub fn same_entries(&self, other: &MemoryState) -> bool {
-        self.entries == other.entries
+    /// Whether both hold the same records: the same keys and values, committed transactions and
+    /// the console's counters (`st/`, which count refused calls too) aside.
+    pub fn same_records(&self, other: &MemoryState) -> bool {
+        let records = |state: &MemoryState| {
+            state
+                .entries
+                .iter()
+                .filter(|((space, key), _)| {
+                    !(*space == Space::Index && key.starts_with(crate::stats::PREFIX))
+                })
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect::<Vec<_>>()
+        };
+        records(self) == records(other)
     }
 }
 

@@ -372,6 +372,20 @@ pub enum LicenceState {
     Revoked = 7,
 }
 
+impl LicenceState {
+    /// The name in JSON (snake case), as the console's aggregates key it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LicenceState::Valid => "valid",
+            LicenceState::Suspended => "suspended",
+            LicenceState::Rescinded => "rescinded",
+            LicenceState::Cancelled => "cancelled",
+            LicenceState::TransferredOut => "transferred_out",
+            LicenceState::Revoked => "revoked",
+        }
+    }
+}
+
 /// The status a verifier sees: the stored state, or `05` expired when the window has passed.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(

@@ -512,6 +512,20 @@ impl EnterpriseKind {
         )
     }
 
+    /// The name in JSON (snake case), as the console's aggregates key it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EnterpriseKind::Importer => "importer",
+            EnterpriseKind::ColdStore => "cold_store",
+            EnterpriseKind::Processor => "processor",
+            EnterpriseKind::Wholesaler => "wholesaler",
+            EnterpriseKind::Supermarket => "supermarket",
+            EnterpriseKind::Restaurant => "restaurant",
+            EnterpriseKind::Ecommerce => "ecommerce",
+            EnterpriseKind::Other => "other",
+        }
+    }
+
     /// The Chinese label shown to users.
     pub fn label(self) -> &'static str {
         match self {

@@ -46,6 +46,13 @@ pub struct Config {
     /// travels in one peer message (`raft_message_bytes_max`).
     #[serde(default = "defaults::block_bytes_max")]
     pub block_bytes_max: usize,
+    /// When this node cuts the chain's first block as leader, date it one time step after the
+    /// genesis instead of at the clock, so a chain whose genesis is dated in the past (the local
+    /// testnet's demo history, or a chain rebuilt from older records) gets blocks for every day
+    /// since, catching up with the clock ten minutes a block. Off: a new chain's first block is
+    /// dated now. Only the leader's choice: every node accepts either.
+    #[serde(default)]
+    pub first_block_from_genesis_time: bool,
     /// Most transactions waiting in the mempool; beyond it submissions get 503.
     #[serde(default = "defaults::mempool_txs_max")]
     pub mempool_txs_max: usize,
@@ -281,6 +288,7 @@ impl Config {
             block_interval_ms: defaults::block_interval_ms(),
             block_txs_max: defaults::block_txs_max(),
             block_bytes_max: defaults::block_bytes_max(),
+            first_block_from_genesis_time: false,
             mempool_txs_max: defaults::mempool_txs_max(),
             mempool_bytes_max: defaults::mempool_bytes_max(),
             mempool_sender_share_percent: defaults::mempool_sender_share_percent(),

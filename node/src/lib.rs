@@ -17,6 +17,7 @@ pub mod auth;
 pub mod backup;
 pub mod chain;
 pub mod config;
+pub mod console;
 mod error;
 pub mod fault;
 pub mod licence;

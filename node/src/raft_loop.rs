@@ -522,14 +522,18 @@ fn maybe_propose(
         pending_bytes.saturating_sub(pacing.in_flight.iter().map(|p| p.tx_bytes).sum());
     let now_ms = crate::now_ms();
     let interval_passed = now.duration_since(pacing.last_block) >= pacing.block_interval;
-    // The head is read only when nothing waits: the loop runs this at every message. Empty
-    // blocks are cut on the head only.
+    // The head is read only when nothing is in flight: the loop runs this at every message.
+    // Empty blocks are cut on the head only.
     // A full block's worth, by count or by bytes, goes at once.
+    // A chain a whole time step or more behind the clock (after an outage, or a genesis dated in
+    // the past) catches up one block after another, without waiting out the interval.
     let due = waiting >= chain.block_txs_max()
         || waiting_bytes >= chain.block_bytes_max()
-        || (interval_passed
-            && (waiting > 0
-                || (pacing.in_flight.is_empty() && Chain::is_idle(&chain.head(), now_ms))));
+        || (interval_passed && waiting > 0)
+        || (pacing.in_flight.is_empty() && {
+            let head = chain.head();
+            Chain::is_behind(&head, now_ms) || (interval_passed && Chain::is_idle(&head, now_ms))
+        });
     if !due {
         return Ok(());
     }

@@ -67,6 +67,9 @@ const META_VOTERS: &[u8] = b"voters/";
 /// Prefix of the signed requests and QR nonces accepted lately (`replay/` ‖ time ‖ id), so a
 /// restart does not reopen them to replay.
 const META_REPLAY: &[u8] = b"replay/";
+/// `local/<key>` → u64 BE: counters of this node's own (verifications it answered), outside
+/// the chain's state.
+const META_LOCAL: &[u8] = b"local/";
 
 /// The latest applied block, as far as the store is concerned.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -495,6 +498,46 @@ impl Storage {
                 break;
             }
             out.push((rest.to_vec(), value.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Adds one to a counter of this node's own. The caller serialises increments of one key.
+    pub fn bump_local_counter(&self, key: &[u8]) -> Result<()> {
+        let key = [META_LOCAL, key].concat();
+        let now = self
+            .db
+            .get_cf(self.cf(CF_META), &key)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map_or(0, u64::from_be_bytes);
+        self.db
+            .put_cf(self.cf(CF_META), &key, (now + 1).to_be_bytes())?;
+        Ok(())
+    }
+
+    /// This node's own counters whose key (after `local/`) lies in `from..to`, up to `limit`.
+    pub fn local_counters(
+        &self,
+        from: &[u8],
+        to: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, u64)>> {
+        let start = [META_LOCAL, from].concat();
+        let iter = self.db.iterator_cf(
+            self.cf(CF_META),
+            IteratorMode::From(&start, Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, value) = item?;
+            let Some(rest) = key.strip_prefix(META_LOCAL) else {
+                break;
+            };
+            if rest >= to || out.len() >= limit {
+                break;
+            }
+            let value = <[u8; 8]>::try_from(&*value).map_or(0, u64::from_be_bytes);
+            out.push((rest.to_vec(), value));
         }
         Ok(out)
     }

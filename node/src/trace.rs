@@ -636,7 +636,7 @@ fn single(serial: u32) -> Serials {
     Serials::try_from(vec![(serial, serial)]).unwrap_or_default()
 }
 
-fn summary(lot: &Lot) -> LotSummary {
+pub(crate) fn summary(lot: &Lot) -> LotSummary {
     LotSummary {
         lot: LotCode(lot.number),
         product: lot.product.name.clone(),
@@ -700,3 +700,5 @@ mod tests {
 
 #[cfg(test)]
 mod list_tests;
+
+mod flow;

@@ -170,6 +170,23 @@ const ALL: [CertificateKind; 3] = [
     CertificateKind::Disinfection,
 ];
 
+fn key_file(dir: &Path, i: usize, kind: EnterpriseKind) -> std::path::PathBuf {
+    dir.join("keys")
+        .join(format!("enterprise{i}-{kind:?}.pem").to_lowercase())
+}
+
+/// The demo's enterprises as [`load`] registered them: admin key, USCC, kind.
+pub(crate) fn actors_on_file(dir: &Path) -> Result<Vec<(PrivateKey, Uscc, EnterpriseKind)>> {
+    ENTERPRISES
+        .iter()
+        .enumerate()
+        .map(|(i, (first17, _, kind, _))| {
+            let key = keys::read_key_file(&key_file(dir, i, *kind), None)?;
+            Ok((key, Uscc::with_check_character(first17)?, *kind))
+        })
+        .collect()
+}
+
 /// Registers the enterprises (their admin keys go to `DIR/keys/enterprise-*.pem`) and plays the
 /// scenario through `client`, signed by `registrar` (the market regulator's admin).
 pub(crate) async fn load(
@@ -182,9 +199,7 @@ pub(crate) async fn load(
     for (i, (first17, name, kind, region)) in ENTERPRISES.iter().enumerate() {
         let uscc = Uscc::with_check_character(first17)?;
         let key = keys::generate(xinlian_core::crypto::SignatureScheme::Sm2)?;
-        let path = dir
-            .join("keys")
-            .join(format!("enterprise{i}-{kind:?}.pem").to_lowercase());
+        let path = key_file(dir, i, *kind);
         if !path.exists() {
             keys::write_key_file(&path, &key, None)?;
         }

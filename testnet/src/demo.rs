@@ -23,6 +23,8 @@ pub struct DemoReport {
     pub licences: Vec<crate::licence_demo::DemoLicence>,
     /// Grants and their uses.
     pub auth: crate::auth_demo::AuthDemo,
+    /// The days of history played before them.
+    pub history: crate::history_demo::HistoryReport,
 }
 
 async fn send(
@@ -88,19 +90,39 @@ pub async fn load_demo(layout: &Layout) -> Result<DemoReport> {
     let cold_chain = crate::coldchain_demo::load(dir, &client, &admin).await?;
     let registry = client.gov_nodes().await?;
     let org0 = &registry.nodes.first().context("no nodes")?.org;
-    let licences = crate::licence_demo::load(dir, &client, &admin, org0).await?;
+    let issuer = crate::licence_demo::issuer(dir, &client, &admin, org0).await?;
+    let licences = crate::licence_demo::load(&issuer).await?;
     let current = licences
         .iter()
         .find(|l| l.id.version == 2)
         .context("the demo renews a business licence")?;
     let holder_key = dir.join("keys").join("enterprise1-coldstore.pem");
     let holder = keys::read_key_file(&holder_key, None)?;
+    // With a genesis dated in the past, weeks of business up to today, then the demos that
+    // read the clock.
+    let cast = crate::history_demo::Cast {
+        regulator: &admin,
+        regulator_org: org0,
+        holder: &holder,
+        licence: &current.id,
+        issuer: &issuer,
+    };
+    let history = crate::history_demo::load(dir, &client, &cast).await?;
     let auth =
         crate::auth_demo::load(&client, &holder, holder_key, &admin, org0, &current.id).await?;
+    // A window checks each licence with its document once: node 0 counts the verifications it
+    // answered, for the console.
+    for licence in &licences {
+        client
+            .verify_licence(&licence.id, Some(licence.digest))
+            .await
+            .with_context(|| format!("verifying {}", licence.id))?;
+    }
     Ok(DemoReport {
         committed,
         cold_chain,
         licences,
         auth,
+        history,
     })
 }

@@ -58,7 +58,14 @@ pub async fn prepare_node(dir: &Path, layout: &mut Layout, learner: bool) -> Res
         http: base + index as u16,
         p2p: base + P2P_PORT_OFFSET + index as u16,
     };
-    let entry = write_node_config(&node_dir, &node_id, ports, peers, layout.tls.as_ref())?;
+    let entry = write_node_config(
+        &node_dir,
+        &node_id,
+        ports,
+        peers,
+        layout.tls.as_ref(),
+        false,
+    )?;
     layout.nodes.push(entry);
     layout.save(dir)?;
     let org = registry

@@ -141,6 +141,20 @@ pub fn init(
     http_port_base: u16,
     tls: TlsMode,
 ) -> Result<Layout> {
+    init_dated(dir, nodes, suite, http_port_base, tls, 0)
+}
+
+/// [`init`] with the genesis dated `history_days` back: the chain's first blocks then carry
+/// times in the past and step forward until they reach the clock, and the demo plays a day of
+/// business on each day they pass (`history_demo`).
+pub fn init_dated(
+    dir: &Path,
+    nodes: usize,
+    suite: Suite,
+    http_port_base: u16,
+    tls: TlsMode,
+    history_days: u32,
+) -> Result<Layout> {
     if !(1..=ORGS.len()).contains(&nodes) {
         bail!("--nodes must be 1 to {}", ORGS.len());
     }
@@ -200,7 +214,7 @@ pub fn init(
         chain_id: "xinlian-local".into(),
         suite,
         signature_schemes: vec![SignatureScheme::Sm2, SignatureScheme::Ed25519],
-        genesis_time_ms: xinlian_sdk::now_ms(),
+        genesis_time_ms: xinlian_sdk::now_ms() - u64::from(history_days) * 86_400_000,
         organisations,
     };
     genesis.validate()?;
@@ -222,6 +236,7 @@ pub fn init(
             *ports,
             peers,
             layout_tls.as_ref(),
+            history_days > 0,
         )?);
     }
     let genesis_file = dir.join("genesis.toml");
@@ -272,6 +287,7 @@ pub(crate) fn write_node_config(
     ports: Ports,
     peers: Vec<String>,
     tls: Option<&LayoutTls>,
+    history: bool,
 ) -> Result<NodeEntry> {
     let mut config = Config::new(
         node_id,
@@ -294,6 +310,9 @@ pub(crate) fn write_node_config(
     config.http_client_request_burst = 100_000;
     config.sender_txs_per_second = 5_000;
     config.sender_tx_burst = 10_000;
+    // A genesis dated in the past: the first block too steps forward from it, so the demo's
+    // history has blocks on every day.
+    config.first_block_from_genesis_time = history;
     if let Some(tls) = tls {
         let (cert_file, key_file) =
             crate::tls::write_node_certificate(tls, node_dir, node_id, crate::tls::VALID_DAYS)?;

@@ -17,6 +17,7 @@ mod auth_demo;
 mod coldchain_demo;
 mod demo;
 mod governance;
+mod history_demo;
 mod layout;
 mod licence_demo;
 pub mod load;
@@ -27,7 +28,8 @@ pub use auth_demo::AuthDemo;
 pub use coldchain_demo::ColdChainDemo;
 pub use demo::{DemoReport, load_demo};
 pub use governance::{PreparedNode, add_node, pass_proposal, prepare_node, remove_node};
-pub use layout::{Layout, NodeEntry, init};
+pub use history_demo::HistoryReport;
+pub use layout::{Layout, NodeEntry, init, init_dated};
 pub use licence_demo::DemoLicence;
 pub use process::{
     Stop, admin_request, log_tail, running_pid, set_isolated, start_node, stop_nodes, wait_healthy,

@@ -46,7 +46,8 @@ async fn commit(client: &Client, key: &PrivateKey, call: LicenceCall) -> Result<
     }
 }
 
-struct Issuer<'a> {
+/// Issues and changes licences as the demo's market regulator.
+pub(crate) struct Issuer<'a> {
     client: &'a Client,
     admin: &'a PrivateKey,
     seal: PrivateKey,
@@ -135,7 +136,25 @@ impl Issuer<'_> {
         })
     }
 
-    async fn change(&self, id: &LicenceId, action: StatusAction, reason: &str) -> Result<()> {
+    /// Issues a food business licence valid from 2026-03-15 to `valid_to` (`YYYYMMDD`).
+    pub(crate) async fn issue_food_licence(
+        &self,
+        serial: &str,
+        holder: &str,
+        valid_to: u32,
+    ) -> Result<DemoLicence> {
+        let food = type_code(SAMR, 12)?;
+        self.issue(&food, serial, "食品经营许可证", holder, Some(valid_to))
+            .await
+    }
+
+    /// Changes a licence's status.
+    pub(crate) async fn change(
+        &self,
+        id: &LicenceId,
+        action: StatusAction,
+        reason: &str,
+    ) -> Result<()> {
         let call = LicenceCall::ChangeStatus {
             id: id.clone(),
             action,
@@ -154,13 +173,13 @@ fn type_code(authority: &str, seq: u16) -> Result<LicenceTypeCode> {
     Ok(LicenceTypeCode { authority, seq })
 }
 
-/// Registers the seal and the types, and issues the demo licences, as `org`'s `admin`.
-pub(crate) async fn load(
+/// Registers the seal and the types as `org`'s `admin`, and returns the issuer that uses them.
+pub(crate) async fn issuer<'a>(
     dir: &Path,
-    client: &Client,
-    admin: &PrivateKey,
+    client: &'a Client,
+    admin: &'a PrivateKey,
     org: &Uscc,
-) -> Result<Vec<DemoLicence>> {
+) -> Result<Issuer<'a>> {
     let seal_file = dir.join("keys").join("seal-org0.pem");
     if !seal_file.exists() {
         keys::write_key_file(&seal_file, &keys::generate(SignatureScheme::Sm2)?, None)?;
@@ -205,14 +224,21 @@ pub(crate) async fn load(
             holder_keys.insert(holder.to_string(), keys::read_key_file(&path, None)?);
         }
     }
-    let issuer = Issuer {
+    Ok(Issuer {
         client,
         admin,
         seal,
         org: org.clone(),
         dir: dir.join("licences"),
         holder_keys,
-    };
+    })
+}
+
+/// Issues the demo licences in their several states.
+pub(crate) async fn load(issuer: &Issuer<'_>) -> Result<Vec<DemoLicence>> {
+    let business = type_code(SAMR, 11)?;
+    let food = type_code(SAMR, 12)?;
+    let construction = type_code(MOHURD, 1)?;
     let mut out = Vec::new();
     let mut valid = issuer
         .issue(

@@ -429,6 +429,7 @@ fn main() -> Result<()> {
         pct(&recalls, 0.5).as_secs_f64() * 1e3,
         pct(&recalls, 0.99).as_secs_f64() * 1e3
     );
+    console(&mut bench, big, &lot_codes)?;
     let added = total.saturating_sub(baseline);
     println!(
         "  on disk: {:.1} MiB in all ({:.1} MiB for the trace data): {:.1} bytes per code, {:.0} bytes per event",
@@ -437,5 +438,88 @@ fn main() -> Result<()> {
         added as f64 / codes as f64,
         added as f64 / events as f64
     );
+    Ok(())
+}
+
+/// The console's pages over this chain, as the node assembles their data (storage reads and
+/// the answer's structure, without HTTP): the cold-chain page with the most open orders it lists
+/// (the large lot recalled and 19 lots held), the large lot's flow, and the other pages. Each is
+/// read 50 times; p50 and p95.
+fn console(bench: &mut Bench, big: LotCode, lots: &[LotCode]) -> Result<()> {
+    use xinlian_node::console::{ConsoleReader, day_span};
+    let mut orders = vec![(
+        bench.registrar.clone(),
+        TraceCall::Recall {
+            lot: big,
+            reason: "bench".into(),
+        },
+    )];
+    for lot in lots.iter().step_by((lots.len() / 19).max(1)).take(19) {
+        let hold = TraceCall::Hold {
+            lot: *lot,
+            reason: "bench".into(),
+        };
+        orders.push((bench.registrar.clone(), hold));
+    }
+    bench.run(orders)?;
+    let storage = bench.chain.storage();
+    let suite = bench.chain.suite();
+    let head = bench.chain.head().height;
+    let (first, last) = day_span(now_ms(), 30);
+    let today = xinlian_core::calendar::china_date(now_ms());
+    let pages: [(&str, &dyn Fn() -> Result<usize>); 6] = [
+        ("overview", &|| {
+            Ok(ConsoleReader::new(storage, suite)
+                .overview(first, last)?
+                .transactions
+                .len())
+        }),
+        ("coldchain (20 open orders)", &|| {
+            let stats = ConsoleReader::new(storage, suite).coldchain(first, last)?;
+            anyhow::ensure!(stats.open_orders.len() == 20, "20 open orders listed");
+            Ok(stats.calls.len())
+        }),
+        ("flow of the large lot", &|| {
+            let flow = TraceReader::new(storage, suite)
+                .flow(big.0)?
+                .context("a flow")?;
+            anyhow::ensure!(flow.recalled_in_stock > 0, "the recalled part is in stock");
+            Ok(flow.links.len())
+        }),
+        ("licences", &|| {
+            Ok(ConsoleReader::new(storage, suite)
+                .licences(first, last, today, Vec::new())?
+                .issued
+                .len())
+        }),
+        ("auth", &|| {
+            Ok(ConsoleReader::new(storage, suite)
+                .auth(first, last)?
+                .uses
+                .len())
+        }),
+        ("explorer (20 blocks)", &|| {
+            Ok(ConsoleReader::new(storage, suite)
+                .blocks(head, None, 20)?
+                .blocks
+                .len())
+        }),
+    ];
+    println!("  console pages' data (in the node, no HTTP; 50 reads each):");
+    for (name, read) in pages {
+        let mut times = Vec::with_capacity(50);
+        let mut rows = 0;
+        for _ in 0..50 {
+            let t = Instant::now();
+            rows = read()?;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "    {name}: p50 {:.2} ms, p95 {:.2} ms ({rows} rows)",
+            pct(&times, 0.5).as_secs_f64() * 1e3,
+            pct(&times, 0.95).as_secs_f64() * 1e3
+        );
+    }
     Ok(())
 }

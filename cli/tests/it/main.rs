@@ -14,6 +14,7 @@ mod certificates;
 mod cli_errors;
 mod cluster;
 mod coldchain;
+mod console;
 mod crash;
 mod examples;
 mod flood;

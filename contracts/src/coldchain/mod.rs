@@ -14,7 +14,8 @@
 //!
 //! Index keys (what the queries read): `cc/holders/<lot><uscc>`, `cc/children/<lot><child>`,
 //! `cc/stock/<uscc>/<lot>` (while in stock), `cc/transit/<uscc>/<shipment>` (awaiting receipt),
-//! `cc/tx-lot/<tx hash>` → lot, and the lot search keys of [`search`].
+//! `cc/tx-lot/<tx hash>` → lot, `cc/orders/<lot>` → `held` or `recalled`, the lot search keys
+//! of [`search`], and the console's counters (`crate::stats`).
 
 mod movement;
 mod orders;
@@ -33,7 +34,7 @@ use xinlian_core::types::{MemberRole, OrgRole};
 
 use crate::executor::TxContext;
 use crate::system::{self, Member, Organisation, org_has_role};
-use crate::{ContractError, ExecError, Overlay, Space, StateReader};
+use crate::{ContractError, ExecError, Overlay, Space, StateReader, stats};
 
 /// Most generations of splits below a first-station lot.
 pub const SPLIT_DEPTH_MAX: usize = 16;
@@ -93,6 +94,15 @@ pub fn stock_prefix(uscc: &Uscc) -> Vec<u8> {
 pub fn transit_prefix(uscc: &Uscc) -> Vec<u8> {
     [b"cc/transit/".as_slice(), uscc.as_str().as_bytes(), b"/"].concat()
 }
+
+/// Index key of a lot under a regulator's order → `held` or `recalled` (the open orders the
+/// console lists; a released lot leaves it).
+pub fn orders_key(lot: LotNumber) -> Vec<u8> {
+    [ORDERS_PREFIX, &lot.to_be_bytes()].concat()
+}
+
+/// Index prefix of the lots under an order.
+pub const ORDERS_PREFIX: &[u8] = b"cc/orders/";
 
 /// Index key of the lot a transaction coded (commission or split).
 pub fn tx_lot_key(tx: &Hash) -> Vec<u8> {
@@ -186,7 +196,40 @@ pub fn execute(
         TraceCall::Release { lot, reason } => orders::release(state, ctx, sender, *lot, reason),
         TraceCall::Recall { lot, reason } => orders::recall(state, ctx, sender, *lot, reason),
     };
+    let result = result.and_then(|()| Ok(count_call(state, ctx, sender, call)?));
     crate::step::finish(result)
+}
+
+/// Counts a successful call for the console: by the acting enterprise's region and kind (`-`
+/// for a regulator's order), and the packages a first station coded.
+fn count_call(
+    state: &mut Overlay<'_>,
+    ctx: &TxContext<'_>,
+    sender: &Member,
+    call: &TraceCall,
+) -> Result<(), ExecError> {
+    let enterprise: Option<Enterprise> =
+        state.get_value(Space::State, &enterprise_key(&sender.org))?;
+    let (region, kind) = match &enterprise {
+        Some(e) => (e.region.to_string(), e.kind.name()),
+        None => ("-".to_string(), "-"),
+    };
+    let at = ctx.block.timestamp_ms;
+    stats::count(
+        state,
+        stats::metric::TRACE_CALLS,
+        at,
+        &[call.name(), &region, kind],
+    )?;
+    if let TraceCall::Commission { packages, .. } = call {
+        let key = stats::daily_key(
+            stats::metric::TRACE_PACKAGES,
+            stats::day_of(at),
+            &[&region, kind],
+        );
+        stats::add(state, key, i64::from(*packages))?;
+    }
+    Ok(())
 }
 
 // The stateless rules of cold-chain calls, shared with admission (`crate::check_bounds`). Each is

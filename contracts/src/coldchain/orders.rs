@@ -8,10 +8,10 @@ use super::{
     store_lot,
 };
 use crate::ContractError;
-use crate::Overlay;
 use crate::executor::TxContext;
 use crate::step::check_reason;
 use crate::system::Member;
+use crate::{Overlay, Space, stats};
 
 fn regulator(state: &Overlay<'_>, sender: &Member) -> Step<()> {
     if !org_has_role(state, &sender.org, OrgRole::Regulator)? {
@@ -43,6 +43,18 @@ fn order(
         lot: code.to_string(),
         reason: why.to_string(),
     })?;
+    let (before, after) = (order_name(&lot.order), order_name(&transition.next));
+    stats::move_gauge(
+        state,
+        stats::metric::TRACE_ORDERS,
+        before.as_ref().map(std::slice::from_ref),
+        after.as_ref().map(std::slice::from_ref),
+    )?;
+    let listed = super::orders_key(lot.number);
+    match after {
+        Some(name) => state.put(Space::Index, listed, name.as_bytes().to_vec()),
+        None => state.delete(Space::Index, listed),
+    }
     lot.order = transition.next;
     let mut ordered = event(ctx, transition.event, &sender.org);
     ordered.note = reason.to_string();
@@ -145,4 +157,13 @@ pub(super) fn attach_certificate(
     record(state, &mut lot, attached);
     store_lot(state, &lot);
     Ok(())
+}
+
+/// The order's name in the console's aggregates and the orders index; `None` for no order.
+fn order_name(order: &LotOrder) -> Option<&'static str> {
+    match order {
+        LotOrder::None => None,
+        LotOrder::Held { .. } => Some("held"),
+        LotOrder::Recalled { .. } => Some("recalled"),
+    }
 }

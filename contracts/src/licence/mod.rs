@@ -11,7 +11,8 @@
 //! - `lic/licence/<identifier>` → [`Licence`]; `lic/ev/<identifier>/<seq BE4>` → [`LicenceEvent`]
 //! - `lic/designee/<issuer>/<org>` → empty
 //!
-//! Index: `lic/by-issuer/<issuer>/<identifier>`, `lic/seals-of/<org>/<seal id>`.
+//! Index: `lic/by-issuer/<issuer>/<identifier>`, `lic/seals-of/<org>/<seal id>`, the expiry
+//! index ([`expiry_key`]) and the console's counters (`crate::stats`).
 
 mod records;
 
@@ -48,6 +49,28 @@ pub fn licence_key(id: &LicenceId) -> Vec<u8> {
 /// State key prefix of a licence's history.
 pub fn events_prefix(id: &LicenceId) -> Vec<u8> {
     [b"lic/ev/".as_slice(), id.to_string().as_bytes(), b"/"].concat()
+}
+
+/// Index prefix of live licences (valid or suspended, not superseded) by the last day of their
+/// validity: then `valid_to` (YYYYMMDD, 4 bytes BE) and the identifier. The console's
+/// "expiring within 30 days" is one range read.
+pub const EXPIRY_PREFIX: &[u8] = b"lic/expiry/";
+
+/// The expiry index key of a licence, if it is live and not long-term.
+pub fn expiry_key(licence: &Licence) -> Option<Vec<u8>> {
+    let live = matches!(
+        licence.state,
+        xinlian_core::licence::LicenceState::Valid | xinlian_core::licence::LicenceState::Suspended
+    ) && licence.superseded_by.is_none();
+    let valid_to = licence.valid_to.filter(|_| live)?;
+    Some(
+        [
+            EXPIRY_PREFIX,
+            &valid_to.to_be_bytes(),
+            licence.id.to_string().as_bytes(),
+        ]
+        .concat(),
+    )
 }
 
 fn designee_key(issuer: &Uscc, org: &Uscc) -> Vec<u8> {

@@ -15,7 +15,7 @@ use super::{
 use crate::executor::TxContext;
 use crate::step::{Step, argument, check_reason};
 use crate::system::{Member, check_text};
-use crate::{ContractError, Overlay, Space, StateReader};
+use crate::{ContractError, ExecError, Overlay, Space, StateReader, stats};
 
 // The stateless rules of a draft, shared with admission (`crate::check_bounds`). [`check_draft`]
 // calls each where it always did, between its state-dependent checks, so the order of refusals
@@ -198,7 +198,32 @@ fn new_licence(ctx: &TxContext<'_>, draft: &LicenceDraft) -> Licence {
     }
 }
 
-fn store(state: &mut Overlay<'_>, licence: &Licence) {
+/// Writes a licence, and keeps the console's counters and expiry index in step with it.
+fn store(state: &mut Overlay<'_>, licence: &Licence) -> Result<(), ExecError> {
+    let previous: Option<Licence> = state.get_value(Space::State, &licence_key(&licence.id))?;
+    let type_code = licence.id.type_code.to_string();
+    let standing = |l: &Licence| [type_code.as_str(), standing(l)];
+    let (before, after) = (previous.as_ref().map(standing), standing(licence));
+    stats::move_gauge(
+        state,
+        stats::metric::LICENCE_STATES,
+        before.as_ref().map(|d| d.as_slice()),
+        Some(after.as_slice()),
+    )?;
+    if previous.is_none() {
+        stats::count(
+            state,
+            stats::metric::LICENCES_ISSUED,
+            licence.recorded_at_ms,
+            &[&type_code],
+        )?;
+    }
+    if let Some(key) = previous.as_ref().and_then(super::expiry_key) {
+        state.delete(Space::Index, key);
+    }
+    if let Some(key) = super::expiry_key(licence) {
+        state.put(Space::Index, key, Vec::new());
+    }
     state.put_value(Space::State, licence_key(&licence.id), licence);
     let index = [
         by_issuer_prefix(&licence.id.issuer),
@@ -206,6 +231,16 @@ fn store(state: &mut Overlay<'_>, licence: &Licence) {
     ]
     .concat();
     state.put(Space::Index, index, Vec::new());
+    Ok(())
+}
+
+/// How the console counts a licence: its recorded state, or `superseded` once renewed (the
+/// later version is the one in force).
+fn standing(licence: &Licence) -> &'static str {
+    match licence.superseded_by {
+        Some(_) => "superseded",
+        None => licence.state.name(),
+    }
 }
 
 pub(super) fn issue(
@@ -218,7 +253,7 @@ pub(super) fn issue(
     check_draft(state, ctx, sender, draft)?;
     let mut licence = new_licence(ctx, draft);
     record(state, ctx, &mut licence, sender, "issued", "");
-    store(state, &licence);
+    store(state, &licence)?;
     Ok(())
 }
 
@@ -270,7 +305,7 @@ pub(super) fn change_status(
     licence.state = next;
     let what = format!("{action:?}").to_lowercase();
     record(state, ctx, &mut licence, sender, &what, reason);
-    store(state, &licence);
+    store(state, &licence)?;
     Ok(())
 }
 
@@ -303,10 +338,10 @@ pub(super) fn renew(
     let mut next = new_licence(ctx, draft);
     next.supersedes = Some(previous_id.clone());
     record(state, ctx, &mut next, sender, "renewed_from", reason);
-    store(state, &next);
+    store(state, &next)?;
     previous.superseded_by = Some(draft.id.clone());
     record(state, ctx, &mut previous, sender, "renewed_to", reason);
-    store(state, &previous);
+    store(state, &previous)?;
     Ok(())
 }
 
@@ -340,7 +375,7 @@ pub(super) fn transfer_out(
     // The receiving record's identifier is not known yet: it points back here until then.
     licence.transfer = Some((to.clone(), id.clone()));
     record(state, ctx, &mut licence, sender, "transferred_out", reason);
-    store(state, &licence);
+    store(state, &licence)?;
     Ok(())
 }
 
@@ -372,7 +407,7 @@ pub(super) fn transfer_in(
         "transferred_in",
         &from.to_string(),
     );
-    store(state, &new);
+    store(state, &new)?;
     old.transfer = Some((sender.org.clone(), draft.id.clone()));
     record(
         state,
@@ -382,7 +417,7 @@ pub(super) fn transfer_in(
         "taken_in_as",
         &draft.id.to_string(),
     );
-    store(state, &old);
+    store(state, &old)?;
     Ok(())
 }
 

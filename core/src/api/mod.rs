@@ -232,6 +232,7 @@ pub struct ProposalsResponse {
     pub next: Option<String>,
 }
 pub mod auth;
+pub mod console;
 pub mod licence;
 pub mod trace;
 

@@ -3,10 +3,10 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use xinlian_core::Hash;
 use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyQrRequest, VerifyRequest};
@@ -16,6 +16,7 @@ use xinlian_core::licence::{LicenceId, LicenceStatus, QrPayload};
 use super::html::{escape, respond};
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
+use crate::console::Verifications;
 use crate::licence::LicenceReader;
 
 /// The one way every route reads a licence identifier, so the same bad identifier gets the
@@ -73,6 +74,7 @@ pub(super) async fn record(
     ))]
 pub(super) async fn verify(
     State(chain): State<Arc<Chain>>,
+    Extension(counter): Extension<Arc<Verifications>>,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<Verdict>, ApiError> {
     let request = VerifyRequest {
@@ -80,10 +82,23 @@ pub(super) async fn verify(
         document_digest: body.document_digest,
     };
     let verdict = blocking(&chain, move |c| {
-        Ok(LicenceReader::new(c.storage()).verify(&request, today())?)
+        let verdict = LicenceReader::new(c.storage()).verify(&request, today())?;
+        counter.count(c.storage(), crate::now_ms(), "api", outcome(&verdict));
+        Ok(verdict)
     })
     .await?;
     Ok(Json(verdict))
+}
+
+/// How the console counts a verdict.
+fn outcome(verdict: &Verdict) -> &'static str {
+    if verdict.acceptable {
+        "acceptable"
+    } else if verdict.status.is_none() {
+        "unknown"
+    } else {
+        "not_acceptable"
+    }
 }
 
 /// A verdict on the QR code a holder's phone shows: the licence, its document, and whether the
@@ -99,6 +114,7 @@ pub(super) async fn verify(
 pub(super) async fn verify_qr(
     State(chain): State<Arc<Chain>>,
     axum::Extension(guard): axum::Extension<Arc<super::signed::Guard>>,
+    Extension(counter): Extension<Arc<Verifications>>,
     ApiJson(request): ApiJson<VerifyQrRequest>,
 ) -> Result<Json<Verdict>, ApiError> {
     // A well-formed code with a broken identifier gets the identifier's own error, as on the
@@ -116,7 +132,10 @@ pub(super) async fn verify_qr(
         })?;
     let (nonce, licence) = (qr.nonce, qr.id.to_string());
     let verdict = blocking(&chain, move |c| {
-        Ok(LicenceReader::new(c.storage()).verify_qr(&qr, &challenge, today(), crate::now_ms())?)
+        let verdict =
+            LicenceReader::new(c.storage()).verify_qr(&qr, &challenge, today(), crate::now_ms())?;
+        counter.count(c.storage(), crate::now_ms(), "qr", outcome(&verdict));
+        Ok(verdict)
     })
     .await?;
     // Only a code the holder really signed uses up its nonce: a forged one must not block the
@@ -138,6 +157,7 @@ pub(super) struct PageQuery {
 /// The window page: the verdict in large type, green or red.
 pub(super) async fn page(
     State(chain): State<Arc<Chain>>,
+    Extension(counter): Extension<Arc<Verifications>>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Response {
@@ -168,7 +188,9 @@ pub(super) async fn page(
         document_digest: digest,
     };
     match blocking(&chain, move |c| {
-        Ok(LicenceReader::new(c.storage()).verify(&request, today())?)
+        let verdict = LicenceReader::new(c.storage()).verify(&request, today())?;
+        counter.count(c.storage(), crate::now_ms(), "page", outcome(&verdict));
+        Ok(verdict)
     })
     .await
     {

@@ -5,6 +5,7 @@
 //! bodies, bad paths, unknown routes).
 
 mod auth;
+mod console;
 mod error;
 mod events;
 mod gov;
@@ -77,6 +78,19 @@ pub fn router(
         .route("/v1/auth/held", get(auth::held))
         .route("/v1/auth/report", get(auth::report))
         .route("/v1/auth/resolve", post(auth::resolve))
+        .route("/v1/console/challenge", post(console::challenge))
+        .route("/v1/console/login", post(console::login))
+        .route("/v1/console/logout", post(console::logout))
+        .route("/v1/console/session", get(console::current))
+        .route("/v1/console/overview", get(console::overview))
+        .route("/v1/console/coldchain", get(console::coldchain))
+        .route("/v1/console/lots/{lot}/flow", get(console::flow))
+        .route("/v1/console/licences", get(console::licences))
+        .route("/v1/console/auth", get(console::auth))
+        .route("/v1/console/blocks", get(console::blocks))
+        .route("/console", get(console::redirect))
+        .route("/console/", get(console::index))
+        .route("/console/{file}", get(console::asset))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::serve))
@@ -85,6 +99,13 @@ pub fn router(
         .layer(DefaultBodyLimit::max(body_bytes_max))
         .layer(axum::Extension(Arc::new(guard)))
         .layer(axum::Extension(events::EventStreams::default()))
+        .layer(axum::Extension(Arc::new(
+            crate::console::session::Sessions::default(),
+        )))
+        .layer(axum::Extension(Arc::new(
+            crate::console::Verifications::default(),
+        )))
+        .layer(axum::Extension(console::SecureCookie(https)))
         .layer(axum::middleware::from_fn_with_state(
             limits.clone(),
             limits::time_limit,

@@ -29,6 +29,12 @@ impl Chain {
         now_ms.saturating_sub(head.timestamp_ms) >= BLOCK_TIME_STEP_MS_MAX / 2
     }
 
+    /// Whether block time lags the clock by a whole time step or more, as of `now_ms`: the
+    /// leader then cuts the empty blocks that catch up one after another.
+    pub fn is_behind(head: &Head, now_ms: u64) -> bool {
+        now_ms.saturating_sub(head.timestamp_ms) >= BLOCK_TIME_STEP_MS_MAX
+    }
+
     /// Builds, executes and signs the next block on the head from waiting transactions (senders
     /// in turn, within `block_txs_max` and `block_bytes_max`), without storing it: the leader
     /// proposes it through Raft and every node (this one too) applies it when committed. Returns
@@ -99,7 +105,7 @@ impl Chain {
         // The leader's clock, kept strictly increasing along the chain and within the step every
         // node allows.
         let mut timestamp_ms = now_ms.max(parent_time + 1);
-        if parent_height > 0 {
+        if parent_height > 0 || self.first_block_from_genesis_time {
             timestamp_ms = timestamp_ms.min(parent_time + BLOCK_TIME_STEP_MS_MAX);
         }
         let context = BlockContext {

@@ -54,6 +54,8 @@ pub struct Chain {
     node_key: PrivateKey,
     node_id: String,
     block_txs_max: usize,
+    /// See [`crate::config::Config::first_block_from_genesis_time`].
+    first_block_from_genesis_time: bool,
     block_bytes_max: usize,
     mempool: Mutex<Mempool>,
     rejected: Mutex<RejectedTxs>,
@@ -171,6 +173,7 @@ impl Chain {
             p2p_peer_id,
             block_txs_max: config.block_txs_max,
             block_bytes_max: config.block_bytes_max,
+            first_block_from_genesis_time: config.first_block_from_genesis_time,
             mempool: Mutex::new(Mempool::new(config.mempool_limits())),
             rejected: Mutex::new(RejectedTxs::new(config.rejected_txs_kept_max)),
             heights: tokio::sync::watch::Sender::new(head.height),

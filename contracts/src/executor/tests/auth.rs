@@ -40,7 +40,7 @@ impl Auth {
         let before = self.chain.state.clone();
         let (code, _) = self.send(signer, call);
         assert!(
-            self.chain.state.same_entries(&before),
+            self.chain.state.same_records(&before),
             "{code} changed state"
         );
         code

@@ -79,7 +79,7 @@ impl Trace {
         let (code, _) = self.send(signer, call);
         assert_ne!(code, "success");
         assert!(
-            self.chain.state.same_entries(&before),
+            self.chain.state.same_records(&before),
             "a refused call changed state"
         );
         assert_ne!(self.chain.root, root);

@@ -74,7 +74,7 @@ impl Licences {
         let before = self.chain.state.clone();
         let code = self.send(signer, call);
         assert!(
-            self.chain.state.same_entries(&before),
+            self.chain.state.same_records(&before),
             "{code}: a refused call changed state"
         );
         code

@@ -1,0 +1,203 @@
+//! The regulator's console end to end (issue 16): a two-node demo testnet whose genesis is dated
+//! a few days back, so the demo plays days of history; the console's browser test
+//! (`console/tests/console.test.mjs`, Playwright driving Debian's Chromium) logs in, opens every
+//! page and checks every chart. Screenshots land in the target directory's `console-screenshots`.
+//! The aggregates' own rules are checked here too, over HTTP: a day of counts equals the
+//! transactions in that day's blocks.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use xinlian_core::api::console::{LoginChallenge, OverviewStats};
+use xinlian_core::types::ReceiptStatus;
+use xinlian_sdk::Client;
+use xinlian_testnet::Layout;
+
+use crate::cluster::free_port_base;
+use crate::harness::{XINLIAN, http};
+
+struct Down(PathBuf);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = Command::new(XINLIAN)
+            .args(["testnet", "down", "--dir", self.0.to_str().unwrap()])
+            .output();
+    }
+}
+
+/// The first match of `prefix` in the demo's printed report, up to the next space or `?`.
+fn after<'a>(report: &'a str, prefix: &str) -> &'a str {
+    let start = report
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} not in the demo report:\n{report}"))
+        + prefix.len();
+    let rest = &report[start..];
+    let end = rest.find([' ', '?', '\n']).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+fn console_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../console")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_a_real_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tn");
+    let d = dir.to_str().unwrap();
+    let port = free_port_base(2).to_string();
+    let _down = Down(dir.clone());
+    let up = Command::new(XINLIAN)
+        .args([
+            "testnet",
+            "up",
+            "--nodes",
+            "2",
+            "--demo",
+            "--history-days",
+            "3",
+        ])
+        .args(["--detach", "--dir", d, "--http-port", &port])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&up.stdout).into_owned();
+    assert!(
+        up.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert!(
+        printed.contains("/console/"),
+        "the console's URL is printed:\n{printed}"
+    );
+    let history = after(&printed, "History: ");
+    assert!(history.parse::<u32>().unwrap() >= 2, "{printed}");
+
+    let layout = Layout::load(&dir).unwrap();
+    let base = layout.nodes[0].http_url.clone();
+    let recalled = after(&printed, "三文鱼 · 超市售出后召回: ")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let licence = after(&printed, "食品经营许可证 · 有效: ")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    counts_match_the_blocks(&base, &layout.admin_keys[0]).await;
+
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+    let test = Command::new("node")
+        .args(["--test", "--test-reporter=tap", "tests/"])
+        .current_dir(console_dir())
+        .env("XINLIAN_CONSOLE_URL", &base)
+        .env("XINLIAN_REGULATOR_KEY", &layout.admin_keys[0])
+        .env("XINLIAN_DEPARTMENT_KEY", department_key(&dir))
+        .env("XINLIAN_RECALLED_CODE", &recalled)
+        .env("XINLIAN_LICENCE_ID", &licence)
+        .env("XINLIAN_SCREENSHOTS", &shots)
+        .output()
+        .expect("node runs (scripts/install-deps.sh installs it)");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&test.stdout),
+        String::from_utf8_lossy(&test.stderr)
+    );
+    assert!(test.status.success(), "the browser test failed:\n{out}");
+    assert!(
+        out.contains("# fail 0") && out.contains("# pass 3"),
+        "{out}"
+    );
+    eprintln!(
+        "console checked in Chromium; screenshots in {}",
+        shots.display()
+    );
+}
+
+/// The key of the second organisation's admin (the approval bureau: an issuer, not a
+/// regulator), whose session gets the department view.
+fn department_key(dir: &Path) -> PathBuf {
+    dir.join("keys").join("org1-admin-sm2.pem")
+}
+
+/// Logs in over HTTP as the key's member and returns the session cookie.
+async fn log_in(base: &str, key_file: &Path) -> String {
+    let key = xinlian_sdk::keys::read_key_file(key_file, None).unwrap();
+    let challenge: LoginChallenge = http()
+        .post(format!("{base}/v1/console/challenge"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let login = http()
+        .post(format!("{base}/v1/console/login"))
+        .json(&serde_json::json!({
+            "public_key": key.public_key(),
+            "challenge": challenge.challenge,
+            "signature": key.sign(challenge.message.as_bytes()),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// The console's transactions per day, call and outcome are the receipts of that day's blocks,
+/// every one of them: walked here block by block over the public API.
+async fn counts_match_the_blocks(base: &str, key_file: &Path) {
+    let cookie = log_in(base, key_file).await;
+    let stats: OverviewStats = http()
+        .get(format!("{base}/v1/console/overview?days=5"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let counted: BTreeMap<(String, String, String), u64> = stats
+        .transactions
+        .iter()
+        .map(|row| {
+            let key = (row.day.clone(), row.dims[0].clone(), row.dims[1].clone());
+            (key, row.value)
+        })
+        .collect();
+    let client = Client::new(base).unwrap();
+    let head = client.status().await.unwrap().height;
+    let mut walked: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    for height in 1..=head {
+        let block = client.block(height).await.unwrap();
+        let day = xinlian_core::calendar::china_day(block.header.timestamp_ms);
+        let (y, m, d) = xinlian_core::calendar::civil_from_days(day);
+        let day = format!("{y:04}-{m:02}-{d:02}");
+        for (tx, hash) in block.txs.iter().zip(&block.tx_hashes) {
+            let receipt = client.tx(hash).await.unwrap().receipt.unwrap();
+            let outcome = match receipt.status {
+                ReceiptStatus::Success => "ok".to_string(),
+                ReceiptStatus::Failure { code, .. } => code,
+            };
+            let key = (day.clone(), tx.tx.call.name().to_string(), outcome);
+            *walked.entry(key).or_default() += 1;
+        }
+    }
+    assert!(
+        walked.len() > 10,
+        "the demo made transactions of many kinds: {walked:?}"
+    );
+    assert_eq!(
+        counted, walked,
+        "the console's counts are the blocks' receipts"
+    );
+}
