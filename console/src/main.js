@@ -76,12 +76,18 @@ function loginPage(problem = '') {
   };
 }
 
+let generation = 0;
+
 async function render() {
+  // A newer navigation supersedes this one: whatever this render still awaits then lands in a
+  // view that is no longer on the page.
+  const mine = ++generation;
   leave?.();
   leave = null;
   disposeAll();
   // 204 when logged out, so the first look is no error in the browser's console.
   session ??= await get('/v1/console/session');
+  if (mine !== generation) return;
   showWho();
   if (!session) return loginPage();
   const { page, params } = route();
@@ -90,17 +96,25 @@ async function render() {
   for (const link of document.querySelectorAll('#nav a')) {
     link.classList.toggle('active', link.dataset.page === open);
   }
-  main.innerHTML = '';
+  const view = document.createElement('div');
+  view.className = 'page';
+  main.replaceChildren(view);
   main.dataset.page = open;
   try {
-    leave = await PAGES[open](main, params, session);
+    const left = await PAGES[open](view, params, session);
+    if (mine !== generation) {
+      left?.();
+      return;
+    }
+    leave = left;
     main.dataset.ready = open;
   } catch (e) {
+    if (mine !== generation) return;
     if (e instanceof ApiError && e.status === 401) {
       session = null;
       return render();
     }
-    main.insertAdjacentHTML('beforeend', `<p class="card wide error">加载失败：${esc(e.message)}</p>`);
+    view.insertAdjacentHTML('beforeend', `<p class="card wide error">加载失败：${esc(e.message)}</p>`);
     throw e;
   }
 }

@@ -76,15 +76,15 @@ async function open(viewport) {
 
 async function login(page, keyFile) {
   await page.goto(`${base}/console/`);
-  await page.waitForSelector('#login-form');
+  await page.waitForSelector('#login-form', { timeout: 60_000 });
   await page.fill('#key', readFileSync(keyFile, 'utf8'));
   await page.click('#login-form button[type=submit]');
-  await page.waitForSelector('#member', { timeout: 15_000 });
+  await page.waitForSelector('#member', { timeout: 60_000 });
 }
 
 async function visit(page, name) {
   await page.goto(`${base}/console/#/${name}`);
-  await page.waitForSelector(`main[data-ready="${name}"]`, { timeout: 20_000 });
+  await page.waitForSelector(`main[data-ready="${name}"]`, { timeout: 60_000 });
 }
 
 /** Whether a chart's canvas has any painted pixel. */
@@ -134,7 +134,7 @@ test('a regulator sees every page drawn, a recalled flow and a licence history, 
     await page.selectOption('#search-by', 'code');
     await page.fill('#search-text', env('XINLIAN_RECALLED_CODE'));
     await page.click('#search button[type=submit]');
-    await page.waitForSelector('#flow-card:not([hidden]) #chart-flow canvas');
+    await page.waitForSelector('#flow-card:not([hidden]) #chart-flow canvas', { timeout: 60_000 });
     assert.equal(await page.getAttribute('#chart-flow', 'data-series'), '流向');
     const recalled = Number(await page.getAttribute('#chart-flow', 'data-recalled'));
     assert.ok(recalled > 0, `the flow shows the recalled quantity (${recalled})`);
@@ -147,7 +147,7 @@ test('a regulator sees every page drawn, a recalled flow and a licence history, 
     await visit(page, 'explorer');
     await page.fill('#query', licence);
     await page.click('#explore button[type=submit]');
-    await page.waitForSelector('#licence-history tbody tr', { timeout: 15_000 });
+    await page.waitForSelector('#licence-history tbody tr', { timeout: 60_000 });
     assert.match(await page.textContent('#licence-history'), /签发/);
     await page.screenshot({ path: `${shots}/licence-history-${width}.png`, fullPage: true });
 
@@ -165,7 +165,7 @@ test('a department logs in to its own view, without the cold chain', async () =>
   assert.equal(refused, 403);
   await visit(page, 'licences');
   await page.click('#logout');
-  await page.waitForSelector('#login-form');
+  await page.waitForSelector('#login-form', { timeout: 60_000 });
   const after = await page.evaluate(async () => (await fetch('/v1/console/overview')).status);
   assert.equal(after, 401, 'logged out means logged out');
   assert.deepEqual(errors.filter((e) => !e.includes('403') && !e.includes('401')), []);

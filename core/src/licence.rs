@@ -670,6 +670,22 @@ impl LicenceCall {
 mod tests {
     use super::*;
 
+    #[test]
+    fn state_names_are_their_json_names() {
+        use LicenceState::*;
+        for state in [
+            Valid,
+            Suspended,
+            Rescinded,
+            Cancelled,
+            TransferredOut,
+            Revoked,
+        ] {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.name()));
+        }
+    }
+
     const EXAMPLE: &str =
         "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.002.S";
 

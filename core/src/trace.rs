@@ -859,6 +859,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn kind_names_are_their_json_names() {
+        use EnterpriseKind::*;
+        for kind in [
+            Importer,
+            ColdStore,
+            Processor,
+            Wholesaler,
+            Supermarket,
+            Restaurant,
+            Ecommerce,
+            Other,
+        ] {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.name()));
+        }
+    }
+
+    #[test]
     fn codes_round_trip_and_check_characters_catch_typos() {
         let lot = TraceCode {
             lot: TraceCode::lot_number(410100, 1),

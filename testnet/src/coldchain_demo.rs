@@ -125,37 +125,71 @@ impl Actors {
         packages: u32,
         kinds: &[CertificateKind],
     ) -> Result<LotCode> {
-        let call = TraceCall::Commission {
-            product: Product {
-                name: product.into(),
-                category: if product.contains("虾") || product.contains("三文鱼") {
-                    "水产"
-                } else {
-                    "肉类"
-                }
-                .into(),
-                specification: spec.into(),
-                gtin: None,
-            },
-            origin_country: origin.into(),
-            production_date: 20261015,
-            shelf_life_days: 540,
-            batch: format!("{origin}-2026-{packages}"),
-            packages,
-            unit: "箱".into(),
-            import: Some(ImportDetails {
-                customs_declaration: format!("0201202610{packages:08}"),
-                entry_port: "天津新港".into(),
-            }),
-            certificates: kinds.iter().map(|k| certificate(*k, origin)).collect(),
+        let category = if product.contains("虾") || product.contains("三文鱼") {
+            "水产"
+        } else {
+            "肉类"
         };
+        let call = imported_lot(
+            Import {
+                product,
+                category,
+                specification: spec,
+                origin,
+                production_date: 20261015,
+                batch: format!("{origin}-2026-{packages}"),
+                declaration: format!("0201202610{packages:08}"),
+                packages,
+            },
+            kinds,
+        );
         let tx = self.call(IMPORTER, call).await?;
         Ok(self.client.lot_of_tx(&tx).await?)
     }
 }
 
-fn certificate(kind: CertificateKind, origin: &str) -> Certificate {
-    let number = format!("{}-{origin}-2026-{:04}", kind.label(), kind as u8 + 1);
+/// An imported lot as the first station codes it.
+pub(crate) struct Import<'a> {
+    pub(crate) product: &'a str,
+    pub(crate) category: &'a str,
+    pub(crate) specification: &'a str,
+    pub(crate) origin: &'a str,
+    pub(crate) production_date: u32,
+    pub(crate) batch: String,
+    /// The customs declaration's number.
+    pub(crate) declaration: String,
+    pub(crate) packages: u32,
+}
+
+/// The commissioning of an imported lot entering at Tianjin, in boxes, with certificates of
+/// `kinds` numbered after its batch.
+pub(crate) fn imported_lot(import: Import<'_>, kinds: &[CertificateKind]) -> TraceCall {
+    TraceCall::Commission {
+        product: Product {
+            name: import.product.into(),
+            category: import.category.into(),
+            specification: import.specification.into(),
+            gtin: None,
+        },
+        origin_country: import.origin.into(),
+        production_date: import.production_date,
+        shelf_life_days: 540,
+        packages: import.packages,
+        unit: "箱".into(),
+        import: Some(ImportDetails {
+            customs_declaration: import.declaration,
+            entry_port: "天津新港".into(),
+        }),
+        certificates: kinds
+            .iter()
+            .map(|k| certificate(*k, &import.batch))
+            .collect(),
+        batch: import.batch,
+    }
+}
+
+fn certificate(kind: CertificateKind, batch: &str) -> Certificate {
+    let number = format!("{}-{batch}-{:04}", kind.label(), kind as u8 + 1);
     Certificate {
         kind,
         digest: xinlian_core::HashSuite::Sm3.digest(number.as_bytes()),
@@ -164,7 +198,7 @@ fn certificate(kind: CertificateKind, origin: &str) -> Certificate {
     }
 }
 
-const ALL: [CertificateKind; 3] = [
+pub(crate) const ALL: [CertificateKind; 3] = [
     CertificateKind::InspectionQuarantine,
     CertificateKind::NucleicAcidTest,
     CertificateKind::Disinfection,

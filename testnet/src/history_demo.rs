@@ -17,12 +17,11 @@ use xinlian_core::crypto::{PrivateKey, SignatureScheme};
 use xinlian_core::ids::Uscc;
 use xinlian_core::licence::{LicenceId, StatusAction};
 use xinlian_core::limits::BLOCK_TIME_STEP_MS_MAX;
-use xinlian_core::trace::{
-    Certificate, CertificateKind, EnterpriseKind, ImportDetails, LotCode, Product, Selection,
-    TraceCall,
-};
+use xinlian_core::trace::{EnterpriseKind, LotCode, Selection, TraceCall};
 use xinlian_core::types::Call;
 use xinlian_sdk::{Client, SdkError, keys, new_use_code};
+
+use crate::coldchain_demo::{ALL, Import, imported_lot};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const DAY_MS: u64 = 86_400_000;
@@ -218,43 +217,20 @@ impl Player<'_> {
     }
 
     fn commission(&mut self, day: u32, n: usize) -> TraceCall {
-        let (name, spec, origin, category) = PRODUCTS[self.next(PRODUCTS.len() as u64) as usize];
+        let (product, specification, origin, category) =
+            PRODUCTS[self.next(PRODUCTS.len() as u64) as usize];
         let packages = 200 + 50 * self.next(9) as u32;
-        let kinds = [
-            CertificateKind::InspectionQuarantine,
-            CertificateKind::NucleicAcidTest,
-            CertificateKind::Disinfection,
-        ];
-        TraceCall::Commission {
-            product: Product {
-                name: name.into(),
-                category: category.into(),
-                specification: spec.into(),
-                gtin: None,
-            },
-            origin_country: origin.into(),
+        let import = Import {
+            product,
+            category,
+            specification,
+            origin,
             production_date: 20261001,
-            shelf_life_days: 540,
             batch: format!("{origin}-H{day:03}-{n}"),
+            declaration: format!("02012026{day:04}{n:02}{packages:04}"),
             packages,
-            unit: "箱".into(),
-            import: Some(ImportDetails {
-                customs_declaration: format!("02012026{day:04}{n:02}{packages:04}"),
-                entry_port: "天津新港".into(),
-            }),
-            certificates: kinds
-                .iter()
-                .map(|kind| {
-                    let number = format!("{}-{origin}-H{day:03}-{n}", kind.label());
-                    Certificate {
-                        kind: *kind,
-                        digest: HashSuite::Sm3.digest(number.as_bytes()),
-                        number,
-                        issuer: "天津海关".into(),
-                    }
-                })
-                .collect(),
-        }
+        };
+        imported_lot(import, &ALL)
     }
 
     /// One day's cold chain: lots coded at first stations and passed down to the shops, where

@@ -1,5 +1,5 @@
 //! The regulator's console end to end (issue 16): a two-node demo testnet whose genesis is dated
-//! a few days back, so the demo plays days of history; the console's browser test
+//! four days back, so the demo plays days of history; the console's browser test
 //! (`console/tests/console.test.mjs`, Playwright driving Debian's Chromium) logs in, opens every
 //! page and checks every chart. Screenshots land in the target directory's `console-screenshots`.
 //! The aggregates' own rules are checked here too, over HTTP: a day of counts equals the
@@ -73,7 +73,10 @@ async fn the_console_in_a_real_browser() {
         "the console's URL is printed:\n{printed}"
     );
     let history = after(&printed, "History: ");
-    assert!(history.parse::<u32>().unwrap() >= 2, "{printed}");
+    // The first day or two go to the demos that set the history up; the chain does not wait for
+    // them (it catches up with the clock as fast as it can), so how many days are left to play
+    // depends on the machine's load.
+    assert!(history.parse::<u32>().unwrap() >= 1, "{printed}");
 
     let layout = Layout::load(&dir).unwrap();
     let base = layout.nodes[0].http_url.clone();
@@ -158,7 +161,7 @@ async fn log_in(base: &str, key_file: &Path) -> String {
 async fn counts_match_the_blocks(base: &str, key_file: &Path) {
     let cookie = log_in(base, key_file).await;
     let stats: OverviewStats = http()
-        .get(format!("{base}/v1/console/overview?days=5"))
+        .get(format!("{base}/v1/console/overview?days=6"))
         .header("cookie", &cookie)
         .send()
         .await

@@ -20,8 +20,8 @@ export default async function auth(main) {
     <section class="card"><h2>使用按事项</h2><div class="chart" id="chart-matters"></div></section>
     <section class="card"><h2>被拒使用（按原因）</h2><div class="chart" id="chart-refused"></div></section>`;
   const grantLabel = { granted: '授权', revoked: '撤回' };
-  overDays(document.getElementById('chart-grants'), daily(stats.grants, stats.days, (d) => grantLabel[d[0]] ?? d[0]));
-  overDays(document.getElementById('chart-uses'), daily(stats.uses, stats.days, (d) => names.get(d[0]) ?? d[0]));
-  pie(document.getElementById('chart-matters'), '按事项', totals(stats.uses, (d) => d[2] || d[1]));
-  overDays(document.getElementById('chart-refused'), daily(stats.refused, stats.days, (d) => label.refusal(d[0])));
+  overDays(main.querySelector('#chart-grants'), daily(stats.grants, stats.days, (d) => grantLabel[d[0]] ?? d[0]));
+  overDays(main.querySelector('#chart-uses'), daily(stats.uses, stats.days, (d) => names.get(d[0]) ?? d[0]));
+  pie(main.querySelector('#chart-matters'), '按事项', totals(stats.uses, (d) => d[2] || d[1]));
+  overDays(main.querySelector('#chart-refused'), daily(stats.refused, stats.days, (d) => label.refusal(d[0])));
 }

@@ -43,18 +43,18 @@ export default async function coldchain(main, params) {
       <p id="flow-note" class="note"></p><div class="chart tall" id="chart-flow"></div></section>`;
 
   const region = (dims) => (dims[1] === '-' ? null : dims[1]);
-  overDays(document.getElementById('chart-commissioned'), daily(commissions, stats.days, region));
+  overDays(main.querySelector('#chart-commissioned'), daily(commissions, stats.days, region));
   const moves = stats.calls.filter((r) => MOVES.has(r.dims[0]));
-  overDays(document.getElementById('chart-moves'), daily(moves, stats.days, (d) => label.call(d[0]), 'line'));
-  pie(document.getElementById('chart-kinds'), '按企业类型', totals(stats.calls, (d) => label.kind(d[2])));
-  overDays(document.getElementById('chart-packages'), daily(stats.packages, stats.days, (d) => label.kind(d[1])));
+  overDays(main.querySelector('#chart-moves'), daily(moves, stats.days, (d) => label.call(d[0]), 'line'));
+  pie(main.querySelector('#chart-kinds'), '按企业类型', totals(stats.calls, (d) => label.kind(d[2])));
+  overDays(main.querySelector('#chart-packages'), daily(stats.packages, stats.days, (d) => label.kind(d[1])));
 
-  for (const row of document.querySelectorAll('#orders tr.clickable')) {
+  for (const row of main.querySelectorAll('#orders tr.clickable')) {
     row.onclick = () => showFlow(row.dataset.lot);
   }
-  document.getElementById('search').onsubmit = (event) => {
+  main.querySelector('#search').onsubmit = (event) => {
     event.preventDefault();
-    search(document.getElementById('search-by').value, document.getElementById('search-text').value.trim());
+    search(main.querySelector('#search-by').value, main.querySelector('#search-text').value.trim());
   };
   const lot = params.get('lot');
   if (lot) await showFlow(lot);

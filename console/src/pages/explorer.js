@@ -20,10 +20,10 @@ export default async function explorer(main, params) {
         <td>${label.esc(Object.keys(p.proposal.change)[0])}</td><td>${label.esc(p.status)}</td>
         <td>${p.proposal.approvals.length} / ${p.approvals_needed}<br><span class="note">${p.proposal.approvals.map(label.esc).join('<br>')}</span></td></tr>`).join('')}
     </tbody></table></section>`;
-  for (const row of document.querySelectorAll('#blocks tr.clickable')) row.onclick = () => explore(row.dataset.height);
-  document.getElementById('explore').onsubmit = (event) => {
+  for (const row of main.querySelectorAll('#blocks tr.clickable')) row.onclick = () => explore(row.dataset.height);
+  main.querySelector('#explore').onsubmit = (event) => {
     event.preventDefault();
-    explore(document.getElementById('query').value.trim());
+    explore(main.querySelector('#query').value.trim());
   };
   const q = params.get('q');
   if (q) await explore(q);

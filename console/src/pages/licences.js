@@ -32,8 +32,8 @@ export default async function licences(main, params) {
     <section class="card wide"><h2>证照履历</h2>
       <form class="search" id="licence-search"><input id="licence-id" placeholder="证照标识" autocomplete="off"><button class="primary" type="submit">查询</button></form>
       <div id="history"></div></section>`;
-  overDays(document.getElementById('chart-issued'), daily(stats.issued, stats.days, (d) => typeName(d[0])));
-  draw(document.getElementById('chart-states'), {
+  overDays(main.querySelector('#chart-issued'), daily(stats.issued, stats.days, (d) => typeName(d[0])));
+  draw(main.querySelector('#chart-states'), {
     legend: { type: 'scroll', top: 0 },
     grid: { left: 48, right: 16, top: 36, bottom: 28 },
     xAxis: { type: 'category', data: [...new Set(stats.states.map((g) => g.dims[0]))].map(typeName) },
@@ -45,13 +45,13 @@ export default async function licences(main, params) {
         .reduce((s, g) => s + g.value, 0)),
     })),
   });
-  overDays(document.getElementById('chart-verifications'),
+  overDays(main.querySelector('#chart-verifications'),
     daily(stats.verifications, stats.days, (d) => label.channel(d[0]), 'line'));
-  pie(document.getElementById('chart-verdicts'), '核验结果', totals(stats.verifications, (d) => label.verdict(d[1])));
-  for (const row of document.querySelectorAll('#expiring tr.clickable')) row.onclick = () => history(row.dataset.id);
-  document.getElementById('licence-search').onsubmit = (event) => {
+  pie(main.querySelector('#chart-verdicts'), '核验结果', totals(stats.verifications, (d) => label.verdict(d[1])));
+  for (const row of main.querySelectorAll('#expiring tr.clickable')) row.onclick = () => history(row.dataset.id);
+  main.querySelector('#licence-search').onsubmit = (event) => {
     event.preventDefault();
-    history(document.getElementById('licence-id').value.trim());
+    history(main.querySelector('#licence-id').value.trim());
   };
   const id = params.get('id');
   if (id) await history(id);

@@ -30,12 +30,12 @@ export default async function overview(main) {
     </tbody></table></section>`;
 
   const byDomain = (dims) => label.domain(dims[0]);
-  overDays(document.getElementById('chart-days'), daily(stats.transactions, stats.days, byDomain));
+  overDays(main.querySelector('#chart-days'), daily(stats.transactions, stats.days, byDomain));
   const today = stats.transactions.filter((row) => row.day === stats.days.to);
-  pie(document.getElementById('chart-today'), '今日交易', totals(today, byDomain));
+  pie(main.querySelector('#chart-today'), '今日交易', totals(today, byDomain));
 
   const points = [];
-  const chart = draw(document.getElementById('chart-live'), {
+  const chart = draw(main.querySelector('#chart-live'), {
     legend: { top: 0 },
     grid: { left: 48, right: 48, top: 36, bottom: 28 },
     xAxis: { type: 'category', data: [] },
@@ -52,9 +52,9 @@ export default async function overview(main) {
     points.push({ height: block.height, at: now, latency: Math.max(0, now - block.timestamp_ms), txs: block.receipts.length });
     while (points.length > LIVE_POINTS) points.shift();
     const minute = points.filter((p) => now - p.at <= 60_000).reduce((sum, p) => sum + p.txs, 0);
-    document.getElementById('height').textContent = block.height;
-    document.getElementById('tpm').textContent = minute;
-    document.getElementById('latency').textContent = points.at(-1).latency;
+    main.querySelector('#height').textContent = block.height;
+    main.querySelector('#tpm').textContent = minute;
+    main.querySelector('#latency').textContent = points.at(-1).latency;
     chart.setOption({
       xAxis: { data: points.map((p) => p.height) },
       series: [{ data: points.map((p) => p.latency) }, { data: points.map((p) => p.txs) }],

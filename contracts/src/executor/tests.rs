@@ -227,6 +227,14 @@ fn wrong_chain_is_refused() {
     assert_eq!(code(&chain.apply(&[tx])[0]), "wrong_chain");
 }
 
+/// A console counter's value (0 when absent).
+fn counter(state: &MemoryState, key: Vec<u8>) -> u64 {
+    state
+        .get(Space::Index, &key)
+        .unwrap()
+        .map_or(0, |v| crate::stats::value_of(&v))
+}
+
 #[test]
 fn refused_call_changes_no_state() {
     let chain = Chain::new();

@@ -204,12 +204,22 @@ pub(super) async fn overview(
     ApiQuery(query): ApiQuery<DaysQuery>,
 ) -> Result<Json<OverviewStats>, ApiError> {
     session(&headers, &sessions, ConsoleView::Department)?;
-    let (first, last) = query.span()?;
-    let stats = blocking(&chain, move |c| {
+    figures(&chain, &query, |c, first, last| {
         Ok(ConsoleReader::new(c.storage(), c.suite()).overview(first, last)?)
     })
-    .await?;
-    Ok(Json(stats))
+    .await
+}
+
+/// A page's figures over the days `query` asks for, read off the async threads.
+async fn figures<T: Send + 'static>(
+    chain: &Arc<Chain>,
+    query: &DaysQuery,
+    read: impl FnOnce(&Chain, u32, u32) -> Result<T, ApiError> + Send + 'static,
+) -> Result<Json<T>, ApiError> {
+    let (first, last) = query.span()?;
+    blocking(chain, move |c| read(c, first, last))
+        .await
+        .map(Json)
 }
 
 /// Cold chain: lots coded and movements per day by region and kind, the open orders with what
@@ -228,12 +238,10 @@ pub(super) async fn coldchain(
     ApiQuery(query): ApiQuery<DaysQuery>,
 ) -> Result<Json<ColdChainStats>, ApiError> {
     session(&headers, &sessions, ConsoleView::Regulator)?;
-    let (first, last) = query.span()?;
-    let stats = blocking(&chain, move |c| {
+    figures(&chain, &query, |c, first, last| {
         Ok(ConsoleReader::new(c.storage(), c.suite()).coldchain(first, last)?)
     })
-    .await?;
-    Ok(Json(stats))
+    .await
 }
 
 /// Where a lot and the lots split from it went, holder by holder, the recalled part marked.
@@ -279,9 +287,8 @@ pub(super) async fn licences(
     ApiQuery(query): ApiQuery<DaysQuery>,
 ) -> Result<Json<LicenceStats>, ApiError> {
     session(&headers, &sessions, ConsoleView::Department)?;
-    let (first, last) = query.span()?;
     let today = xinlian_core::calendar::china_date(crate::now_ms());
-    let stats = blocking(&chain, move |c| {
+    figures(&chain, &query, move |c, first, last| {
         let verifications = Verifications::daily(c.storage(), first, last)?;
         Ok(ConsoleReader::new(c.storage(), c.suite()).licences(
             first,
@@ -290,8 +297,7 @@ pub(super) async fn licences(
             verifications,
         )?)
     })
-    .await?;
-    Ok(Json(stats))
+    .await
 }
 
 /// Authorisation: grants per day, live grants, uses per department and matter, refused uses by
@@ -309,12 +315,10 @@ pub(super) async fn auth(
     ApiQuery(query): ApiQuery<DaysQuery>,
 ) -> Result<Json<AuthStats>, ApiError> {
     session(&headers, &sessions, ConsoleView::Department)?;
-    let (first, last) = query.span()?;
-    let stats = blocking(&chain, move |c| {
+    figures(&chain, &query, |c, first, last| {
         Ok(ConsoleReader::new(c.storage(), c.suite()).auth(first, last)?)
     })
-    .await?;
-    Ok(Json(stats))
+    .await
 }
 
 /// `?before=H&limit=N` of the block list.

@@ -111,6 +111,27 @@ fn a_grant_is_used_within_its_scope_and_every_use_is_recorded() {
         t.refused(&window, use_of(id, "社保缴纳记录", Action::View)),
         "grant_used_up"
     );
+    // The console's counters: one grant, live until its end day; two uses by the department
+    // for the matter; two uses and one refusal by code.
+    use crate::stats::{daily_key, metric};
+    let state = &t.chain.state;
+    assert_eq!(
+        counter(state, daily_key(metric::GRANTS, 0, &["granted"])),
+        1
+    );
+    let end_day = crate::stats::day_of(now + 100_000 - 1);
+    assert_eq!(
+        counter(state, daily_key(metric::GRANTS_LIVE_BY_END, end_day, &[])),
+        1
+    );
+    let matter = [ORG_A, "11410100MB1234567W4410", "企业开办"];
+    assert_eq!(counter(state, daily_key(metric::GRANT_USES, 0, &matter)), 2);
+    assert_eq!(
+        counter(state, daily_key(metric::TX, 0, &["auth.use", "ok"])),
+        2
+    );
+    let used_up = daily_key(metric::TX, 0, &["auth.use", "grant_used_up"]);
+    assert_eq!(counter(state, used_up), 1);
 }
 
 #[test]
@@ -135,7 +156,17 @@ fn uses_are_refused_after_revocation_and_outside_window_scope_or_grantee() {
         t.refused(&other, AuthCall::Revoke { grant: id }),
         "not_grantor"
     );
+    let live = crate::stats::daily_key(
+        crate::stats::metric::GRANTS_LIVE_BY_END,
+        crate::stats::day_of(now + 100_000 - 1),
+        &[],
+    );
+    assert_eq!(counter(&t.chain.state, live.clone()), 1);
     t.ok(&holder, AuthCall::Revoke { grant: id });
+    // A revoked grant is no longer live; the revocation is counted.
+    assert_eq!(counter(&t.chain.state, live), 0);
+    let revoked = crate::stats::daily_key(crate::stats::metric::GRANTS, 0, &["revoked"]);
+    assert_eq!(counter(&t.chain.state, revoked), 1);
     assert_eq!(
         t.refused(&window, use_of(id, "社保缴纳记录", Action::View)),
         "grant_revoked"

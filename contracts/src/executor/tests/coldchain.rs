@@ -331,6 +331,19 @@ fn a_split_lot_has_its_own_codes_and_follows_its_parents_orders() {
     };
     t.ok(&regulator, hold.clone());
     assert_eq!(t.refused(&regulator, hold), "order_conflict");
+    // The console's open orders: the lot is listed as held, and counted.
+    use crate::stats::{gauge_key, metric};
+    let orders =
+        |t: &Trace, state: &str| counter(&t.chain.state, gauge_key(metric::TRACE_ORDERS, &[state]));
+    let listed = |t: &Trace| {
+        Overlay::new(&t.chain.state)
+            .get(Space::Index, &crate::coldchain::orders_key(lot))
+            .unwrap()
+    };
+    assert_eq!(
+        (orders(&t, "held"), listed(&t)),
+        (1, Some(b"held".to_vec()))
+    );
     // The child came from a held lot: it does not move either.
     assert_eq!(
         t.refused(&importer, ship(child, SUPERMARKET, Selection::Quantity(5))),
@@ -341,6 +354,11 @@ fn a_split_lot_has_its_own_codes_and_follows_its_parents_orders() {
         reason: "复检阴性".into(),
     };
     t.ok(&regulator, release.clone());
+    assert_eq!(
+        (orders(&t, "held"), listed(&t)),
+        (0, None),
+        "a released lot leaves the list"
+    );
     t.ok(&importer, ship(child, SUPERMARKET, Selection::Quantity(5)));
     t.ok(
         &regulator,
@@ -350,6 +368,10 @@ fn a_split_lot_has_its_own_codes_and_follows_its_parents_orders() {
         },
     );
     assert_eq!(t.refused(&regulator, release), "order_conflict");
+    assert_eq!(
+        (orders(&t, "recalled"), listed(&t)),
+        (1, Some(b"recalled".to_vec()))
+    );
     assert_eq!(
         t.refused(&importer, ship(child, SUPERMARKET, Selection::Quantity(5))),
         "lot_recalled"

@@ -303,6 +303,15 @@ fn renewal_supersedes_and_transfer_links_both_records() {
     let v2 = v1.with_version(2);
     assert_eq!(t.licence(&v1).superseded_by, Some(v2.clone()));
     assert_eq!(t.licence(&v2).supersedes, Some(v1.clone()));
+    // The console counts the old version as superseded and the new one as valid: one licence
+    // in force, two recorded.
+    use crate::stats::{daily_key, gauge_key, metric};
+    let type_code = v1.type_code.to_string();
+    let standing = |state: &str| gauge_key(metric::LICENCE_STATES, &[&type_code, state]);
+    assert_eq!(counter(&t.chain.state, standing("superseded")), 1);
+    assert_eq!(counter(&t.chain.state, standing("valid")), 1);
+    let issued = daily_key(metric::LICENCES_ISSUED, 0, &[&type_code]);
+    assert_eq!(counter(&t.chain.state, issued), 2);
     assert_eq!(
         t.refused(&a, change(&v1, StatusAction::Suspend)),
         "bad_transition"
@@ -324,6 +333,10 @@ fn renewal_supersedes_and_transfer_links_both_records() {
     };
     t.ok(&b, transfer_in.clone());
     assert_eq!(t.licence(&v2).state, LicenceState::TransferredOut);
+    // Transferred out here, and in force under the receiving issuer (the same type).
+    assert_eq!(taken.type_code, v1.type_code);
+    assert_eq!(counter(&t.chain.state, standing("transferred_out")), 1);
+    assert_eq!(counter(&t.chain.state, standing("valid")), 1);
     assert_eq!(t.licence(&v2).transfer, Some((to_b, taken.clone())));
     assert_eq!(
         t.licence(&taken).transfer,
