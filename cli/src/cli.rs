@@ -83,6 +83,11 @@ pub(crate) enum Command {
     /// Example: xinlian auth list --key holder.pem
     #[command(subcommand)]
     Auth(crate::auth_cli::AuthCommand),
+    /// The regulator's console: log in with a member's key, print a page's figures.
+    ///
+    /// Example: xinlian console show overview --key org0-admin-sm2.pem
+    #[command(subcommand)]
+    Console(crate::console_cli::ConsoleCommand),
     /// Load generator: send real signed transactions and report committed rate and latency.
     ///
     /// Example: xinlian bench --testnet .xinlian-testnet --txs 2000 --mix trace,license,auth

@@ -43,6 +43,7 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
         Command::Seal(command) => crate::licence_cli::seal(command).await,
         Command::License(command) => crate::licence_cli::license(command).await,
         Command::Auth(command) => crate::auth_cli::run(command).await,
+        Command::Console(command) => crate::console_cli::run(command).await,
         Command::Bench(args) => crate::bench_cli::run(args).await,
         Command::Tx(command) => tx(command).await,
         Command::Status(node) => print_json(&node.client()?.status().await?),

@@ -9,6 +9,7 @@ mod auth_cli;
 mod bench_cli;
 mod cli;
 mod commands;
+mod console_cli;
 mod inputs;
 mod licence_cli;
 mod testnet_cli;

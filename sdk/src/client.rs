@@ -80,7 +80,17 @@ impl Client {
         &self.base
     }
 
-    async fn answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
+    /// The HTTP client requests go through (for the other modules of the SDK).
+    pub(crate) fn http_client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The URL of `path` on the node.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub(crate) async fn answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
         let status = response.status();
         let body = response.bytes().await.map_err(transport)?;
         if status.is_success() {

@@ -41,6 +41,7 @@
 
 mod builder;
 mod client;
+pub mod console;
 mod error;
 pub mod events;
 pub mod keys;

@@ -91,6 +91,7 @@ async fn the_console_in_a_real_browser() {
         .unwrap()
         .to_string();
     counts_match_the_blocks(&base, &layout.admin_keys[0]).await;
+    the_cli_logs_in_as_the_member(&base, &layout.admin_keys[0], &department_key(&dir));
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
     let test = Command::new("node")
@@ -202,5 +203,42 @@ async fn counts_match_the_blocks(base: &str, key_file: &Path) {
     assert_eq!(
         counted, walked,
         "the console's counts are the blocks' receipts"
+    );
+}
+
+/// `xinlian console`: a regulator's key reads the cold-chain figures; a department's is refused
+/// them with the node's reason and exit 1.
+fn the_cli_logs_in_as_the_member(base: &str, regulator: &Path, department: &Path) {
+    let console = |page: &str, key: &Path| {
+        Command::new(XINLIAN)
+            .args([
+                "console", "show", page, "--node", base, "--days", "7", "--key",
+            ])
+            .arg(key)
+            .output()
+            .unwrap()
+    };
+    let shown = console("coldchain", regulator);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let figures: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert!(
+        figures["calls"]
+            .as_array()
+            .is_some_and(|rows| !rows.is_empty()),
+        "{figures}"
+    );
+    let refused = console("coldchain", department);
+    assert_eq!(refused.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("regulator_only"), "{said}");
+    let overview = console("overview", department);
+    assert!(
+        overview.status.success(),
+        "{}",
+        String::from_utf8_lossy(&overview.stderr)
     );
 }

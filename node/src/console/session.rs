@@ -242,6 +242,22 @@ mod tests {
     }
 
     #[test]
+    fn a_flood_of_challenges_is_bounded_and_expired_ones_make_room() {
+        let sessions = Sessions::default();
+        for _ in 0..CHALLENGES_MAX {
+            sessions.challenge("xl-test", 1_000).unwrap();
+        }
+        assert_eq!(
+            sessions.challenge("xl-test", 1_000).unwrap_err(),
+            LoginError::Busy
+        );
+        // Once they expire, the table empties as new ones are asked for.
+        let later = 1_000 + CHALLENGE_TTL_MS;
+        assert!(sessions.challenge("xl-test", later).is_ok());
+        assert_eq!(sessions.tables().challenges.len(), 1);
+    }
+
+    #[test]
     fn wrong_signatures_chains_strangers_and_late_answers_are_refused() {
         let sessions = Sessions::default();
         let key = PrivateKey::from_seed(SignatureScheme::Sm2, [7; 32]).unwrap();
