@@ -40,6 +40,7 @@ const PAGES = {
     'chart-states': ['有效', '吊销', '暂扣'],
     'chart-verifications': ['窗口页面', '接口核验'],
     'chart-verdicts': ['核验结果'],
+    'chart-windows': ['郑州市民之家 3 号窗口', '未注明窗口'],
   },
   auth: {
     'chart-grants': ['授权'],
@@ -104,6 +105,14 @@ test('a logged-out request for a regulator view is refused', async () => {
   }
   const forged = await fetch(`${base}/v1/console/coldchain`, { headers: { Cookie: 'xinlian_console=' + 'ab'.repeat(32) } });
   assert.equal(forged.status, 401);
+  // A window's label is bounded, as every input is.
+  const long = await fetch(`${base}/v1/licences/verify`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ id: env('XINLIAN_LICENCE_ID'), window: '窗'.repeat(65) }),
+  });
+  assert.equal(long.status, 400);
+  assert.equal((await long.json()).error.code, 'invalid_window');
 });
 
 test('a regulator sees every page drawn, a recalled flow and a licence history, at desk and phone widths', async () => {

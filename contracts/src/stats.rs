@@ -51,7 +51,8 @@ pub fn metric_prefix(metric: &str) -> Vec<u8> {
     [PREFIX, metric.as_bytes(), b"/"].concat()
 }
 
-fn dims_bytes(dims: &[&str]) -> Vec<u8> {
+/// Dimensions as a key ends with them: joined with [`DIM_SEPARATOR`].
+pub fn dims_bytes(dims: &[&str]) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, dim) in dims.iter().enumerate() {
         if i > 0 {

@@ -210,6 +210,7 @@ impl LicenceReader<'_> {
         let request = VerifyRequest {
             id: qr.id.clone(),
             document_digest: Some(qr.document_digest),
+            window: None,
         };
         let mut verdict = self.verify(&request, today)?;
         let Some(licence) = self.licence(&qr.id)? else {

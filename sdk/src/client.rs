@@ -461,9 +461,21 @@ impl Client {
         id: &LicenceId,
         document_digest: Option<Hash>,
     ) -> Result<Verdict> {
+        self.verify_licence_at(None, id, document_digest).await
+    }
+
+    /// [`Client::verify_licence`] naming the window that asks (1 to 64 characters): the node
+    /// counts its verifications per window for the console.
+    pub async fn verify_licence_at(
+        &self,
+        window: Option<&str>,
+        id: &LicenceId,
+        document_digest: Option<Hash>,
+    ) -> Result<Verdict> {
         let request = VerifyRequest {
             id: id.clone(),
             document_digest,
+            window: window.map(str::to_string),
         };
         let response = self
             .http
@@ -481,6 +493,7 @@ impl Client {
         let request = xinlian_core::api::licence::VerifyQrRequest {
             qr: qr.to_string(),
             challenge: hex::encode(challenge),
+            window: None,
         };
         let response = self
             .http

@@ -26,6 +26,7 @@ export default async function licences(main, params) {
     <section class="card"><h2>证照状态</h2><div class="chart" id="chart-states"></div></section>
     <section class="card"><h2>每日核验（按渠道）</h2><div class="chart" id="chart-verifications"></div></section>
     <section class="card"><h2>核验结果</h2><div class="chart" id="chart-verdicts"></div></section>
+    <section class="card wide"><h2>每日核验（按窗口）</h2><div class="chart" id="chart-windows"></div></section>
     <section class="card wide"><h2>30 日内到期</h2><table id="expiring"><thead><tr><th>证照</th><th>名称</th><th>有效期至</th></tr></thead><tbody>
       ${stats.expiring.map((l) => `<tr class="clickable" data-id="${label.esc(l.id)}"><td>${label.esc(l.id)}</td><td>${label.esc(l.name)}</td><td>${label.date(l.valid_to)}</td></tr>`).join('')}
     </tbody></table></section>
@@ -48,6 +49,8 @@ export default async function licences(main, params) {
   overDays(main.querySelector('#chart-verifications'),
     daily(stats.verifications, stats.days, (d) => label.channel(d[0]), 'line'));
   pie(main.querySelector('#chart-verdicts'), '核验结果', totals(stats.verifications, (d) => label.verdict(d[1])));
+  overDays(main.querySelector('#chart-windows'),
+    daily(stats.verifications, stats.days, (d) => (d[2] && d[2] !== '-' ? d[2] : '未注明窗口')));
   for (const row of main.querySelectorAll('#expiring tr.clickable')) row.onclick = () => history(row.dataset.id);
   main.querySelector('#licence-search').onsubmit = (event) => {
     event.preventDefault();

@@ -190,8 +190,9 @@ pub struct LicenceStats {
     /// How many live licences end within 30 days.
     pub expiring_total: u64,
     /// Verifications this node answered per day; dims: channel (`api`, `qr`, `page`),
-    /// verdict (`acceptable`, `not_acceptable`, `unknown`). Counted by each node for itself:
-    /// a verification is a read and leaves nothing on chain.
+    /// verdict (`acceptable`, `not_acceptable`, `unknown`), the window's label (`-` when it
+    /// gave none). Counted by each node for itself: a verification is a read and leaves nothing
+    /// on chain.
     pub verifications: Vec<DailyCount>,
     /// The names of the licence types in the dimensions.
     pub names: Vec<NamedCode>,

@@ -52,6 +52,10 @@ pub struct VerifyRequest {
     /// because nothing says the paper or file in front of the window is the one sealed.
     #[serde(default)]
     pub document_digest: Option<Hash>,
+    /// The window asking: a label it chooses (1 to 64 characters), under which the node counts
+    /// the verifications it answers for the console. Nothing is checked against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
 }
 
 /// `POST /v1/licences/verify-qr`: the text of the QR code the holder's phone shows.
@@ -63,6 +67,9 @@ pub struct VerifyQrRequest {
     pub qr: String,
     /// The challenge this window displayed for the holder's phone (32 hex digits).
     pub challenge: String,
+    /// The window asking, as in [`VerifyRequest::window`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
 }
 
 /// The verdict a window acts on.

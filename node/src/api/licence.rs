@@ -35,6 +35,29 @@ pub(super) struct VerifyBody {
     id: String,
     #[serde(default)]
     document_digest: Option<Hash>,
+    #[serde(default)]
+    window: Option<String>,
+}
+
+/// Most characters of a window's label.
+const WINDOW_CHARS_MAX: usize = 64;
+
+/// The label a verification is counted under: the window's own (1 to 64 characters, no control
+/// characters), or `-` when it gave none.
+fn window_label(window: Option<&str>) -> Result<String, ApiError> {
+    let Some(window) = window else {
+        return Ok("-".into());
+    };
+    let chars = window.chars().count();
+    if !(1..=WINDOW_CHARS_MAX).contains(&chars) || window.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_window",
+            format!(
+                "a window's label is 1 to {WINDOW_CHARS_MAX} characters without control characters"
+            ),
+        ));
+    }
+    Ok(window.to_string())
 }
 
 fn today() -> u32 {
@@ -77,13 +100,19 @@ pub(super) async fn verify(
     Extension(counter): Extension<Arc<Verifications>>,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<Verdict>, ApiError> {
+    let window = window_label(body.window.as_deref())?;
     let request = VerifyRequest {
         id: parse_id(&body.id)?,
         document_digest: body.document_digest,
+        window: None,
     };
     let verdict = blocking(&chain, move |c| {
         let verdict = LicenceReader::new(c.storage()).verify(&request, today())?;
-        counter.count(c.storage(), crate::now_ms(), "api", outcome(&verdict));
+        counter.count(
+            c.storage(),
+            crate::now_ms(),
+            ["api", outcome(&verdict), &window],
+        );
         Ok(verdict)
     })
     .await?;
@@ -131,10 +160,15 @@ pub(super) async fn verify_qr(
             ApiError::bad_request("invalid_challenge", "the challenge is 32 hex digits".into())
         })?;
     let (nonce, licence) = (qr.nonce, qr.id.to_string());
+    let window = window_label(request.window.as_deref())?;
     let verdict = blocking(&chain, move |c| {
         let verdict =
             LicenceReader::new(c.storage()).verify_qr(&qr, &challenge, today(), crate::now_ms())?;
-        counter.count(c.storage(), crate::now_ms(), "qr", outcome(&verdict));
+        counter.count(
+            c.storage(),
+            crate::now_ms(),
+            ["qr", outcome(&verdict), &window],
+        );
         Ok(verdict)
     })
     .await?;
@@ -152,6 +186,8 @@ pub(super) async fn verify_qr(
 pub(super) struct PageQuery {
     /// Digest of the presented document (64 hex digits).
     digest: Option<String>,
+    /// The window showing the page (its label, as on `POST /v1/licences/verify`).
+    window: Option<String>,
 }
 
 /// The window page: the verdict in large type, green or red.
@@ -183,13 +219,24 @@ pub(super) async fn page(
         Some(Some(d)) => Some(d),
         None => None,
     };
+    let Ok(window) = window_label(query.window.as_deref()) else {
+        return respond(
+            StatusCode::BAD_REQUEST,
+            &verdict_page(None, "窗口名称应为 1 至 64 个字符"),
+        );
+    };
     let request = VerifyRequest {
         id,
         document_digest: digest,
+        window: None,
     };
     match blocking(&chain, move |c| {
         let verdict = LicenceReader::new(c.storage()).verify(&request, today())?;
-        counter.count(c.storage(), crate::now_ms(), "page", outcome(&verdict));
+        counter.count(
+            c.storage(),
+            crate::now_ms(),
+            ["page", outcome(&verdict), &window],
+        );
         Ok(verdict)
     })
     .await

@@ -343,17 +343,18 @@ pub struct Verifications {
 }
 
 impl Verifications {
-    /// Counts one verification; a failure to count is logged, never refused to the window.
-    pub fn count(&self, storage: &Storage, now_ms: u64, channel: &str, verdict: &str) {
+    /// Counts one verification by channel, verdict and window; a failure to count is logged,
+    /// never refused to the window.
+    pub fn count(&self, storage: &Storage, now_ms: u64, dims: [&str; 3]) {
         let day = u32::try_from(china_day(now_ms)).unwrap_or(0);
-        let key = verification_key(day, channel, verdict);
+        let key = verification_key(day, dims);
         let _serialised = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = storage.bump_local_counter(&key) {
             tracing::warn!(error = %e, "could not count a verification");
         }
     }
 
-    /// The counts from day `first` to `last`; dims: channel, verdict.
+    /// The counts from day `first` to `last`; dims: channel, verdict, window.
     pub fn daily(storage: &Storage, first: u32, last: u32) -> Result<Vec<DailyCount>> {
         let from = [VERIFICATIONS, &first.to_be_bytes()].concat();
         let to = [VERIFICATIONS, &(last + 1).to_be_bytes()].concat();
@@ -374,15 +375,8 @@ impl Verifications {
 
 const VERIFICATIONS: &[u8] = b"verify/";
 
-fn verification_key(day: u32, channel: &str, verdict: &str) -> Vec<u8> {
-    [
-        VERIFICATIONS,
-        &day.to_be_bytes(),
-        channel.as_bytes(),
-        &[stats::DIM_SEPARATOR],
-        verdict.as_bytes(),
-    ]
-    .concat()
+fn verification_key(day: u32, dims: [&str; 3]) -> Vec<u8> {
+    [VERIFICATIONS, &day.to_be_bytes(), &stats::dims_bytes(&dims)].concat()
 }
 
 #[cfg(test)]
