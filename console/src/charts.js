@@ -22,8 +22,12 @@ export function disposeAll() {
   live.clear();
 }
 
-/** Draws `option` in `el`; returns the chart. */
+/**
+ * Draws `option` in `el`; returns the chart, or null when `el` is not on the page (a render a
+ * newer navigation superseded: a chart there would lay out at zero size and fail on its own).
+ */
 export function draw(el, option) {
+  if (!el?.isConnected) return null;
   const chart = echarts.init(el, null, { renderer: 'canvas' });
   chart.setOption({
     aria: { enabled: true },

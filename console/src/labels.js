@@ -16,7 +16,7 @@ const KINDS = {
 };
 const STATES = {
   valid: '有效', suspended: '暂扣', rescinded: '撤销', cancelled: '注销', transferred_out: '转出',
-  revoked: '吊销', superseded: '已换证',
+  revoked: '吊销', superseded: '已换证', expired: '已过期',
 };
 const CHANNELS = { api: '接口核验', qr: '亮证扫码', page: '窗口页面' };
 const VERDICTS = { acceptable: '通过', not_acceptable: '不通过', unknown: '查无此证' };

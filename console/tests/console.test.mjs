@@ -37,7 +37,7 @@ const PAGES = {
   },
   licences: {
     'chart-issued': ['食品经营许可证'],
-    'chart-states': ['有效', '吊销', '暂扣'],
+    'chart-states': ['有效', '吊销', '暂扣', '已过期'],
     'chart-verifications': ['窗口页面', '接口核验'],
     'chart-verdicts': ['核验结果'],
     'chart-windows': ['郑州市民之家 3 号窗口', '未注明窗口'],
@@ -71,7 +71,7 @@ async function open(viewport) {
   page.on('console', (msg) => {
     if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
   });
-  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('pageerror', (e) => errors.push(e.stack ?? String(e)));
   return { context, page, errors };
 }
 

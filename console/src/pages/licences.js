@@ -13,12 +13,24 @@ export default async function licences(main, params) {
   const stats = await get('/v1/console/licences?days=30');
   const names = new Map(stats.names.map((n) => [n.code, n.name]));
   const typeName = (code) => names.get(code) ?? code;
-  const byState = totals(stats.states, (d) => label.state(d[1]));
-  const inForce = stats.states.filter((g) => g.dims[1] === 'valid').reduce((s, g) => s + g.value, 0);
+  // Expiry is derived, never recorded: a licence past its window still reads valid (or
+  // suspended) in the recorded states, so the node counts those apart and they move here.
+  const expired = new Map(stats.expired.map((g) => [g.dims[0], g.value]));
+  const states = [
+    ...stats.states.map((g) => ({
+      dims: g.dims,
+      value: g.dims[1] === 'valid' ? Math.max(0, g.value - (expired.get(g.dims[0]) ?? 0)) : g.value,
+    })),
+    ...stats.expired.map((g) => ({ dims: [g.dims[0], 'expired'], value: g.value })),
+  ];
+  const byState = totals(states, (d) => label.state(d[1]));
+  const inForce = states.filter((g) => g.dims[1] === 'valid').reduce((s, g) => s + g.value, 0);
+  const lapsed = stats.expired.reduce((s, g) => s + g.value, 0);
   const verified = stats.verifications.reduce((s, r) => s + r.value, 0);
   main.innerHTML = `
     <section class="card wide"><h2>证照</h2><div class="figures">
-      <div class="figure"><b>${inForce}</b><span>有效（未换证）</span></div>
+      <div class="figure"><b>${inForce}</b><span>有效（未换证、未过期）</span></div>
+      <div class="figure"><b>${lapsed}</b><span>已过有效期</span></div>
       <div class="figure"><b>${stats.expiring_total}</b><span>30 日内到期</span></div>
       <div class="figure"><b>${verified}</b><span>近 30 日本节点核验</span></div>
     </div></section>
@@ -37,11 +49,11 @@ export default async function licences(main, params) {
   draw(main.querySelector('#chart-states'), {
     legend: { type: 'scroll', top: 0 },
     grid: { left: 48, right: 16, top: 36, bottom: 28 },
-    xAxis: { type: 'category', data: [...new Set(stats.states.map((g) => g.dims[0]))].map(typeName) },
+    xAxis: { type: 'category', data: [...new Set(states.map((g) => g.dims[0]))].map(typeName) },
     yAxis: { type: 'value', minInterval: 1 },
     series: byState.map(({ name }) => ({
       name, type: 'bar', stack: 'state',
-      data: [...new Set(stats.states.map((g) => g.dims[0]))].map((type) => stats.states
+      data: [...new Set(states.map((g) => g.dims[0]))].map((type) => states
         .filter((g) => g.dims[0] === type && label.state(g.dims[1]) === name)
         .reduce((s, g) => s + g.value, 0)),
     })),

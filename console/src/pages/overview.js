@@ -45,6 +45,7 @@ export default async function overview(main) {
       { name: '交易数', type: 'bar', yAxisIndex: 1, data: [] },
     ],
   });
+  if (!chart) return undefined; // superseded by a newer navigation
   const events = new EventSource(`/v1/events?from_height=${status.height + 1}`);
   events.addEventListener('block', (event) => {
     const block = JSON.parse(event.data);

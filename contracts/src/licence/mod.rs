@@ -52,8 +52,8 @@ pub fn events_prefix(id: &LicenceId) -> Vec<u8> {
 }
 
 /// Index prefix of live licences (valid or suspended, not superseded) by the last day of their
-/// validity: then `valid_to` (YYYYMMDD, 4 bytes BE) and the identifier. The console's
-/// "expiring within 30 days" is one range read.
+/// validity: then `valid_to` (YYYYMMDD, 4 bytes BE) and the identifier, → the recorded state's
+/// name. The console's "expiring within 30 days" and "expired" are one range read each.
 pub const EXPIRY_PREFIX: &[u8] = b"lic/expiry/";
 
 /// The expiry index key of a licence, if it is live and not long-term.

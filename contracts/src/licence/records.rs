@@ -222,7 +222,8 @@ fn store(state: &mut Overlay<'_>, licence: &Licence) -> Result<(), ExecError> {
         state.delete(Space::Index, key);
     }
     if let Some(key) = super::expiry_key(licence) {
-        state.put(Space::Index, key, Vec::new());
+        // The recorded state, so the console tells valid from suspended among the expired.
+        state.put(Space::Index, key, licence.state.name().as_bytes().to_vec());
     }
     state.put_value(Space::State, licence_key(&licence.id), licence);
     let index = [

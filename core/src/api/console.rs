@@ -189,6 +189,9 @@ pub struct LicenceStats {
     pub expiring: Vec<ExpiringLicence>,
     /// How many live licences end within 30 days.
     pub expiring_total: u64,
+    /// Licences whose recorded state is valid but whose validity has ended (expiry is derived,
+    /// never recorded), by type code; `states` still counts them as valid.
+    pub expired: Vec<GaugeCount>,
     /// Verifications this node answered per day; dims: channel (`api`, `qr`, `page`),
     /// verdict (`acceptable`, `not_acceptable`, `unknown`), the window's label (`-` when it
     /// gave none). Counted by each node for itself: a verification is a read and leaves nothing

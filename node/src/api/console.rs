@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
@@ -94,15 +96,47 @@ fn login_error(e: LoginError) -> ApiError {
     ApiError::new(status, e.code(), e.to_string())
 }
 
+/// A call that takes no body: the body is read (within the API's body limit) and refused when
+/// not empty. Read first, because answering while a client still sends resets its connection.
+pub(super) struct NoBody;
+
+impl<S: Send + Sync> FromRequest<S> for NoBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let body =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        "body_too_large"
+                    } else {
+                        "unreadable_body"
+                    };
+                    ApiError::new(rejection.status(), code, rejection.body_text())
+                })?;
+        if body.is_empty() {
+            return Ok(NoBody);
+        }
+        Err(ApiError::bad_request(
+            "unexpected_body",
+            format!("this call takes no body; got {} bytes", body.len()),
+        ))
+    }
+}
+
 /// A challenge for a member's key to sign.
 #[utoipa::path(post, path = "/v1/console/challenge", tag = "console",
     responses(
         (status = 200, description = "Sign `message` with the member's key within two minutes", body = LoginChallenge),
+        (status = 400, description = "A body was sent (unexpected_body)", body = xinlian_core::api::ErrorResponse),
+        (status = 413, description = "Body too large", body = xinlian_core::api::ErrorResponse),
         (status = 503, description = "Too many logins in progress", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn challenge(
     State(chain): State<Arc<Chain>>,
     Extension(sessions): Extension<Arc<Sessions>>,
+    _: NoBody,
 ) -> Result<Json<LoginChallenge>, ApiError> {
     let chain_id = &chain.genesis().chain_id;
     sessions
@@ -157,10 +191,15 @@ pub(super) async fn login(
 
 /// Ends the caller's session.
 #[utoipa::path(post, path = "/v1/console/logout", tag = "console",
-    responses((status = 204, description = "Logged out (also when no session was open)")))]
+    responses(
+        (status = 204, description = "Logged out (also when no session was open)"),
+        (status = 400, description = "A body was sent (unexpected_body)", body = xinlian_core::api::ErrorResponse),
+        (status = 413, description = "Body too large", body = xinlian_core::api::ErrorResponse),
+    ))]
 pub(super) async fn logout(
     headers: HeaderMap,
     Extension(sessions): Extension<Arc<Sessions>>,
+    _: NoBody,
 ) -> Response {
     if let Some(token) = token(&headers) {
         sessions.logout(token);

@@ -201,6 +201,25 @@ impl<'a> ConsoleReader<'a> {
             Some(&(in_30_days + 1).to_be_bytes()),
             EXPIRING_COUNTED_MAX,
         )?;
+        // Ended before today: live by their recorded state, expired by their window.
+        let ended = self.storage.scan(
+            Space::Index,
+            licence::EXPIRY_PREFIX,
+            &[],
+            Some(&today.to_be_bytes()),
+            EXPIRING_COUNTED_MAX,
+        )?;
+        let mut expired: std::collections::BTreeMap<String, u64> = Default::default();
+        for (rest, recorded) in &ended {
+            // Suspended ones stay suspended on the page; a valid one past its window is expired.
+            if recorded.as_slice() != b"valid" {
+                continue;
+            }
+            let id = rest.get(4..).and_then(|id| std::str::from_utf8(id).ok());
+            if let Some(Ok(id)) = id.map(str::parse::<xinlian_core::licence::LicenceId>) {
+                *expired.entry(id.type_code.to_string()).or_default() += 1;
+            }
+        }
         let mut expiring = Vec::new();
         for (rest, _) in ending.iter().take(EXPIRING_LISTED_MAX) {
             let Some(id) = rest.get(4..).and_then(|id| std::str::from_utf8(id).ok()) else {
@@ -237,6 +256,13 @@ impl<'a> ConsoleReader<'a> {
             states,
             expiring,
             expiring_total: ending.len() as u64,
+            expired: expired
+                .into_iter()
+                .map(|(code, value)| GaugeCount {
+                    dims: vec![code],
+                    value,
+                })
+                .collect(),
             verifications,
             names,
         })

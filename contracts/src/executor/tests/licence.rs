@@ -273,9 +273,25 @@ fn the_lifecycle_allows_only_sensible_transitions_by_the_issuer_or_its_designee(
             org: ORG_B.parse().unwrap(),
         },
     );
+    // The expiry index holds a live licence under its last day, with its recorded state, and
+    // lets go of it once it is revoked.
+    let listed = |t: &Licences| {
+        let key = [
+            crate::licence::EXPIRY_PREFIX,
+            &20301231u32.to_be_bytes(),
+            licence.to_string().as_bytes(),
+        ]
+        .concat();
+        Overlay::new(&t.chain.state)
+            .get(Space::Index, &key)
+            .unwrap()
+    };
+    assert_eq!(listed(&t), Some(b"valid".to_vec()));
     t.ok(&b, change(&licence, StatusAction::Suspend));
+    assert_eq!(listed(&t), Some(b"suspended".to_vec()));
     t.ok(&a, change(&licence, StatusAction::Resume));
     t.ok(&a, change(&licence, StatusAction::Revoke));
+    assert_eq!(listed(&t), None);
     assert_eq!(
         t.refused(&a, change(&licence, StatusAction::Resume)),
         "bad_transition"
