@@ -221,6 +221,39 @@ pub(crate) fn actors_on_file(dir: &Path) -> Result<Vec<(PrivateKey, Uscc, Enterp
         .collect()
 }
 
+/// Registers an enterprise (USCC's first 17 characters, name, kind, region) with the admin key
+/// at `key_file`, made there if missing; an enterprise already registered (a demo loaded before)
+/// is kept. Returns the key and the USCC.
+pub(crate) async fn register(
+    client: &Client,
+    registrar: &PrivateKey,
+    key_file: &Path,
+    (first17, name, kind, region): (&str, &str, EnterpriseKind, u32),
+) -> Result<(PrivateKey, Uscc)> {
+    let uscc = Uscc::with_check_character(first17)?;
+    if !key_file.exists() {
+        let key = keys::generate(xinlian_core::crypto::SignatureScheme::Sm2)?;
+        keys::write_key_file(key_file, &key, None)?;
+    }
+    let key = keys::read_key_file(key_file, None)?;
+    let call = TraceCall::RegisterEnterprise {
+        uscc: uscc.clone(),
+        name: name.to_string(),
+        kind,
+        region,
+        address: format!("{name}（演示地址）"),
+        contact: "演示联系人 0371-00000000".into(),
+        admins: vec![key.public_key()],
+    };
+    match client.commit(registrar, Call::Trace(call), TIMEOUT).await {
+        Ok(_) => {}
+        // Loading the demo twice keeps the enterprises of the first time.
+        Err(SdkError::Refused { code, .. }) if code == "enterprise_exists" => {}
+        Err(e) => return Err(e).with_context(|| format!("registering {name}")),
+    }
+    Ok((key, uscc))
+}
+
 /// Registers the enterprises (their admin keys go to `DIR/keys/enterprise-*.pem`) and plays the
 /// scenario through `client`, signed by `registrar` (the market regulator's admin).
 pub(crate) async fn load(
@@ -230,29 +263,9 @@ pub(crate) async fn load(
 ) -> Result<ColdChainDemo> {
     let mut keys_made = Vec::new();
     let mut ids = Vec::new();
-    for (i, (first17, name, kind, region)) in ENTERPRISES.iter().enumerate() {
-        let uscc = Uscc::with_check_character(first17)?;
-        let key = keys::generate(xinlian_core::crypto::SignatureScheme::Sm2)?;
-        let path = key_file(dir, i, *kind);
-        if !path.exists() {
-            keys::write_key_file(&path, &key, None)?;
-        }
-        let key = keys::read_key_file(&path, None)?;
-        let call = TraceCall::RegisterEnterprise {
-            uscc: uscc.clone(),
-            name: name.to_string(),
-            kind: *kind,
-            region: *region,
-            address: format!("{name}（演示地址）"),
-            contact: "演示联系人 0371-00000000".into(),
-            admins: vec![key.public_key()],
-        };
-        match client.commit(registrar, Call::Trace(call), TIMEOUT).await {
-            Ok(_) => {}
-            // Loading the demo twice keeps the enterprises of the first time.
-            Err(SdkError::Refused { code, .. }) if code == "enterprise_exists" => {}
-            Err(e) => return Err(e).with_context(|| format!("registering {name}")),
-        }
+    for (i, enterprise) in ENTERPRISES.iter().enumerate() {
+        let path = key_file(dir, i, enterprise.2);
+        let (key, uscc) = register(client, registrar, &path, *enterprise).await?;
         keys_made.push(key);
         ids.push(uscc);
     }

@@ -13,15 +13,15 @@ use xinlian_core::Hash;
 use xinlian_core::HashSuite;
 use xinlian_core::auth::{Action, AuthCall, Grantee, Matter, Scope, use_code_digest};
 use xinlian_core::calendar::{china_date, china_day};
-use xinlian_core::crypto::{PrivateKey, SignatureScheme};
+use xinlian_core::crypto::PrivateKey;
 use xinlian_core::ids::Uscc;
 use xinlian_core::licence::{LicenceId, StatusAction};
 use xinlian_core::limits::BLOCK_TIME_STEP_MS_MAX;
 use xinlian_core::trace::{EnterpriseKind, LotCode, Selection, TraceCall};
 use xinlian_core::types::Call;
-use xinlian_sdk::{Client, SdkError, keys, new_use_code};
+use xinlian_sdk::{Client, SdkError, new_use_code};
 
-use crate::coldchain_demo::{ALL, Import, imported_lot};
+use crate::coldchain_demo::{ALL, Import, imported_lot, register};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const DAY_MS: u64 = 86_400_000;
@@ -357,35 +357,6 @@ async fn wait_for_block_time(client: &Client, target_ms: u64) -> Result<u64> {
     }
 }
 
-async fn enterprise(
-    client: &Client,
-    registrar: &PrivateKey,
-    dir: &std::path::Path,
-    (first17, name, kind, region): (&str, &str, EnterpriseKind, u32),
-) -> Result<(PrivateKey, Uscc)> {
-    let uscc = Uscc::with_check_character(first17)?;
-    let path = dir.join("keys").join(format!("history-{first17}.pem"));
-    if !path.exists() {
-        keys::write_key_file(&path, &keys::generate(SignatureScheme::Sm2)?, None)?;
-    }
-    let key = keys::read_key_file(&path, None)?;
-    let call = TraceCall::RegisterEnterprise {
-        uscc: uscc.clone(),
-        name: name.into(),
-        kind,
-        region,
-        address: format!("{name}（演示地址）"),
-        contact: "演示联系人 0371-00000000".into(),
-        admins: vec![key.public_key()],
-    };
-    match client.commit(registrar, Call::Trace(call), TIMEOUT).await {
-        Ok(_) => {}
-        Err(SdkError::Refused { code, .. }) if code == "enterprise_exists" => {}
-        Err(e) => return Err(e).with_context(|| format!("registering {name}")),
-    }
-    Ok((key, uscc))
-}
-
 /// Plays a day of business for each China day from the chain's current block time up to today
 /// (each at nine in the morning, when block time reaches it), then returns once block time has
 /// caught up with the clock.
@@ -407,7 +378,8 @@ pub(crate) async fn load(
     }
     let mut everyone = crate::coldchain_demo::actors_on_file(dir)?;
     for e in ENTERPRISES {
-        let (key, uscc) = enterprise(client, cast.regulator, dir, e).await?;
+        let path = dir.join("keys").join(format!("history-{}.pem", e.0));
+        let (key, uscc) = register(client, cast.regulator, &path, e).await?;
         everyone.push((key, uscc, e.2));
     }
     let pick = |kinds: &[EnterpriseKind]| -> Vec<(PrivateKey, Uscc)> {
