@@ -484,6 +484,18 @@ impl Storage {
             Space::State => CF_STATE,
             Space::Index => CF_INDEX,
         };
+        self.scan_cf(cf, prefix, from, to, limit)
+    }
+
+    /// [`Storage::scan`] over any column family.
+    fn scan_cf(
+        &self,
+        cf: &str,
+        prefix: &[u8],
+        from: &[u8],
+        to: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let start = [prefix, from].concat();
         let iter = self
             .db
@@ -508,8 +520,7 @@ impl Storage {
         let now = self
             .db
             .get_cf(self.cf(CF_META), &key)?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
-            .map_or(0, u64::from_be_bytes);
+            .map_or(0, |v| xinlian_contracts::stats::value_of(&v));
         self.db
             .put_cf(self.cf(CF_META), &key, (now + 1).to_be_bytes())?;
         Ok(())
@@ -522,24 +533,11 @@ impl Storage {
         to: &[u8],
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, u64)>> {
-        let start = [META_LOCAL, from].concat();
-        let iter = self.db.iterator_cf(
-            self.cf(CF_META),
-            IteratorMode::From(&start, Direction::Forward),
-        );
-        let mut out = Vec::new();
-        for item in iter {
-            let (key, value) = item?;
-            let Some(rest) = key.strip_prefix(META_LOCAL) else {
-                break;
-            };
-            if rest >= to || out.len() >= limit {
-                break;
-            }
-            let value = <[u8; 8]>::try_from(&*value).map_or(0, u64::from_be_bytes);
-            out.push((rest.to_vec(), value));
-        }
-        Ok(out)
+        Ok(self
+            .scan_cf(CF_META, META_LOCAL, from, Some(to), limit)?
+            .into_iter()
+            .map(|(key, value)| (key, xinlian_contracts::stats::value_of(&value)))
+            .collect())
     }
 
     /// Keys (after the prefix) of up to `limit` index entries under `prefix`.

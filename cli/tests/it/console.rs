@@ -2,14 +2,16 @@
 //! four days back, so the demo plays days of history; the console's browser test
 //! (`console/tests/console.test.mjs`, Playwright driving Debian's Chromium) logs in, opens every
 //! page and checks every chart. Screenshots land in the target directory's `console-screenshots`.
-//! The aggregates' own rules are checked here too, over HTTP: a day of counts equals the
-//! transactions in that day's blocks.
+//! Over HTTP too: a day of counts equals the transactions in that day's blocks, and every bad
+//! input of the login and the reads gets its own status and code.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use xinlian_core::api::console::{LoginChallenge, OverviewStats};
+use xinlian_core::crypto::{PrivateKey, SignatureScheme};
+use xinlian_core::trace::LotCode;
 use xinlian_core::types::ReceiptStatus;
 use xinlian_sdk::Client;
 use xinlian_testnet::Layout;
@@ -91,6 +93,7 @@ async fn the_console_in_a_real_browser() {
         .unwrap()
         .to_string();
     counts_match_the_blocks(&base, &layout.admin_keys[0]).await;
+    bad_inputs_get_their_own_codes(&base, &layout.admin_keys[0]).await;
     the_cli_logs_in_as_the_member(&base, &layout.admin_keys[0], &department_key(&dir));
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
@@ -127,27 +130,34 @@ fn department_key(dir: &Path) -> PathBuf {
     dir.join("keys").join("org1-admin-sm2.pem")
 }
 
-/// Logs in over HTTP as the key's member and returns the session cookie.
-async fn log_in(base: &str, key_file: &Path) -> String {
-    let key = xinlian_sdk::keys::read_key_file(key_file, None).unwrap();
-    let challenge: LoginChallenge = http()
-        .post(format!("{base}/v1/console/challenge"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let login = http()
+/// A console call over plain HTTP: its status and JSON body (`null` when empty).
+async fn call(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.bytes().await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or_default())
+}
+
+/// Asks for a challenge and signs it with `signer` as `claimed`'s login.
+async fn login_as(base: &str, claimed: &PrivateKey, signer: &PrivateKey) -> reqwest::Response {
+    let (_, challenge) = call(http().post(format!("{base}/v1/console/challenge"))).await;
+    let challenge: LoginChallenge = serde_json::from_value(challenge).unwrap();
+    http()
         .post(format!("{base}/v1/console/login"))
         .json(&serde_json::json!({
-            "public_key": key.public_key(),
+            "public_key": claimed.public_key(),
             "challenge": challenge.challenge,
-            "signature": key.sign(challenge.message.as_bytes()),
+            "signature": signer.sign(challenge.message.as_bytes()),
         }))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Logs in over HTTP as the key's member and returns the session cookie.
+async fn log_in(base: &str, key_file: &Path) -> String {
+    let key = xinlian_sdk::keys::read_key_file(key_file, None).unwrap();
+    let login = login_as(base, &key, &key).await;
     assert_eq!(login.status(), 200);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(
@@ -157,19 +167,92 @@ async fn log_in(base: &str, key_file: &Path) -> String {
     cookie.split(';').next().unwrap().to_string()
 }
 
+/// Every bad input of the console's login and reads gets its own status and code.
+async fn bad_inputs_get_their_own_codes(base: &str, key_file: &Path) {
+    let cookie = log_in(base, key_file).await;
+    let member = xinlian_sdk::keys::read_key_file(key_file, None).unwrap();
+    let stranger = xinlian_sdk::keys::generate(SignatureScheme::Sm2).unwrap();
+    let expect = |what: &str, (status, body): (u16, serde_json::Value), want: (u16, &str)| {
+        assert_eq!(
+            (status, body["error"]["code"].as_str().unwrap_or_default()),
+            want,
+            "{what}: {body}"
+        );
+    };
+    let read = |path: &str| {
+        http()
+            .get(format!("{base}/v1/console/{path}"))
+            .header("cookie", &cookie)
+    };
+    expect(
+        "0 days",
+        call(read("overview?days=0")).await,
+        (400, "invalid_days"),
+    );
+    expect(
+        "93 days",
+        call(read("licences?days=93")).await,
+        (400, "invalid_days"),
+    );
+    expect(
+        "days abc",
+        call(read("auth?days=abc")).await,
+        (400, "invalid_query"),
+    );
+    expect(
+        "limit 0",
+        call(read("blocks?limit=0")).await,
+        (400, "invalid_limit"),
+    );
+    expect(
+        "bad lot",
+        call(read("lots/12345/flow")).await,
+        (400, "invalid_lot"),
+    );
+    let unknown = LotCode(9_999_999_999_999_999);
+    let path = format!("lots/{unknown}/flow");
+    expect(
+        "no such lot",
+        call(read(&path)).await,
+        (404, "lot_not_found"),
+    );
+    let with_body = http()
+        .post(format!("{base}/v1/console/challenge"))
+        .header("content-type", "application/json")
+        .body("{}");
+    expect("a body", call(with_body).await, (400, "unexpected_body"));
+    let made_up = http()
+        .post(format!("{base}/v1/console/login"))
+        .json(&serde_json::json!({
+            "public_key": member.public_key(),
+            "challenge": "00".repeat(32),
+            "signature": member.sign(b"anything"),
+        }));
+    expect(
+        "made-up challenge",
+        call(made_up).await,
+        (401, "unknown_challenge"),
+    );
+    let forged = login_as(base, &member, &stranger).await;
+    let forged = (forged.status().as_u16(), forged.json().await.unwrap());
+    expect("another key's signature", forged, (401, "bad_signature"));
+    let outsider = login_as(base, &stranger, &stranger).await;
+    let outsider = (outsider.status().as_u16(), outsider.json().await.unwrap());
+    expect("not a member", outsider, (403, "not_a_member"));
+}
+
 /// The console's transactions per day, call and outcome are the receipts of that day's blocks,
 /// every one of them: walked here block by block over the public API.
 async fn counts_match_the_blocks(base: &str, key_file: &Path) {
     let cookie = log_in(base, key_file).await;
-    let stats: OverviewStats = http()
-        .get(format!("{base}/v1/console/overview?days=6"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, stats) = call(
+        http()
+            .get(format!("{base}/v1/console/overview?days=6"))
+            .header("cookie", &cookie),
+    )
+    .await;
+    assert_eq!(status, 200, "{stats}");
+    let stats: OverviewStats = serde_json::from_value(stats).unwrap();
     let counted: BTreeMap<(String, String, String), u64> = stats
         .transactions
         .iter()
