@@ -73,6 +73,11 @@ export function daily(rows, range, keyOf, type = 'bar', stack = 'total') {
   };
 }
 
+/** The sum of the rows' values (counter rows, or anything with a `value`). */
+export function sum(rows) {
+  return rows.reduce((total, row) => total + row.value, 0);
+}
+
 /** Sums rows per key (for pies and totals). */
 export function totals(rows, keyOf) {
   const sums = new Map();

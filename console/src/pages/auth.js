@@ -1,14 +1,14 @@
 // 授权办事: grants made and revoked per day, grants live now, uses per department and matter,
 // refused uses by reason.
 import { get } from '../api.js';
-import { daily, overDays, pie, totals } from '../charts.js';
+import { daily, overDays, pie, sum, totals } from '../charts.js';
 import * as label from '../labels.js';
 
 export default async function auth(main) {
   const stats = await get('/v1/console/auth?days=30');
   const names = new Map(stats.names.map((n) => [n.code, n.name]));
-  const used = stats.uses.reduce((s, r) => s + r.value, 0);
-  const refused = stats.refused.reduce((s, r) => s + r.value, 0);
+  const used = sum(stats.uses);
+  const refused = sum(stats.refused);
   main.innerHTML = `
     <section class="card wide"><h2>授权</h2><div class="figures">
       <div class="figure"><b id="live-grants">${stats.live}</b><span>有效或待生效授权</span></div>

@@ -2,7 +2,7 @@
 // recalls with what is still in stock, search by code, lot, product, origin or region, and a
 // chosen lot's flow through every holder with the recalled part in red.
 import { ApiError, get } from '../api.js';
-import { daily, draw, overDays, pie, totals } from '../charts.js';
+import { daily, draw, overDays, pie, sum, totals } from '../charts.js';
 import * as label from '../labels.js';
 
 const MOVES = new Set(['trace.ship', 'trace.receive', 'trace.split', 'trace.sell', 'trace.dispose']);
@@ -12,8 +12,8 @@ export default async function coldchain(main, params) {
   const stats = await get('/v1/console/coldchain?days=30');
   const gauge = Object.fromEntries(stats.orders.map((g) => [g.dims[0], g.value]));
   const commissions = stats.calls.filter((r) => r.dims[0] === 'trace.commission');
-  const coded = commissions.reduce((sum, r) => sum + r.value, 0);
-  const packages = stats.packages.reduce((sum, r) => sum + r.value, 0);
+  const coded = sum(commissions);
+  const packages = sum(stats.packages);
   main.innerHTML = `
     <section class="card wide"><h2>近 30 日</h2><div class="figures">
       <div class="figure"><b>${coded}</b><span>首站赋码批次</span></div>

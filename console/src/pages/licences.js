@@ -1,7 +1,7 @@
 // 电子证照: licences recorded per day by type, by state now, expiring within 30 days,
 // verifications this node answered per day and channel, and a licence's history.
 import { ApiError, get } from '../api.js';
-import { daily, draw, overDays, pie, totals } from '../charts.js';
+import { daily, draw, overDays, pie, sum, totals } from '../charts.js';
 import * as label from '../labels.js';
 
 const WHAT = {
@@ -24,9 +24,10 @@ export default async function licences(main, params) {
     ...stats.expired.map((g) => ({ dims: [g.dims[0], 'expired'], value: g.value })),
   ];
   const byState = totals(states, (d) => label.state(d[1]));
-  const inForce = states.filter((g) => g.dims[1] === 'valid').reduce((s, g) => s + g.value, 0);
-  const lapsed = stats.expired.reduce((s, g) => s + g.value, 0);
-  const verified = stats.verifications.reduce((s, r) => s + r.value, 0);
+  const types = [...new Set(states.map((g) => g.dims[0]))];
+  const inForce = sum(states.filter((g) => g.dims[1] === 'valid'));
+  const lapsed = sum(stats.expired);
+  const verified = sum(stats.verifications);
   main.innerHTML = `
     <section class="card wide"><h2>证照</h2><div class="figures">
       <div class="figure"><b>${inForce}</b><span>有效（未换证、未过期）</span></div>
@@ -49,13 +50,12 @@ export default async function licences(main, params) {
   draw(main.querySelector('#chart-states'), {
     legend: { type: 'scroll', top: 0 },
     grid: { left: 48, right: 16, top: 36, bottom: 28 },
-    xAxis: { type: 'category', data: [...new Set(states.map((g) => g.dims[0]))].map(typeName) },
+    xAxis: { type: 'category', data: types.map(typeName) },
     yAxis: { type: 'value', minInterval: 1 },
     series: byState.map(({ name }) => ({
       name, type: 'bar', stack: 'state',
-      data: [...new Set(states.map((g) => g.dims[0]))].map((type) => states
-        .filter((g) => g.dims[0] === type && label.state(g.dims[1]) === name)
-        .reduce((s, g) => s + g.value, 0)),
+      data: types.map((type) => sum(states
+        .filter((g) => g.dims[0] === type && label.state(g.dims[1]) === name))),
     })),
   });
   overDays(main.querySelector('#chart-verifications'),
