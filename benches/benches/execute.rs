@@ -14,7 +14,7 @@ use xinlian_core::types::{Call, OrgRole, SignedTransaction, SystemCall, Transact
 
 const TXS: usize = 1_000;
 
-fn chain(suite: Suite, admin: &PrivateKey) -> (Executor, MemoryState, Hash) {
+fn chain(suite: Suite, admin: &PrivateKey) -> (Executor, MemoryState) {
     let node = PrivateKey::from_seed(SignatureScheme::Ed25519, [9; 32]).unwrap();
     let genesis = Genesis {
         chain_id: "bench".into(),
@@ -36,11 +36,7 @@ fn chain(suite: Suite, admin: &PrivateKey) -> (Executor, MemoryState, Hash) {
     genesis.validate().unwrap();
     let mut state = MemoryState::default();
     state.apply(&Executor::genesis_writes(&genesis, &state), []);
-    (
-        Executor::new(ChainRules::from_genesis(&genesis)),
-        state,
-        genesis.hash(),
-    )
+    (Executor::new(ChainRules::from_genesis(&genesis)), state)
 }
 
 fn evidence(admin: &PrivateKey, nonce: u64) -> SignedTransaction {
@@ -65,7 +61,7 @@ fn execute(c: &mut Criterion) {
     group.throughput(Throughput::Elements(TXS as u64));
     let admin = PrivateKey::from_seed(SignatureScheme::Ed25519, [1; 32]).unwrap();
     for (name, suite) in [("gm", Suite::Gm), ("intl", Suite::Intl)] {
-        let (executor, state, root) = chain(suite, &admin);
+        let (executor, state) = chain(suite, &admin);
         let txs: Vec<SignedTransaction> = (0..TXS as u64).map(|n| evidence(&admin, n)).collect();
         let hashes: Vec<Hash> = txs.iter().map(|tx| tx.hash(suite.hash_suite())).collect();
         let context = BlockContext {
@@ -77,7 +73,7 @@ fn execute(c: &mut Criterion) {
                 || (),
                 |()| {
                     executor
-                        .execute_block_hashed(&state, &context, &txs, &hashes, &root)
+                        .execute_block_hashed(&state, &context, &txs, &hashes)
                         .unwrap()
                 },
                 BatchSize::SmallInput,

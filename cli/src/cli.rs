@@ -88,6 +88,22 @@ pub(crate) enum Command {
     /// Example: xinlian console show overview --key org0-admin-sm2.pem
     #[command(subcommand)]
     Console(crate::console_cli::ConsoleCommand),
+    /// Check a proven answer offline (one a node served with ?proof=true, saved to a file, or
+    /// `-` for standard input) against a genesis you hold: the commit certificate's quorum of
+    /// the genesis's voters, the header, every state proof, and the answer derived again from
+    /// the proven entries. Prints the verified answer and the block it holds as of; exit 3 and
+    /// the reason when any of it does not hold.
+    ///
+    /// Example: xinlian license show <identifier> --proof > record.json;
+    ///   xinlian verify --genesis genesis.toml record.json
+    Verify {
+        /// The chain's genesis (TOML), the trust anchor: its nodes are the voters (right until
+        /// governance changes the voters; docs/formats.md).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The saved answer (JSON with its `proof` field), or `-`.
+        file: PathBuf,
+    },
     /// Load generator: send real signed transactions and report committed rate and latency.
     ///
     /// Example: xinlian bench --testnet .xinlian-testnet --txs 2000 --mix trace,license,auth

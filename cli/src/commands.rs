@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use xinlian_core::Hash;
+use xinlian_core::proof::Trust;
 use xinlian_core::types::{Call, GovCall};
-use xinlian_sdk::{Client, keys};
+use xinlian_sdk::proof::VerifiedAnswer;
+use xinlian_sdk::{Client, SdkError, keys};
 
 use crate::cli::{
     BlockCommand, Cli, Command, GovCommand, InitArgs, KeyCommand, NodeArg, NodeCommand, TlsArgs,
@@ -56,6 +58,51 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
             genesis,
         }) => verify_block(&node.client()?, &height, &genesis).await,
         Command::Testnet(command) => crate::testnet_cli::run(command).await,
+        Command::Verify { genesis, file } => verify_answer(&genesis, &file),
+    }
+}
+
+/// `verify`: a saved proven answer checked against `genesis`.
+fn verify_answer(genesis: &Path, file: &Path) -> Result<()> {
+    let trust = Trust::from_genesis(&xinlian_node::load_genesis(genesis)?);
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let answer: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let verified =
+        xinlian_sdk::proof::verify_answer(&answer, &trust).map_err(|e| unverified(e.into()))?;
+    print_json(&serde_json::json!({
+        "verified": true,
+        "kind": answer["proof"]["query"]["kind"],
+        "proven": proven_summary(&verified),
+        "answer": verified.answer,
+    }))
+}
+
+/// What a verified answer holds as of: the certified block and how many voters signed it.
+pub(crate) fn proven_summary<T>(verified: &VerifiedAnswer<T>) -> serde_json::Value {
+    serde_json::json!({
+        "height": verified.height,
+        "block_hash": verified.block_hash,
+        "block_time_ms": verified.block_time_ms,
+        "signers": verified.signers,
+        "voters": verified.voters,
+        "entries": verified.entries,
+    })
+}
+
+/// An answer that does not verify is refused as not acceptable (exit 3), with its reason;
+/// other errors stay as they are.
+pub(crate) fn unverified(error: SdkError) -> anyhow::Error {
+    match error {
+        SdkError::Unverified(e) => {
+            crate::report::NotAcceptable(format!("the answer does not verify ({}): {e}", e.code()))
+                .into()
+        }
+        other => other.into(),
     }
 }
 

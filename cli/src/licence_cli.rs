@@ -11,6 +11,7 @@ use xinlian_core::licence::{
     FaceField, HolderIdType, LicenceCall, LicenceDraft, LicenceId, LicenceStatus, LicenceTypeCode,
     SealKind, StatusAction,
 };
+use xinlian_core::proof::Trust;
 use xinlian_core::types::Call;
 use xinlian_core::{Hash, HashSuite};
 use xinlian_sdk::now_ms;
@@ -89,21 +90,29 @@ pub(crate) enum LicenseCommand {
     ///   --document licence.pdf --holder-id 91410100MA46G2LN2A --holder-name 某超市 --salt <random>
     ///   --valid-from 20260101 --valid-to 20301231 --region 410100 --field 经营范围=预包装食品销售
     Issue(IssueArgs),
-    /// Show a licence's public record as JSON.
+    /// Show a licence's public record as JSON. With --proof, the record comes with its proof
+    /// bundle, as of a certified block: save it and check it anywhere with `xinlian verify`.
     ///
-    /// Example: xinlian license show <identifier>
+    /// Example: xinlian license show <identifier> --proof > record.json
     Show {
         #[command(flatten)]
         node: NodeArg,
         /// The identifier.
         id: LicenceId,
+        /// Ask for the proof bundle too.
+        #[arg(long)]
+        proof: bool,
     },
     /// Verify a licence and the presented document as a window would; prints the verdict as
     /// JSON. Exits 3 ("not acceptable") unless the licence is genuine, in force and the latest
     /// version, and the document matches; without --document the document is not checked, so
     /// the answer is never acceptable.
     ///
-    /// Example: xinlian license verify <identifier> --document licence.pdf
+    /// With --genesis, the node is not trusted: the verdict comes with its proof bundle, which
+    /// is checked against the genesis's voters and must give the same verdict, or the command
+    /// exits 3 with the reason.
+    ///
+    /// Example: xinlian license verify <identifier> --document licence.pdf --genesis genesis.toml
     Verify {
         #[command(flatten)]
         node: NodeArg,
@@ -112,6 +121,9 @@ pub(crate) enum LicenseCommand {
         /// The presented document (its SM3 digest is compared with the sealed one).
         #[arg(long)]
         document: Option<PathBuf>,
+        /// The chain's genesis (TOML), to verify the verdict against its voters.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
     },
     /// Make the QR code a holder shows at a window (signed now with the holder's key, for the
     /// challenge the window displays).
@@ -343,10 +355,20 @@ pub(crate) async fn license(command: LicenseCommand) -> Result<()> {
             print_json(&verdict)?;
             judged(&verdict)?;
         }
-        LicenseCommand::Show { node, id } => {
-            print_json(&node.client()?.licence(&id).await?)?;
+        LicenseCommand::Show { node, id, proof } => {
+            let client = node.client()?;
+            if proof {
+                print_json(&client.licence_with_proof(&id).await?)?;
+            } else {
+                print_json(&client.licence(&id).await?)?;
+            }
         }
-        LicenseCommand::Verify { node, id, document } => {
+        LicenseCommand::Verify {
+            node,
+            id,
+            document,
+            genesis,
+        } => {
             let digest = match document {
                 Some(path) => {
                     let bytes = std::fs::read(&path)
@@ -355,9 +377,22 @@ pub(crate) async fn license(command: LicenseCommand) -> Result<()> {
                 }
                 None => None,
             };
-            let verdict = node.client()?.verify_licence(&id, digest).await?;
-            print_json(&verdict)?;
-            judged(&verdict)?;
+            let client = node.client()?;
+            let Some(genesis) = genesis else {
+                let verdict = client.verify_licence(&id, digest).await?;
+                print_json(&verdict)?;
+                return judged(&verdict);
+            };
+            let trust = Trust::from_genesis(&xinlian_node::load_genesis(&genesis)?);
+            let verdict = client
+                .verify_licence_proven(None, &id, digest, &trust)
+                .await
+                .map_err(crate::commands::unverified)?;
+            print_json(&serde_json::json!({
+                "verdict": verdict.answer,
+                "proven": crate::commands::proven_summary(&verdict),
+            }))?;
+            judged(&verdict.answer)?;
         }
         LicenseCommand::Suspend(a) => change(a, StatusAction::Suspend).await?,
         LicenseCommand::Resume(a) => change(a, StatusAction::Resume).await?,

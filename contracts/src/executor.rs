@@ -10,7 +10,7 @@ use xinlian_core::types::{Call, Receipt, ReceiptStatus, SignedTransaction};
 use xinlian_core::{Hash, HashSuite};
 
 use crate::system::{self, Member};
-use crate::{ContractError, ExecError, Overlay, StateReader, WriteSet, chain_state_root};
+use crate::{ContractError, ExecError, Overlay, StateReader, WriteSet};
 use crate::{auth, coldchain, governance, licence, stats};
 
 /// The chain-wide rules fixed by genesis (later: changed by governance).
@@ -73,10 +73,9 @@ impl TxContext<'_> {
 pub struct BlockOutcome {
     /// One receipt per transaction, in order.
     pub receipts: Vec<Receipt>,
-    /// Every state and index write of the block.
+    /// Every state and index write of the block; the node puts them in the state tree, whose
+    /// root the header carries.
     pub writes: WriteSet,
-    /// The state commitment after the block.
-    pub state_root: Hash,
 }
 
 /// Runs transactions through the contracts.
@@ -219,10 +218,9 @@ impl Executor {
         state: &dyn StateReader,
         block: &BlockContext,
         txs: &[SignedTransaction],
-        previous_root: &Hash,
     ) -> Result<BlockOutcome, ExecError> {
         let hashes: Vec<Hash> = txs.iter().map(|tx| tx.hash(self.rules.suite)).collect();
-        self.execute_block_hashed(state, block, txs, &hashes, previous_root)
+        self.execute_block_hashed(state, block, txs, &hashes)
     }
 
     /// [`Executor::execute_block`] with the transactions' hashes already computed, one per
@@ -233,7 +231,6 @@ impl Executor {
         block: &BlockContext,
         txs: &[SignedTransaction],
         tx_hashes: &[Hash],
-        previous_root: &Hash,
     ) -> Result<BlockOutcome, ExecError> {
         assert_eq!(txs.len(), tx_hashes.len(), "one hash per transaction");
         debug_assert!(
@@ -275,12 +272,9 @@ impl Executor {
                 status,
             });
         }
-        let writes = block_state.into_writes();
-        let state_root = chain_state_root(self.rules.suite, previous_root, &writes);
         Ok(BlockOutcome {
             receipts,
-            writes,
-            state_root,
+            writes: block_state.into_writes(),
         })
     }
 

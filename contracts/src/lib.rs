@@ -6,7 +6,7 @@
 //!                   ▼                                                      ▼
 //!              receipts ◀─────────────── success / stable error code ◀── tx overlay
 //!                   │                                                      │ (merged on success)
-//!                   └──▶ BlockOutcome { receipts, writes, state_root } ◀───┘
+//!                   └──▶ BlockOutcome { receipts, writes } ◀─────────────────────┘
 //! ```
 //!
 //! Contracts read state through [`StateReader`] and never write it: they return a
@@ -24,8 +24,9 @@ mod state;
 pub mod stats;
 mod step;
 pub mod system;
+pub mod views;
 
 pub use bounds::check_bounds;
 pub use error::{ContractError, ExecError};
 pub use executor::{BlockContext, BlockOutcome, ChainRules, Executor};
-pub use state::{MemoryState, Overlay, Space, StateReader, WriteSet, chain_state_root};
+pub use state::{MemoryState, Overlay, Space, StateReader, WriteSet};

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use xinlian_core::hash::domains;
-use xinlian_core::{Hash, HashSuite, encoding};
+use xinlian_core::{Hash, encoding};
 
 use crate::ExecError;
 
@@ -101,16 +100,6 @@ impl StateReader for Overlay<'_> {
     fn tx_committed(&self, tx_hash: &Hash) -> Result<bool, ExecError> {
         self.base.tx_committed(tx_hash)
     }
-}
-
-/// The state commitment after a block: the previous commitment chained with the block's sorted
-/// write set. Every node that applies the same blocks computes the same value, so divergence shows
-/// in the next header. It is a commitment, not a provable root: membership proofs of single keys
-/// would need a Merkle state tree (see `docs/formats.md`).
-pub fn chain_state_root(suite: HashSuite, previous: &Hash, writes: &WriteSet) -> Hash {
-    // Borsh encodes a map as its length and its entries in key order: the write set's order.
-    let body = encoding::encode(&(previous, writes));
-    suite.digest_tagged(&domains::STATE_COMMIT, &body)
 }
 
 /// State held in memory: the reference reader for unit tests and the simulation.

@@ -146,8 +146,6 @@ pub mod domains {
     pub const BLOCK_SIGN: Domain = Domain("xinlian/block-sign/v1");
     /// Receipt hash (leaf of the receipts root).
     pub const RECEIPT_HASH: Domain = Domain("xinlian/receipt-hash/v1");
-    /// State commitment chaining.
-    pub const STATE_COMMIT: Domain = Domain("xinlian/state-commit/v1");
     /// Genesis document hash.
     pub const GENESIS: Domain = Domain("xinlian/genesis/v1");
     /// Member id from a public key.
@@ -156,6 +154,8 @@ pub mod domains {
     pub const COMMIT_VOTE: Domain = Domain("xinlian/commit-vote/v1");
     /// Commit certificate hash.
     pub const COMMIT_CERTIFICATE: Domain = Domain("xinlian/commit-certificate/v1");
+    /// A state entry's place in the state tree: the hash of its space and key.
+    pub const STATE_KEY: Domain = Domain("xinlian/state-key/v1");
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub mod ids;
 pub mod licence;
 pub mod limits;
 pub mod merkle;
+pub mod proof;
+pub mod state_tree;
 mod text_serde;
 pub mod trace;
 pub mod types;

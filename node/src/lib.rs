@@ -20,7 +20,6 @@ pub mod config;
 pub mod console;
 mod error;
 pub mod fault;
-pub mod licence;
 pub mod membership;
 pub mod mempool;
 pub mod metrics;

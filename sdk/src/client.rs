@@ -453,6 +453,39 @@ impl Client {
         self.get(&format!("/v1/licences/{id}")).await
     }
 
+    /// `GET /v1/licences/{id}?proof=true` as the node sent it, not checked: to save and check
+    /// elsewhere ([`crate::proof::verify_licence_record`], `xinlian verify`).
+    pub async fn licence_with_proof(&self, id: &LicenceId) -> Result<LicenceRecord> {
+        self.get(&format!("/v1/licences/{id}?proof=true")).await
+    }
+
+    /// `GET /v1/licences/{id}?proof=true`, checked against `trust` (see
+    /// [`crate::proof::verify_licence_record`]): the record as of a certified block, whatever
+    /// the node that served it.
+    pub async fn licence_proven(
+        &self,
+        id: &LicenceId,
+        trust: &crate::proof::Trust,
+    ) -> Result<crate::proof::VerifiedAnswer<LicenceRecord>> {
+        let record = self.licence_with_proof(id).await?;
+        Ok(crate::proof::verify_licence_record(&record, trust)?)
+    }
+
+    /// `POST /v1/licences/verify?proof=true` from `window`, checked against `trust` (see
+    /// [`crate::proof::verify_verdict`]).
+    pub async fn verify_licence_proven(
+        &self,
+        window: Option<&str>,
+        id: &LicenceId,
+        document_digest: Option<Hash>,
+        trust: &crate::proof::Trust,
+    ) -> Result<crate::proof::VerifiedAnswer<Verdict>> {
+        let verdict = self
+            .post_verify(window, id, document_digest, "?proof=true")
+            .await?;
+        Ok(crate::proof::verify_verdict(&verdict, trust)?)
+    }
+
     /// `POST /v1/licences/verify`: the verdict on a presented licence and its document digest.
     /// Without the digest the document is not checked: `genuine` and `acceptable` are `false`
     /// and `record_genuine` says whether the record and its seal check out.
@@ -472,6 +505,16 @@ impl Client {
         id: &LicenceId,
         document_digest: Option<Hash>,
     ) -> Result<Verdict> {
+        self.post_verify(window, id, document_digest, "").await
+    }
+
+    async fn post_verify(
+        &self,
+        window: Option<&str>,
+        id: &LicenceId,
+        document_digest: Option<Hash>,
+        query: &str,
+    ) -> Result<Verdict> {
         let request = VerifyRequest {
             id: id.clone(),
             document_digest,
@@ -479,7 +522,7 @@ impl Client {
         };
         let response = self
             .http
-            .post(format!("{}/v1/licences/verify", self.base))
+            .post(format!("{}/v1/licences/verify{query}", self.base))
             .json(&request)
             .send()
             .await

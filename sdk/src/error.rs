@@ -26,6 +26,9 @@ pub enum SdkError {
         /// The receipt's message.
         message: String,
     },
+    /// A proven answer did not verify: the node's answer cannot be trusted.
+    #[error("the node's answer does not verify ({code}): {0}", code = .0.code())]
+    Unverified(#[from] xinlian_core::proof::ProofError),
     /// The node could not be reached or the connection broke.
     #[error(
         "cannot reach the node: {0}; is it running, and is the node URL (--node, XINLIAN_NODE) right?"

@@ -1,7 +1,12 @@
-//! Offline checks of what a node served: that a transaction is in a block, proven against the
-//! block header's transaction root, and that the header is signed by its proposer. A party that
-//! trusts a header (a regulator's own node, an archived copy) needs nothing else from the node
-//! that served the proof.
+//! Offline checks of what a node served.
+//!
+//! - **Proven answers** (`?proof=true`): [`verify_licence_record`], [`verify_verdict`] and, for
+//!   any saved response, [`verify_answer`] check the bundle against a [`Trust`] made from the
+//!   genesis (the commit certificate's quorum of voters, the header, every entry's state proof)
+//!   and derive the answer again from the proven entries alone; the node's answer must be that
+//!   one. Nothing of the node that served it is trusted.
+//! - **Inclusion**: that a transaction is in a block, proven against the block header's
+//!   transaction root, and that the header is signed by its proposer.
 //!
 //! ```
 //! use xinlian_core::HashSuite;
@@ -22,8 +27,15 @@
 //! # Ok::<(), xinlian_sdk::SdkError>(())
 //! ```
 
+use serde::Serialize;
+use xinlian_contracts::views::ProvenReader;
+use xinlian_contracts::views::licence::LicenceReader;
 use xinlian_core::api::BlockResponse;
+use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyRequest};
+use xinlian_core::calendar::china_date;
+use xinlian_core::licence::LicenceId;
 use xinlian_core::merkle::{self, InclusionProof};
+pub use xinlian_core::proof::{ProofBundle, ProofError, ProvenQuery, Trust, VerifiedState};
 use xinlian_core::{Hash, HashSuite};
 
 use crate::{Result, SdkError};
@@ -79,4 +91,175 @@ pub fn verify_block(suite: HashSuite, block: &BlockResponse) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// An answer checked against the consortium's signatures, and the block it holds as of.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifiedAnswer<T> {
+    /// The answer, as derived again from the proven state (the same as the node's).
+    pub answer: T,
+    /// The certified block's height.
+    pub height: u64,
+    /// Its hash.
+    pub block_hash: Hash,
+    /// Its time (milliseconds since the Unix epoch): the answer holds as of then.
+    pub block_time_ms: u64,
+    /// How many voters (departments' nodes) signed its certificate.
+    pub signers: usize,
+    /// How many voters there are.
+    pub voters: usize,
+    /// How many state entries were proved.
+    pub entries: usize,
+}
+
+fn verified<T>(answer: T, state: &VerifiedState) -> VerifiedAnswer<T> {
+    VerifiedAnswer {
+        answer,
+        height: state.height,
+        block_hash: state.block_hash,
+        block_time_ms: state.timestamp_ms,
+        signers: state.signers,
+        voters: state.voters,
+        entries: state.len(),
+    }
+}
+
+/// The top-level fields in which two answers differ, to say what a node altered.
+fn differing_fields<T: Serialize>(served: &T, derived: &T) -> String {
+    let (served, derived) = (
+        serde_json::to_value(served).unwrap_or_default(),
+        serde_json::to_value(derived).unwrap_or_default(),
+    );
+    match (served.as_object(), derived.as_object()) {
+        (Some(served), Some(derived)) => {
+            let keys: std::collections::BTreeSet<&String> =
+                served.keys().chain(derived.keys()).collect();
+            let differing: Vec<&str> = keys
+                .into_iter()
+                .filter(|key| served.get(*key) != derived.get(*key))
+                .map(String::as_str)
+                .collect();
+            format!("field(s) {}", differing.join(", "))
+        }
+        _ => "the whole answer".into(),
+    }
+}
+
+/// Checks a licence record served with `?proof=true`: the bundle against `trust`, then the
+/// record derived again from its proven entries (status as of the block's day, China time) must
+/// be the one served.
+pub fn verify_licence_record(
+    record: &LicenceRecord,
+    trust: &Trust,
+) -> std::result::Result<VerifiedAnswer<LicenceRecord>, ProofError> {
+    let bundle = record.proof.as_deref().ok_or(ProofError::NoBundle)?;
+    let ProvenQuery::Licence { id } = &bundle.query else {
+        return Err(query_mismatch(&bundle.query, &record.licence.id));
+    };
+    if *id != record.licence.id {
+        return Err(query_mismatch(&bundle.query, &record.licence.id));
+    }
+    let state = bundle.verify(trust)?;
+    let reader = ProvenReader::new(&state);
+    let derived = LicenceReader::new(&reader).record(id, china_date(state.timestamp_ms));
+    let derived = reader.finish(derived)?.ok_or_else(|| {
+        ProofError::AnswerMismatch(format!("the proven state holds no licence {id}"))
+    })?;
+    let served = LicenceRecord {
+        proof: None,
+        ..record.clone()
+    };
+    if derived != served {
+        return Err(ProofError::AnswerMismatch(differing_fields(
+            &served, &derived,
+        )));
+    }
+    Ok(verified(derived, &state))
+}
+
+/// Checks a verdict served with `?proof=true` (the window's verify call), as
+/// [`verify_licence_record`] checks a record: an unknown licence's verdict is proved by the
+/// licence's absence.
+pub fn verify_verdict(
+    verdict: &Verdict,
+    trust: &Trust,
+) -> std::result::Result<VerifiedAnswer<Verdict>, ProofError> {
+    let bundle = verdict.proof.as_deref().ok_or(ProofError::NoBundle)?;
+    let ProvenQuery::LicenceVerdict {
+        id,
+        document_digest,
+    } = &bundle.query
+    else {
+        return Err(query_mismatch(&bundle.query, &verdict.id));
+    };
+    if *id != verdict.id {
+        return Err(query_mismatch(&bundle.query, &verdict.id));
+    }
+    let state = bundle.verify(trust)?;
+    let reader = ProvenReader::new(&state);
+    let request = VerifyRequest {
+        id: id.clone(),
+        document_digest: *document_digest,
+        window: None,
+    };
+    let derived = LicenceReader::new(&reader).verify(&request, china_date(state.timestamp_ms));
+    let derived = reader.finish(derived)?;
+    let served = Verdict {
+        proof: None,
+        ..verdict.clone()
+    };
+    if derived != served {
+        return Err(ProofError::AnswerMismatch(differing_fields(
+            &served, &derived,
+        )));
+    }
+    Ok(verified(derived, &state))
+}
+
+fn query_mismatch(query: &ProvenQuery, answer: &LicenceId) -> ProofError {
+    ProofError::QueryMismatch {
+        bundle: serde_json::to_string(query).unwrap_or_default(),
+        answer: answer.to_string(),
+    }
+}
+
+fn as_json<T: Serialize>(v: VerifiedAnswer<T>) -> VerifiedAnswer<serde_json::Value> {
+    VerifiedAnswer {
+        answer: serde_json::to_value(&v.answer).unwrap_or_default(),
+        height: v.height,
+        block_hash: v.block_hash,
+        block_time_ms: v.block_time_ms,
+        signers: v.signers,
+        voters: v.voters,
+        entries: v.entries,
+    }
+}
+
+/// Checks any proven answer as it came over HTTP (a saved response): which kind it is comes from
+/// its bundle's query. Returns the answer derived from the proven state, as JSON.
+pub fn verify_answer(
+    answer: &serde_json::Value,
+    trust: &Trust,
+) -> std::result::Result<VerifiedAnswer<serde_json::Value>, ProofError> {
+    let kind = answer
+        .get("proof")
+        .and_then(|p| p.get("query"))
+        .and_then(|q| q.get("kind"))
+        .and_then(serde_json::Value::as_str)
+        .ok_or(ProofError::NoBundle)?;
+    let undecodable = |e: serde_json::Error| ProofError::Undecodable(format!("the answer: {e}"));
+    match kind {
+        "licence" => {
+            let record: LicenceRecord =
+                serde_json::from_value(answer.clone()).map_err(undecodable)?;
+            verify_licence_record(&record, trust).map(as_json)
+        }
+        "licence_verdict" => {
+            let verdict: Verdict = serde_json::from_value(answer.clone()).map_err(undecodable)?;
+            verify_verdict(&verdict, trust).map(as_json)
+        }
+        other => Err(ProofError::Undecodable(format!(
+            "no verifier for answers of kind {other:?}"
+        ))),
+    }
 }

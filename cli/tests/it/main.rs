@@ -26,6 +26,7 @@ mod limits;
 mod partition;
 mod peer_input;
 mod pipeline;
+mod proofs;
 mod readme;
 mod signed;
 mod sweep;

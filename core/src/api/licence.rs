@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::Hash;
 use crate::ids::Uscc;
 use crate::licence::{Licence, LicenceEvent, LicenceId, LicenceStatus, Seal};
+use crate::proof::ProofBundle;
 
 /// An organisation as the licence answers name it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -38,6 +39,10 @@ pub struct LicenceRecord {
     pub seal: Seal,
     /// Its history, oldest first.
     pub history: Vec<LicenceEvent>,
+    /// With `?proof=true`: the state entries this record was derived from, proved under a
+    /// certified block (`docs/formats.md`); the record then holds as of that block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Box<ProofBundle>>,
 }
 
 /// `POST /v1/licences/verify`: an identifier and the digest of the presented document.
@@ -118,4 +123,8 @@ pub struct Verdict {
     /// Why it is not acceptable, in Chinese, for the window clerk, with what to do when the
     /// document was not checked.
     pub reasons: Vec<String>,
+    /// With `?proof=true`: the state entries this verdict was derived from, proved under a
+    /// certified block; the verdict then holds as of that block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Box<ProofBundle>>,
 }

@@ -13,7 +13,7 @@ use xinlian_core::genesis::{Genesis, GenesisNode, GenesisOrganisation, Suite};
 use xinlian_core::types::{
     BlockHeader, Call, MemberRole, OrgRole, Receipt, ReceiptStatus, SystemCall, Transaction,
 };
-use xinlian_core::{Hash, HashSuite, encoding};
+use xinlian_core::{Hash, HashSuite, encoding, state_tree};
 
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Fixture {
@@ -149,6 +149,29 @@ fn samples() -> BTreeMap<String, Sample> {
             Box::new(move |s| certificate.hash(s)),
         ),
     );
+    // A sample state: its entries' canonical bytes, and the root of the state tree over them
+    // under each suite; and the proof of one entry (SM3), whose bytes freeze the proof format.
+    let tree_of = |suite: HashSuite| {
+        let tree = state_tree::MemoryTree::default();
+        let writes = state_sample()
+            .into_iter()
+            .map(|(space, key, value)| (state_tree::key_hash(suite, space, &key), Some(value)));
+        let (root, batch) = state_tree::apply(suite, &tree, 0, writes).unwrap();
+        tree.store(&batch);
+        (tree, root)
+    };
+    let (sm3_tree, _) = tree_of(HashSuite::Sm3);
+    let state_bytes = encoding::encode(&state_sample());
+    out.insert(
+        "state_tree_root".into(),
+        (state_bytes, Box::new(move |s| tree_of(s).1)),
+    );
+    let lic = state_tree::key_hash(HashSuite::Sm3, 0, b"lic/11010519000000001X");
+    let (_, proof) = state_tree::prove(HashSuite::Sm3, &sm3_tree, 0, lic).unwrap();
+    out.insert(
+        "state_proof_sm3".into(),
+        (proof.clone(), Box::new(move |s| s.digest(&proof))),
+    );
     let genesis_bytes = encoding::encode(&genesis);
     out.insert(
         "genesis".into(),
@@ -166,6 +189,24 @@ fn samples() -> BTreeMap<String, Sample> {
         ),
     );
     out
+}
+
+/// The sample state of `state_tree_root`: (space, key, value).
+fn state_sample() -> Vec<(u8, Vec<u8>, Vec<u8>)> {
+    vec![
+        (
+            0,
+            b"lic/11010519000000001X".to_vec(),
+            b"licence record".to_vec(),
+        ),
+        (
+            0,
+            b"cc/lot/\x00\x00\x00\x01".to_vec(),
+            b"lot record".to_vec(),
+        ),
+        (1, b"st/tx/day".to_vec(), 7u64.to_be_bytes().to_vec()),
+        (1, b"cc/holders/lot/uscc".to_vec(), vec![]),
+    ]
 }
 
 #[test]

@@ -94,6 +94,12 @@ impl From<Error> for ApiError {
     }
 }
 
+impl From<xinlian_contracts::ExecError> for ApiError {
+    fn from(e: xinlian_contracts::ExecError) -> Self {
+        Error::from(e).into()
+    }
+}
+
 impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> Self {
         use xinlian_contracts::ContractError as C;

@@ -12,12 +12,14 @@ use xinlian_core::Hash;
 use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyQrRequest, VerifyRequest};
 use xinlian_core::calendar::china_date;
 use xinlian_core::licence::{LicenceId, LicenceStatus, QrPayload};
+use xinlian_core::proof::ProvenQuery;
 
 use super::html::{escape, respond};
+use super::proof::{self, ProofParam};
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
 use crate::console::Verifications;
-use crate::licence::LicenceReader;
+use xinlian_contracts::views::licence::LicenceReader;
 
 /// The one way every route reads a licence identifier, so the same bad identifier gets the
 /// same code and message from the path, a JSON body or a QR code.
@@ -66,38 +68,56 @@ fn today() -> u32 {
 
 /// A licence's public record: status now, latest version, issuer, seal, history.
 #[utoipa::path(get, path = "/v1/licences/{id}", tag = "licences",
-    params(("id" = String, Path, description = "Licence identifier (GB/T 36904)")),
+    params(("id" = String, Path, description = "Licence identifier (GB/T 36904)"), ProofParam),
     responses(
-        (status = 200, description = "The public record", body = LicenceRecord),
+        (status = 200, description = "The public record; with proof=true also its proof bundle, the record then holding as of the bundle's block", body = LicenceRecord),
         (status = 400, description = "Malformed identifier", body = xinlian_core::api::ErrorResponse),
-        (status = 404, description = "No such licence", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "No such licence (a proven absence comes with the verify call)", body = xinlian_core::api::ErrorResponse),
+        (status = 503, description = "proof=true and this node holds no certificate for its head yet (certificate_pending) or no block (no_certified_block)", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn record(
     State(chain): State<Arc<Chain>>,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(param): ApiQuery<ProofParam>,
 ) -> Result<Json<LicenceRecord>, ApiError> {
     let id = parse_id(&id)?;
     let shown = id.to_string();
-    let record = blocking(&chain, move |c| {
-        Ok(LicenceReader::new(c.storage()).record(&id, today())?)
+    let not_found = || ApiError::not_found("licence_not_found", format!("no licence {shown}"));
+    if !param.proof {
+        let record = blocking(&chain, move |c| {
+            Ok(LicenceReader::new(c.storage()).record(&id, today())?)
+        })
+        .await?;
+        return record.map(Json).ok_or_else(not_found);
+    }
+    let query = ProvenQuery::Licence { id: id.clone() };
+    let proving = proof::derive(&chain, move |state, block_ms| {
+        Ok(LicenceReader::new(state).record(&id, china_date(block_ms))?)
     })
     .await?;
-    record
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("licence_not_found", format!("no licence {shown}")))
+    if proving.answer.is_none() {
+        return Err(not_found());
+    }
+    let (record, bundle) = proving.certify(&chain, query).await?;
+    let mut record = record.ok_or_else(not_found)?;
+    record.proof = Some(Box::new(bundle));
+    Ok(Json(record))
 }
 
 /// A verdict on a presented licence: genuine, in force, latest; with the reasons.
 #[utoipa::path(post, path = "/v1/licences/verify", tag = "licences",
     request_body = VerifyRequest,
+    params(ProofParam),
     responses(
-        (status = 200, description = "The verdict (also for unknown licences: genuine false). Without document_digest the document is not checked: document_matches is null, genuine and acceptable are false, record_genuine says whether the record and its seal check out", body = Verdict),
+        (status = 200, description = "The verdict (also for unknown licences: genuine false). Without document_digest the document is not checked: document_matches is null, genuine and acceptable are false, record_genuine says whether the record and its seal check out. With proof=true also its proof bundle (proving an unknown licence absent), the verdict then holding as of the bundle's block", body = Verdict),
         (status = 400, description = "Malformed request; invalid_licence_id for a malformed identifier, with the same message as GET /v1/licences/{id}", body = xinlian_core::api::ErrorResponse),
         (status = 415, description = "Not Content-Type: application/json", body = xinlian_core::api::ErrorResponse),
+        (status = 503, description = "proof=true and this node holds no certificate for its head yet (certificate_pending) or no block (no_certified_block)", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn verify(
     State(chain): State<Arc<Chain>>,
     Extension(counter): Extension<Arc<Verifications>>,
+    ApiQuery(param): ApiQuery<ProofParam>,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<Verdict>, ApiError> {
     let window = window_label(body.window.as_deref())?;
@@ -106,16 +126,33 @@ pub(super) async fn verify(
         document_digest: body.document_digest,
         window: None,
     };
-    let verdict = blocking(&chain, move |c| {
-        let verdict = LicenceReader::new(c.storage()).verify(&request, today())?;
+    let count = move |c: &Chain, verdict: &Verdict| {
         counter.count(
             c.storage(),
             crate::now_ms(),
-            ["api", outcome(&verdict), &window],
+            ["api", outcome(verdict), &window],
         );
-        Ok(verdict)
+    };
+    if !param.proof {
+        let verdict = blocking(&chain, move |c| {
+            let verdict = LicenceReader::new(c.storage()).verify(&request, today())?;
+            count(c, &verdict);
+            Ok(verdict)
+        })
+        .await?;
+        return Ok(Json(verdict));
+    }
+    let query = ProvenQuery::LicenceVerdict {
+        id: request.id.clone(),
+        document_digest: request.document_digest,
+    };
+    let proving = proof::derive(&chain, move |state, block_ms| {
+        Ok(LicenceReader::new(state).verify(&request, china_date(block_ms))?)
     })
     .await?;
+    let (mut verdict, bundle) = proving.certify(&chain, query).await?;
+    count(&chain, &verdict);
+    verdict.proof = Some(Box::new(bundle));
     Ok(Json(verdict))
 }
 
@@ -370,6 +407,7 @@ mod tests {
             document_matches,
             holder_present: None,
             reasons: Vec::new(),
+            proof: None,
         }
     }
 

@@ -14,6 +14,7 @@ mod licence;
 mod limits;
 mod openapi;
 mod paging;
+mod proof;
 mod scan;
 mod signed;
 mod trace;

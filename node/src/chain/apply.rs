@@ -10,7 +10,7 @@ use xinlian_core::types::{Block, Call, Receipt, SignedTransaction};
 use xinlian_core::{Hash, HashSuite, merkle};
 
 use super::{Chain, lock};
-use crate::storage::Head;
+use crate::storage::{Head, update_tree};
 use crate::{Error, Result};
 
 /// Merkle root over receipt hashes, as a header's `receipts_root` must be.
@@ -93,15 +93,14 @@ impl Chain {
             let position = built.iter().position(|b| b.hash == block_hash);
             position.and_then(|p| built.remove(p))
         };
-        let outcome = match built.map(|b| b.outcome) {
-            Some(outcome) => {
+        let (outcome, tree) = match built {
+            Some(built) => {
                 self.metrics.block_outcome_reused();
-                outcome
+                (built.outcome, built.tree)
             }
             None => {
                 #[allow(clippy::disallowed_methods)] // the node measures its own work
                 let executing = Instant::now();
-                let head = self.head();
                 let context = BlockContext {
                     height: block.header.height,
                     timestamp_ms: block.header.timestamp_ms,
@@ -111,16 +110,22 @@ impl Chain {
                     &context,
                     &block.txs,
                     &tx_hashes,
-                    &head.state_root,
                 )?;
                 self.metrics.apply_stage("execute", executing.elapsed());
-                outcome
+                #[allow(clippy::disallowed_methods)] // the node measures its own work
+                let hashing = Instant::now();
+                let tree = update_tree(
+                    suite,
+                    &self.storage.tree_reader(),
+                    block.header.height,
+                    &outcome.writes,
+                )?;
+                self.metrics.apply_stage("state_tree", hashing.elapsed());
+                (outcome, tree)
             }
         };
         let receipts_root = receipts_root(suite, &outcome.receipts);
-        if receipts_root != block.header.receipts_root
-            || outcome.state_root != block.header.state_root
-        {
+        if receipts_root != block.header.receipts_root || tree.root != block.header.state_root {
             // Raft committed this block, so a quorum holds it; this node's execution disagrees
             // with the header its proposer signed. Either this node's state differs from the
             // others' or the proposer lied, and from here no answer of this node can be trusted:
@@ -129,10 +134,7 @@ impl Chain {
             self.metrics.count_refused_block("outcome_mismatch");
             return Err(Error::Diverged(format!(
                 "block {} (Raft index {index}) claims receipts root {} and state root {}; executing it here gives {receipts_root} and {}",
-                block.header.height,
-                block.header.receipts_root,
-                block.header.state_root,
-                outcome.state_root
+                block.header.height, block.header.receipts_root, block.header.state_root, tree.root
             )));
         }
         #[allow(clippy::disallowed_methods)] // the node measures its own work
@@ -143,6 +145,7 @@ impl Chain {
             &block_hash,
             &outcome.receipts,
             &outcome.writes,
+            &tree,
             index,
         )?;
         self.metrics.apply_stage("store", storing.elapsed());

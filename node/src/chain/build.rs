@@ -14,7 +14,7 @@ use xinlian_core::types::{Block, BlockHeader, SignedTransaction};
 use super::apply::receipts_root;
 use super::{Chain, lock};
 use crate::Result;
-use crate::storage::{Head, Storage};
+use crate::storage::{Head, Storage, TreeUpdate, update_tree};
 
 impl Chain {
     /// Most transactions per block.
@@ -80,14 +80,9 @@ impl Chain {
             Some(pending) => pending,
             None => &self.storage,
         };
-        let (parent_height, parent_hash, parent_time, parent_root) = match parent {
-            Some(p) => (
-                p.header.height,
-                p.hash,
-                p.header.timestamp_ms,
-                p.header.state_root,
-            ),
-            None => (head.height, head.hash, head.timestamp_ms, head.state_root),
+        let (parent_height, parent_hash, parent_time) = match parent {
+            Some(p) => (p.header.height, p.hash, p.header.timestamp_ms),
+            None => (head.height, head.hash, head.timestamp_ms),
         };
         let skip = pending.as_ref().map(|p| p.txs.clone()).unwrap_or_default();
         let candidates =
@@ -112,17 +107,26 @@ impl Chain {
             height,
             timestamp_ms,
         };
-        let outcome =
-            self.executor
-                .execute_block_hashed(base, &context, &txs, &hashes, &parent_root)?;
+        let outcome = self
+            .executor
+            .execute_block_hashed(base, &context, &txs, &hashes)?;
         let suite = self.suite();
+        let tree = match parent {
+            Some(p) => update_tree(
+                suite,
+                &self.storage.tree_reader_with(&p.tree),
+                height,
+                &outcome.writes,
+            )?,
+            None => update_tree(suite, &self.storage.tree_reader(), height, &outcome.writes)?,
+        };
         let header = BlockHeader {
             chain_id: self.genesis.chain_id.clone(),
             height,
             parent_hash,
             tx_root: Block::tx_root_of_hashes(suite, &hashes),
             receipts_root: receipts_root(suite, &outcome.receipts),
-            state_root: outcome.state_root,
+            state_root: tree.root,
             timestamp_ms,
             proposer: self.node_key.public_key(),
         };
@@ -135,6 +139,7 @@ impl Chain {
             header: header.clone(),
             tx_hashes: hashes,
             outcome,
+            tree,
         });
         while built.len() > PIPELINE_DEPTH {
             built.pop_front();
@@ -189,6 +194,8 @@ pub(super) struct Built {
     header: BlockHeader,
     tx_hashes: Vec<Hash>,
     pub(super) outcome: BlockOutcome,
+    /// Its state tree update: stored with it, and the base of a block built on it.
+    pub(super) tree: TreeUpdate,
 }
 
 /// The committed state with a built, not yet applied block on top: its writes over the store,

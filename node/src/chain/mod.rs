@@ -137,7 +137,16 @@ impl Chain {
         std::fs::create_dir_all(&config.data_dir)?;
         let storage = Storage::open(&config.data_dir, config.rocksdb_cache_bytes)?;
         let head = match (storage.genesis()?, storage.head()?) {
-            (Some(stored), Some(head)) if stored == genesis => head,
+            (Some(stored), Some(head)) if stored == genesis => {
+                if !storage.has_tree_at(head.height)? {
+                    return Err(Error::Corrupt(format!(
+                        "the store at {} holds blocks up to {} but no state tree: it was written by a release before the state tree (block headers now carry the tree's root); move it aside and let the node sync again",
+                        config.data_dir.display(),
+                        head.height
+                    )));
+                }
+                head
+            }
             (Some(stored), _) => {
                 return Err(Error::Genesis(format!(
                     "the store holds chain {:?} with genesis {}, the genesis file gives {}",

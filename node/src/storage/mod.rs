@@ -11,9 +11,16 @@
 //! | `index` | query-index key | usually empty |
 //! | `raft` | the Raft log, hard state, conf state and snapshot point (`raft_store.rs`) | |
 //! | `meta` | `genesis`, `head` | canonical genesis, [`Head`] |
+//! | `tree`, `tree_keys`, `tree_stale` | the state tree (`tree.rs`) | |
 //!
-//! Every block is written in one synced write batch together with its receipts, state, indexes
-//! and the new head, so after a crash at any moment the store holds the whole block or none of it.
+//! Every block is written in one synced write batch together with its receipts, state, indexes,
+//! state tree nodes and the new head, so after a crash at any moment the store holds the whole
+//! block or none of it.
+
+mod tree;
+
+use tree::{CF_TREE, CF_TREE_KEYS, CF_TREE_STALE};
+pub use tree::{ProvenEntry, StateView, TREE_VERSIONS_KEPT, TreeUpdate, update_tree};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -42,7 +49,7 @@ const CF_STATE: &str = "state";
 const CF_INDEX: &str = "index";
 const CF_RAFT: &str = "raft";
 const CF_META: &str = "meta";
-const ALL_CFS: [&str; 8] = [
+const ALL_CFS: [&str; 11] = [
     CF_BLOCKS,
     CF_BLOCK_HASHES,
     CF_TXS,
@@ -51,6 +58,9 @@ const ALL_CFS: [&str; 8] = [
     CF_INDEX,
     CF_RAFT,
     CF_META,
+    CF_TREE,
+    CF_TREE_KEYS,
+    CF_TREE_STALE,
 ];
 
 const META_GENESIS: &[u8] = b"genesis";
@@ -78,7 +88,7 @@ pub struct Head {
     pub height: u64,
     /// Block hash (the genesis hash at height 0).
     pub hash: Hash,
-    /// State commitment after it.
+    /// Root of the state tree after it.
     pub state_root: Hash,
     /// Its timestamp.
     pub timestamp_ms: u64,
@@ -195,16 +205,18 @@ impl Storage {
             .map_err(|e| corrupt("genesis", e))
     }
 
-    /// Writes genesis, its state and head 0 in one synced batch.
+    /// Writes genesis, its state (version 0 of the state tree) and head 0 in one synced batch.
     pub fn init_genesis(&self, genesis: &Genesis, writes: &WriteSet) -> Result<Head> {
+        let tree = update_tree(genesis.hash_suite(), &self.tree_reader(), 0, writes)?;
         let head = Head {
             height: 0,
             hash: genesis.hash(),
-            state_root: genesis.hash(),
+            state_root: tree.root,
             timestamp_ms: genesis.genesis_time_ms,
         };
         let mut batch = WriteBatch::default();
         self.add_writes(&mut batch, writes);
+        self.add_tree_update(&mut batch, &tree, 0)?;
         batch.put_cf(self.cf(CF_META), META_GENESIS, encoding::encode(genesis));
         batch.put_cf(self.cf(CF_META), META_HEAD, encoding::encode(&head));
         self.db.write_opt(batch, &Self::synced())?;
@@ -234,9 +246,11 @@ impl Storage {
         }
     }
 
-    /// Stores a block with its receipts, state writes and indexes, and moves the head, in one
-    /// synced batch. Panics if the block does not extend the head: that is our bug, and applying
-    /// it would corrupt the chain.
+    /// Stores a block with its receipts, state writes, indexes and state tree update, and moves
+    /// the head, in one synced batch. Panics if the block does not extend the head or its tree
+    /// update does not give its header's root: that is our bug, and storing it would corrupt the
+    /// chain.
+    #[allow(clippy::too_many_arguments)] // one block's parts, stored together
     pub fn commit_block(
         &self,
         block: &Block,
@@ -244,6 +258,7 @@ impl Storage {
         block_hash: &Hash,
         receipts: &[Receipt],
         writes: &WriteSet,
+        tree: &TreeUpdate,
         applied_index: u64,
     ) -> Result<Head> {
         let head = self.head()?.expect("genesis is stored before any block");
@@ -283,7 +298,12 @@ impl Storage {
                 encoding::encode(receipt),
             );
         }
+        assert_eq!(
+            tree.root, block.header.state_root,
+            "tree update is not the block's"
+        );
         self.add_writes(&mut batch, writes);
+        self.add_tree_update(&mut batch, tree, block.header.height)?;
         let new_head = Head {
             height: block.header.height,
             hash: *block_hash,

@@ -1,8 +1,7 @@
-//! Licence queries and verification, from the licence contract's state.
+//! Licence queries and verdicts, derived from the licence contract's state through any
+//! [`StateReader`]: the node's store, or the entries a proof bundle proved.
 
 use borsh::BorshDeserialize;
-use xinlian_contracts::licence::{self, status_at};
-use xinlian_contracts::{Overlay, Space, system};
 use xinlian_core::Hash;
 use xinlian_core::api::licence::{LicenceRecord, OrgRef, Verdict, VerifyRequest};
 use xinlian_core::ids::Uscc;
@@ -11,27 +10,30 @@ use xinlian_core::licence::{
     seal_signing_bytes,
 };
 
-use crate::Result;
-use crate::storage::Storage;
+use crate::licence::{self, status_at};
+use crate::{ExecError, Overlay, Space, StateReader, system};
+
+type Result<T> = std::result::Result<T, ExecError>;
 
 /// Most history entries returned with a record.
 const HISTORY_MAX: usize = 1_000;
 /// Most versions followed to find the latest.
 const VERSIONS_MAX: usize = 999;
 
-/// Reads licences from committed state.
+/// Reads licences from state. Every read is a point read of a key, so the entries an answer
+/// was derived from can each be proved (lists are read by their count and sequence numbers).
 pub struct LicenceReader<'a> {
-    storage: &'a Storage,
+    state: &'a dyn StateReader,
 }
 
 impl<'a> LicenceReader<'a> {
-    /// A reader over committed state.
-    pub fn new(storage: &'a Storage) -> Self {
-        LicenceReader { storage }
+    /// A reader over `state`.
+    pub fn new(state: &'a dyn StateReader) -> Self {
+        LicenceReader { state }
     }
 
     fn get<T: BorshDeserialize>(&self, key: &[u8]) -> Result<Option<T>> {
-        Ok(Overlay::new(self.storage).get_value(Space::State, key)?)
+        Overlay::new(self.state).get_value(Space::State, key)
     }
 
     /// A licence record as stored.
@@ -59,21 +61,21 @@ impl<'a> LicenceReader<'a> {
         Ok(latest)
     }
 
-    fn history(&self, id: &LicenceId) -> Result<Vec<LicenceEvent>> {
-        let entries = self.storage.scan(
-            Space::State,
-            &licence::events_prefix(id),
-            &[],
-            None,
-            HISTORY_MAX,
-        )?;
-        entries
-            .into_iter()
-            .map(|(_, bytes)| {
-                borsh::from_slice(&bytes)
-                    .map_err(|e| crate::Error::Corrupt(format!("licence event: {e}")))
-            })
-            .collect()
+    /// The first [`HISTORY_MAX`] of the licence's events, by their sequence numbers below the
+    /// count the record keeps: a node cannot leave one out of a proven answer.
+    fn history(&self, licence: &Licence) -> Result<Vec<LicenceEvent>> {
+        let prefix = licence::events_prefix(&licence.id);
+        let count = (licence.events as usize).min(HISTORY_MAX);
+        let mut events = Vec::with_capacity(count);
+        for seq in 0..count as u32 {
+            let key = [prefix.as_slice(), &seq.to_be_bytes()].concat();
+            let event = self.get(&key)?.ok_or_else(|| ExecError::Corrupt {
+                key: format!("licence {} event {seq}", licence.id),
+                reason: format!("missing, below the count of {}", licence.events),
+            })?;
+            events.push(event);
+        }
+        Ok(events)
     }
 
     /// The public record with the status on `today` (`YYYYMMDD`, China time).
@@ -83,7 +85,10 @@ impl<'a> LicenceReader<'a> {
         };
         let seal: Seal = self
             .get(&licence::seal_key(&licence.seal_id))?
-            .ok_or_else(|| crate::Error::Corrupt(format!("licence {id} names a missing seal")))?;
+            .ok_or_else(|| ExecError::Corrupt {
+                key: format!("licence {id}"),
+                reason: "names a missing seal".into(),
+            })?;
         let licence_type: Option<LicenceType> = self.get(&licence::type_key(&id.type_code))?;
         let status = status_at(&licence, today);
         Ok(Some(LicenceRecord {
@@ -94,8 +99,9 @@ impl<'a> LicenceReader<'a> {
             type_name: licence_type.map(|t| t.name).unwrap_or_default(),
             issuer: self.org(&id.issuer)?,
             seal,
-            history: self.history(id)?,
+            history: self.history(&licence)?,
             licence,
+            proof: None,
         }))
     }
 
@@ -128,6 +134,7 @@ pub fn judge(id: &LicenceId, record: Option<&LicenceRecord>, document: Option<Ha
         document_matches: None,
         holder_present: None,
         reasons: Vec::new(),
+        proof: None,
     };
     let Some(record) = record else {
         verdict
@@ -321,6 +328,7 @@ mod tests {
             },
             history: Vec::new(),
             licence,
+            proof: None,
         }
     }
 

@@ -1,0 +1,222 @@
+//! Proven answers from real nodes (issue 13): a licence record and a window's verdict asked with
+//! `?proof=true` verify against nothing but the genesis, through the SDK and `xinlian verify`;
+//! altering any part of a saved answer (a value, a proof, the header, the certificate, the answer
+//! itself, an entry left out) fails with its own reason; and a node whose RocksDB was altered on
+//! disk to turn a revoked licence valid is caught by the client verifying its answer.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use xinlian_core::api::licence::LicenceRecord;
+use xinlian_core::licence::{Licence, LicenceId, LicenceState, LicenceStatus};
+use xinlian_core::proof::Trust;
+use xinlian_sdk::SdkError;
+
+use crate::cluster::Cluster;
+
+fn xinlian(args: &[&str]) -> Output {
+    Command::new(crate::harness::XINLIAN)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn demo_licence<'a>(
+    demo: &'a [xinlian_testnet::DemoLicence],
+    what: &str,
+) -> &'a xinlian_testnet::DemoLicence {
+    demo.iter()
+        .find(|l| l.what.contains(what))
+        .unwrap_or_else(|| panic!("no demo licence {what}"))
+}
+
+/// `xinlian verify` on `answer` saved to a file: (exit code, stdout, stderr).
+fn verify_file(dir: &Path, genesis: &Path, name: &str, answer: &Value) -> (i32, String, String) {
+    let file = dir.join(format!("{name}.json"));
+    std::fs::write(&file, serde_json::to_vec_pretty(answer).unwrap()).unwrap();
+    let out = xinlian(&[
+        "verify",
+        "--genesis",
+        genesis.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Flips the last hex digit of a JSON string.
+fn flip_hex(value: &mut Value) {
+    let text = value.as_str().unwrap().to_string();
+    let (head, last) = text.split_at(text.len() - 1);
+    let flipped = if last == "0" { "1" } else { "0" };
+    *value = Value::String(format!("{head}{flipped}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() {
+    let mut cluster = Cluster::start(4).await;
+    cluster.leader(None).await;
+    let demo = xinlian_testnet::load_demo(&cluster.layout).await.unwrap();
+    let genesis_file = cluster.layout.genesis_file.clone();
+    let trust = Trust::from_genesis(&xinlian_node::load_genesis(&genesis_file).unwrap());
+    let valid = demo_licence(&demo.licences, "有效");
+    let revoked = demo_licence(&demo.licences, "已吊销");
+
+    // Every node's answers verify, each certified by at least a quorum of the four voters.
+    for i in 0..4 {
+        let client = cluster.client(i);
+        let record = client.licence_proven(&revoked.id, &trust).await.unwrap();
+        assert_eq!(record.answer.status, LicenceStatus::Revoked, "node {i}");
+        assert!(record.signers >= 3 && record.voters == 4, "{record:?}");
+        assert!(record.entries >= 3, "{record:?}");
+        let verdict = client
+            .verify_licence_proven(Some("proof-test"), &valid.id, Some(valid.digest), &trust)
+            .await
+            .unwrap();
+        assert!(verdict.answer.acceptable, "node {i}: {:?}", verdict.answer);
+    }
+    // A licence that was never issued: its absence is proved, and the verdict says so.
+    let unknown = LicenceId {
+        version: 99,
+        ..valid.id.clone()
+    };
+    let absent = cluster
+        .client(1)
+        .verify_licence_proven(None, &unknown, None, &trust)
+        .await
+        .unwrap();
+    assert!(absent.answer.status.is_none() && !absent.answer.record_genuine);
+
+    // `license show --proof` saves an answer that `xinlian verify` checks offline.
+    let node = cluster.layout.nodes[2].http_url.clone();
+    let shown = xinlian(&[
+        "license",
+        "show",
+        "--node",
+        &node,
+        &revoked.id.to_string(),
+        "--proof",
+    ]);
+    assert!(shown.status.success(), "{shown:?}");
+    let answer: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let dir = cluster._dir.path().to_path_buf();
+    let (code, out, err) = verify_file(&dir, &genesis_file, "as-served", &answer);
+    assert_eq!(code, 0, "{out}{err}");
+    let verified: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(verified["verified"], true);
+    assert_eq!(verified["kind"], "licence");
+    assert_eq!(verified["answer"]["status"], "revoked");
+    assert!(verified["proven"]["signers"].as_u64().unwrap() >= 3);
+
+    // Each alteration fails with its own reason.
+    type Alter = fn(&mut Value);
+    let alterations: [(&str, Alter, &str); 8] = [
+        (
+            "value",
+            |a| {
+                let entries = a["proof"]["entries"].as_array_mut().unwrap();
+                let entry = entries.iter_mut().find(|e| !e["value"].is_null()).unwrap();
+                flip_hex(&mut entry["value"]);
+            },
+            "bad_state_proof",
+        ),
+        (
+            "proof",
+            |a| flip_hex(&mut a["proof"]["entries"][0]["proof"]),
+            "bad_state_proof",
+        ),
+        (
+            "header",
+            |a| {
+                let time = a["proof"]["header"]["timestamp_ms"].as_u64().unwrap();
+                a["proof"]["header"]["timestamp_ms"] = (time + 1).into();
+            },
+            "bad_certificate",
+        ),
+        (
+            "state root",
+            |a| flip_hex(&mut a["proof"]["header"]["state_root"]),
+            "bad_certificate",
+        ),
+        (
+            "signature",
+            |a| flip_hex(&mut a["proof"]["certificate"]["votes"][0]["signature"]),
+            "bad_certificate",
+        ),
+        (
+            "below quorum",
+            |a| {
+                let votes = a["proof"]["certificate"]["votes"].as_array_mut().unwrap();
+                votes.truncate(2);
+            },
+            "bad_certificate",
+        ),
+        (
+            "answer",
+            |a| a["status_label"] = "有效".into(),
+            "answer_mismatch",
+        ),
+        (
+            "entry left out",
+            |a| {
+                let entries = a["proof"]["entries"].as_array_mut().unwrap();
+                entries.pop();
+            },
+            "entry_missing",
+        ),
+    ];
+    for (what, alter, expected) in alterations {
+        let mut altered = answer.clone();
+        alter(&mut altered);
+        let (code, out, err) = verify_file(&dir, &genesis_file, what, &altered);
+        assert_eq!(code, 3, "altered {what}: {out}{err}");
+        assert!(
+            err.contains(expected),
+            "altered {what}: expected {expected}, got {err}"
+        );
+    }
+
+    // Someone with the disk of node 3 turns the revoked licence valid. The node serves the lie,
+    // and a client that verifies is not fooled.
+    cluster.kill_9(3);
+    {
+        let storage =
+            xinlian_node::storage::Storage::open(&cluster.layout.nodes[3].data_dir, 1 << 20)
+                .unwrap();
+        let db = storage.db();
+        let state = db.cf_handle("state").unwrap();
+        let key = xinlian_contracts::licence::licence_key(&revoked.id);
+        let mut licence: Licence =
+            borsh::from_slice(&db.get_cf(state, &key).unwrap().unwrap()).unwrap();
+        licence.state = LicenceState::Valid;
+        db.put_cf(state, &key, borsh::to_vec(&licence).unwrap())
+            .unwrap();
+    }
+    cluster.spawn(3);
+    xinlian_testnet::wait_healthy(&cluster.layout, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let liar = cluster.client(3);
+    let lie: LicenceRecord = liar.licence(&revoked.id).await.unwrap();
+    assert_eq!(
+        lie.status,
+        LicenceStatus::Valid,
+        "the altered store serves the altered record"
+    );
+    let caught = liar.licence_proven(&revoked.id, &trust).await.unwrap_err();
+    match &caught {
+        SdkError::Unverified(e) => assert_eq!(e.code(), "bad_state_proof", "{e}"),
+        other => panic!("expected a failed proof, got {other}"),
+    }
+    // The honest nodes still prove the truth.
+    let truth = cluster
+        .client(0)
+        .licence_proven(&revoked.id, &trust)
+        .await
+        .unwrap();
+    assert_eq!(truth.answer.status, LicenceStatus::Revoked);
+}

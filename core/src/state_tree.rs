@@ -1,0 +1,334 @@
+//! The authenticated state tree: every state and index entry of the chain under one root in each
+//! block header, with proofs that one key holds one value (or none) under that root.
+//!
+//! ```text
+//!   (space, key) ──H("xinlian/state-key/v1", space‖key)──▶ key hash ──▶ leaf of a Jellyfish
+//!   value ──────────────────────────────────────────────▶ H(value)      Merkle Tree (jmt crate)
+//!                                                                            │
+//!                          version = block height (genesis state: version 0) ▼
+//!                                                                       root ─▶ header.state_root
+//! ```
+//!
+//! The tree is the `jmt` crate's (Diem's Jellyfish Merkle Tree, kept by Penumbra), hashed with the
+//! chain's suite (SM3 or BLAKE3) through [`Sm3TreeHasher`] and [`Blake3TreeHasher`]. This module
+//! is pure: the node hands in a [`TreeReader`] over RocksDB and writes the returned
+//! [`TreeUpdateBatch`] in the block's own write batch; the SDK only verifies.
+//!
+//! A proof travels as the borsh bytes of jmt's `SparseMerkleProof` (the leaf met on the key's path,
+//! if any, and the sibling hashes from the bottom up); see `docs/formats.md`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use jmt::proof::SparseMerkleProof;
+use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch, TreeWriter};
+use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, RootHash, SimpleHasher, Version};
+
+use crate::hash::domains;
+use crate::{Error, Hash, HashSuite, Result};
+
+/// Most bytes of one encoded proof: 256 siblings (the tree's depth in bits) of at most 65 bytes
+/// each, a leaf and the lengths. A proof that claims more is refused before decoding.
+pub const PROOF_BYTES_MAX: usize = 256 * 65 + 128;
+
+/// jmt's hasher over SM3.
+pub struct Sm3TreeHasher(sm3::Sm3);
+
+impl SimpleHasher for Sm3TreeHasher {
+    fn new() -> Self {
+        Sm3TreeHasher(<sm3::Sm3 as sm3::Digest>::new())
+    }
+    fn update(&mut self, data: &[u8]) {
+        sm3::Digest::update(&mut self.0, data);
+    }
+    fn finalize(self) -> [u8; 32] {
+        sm3::Digest::finalize(self.0).into()
+    }
+}
+
+/// jmt's hasher over BLAKE3.
+pub struct Blake3TreeHasher(blake3::Hasher);
+
+impl SimpleHasher for Blake3TreeHasher {
+    fn new() -> Self {
+        Blake3TreeHasher(blake3::Hasher::new())
+    }
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+    fn finalize(self) -> [u8; 32] {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+/// Where an entry sits in the tree: the suite's hash of its space (0 contract state, 1 query
+/// index) and key, under its own domain tag.
+pub fn key_hash(suite: HashSuite, space: u8, key: &[u8]) -> KeyHash {
+    KeyHash(
+        suite
+            .digest_tagged(&domains::STATE_KEY, &[&[space], key].concat())
+            .0,
+    )
+}
+
+fn tree_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::InvalidProof(format!("state tree {what}: {e}"))
+}
+
+/// Applies one version's writes (`None` deletes) on top of version `version - 1` (nothing for
+/// version 0) and returns the new root and what to store: new nodes and the nodes they make
+/// stale. Nothing is written; the caller stores the batch with the block.
+pub fn apply<R: TreeReader>(
+    suite: HashSuite,
+    reader: &R,
+    version: Version,
+    writes: impl IntoIterator<Item = (KeyHash, Option<Vec<u8>>)>,
+) -> Result<(Hash, TreeUpdateBatch)> {
+    fn run<H: SimpleHasher, R: TreeReader>(
+        reader: &R,
+        version: Version,
+        writes: impl IntoIterator<Item = (KeyHash, Option<Vec<u8>>)>,
+    ) -> Result<(Hash, TreeUpdateBatch)> {
+        let (root, batch) = JellyfishMerkleTree::<R, H>::new(reader)
+            .put_value_set(writes, version)
+            .map_err(|e| tree_error("update", e))?;
+        Ok((Hash(root.0), batch))
+    }
+    match suite {
+        HashSuite::Sm3 => run::<Sm3TreeHasher, R>(reader, version, writes),
+        HashSuite::Blake3 => run::<Blake3TreeHasher, R>(reader, version, writes),
+    }
+}
+
+/// The root at `version`, read from the stored nodes.
+pub fn root_at<R: TreeReader>(suite: HashSuite, reader: &R, version: Version) -> Result<Hash> {
+    fn run<H: SimpleHasher, R: TreeReader>(reader: &R, version: Version) -> Result<Hash> {
+        JellyfishMerkleTree::<R, H>::new(reader)
+            .get_root_hash(version)
+            .map(|root| Hash(root.0))
+            .map_err(|e| tree_error("root", e))
+    }
+    match suite {
+        HashSuite::Sm3 => run::<Sm3TreeHasher, R>(reader, version),
+        HashSuite::Blake3 => run::<Blake3TreeHasher, R>(reader, version),
+    }
+}
+
+/// The value at `key` as of `version` and the encoded proof of it (of its absence when `None`).
+pub fn prove<R: TreeReader>(
+    suite: HashSuite,
+    reader: &R,
+    version: Version,
+    key: KeyHash,
+) -> Result<(Option<Vec<u8>>, Vec<u8>)> {
+    fn run<H: SimpleHasher, R: TreeReader>(
+        reader: &R,
+        version: Version,
+        key: KeyHash,
+    ) -> Result<(Option<Vec<u8>>, Vec<u8>)> {
+        let (value, proof) = JellyfishMerkleTree::<R, H>::new(reader)
+            .get_with_proof(key, version)
+            .map_err(|e| tree_error("proof", e))?;
+        let bytes = borsh::to_vec(&proof).map_err(|e| tree_error("proof encoding", e))?;
+        Ok((value, bytes))
+    }
+    match suite {
+        HashSuite::Sm3 => run::<Sm3TreeHasher, R>(reader, version, key),
+        HashSuite::Blake3 => run::<Blake3TreeHasher, R>(reader, version, key),
+    }
+}
+
+/// Checks that under `root`, `key` holds `value` (`None`: holds nothing), by `proof` as
+/// [`prove`] encodes it. The reason of a refusal says which part disagreed.
+pub fn verify(
+    suite: HashSuite,
+    root: &Hash,
+    key: KeyHash,
+    value: Option<&[u8]>,
+    proof: &[u8],
+) -> Result<()> {
+    fn run<H: SimpleHasher>(
+        root: &Hash,
+        key: KeyHash,
+        value: Option<&[u8]>,
+        proof: &[u8],
+    ) -> Result<()> {
+        if proof.len() > PROOF_BYTES_MAX {
+            return Err(Error::InvalidProof(format!(
+                "state proof is {} bytes, more than {PROOF_BYTES_MAX}",
+                proof.len()
+            )));
+        }
+        let proof: SparseMerkleProof<H> = borsh::from_slice(proof)
+            .map_err(|e| Error::InvalidProof(format!("state proof does not decode: {e}")))?;
+        proof
+            .verify(RootHash(root.0), key, value)
+            .map_err(|e| Error::InvalidProof(format!("state proof does not verify: {e}")))
+    }
+    match suite {
+        HashSuite::Sm3 => run::<Sm3TreeHasher>(root, key, value, proof),
+        HashSuite::Blake3 => run::<Blake3TreeHasher>(root, key, value, proof),
+    }
+}
+
+/// A whole tree in memory, every version kept: for tests, fixtures and tools; the node keeps
+/// its tree in RocksDB.
+#[derive(Default)]
+pub struct MemoryTree {
+    nodes: Mutex<HashMap<NodeKey, Node>>,
+    values: Mutex<HashMap<(Version, KeyHash), Option<OwnedValue>>>,
+}
+
+impl MemoryTree {
+    /// Stores an update that [`apply`] returned.
+    pub fn store(&self, batch: &TreeUpdateBatch) {
+        // jmt's writer trait reports errors this store never has.
+        let _ = self.write_node_batch(&batch.node_batch);
+    }
+}
+
+impl TreeReader for MemoryTree {
+    fn get_node_option(&self, key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        Ok(lock(&self.nodes).get(key).cloned())
+    }
+
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        Ok(lock(&self.values)
+            .iter()
+            .filter(|((version, k), _)| *k == key && *version <= max_version)
+            .max_by_key(|((version, _), _)| *version)
+            .and_then(|(_, value)| value.clone()))
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        Err(anyhow::anyhow!(
+            "MemoryTree does not track the rightmost leaf"
+        ))
+    }
+}
+
+impl TreeWriter for MemoryTree {
+    fn write_node_batch(&self, batch: &NodeBatch) -> anyhow::Result<()> {
+        lock(&self.nodes).extend(batch.nodes().clone());
+        lock(&self.values).extend(batch.values().clone());
+        Ok(())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(
+        suite: HashSuite,
+        tree: &MemoryTree,
+        version: Version,
+        writes: &[(&str, Option<&str>)],
+    ) -> Hash {
+        let writes = writes.iter().map(|(k, v)| {
+            (
+                key_hash(suite, 0, k.as_bytes()),
+                v.map(|v| v.as_bytes().to_vec()),
+            )
+        });
+        let (root, batch) = apply(suite, tree, version, writes).unwrap();
+        tree.store(&batch);
+        root
+    }
+
+    #[test]
+    fn proves_presence_and_absence_under_both_suites() {
+        for suite in [HashSuite::Sm3, HashSuite::Blake3] {
+            let tree = MemoryTree::default();
+            put(suite, &tree, 0, &[("a", Some("1")), ("b", Some("2"))]);
+            let root = put(suite, &tree, 1, &[("b", None), ("c", Some("3"))]);
+            assert_eq!(root, root_at(suite, &tree, 1).unwrap());
+
+            let a = key_hash(suite, 0, b"a");
+            let (value, proof) = prove(suite, &tree, 1, a).unwrap();
+            assert_eq!(value.as_deref(), Some(&b"1"[..]));
+            verify(suite, &root, a, Some(b"1"), &proof).unwrap();
+            // Another value, another key, another root, another suite: each refused.
+            assert!(verify(suite, &root, a, Some(b"2"), &proof).is_err());
+            assert!(verify(suite, &root, a, None, &proof).is_err());
+            assert!(verify(suite, &root, key_hash(suite, 0, b"c"), Some(b"1"), &proof).is_err());
+            assert!(verify(suite, &Hash([9; 32]), a, Some(b"1"), &proof).is_err());
+            let other = match suite {
+                HashSuite::Sm3 => HashSuite::Blake3,
+                HashSuite::Blake3 => HashSuite::Sm3,
+            };
+            assert!(verify(other, &root, a, Some(b"1"), &proof).is_err());
+
+            // The deleted key is provably absent, and cannot be claimed present.
+            let b = key_hash(suite, 0, b"b");
+            let (value, proof) = prove(suite, &tree, 1, b).unwrap();
+            assert_eq!(value, None);
+            verify(suite, &root, b, None, &proof).unwrap();
+            assert!(verify(suite, &root, b, Some(b"2"), &proof).is_err());
+            // The same key in the other space is another leaf.
+            assert_ne!(a, key_hash(suite, 1, b"a"));
+        }
+    }
+
+    #[test]
+    fn a_tampered_proof_is_refused_and_never_panics() {
+        let suite = HashSuite::Sm3;
+        let tree = MemoryTree::default();
+        let writes: Vec<(String, Option<String>)> = (0..200)
+            .map(|i| (format!("k{i}"), Some(format!("v{i}"))))
+            .collect();
+        let writes: Vec<(&str, Option<&str>)> = writes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_deref()))
+            .collect();
+        let root = put(suite, &tree, 0, &writes);
+        let key = key_hash(suite, 0, b"k7");
+        let (_, proof) = prove(suite, &tree, 0, key).unwrap();
+        verify(suite, &root, key, Some(b"v7"), &proof).unwrap();
+        for i in 0..proof.len() {
+            let mut bad = proof.clone();
+            bad[i] ^= 0x01;
+            assert!(
+                verify(suite, &root, key, Some(b"v7"), &bad).is_err(),
+                "flipping byte {i} of {} went unnoticed",
+                proof.len()
+            );
+        }
+        assert!(verify(suite, &root, key, Some(b"v7"), &proof[..proof.len() - 1]).is_err());
+        assert!(
+            verify(
+                suite,
+                &root,
+                key,
+                Some(b"v7"),
+                &vec![0xff; PROOF_BYTES_MAX + 1]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn an_empty_write_set_keeps_the_root() {
+        let suite = HashSuite::Blake3;
+        let tree = MemoryTree::default();
+        let first = put(suite, &tree, 0, &[("a", Some("1"))]);
+        assert_eq!(put(suite, &tree, 1, &[]), first);
+        assert_ne!(put(suite, &tree, 2, &[("a", Some("2"))]), first);
+        // jmt's placeholder stands for an empty tree.
+        let empty = MemoryTree::default();
+        assert_eq!(
+            put(suite, &empty, 0, &[]).0,
+            *b"SPARSE_MERKLE_PLACEHOLDER_HASH__"
+        );
+    }
+}

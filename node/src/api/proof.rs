@@ -1,0 +1,156 @@
+//! `?proof=true`: a domain answer with the proof bundle of the state it was derived from.
+//!
+//! The answer is derived on one RocksDB snapshot, through a reader that remembers every entry
+//! the view reads; each is then proved (present or absent) under that snapshot's head, and the
+//! bundle waits for the head's commit certificate, which the voters' signatures complete within
+//! moments of the block.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde::Deserialize;
+use xinlian_contracts::views::state_space;
+use xinlian_contracts::{ExecError, Space, StateReader};
+use xinlian_core::Hash;
+use xinlian_core::proof::{HexBytes, ProofBundle, ProvenEntry, ProvenQuery};
+use xinlian_core::types::BlockHeader;
+
+use super::{ApiError, blocking};
+use crate::chain::Chain;
+use crate::storage::StateView;
+
+/// How long a proven answer waits for its block's certificate.
+const CERTIFICATE_WAIT: Duration = Duration::from_secs(3);
+/// How often it looks.
+const CERTIFICATE_POLL: Duration = Duration::from_millis(20);
+
+/// `?proof=true` on a domain read.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ProofParam {
+    /// Also return the proof bundle: the state entries the answer was derived from, their
+    /// proofs, the block header and its commit certificate. The answer then holds as of that
+    /// block.
+    #[serde(default)]
+    pub proof: bool,
+}
+
+/// Reads through one view and remembers what it read.
+struct Recording<'a> {
+    view: &'a StateView<'a>,
+    read: RefCell<BTreeSet<(Space, Vec<u8>)>>,
+}
+
+impl StateReader for Recording<'_> {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+        self.read.borrow_mut().insert((space, key.to_vec()));
+        self.view
+            .get(space, key)
+            .map_err(|e| ExecError::Storage(e.to_string()))
+    }
+
+    fn tx_committed(&self, _tx_hash: &Hash) -> Result<bool, ExecError> {
+        Err(ExecError::Storage(
+            "a proven answer reads state entries only".into(),
+        ))
+    }
+}
+
+/// An answer with its proved entries, waiting for its block's certificate.
+pub(super) struct Proving<T> {
+    pub answer: T,
+    header: BlockHeader,
+    entries: Vec<ProvenEntry>,
+}
+
+/// Derives an answer on one snapshot of state as of its head (`derive` gets the state and the
+/// head block's time) and proves every entry it read.
+pub(super) async fn derive<T: Send + 'static>(
+    chain: &Arc<Chain>,
+    derive: impl FnOnce(&dyn StateReader, u64) -> Result<T, ApiError> + Send + 'static,
+) -> Result<Proving<T>, ApiError> {
+    blocking(chain, move |c| {
+        let suite = c.suite();
+        let view = c.storage().state_view()?;
+        let height = view.head().height;
+        if height == 0 {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_certified_block",
+                "the chain has no block yet to prove an answer against".into(),
+            ));
+        }
+        let recording = Recording {
+            view: &view,
+            read: RefCell::new(BTreeSet::new()),
+        };
+        let answer = derive(&recording, view.head().timestamp_ms)?;
+        let header = c
+            .storage()
+            .block(height)?
+            .ok_or_else(|| ApiError::internal(format!("block {height} is missing")))?
+            .header;
+        let entries = recording
+            .read
+            .into_inner()
+            .into_iter()
+            .map(|(space, key)| {
+                let proven = view.prove(suite, space, &key)?;
+                Ok(ProvenEntry {
+                    space: state_space(space),
+                    key: HexBytes(proven.key),
+                    value: proven.value.map(HexBytes),
+                    proof: HexBytes(proven.proof),
+                })
+            })
+            .collect::<Result<Vec<_>, crate::Error>>()?;
+        Ok(Proving {
+            answer,
+            header,
+            entries,
+        })
+    })
+    .await
+}
+
+impl<T> Proving<T> {
+    /// The bundle for `query`, once this node holds the certificate of the answer's block.
+    pub(super) async fn certify(
+        self,
+        chain: &Arc<Chain>,
+        query: ProvenQuery,
+    ) -> Result<(T, ProofBundle), ApiError> {
+        let height = self.header.height;
+        #[allow(clippy::disallowed_methods)] // a bound on waiting, not a measurement
+        let deadline = tokio::time::Instant::now() + CERTIFICATE_WAIT;
+        let certificate = loop {
+            if let Some(certificate) = chain.storage().certificate(height)? {
+                break certificate;
+            }
+            #[allow(clippy::disallowed_methods)] // a bound on waiting, not a measurement
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "certificate_pending",
+                    format!(
+                        "this node has no commit certificate for block {height} yet (a quorum of the voters has not signed it here); ask again"
+                    ),
+                ));
+            }
+            tokio::time::sleep(CERTIFICATE_POLL).await;
+        };
+        Ok((
+            self.answer,
+            ProofBundle {
+                query,
+                header: self.header,
+                certificate,
+                entries: self.entries,
+            },
+        ))
+    }
+}
