@@ -217,12 +217,14 @@ fn block_bytes(suite: Suite, count: usize) -> Vec<u8> {
         tx_root: Block::compute_tx_root(suite.hash_suite(), &txs),
         receipts_root: Hash([0; 32]),
         state_root: Hash([0; 32]),
+        certificates_hash: Hash([0; 32]),
         timestamp_ms: 1_763_900_000_000,
         proposer: proposer.public_key(),
     };
     Block {
         signature: header.sign(&proposer),
         header,
+        certificates: Vec::new(),
         txs,
     }
     .to_bytes()

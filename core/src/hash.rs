@@ -154,6 +154,8 @@ pub mod domains {
     pub const COMMIT_VOTE: Domain = Domain("xinlian/commit-vote/v1");
     /// Commit certificate hash.
     pub const COMMIT_CERTIFICATE: Domain = Domain("xinlian/commit-certificate/v1");
+    /// The certificates a block carries.
+    pub const CARRIED_CERTIFICATES: Domain = Domain("xinlian/carried-certificates/v1");
     /// A state entry's place in the state tree: the hash of its space and key.
     pub const STATE_KEY: Domain = Domain("xinlian/state-key/v1");
 }

@@ -14,6 +14,11 @@ pub const BLOCK_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// word; this bounds how far one block can move it. An idle leader cuts an empty block every
 /// half of this, so an honest chain never needs a larger step.
 pub const BLOCK_TIME_STEP_MS_MAX: u64 = 10 * 60 * 1000;
+/// Most commit certificates of earlier blocks one block carries.
+pub const CARRIED_CERTIFICATES_MAX: usize = 8;
+/// How far back a carried certificate may be: no further than the votes a node keeps, so every
+/// node that applies the block holds the blocks and voters to check it against.
+pub const CERTIFICATE_CARRY_WINDOW: u64 = 1_024;
 /// Longest chain id.
 pub const CHAIN_ID_BYTES_MAX: usize = 64;
 /// Longest SM2 user ID (distinguishing identifier); GB/T 32918 allows 8191 bytes, no real ID

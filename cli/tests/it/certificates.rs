@@ -69,6 +69,31 @@ async fn every_committed_block_is_certified_by_a_quorum_of_the_genesis_voters_at
             );
         }
     }
+    // The certificates ride on chain: commit a few more blocks, then every block up to a few
+    // below the head has its certificate carried in a later block, exactly once, and each
+    // carried one verifies against the genesis voters.
+    let mut head = last;
+    for n in 0..4 {
+        head = cluster.commit_via(n, &format!("carry-{n}")).await.1;
+    }
+    cluster.wait_height(0, head).await;
+    let mut carried = Vec::new();
+    for height in 1..=head {
+        let block = cluster.client(0).block(height).await.unwrap();
+        for certificate in block.carried_certificates {
+            assert!(certificate.height < height);
+            let at = cluster.client(0).block(certificate.height).await.unwrap();
+            certificate
+                .verify(&genesis.chain_id, certificate.height, &at.hash, &voters)
+                .unwrap();
+            carried.push(certificate.height);
+        }
+    }
+    let expected: Vec<u64> = (1..=last).collect();
+    assert!(
+        carried.starts_with(&expected),
+        "carried heights {carried:?}, expected 1..={last} first"
+    );
     let url = &cluster.layout.nodes[0].http_url;
     assert!(metric(url, "xinlian_commit_votes_total{code=\"accepted\"}").await > 0);
     assert_eq!(

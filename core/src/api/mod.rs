@@ -80,6 +80,8 @@ pub struct BlockResponse {
     pub tx_hashes: Vec<Hash>,
     /// The transactions.
     pub txs: Vec<SignedTransaction>,
+    /// Commit certificates of earlier blocks that this block carries on chain.
+    pub carried_certificates: Vec<crate::certificate::CommitCertificate>,
     /// The voters' signatures on this block, once a quorum signed it (a moment after it
     /// committed); check it with `CommitCertificate::verify` against the voters' keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +97,7 @@ impl BlockResponse {
             header: block.header,
             signature: block.signature,
             txs: block.txs,
+            carried_certificates: block.certificates,
             certificate: None,
         }
     }

@@ -4,6 +4,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use super::SignedTransaction;
+use crate::certificate::CommitCertificate;
 use crate::crypto::{PrivateKey, PublicKey, Signature};
 use crate::encoding::{decode, encode};
 use crate::hash::domains;
@@ -24,8 +25,11 @@ pub struct BlockHeader {
     pub tx_root: Hash,
     /// Merkle root over the receipt hashes.
     pub receipts_root: Hash,
-    /// Commitment to the state after this block (see `docs/formats.md`).
+    /// Root of the state tree after this block (see `docs/formats.md`).
     pub state_root: Hash,
+    /// Hash of the commit certificates of earlier blocks that this block carries
+    /// ([`Block::certificates_hash`]), so they are on chain under this block's own certificate.
+    pub certificates_hash: Hash,
     /// The proposer's clock, milliseconds since the Unix epoch; never decreases along the chain.
     pub timestamp_ms: u64,
     /// The proposing node's key.
@@ -62,11 +66,21 @@ pub struct Block {
     pub header: BlockHeader,
     /// The proposer's signature over the header.
     pub signature: Signature,
+    /// Commit certificates of earlier blocks, by increasing height, each above the highest
+    /// carried before and within [`crate::limits::CERTIFICATE_CARRY_WINDOW`] blocks; at most
+    /// [`crate::limits::CARRIED_CERTIFICATES_MAX`]. Before the transactions, so a block's bytes
+    /// end with them (compact relay sends them by id).
+    pub certificates: Vec<CommitCertificate>,
     /// The transactions, in execution order.
     pub txs: Vec<SignedTransaction>,
 }
 
 impl Block {
+    /// The header's `certificates_hash` for `certificates`.
+    pub fn certificates_hash(suite: HashSuite, certificates: &[CommitCertificate]) -> Hash {
+        suite.digest_tagged(&domains::CARRIED_CERTIFICATES, &encode(&certificates))
+    }
+
     /// Merkle root over the hashes of `txs`, as the header's `tx_root` must be.
     pub fn compute_tx_root(suite: HashSuite, txs: &[SignedTransaction]) -> Hash {
         let hashes: Vec<Hash> = txs.iter().map(|t| t.hash(suite)).collect();

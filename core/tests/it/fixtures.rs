@@ -62,6 +62,7 @@ fn samples() -> BTreeMap<String, Sample> {
         tx_root: Hash([2; 32]),
         receipts_root: Hash([3; 32]),
         state_root: Hash([4; 32]),
+        certificates_hash: Hash([8; 32]),
         timestamp_ms: 1_700_000_000_123,
         proposer: sm2.public_key(),
     };

@@ -73,7 +73,11 @@ impl Chain {
     pub fn apply_entry(&self, index: u64, data: &[u8]) -> Result<Applied> {
         #[allow(clippy::disallowed_methods)] // the node measures its own work
         let started = Instant::now();
-        let (block, tx_hashes) = match self.validate(data) {
+        let validated = match self.validate(data) {
+            Ok((block, tx_hashes)) => self.check_carried(&block)?.map(|()| (block, tx_hashes)),
+            Err(refusal) => Err(refusal),
+        };
+        let (block, tx_hashes) = match validated {
             Ok(validated) => validated,
             Err(refusal) => {
                 self.storage.set_applied_index(index)?;
@@ -150,6 +154,9 @@ impl Chain {
         )?;
         self.metrics.apply_stage("store", storing.elapsed());
         *lock(&self.head) = new_head.clone();
+        if let Some(last) = block.certificates.last() {
+            *lock(&self.carried_through) = last.height;
+        }
         self.heights.send_replace(new_head.height);
         if block
             .txs
@@ -237,6 +244,11 @@ impl Chain {
         if Block::tx_root_of_hashes(suite, &tx_hashes) != header.tx_root {
             return Err(BlockRefusal::Malformed(
                 "transaction root does not match".into(),
+            ));
+        }
+        if Block::certificates_hash(suite, &block.certificates) != header.certificates_hash {
+            return Err(BlockRefusal::Malformed(
+                "the carried certificates do not match the header's hash of them".into(),
             ));
         }
         self.metrics.apply_stage("checks", checking.elapsed());

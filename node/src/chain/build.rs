@@ -85,8 +85,17 @@ impl Chain {
             None => (head.height, head.hash, head.timestamp_ms),
         };
         let skip = pending.as_ref().map(|p| p.txs.clone()).unwrap_or_default();
-        let candidates =
-            lock(&self.mempool).fair_batch_without(self.block_txs_max, self.block_bytes_max, &skip);
+        // Certificates of earlier blocks ride along, above those the parent carried; their bytes
+        // come out of the block's budget.
+        let carried_after = parent.map_or_else(|| self.carried_through(), |p| p.carried_through);
+        let certificates = self.certificates_to_carry(parent_height + 1, carried_after)?;
+        let certificate_bytes: usize = certificates.iter().map(|c| c.to_bytes().len()).sum();
+        let carried_through = certificates.last().map_or(carried_after, |c| c.height);
+        let candidates = lock(&self.mempool).fair_batch_without(
+            self.block_txs_max,
+            self.block_bytes_max.saturating_sub(certificate_bytes),
+            &skip,
+        );
         let idle = parent.is_none() && Self::is_idle(&head, now_ms);
         if candidates.is_empty() && !idle {
             return Ok(None);
@@ -127,6 +136,7 @@ impl Chain {
             tx_root: Block::tx_root_of_hashes(suite, &hashes),
             receipts_root: receipts_root(suite, &outcome.receipts),
             state_root: tree.root,
+            certificates_hash: Block::certificates_hash(suite, &certificates),
             timestamp_ms,
             proposer: self.node_key.public_key(),
         };
@@ -140,6 +150,7 @@ impl Chain {
             tx_hashes: hashes,
             outcome,
             tree,
+            carried_through,
         });
         while built.len() > PIPELINE_DEPTH {
             built.pop_front();
@@ -147,6 +158,7 @@ impl Chain {
         Ok(Some(Block {
             signature: header.sign(&self.node_key),
             header,
+            certificates,
             txs,
         }))
     }
@@ -196,6 +208,8 @@ pub(super) struct Built {
     pub(super) outcome: BlockOutcome,
     /// Its state tree update: stored with it, and the base of a block built on it.
     pub(super) tree: TreeUpdate,
+    /// The highest height whose certificate it or the chain below it carries.
+    carried_through: u64,
 }
 
 /// The committed state with a built, not yet applied block on top: its writes over the store,

@@ -16,8 +16,13 @@ use serde::{Deserialize, Serialize};
 use xinlian_core::Hash;
 use xinlian_core::certificate::{CommitCertificate, CommitVote, VoterSet, commit_vote_bytes};
 use xinlian_core::crypto::Signature;
+use xinlian_core::limits::{CARRIED_CERTIFICATES_MAX, CERTIFICATE_CARRY_WINDOW};
+use xinlian_core::types::Block;
 
-use super::{Chain, lock};
+use super::{BlockRefusal, Chain, lock};
+
+/// Blocks a proposer waits for a missing certificate before carrying later ones past it.
+const CERTIFICATE_GAP_WAIT: u64 = 16;
 use crate::Result;
 
 /// Heights around the head for which votes are kept: a follower applies a block a moment after
@@ -167,6 +172,85 @@ impl Chain {
             self.store_certificate(certificate)?;
         }
         Ok(())
+    }
+
+    /// The certificates the block at `height` carries, when its parent carried through `after`:
+    /// those this node holds above `after`, below `height` and within the carry window, in
+    /// height order. A height whose certificate is not here yet stops the list while it is
+    /// younger than [`CERTIFICATE_GAP_WAIT`] blocks (its votes may still come, and once a later
+    /// one rides it never can); an older gap is passed over.
+    pub(super) fn certificates_to_carry(
+        &self,
+        height: u64,
+        after: u64,
+    ) -> Result<Vec<CommitCertificate>> {
+        let from = (after + 1).max(height.saturating_sub(CERTIFICATE_CARRY_WINDOW));
+        let held = self
+            .storage
+            .certificates_between(from, height, CARRIED_CERTIFICATES_MAX)?;
+        let mut carried = Vec::with_capacity(held.len());
+        let mut next = from;
+        for certificate in held {
+            if certificate.height != next && next + CERTIFICATE_GAP_WAIT > height {
+                break;
+            }
+            next = certificate.height + 1;
+            carried.push(certificate);
+        }
+        Ok(carried)
+    }
+
+    /// The highest height whose certificate the stored chain carries.
+    pub(super) fn carried_through(&self) -> u64 {
+        *lock(&self.carried_through)
+    }
+
+    /// Checks the certificates `block` carries, as every node does before applying it: at most
+    /// [`CARRIED_CERTIFICATES_MAX`], each above the last carried and below the block, within
+    /// [`CERTIFICATE_CARRY_WINDOW`] of it, for the block this node holds at its height, and
+    /// signed by a quorum of that height's voters.
+    /// The outer error is this node's (its store failed): it halts rather than refuse a block
+    /// the others may accept.
+    pub(super) fn check_carried(
+        &self,
+        block: &Block,
+    ) -> Result<std::result::Result<(), BlockRefusal>> {
+        let refuse = |why: String| Ok(Err(BlockRefusal::Malformed(why)));
+        let height = block.header.height;
+        if block.certificates.len() > CARRIED_CERTIFICATES_MAX {
+            return refuse(format!(
+                "{} carried certificates, more than {CARRIED_CERTIFICATES_MAX}",
+                block.certificates.len()
+            ));
+        }
+        let mut previous = self.carried_through();
+        for certificate in &block.certificates {
+            let at = certificate.height;
+            if at <= previous || at >= height {
+                return refuse(format!(
+                    "a carried certificate of height {at} is not between {previous} and {height}"
+                ));
+            }
+            if at + CERTIFICATE_CARRY_WINDOW < height {
+                return refuse(format!(
+                    "a carried certificate of height {at} is more than {CERTIFICATE_CARRY_WINDOW} blocks back"
+                ));
+            }
+            previous = at;
+            if self.storage.height_of_block(&certificate.block_hash)? != Some(at) {
+                return refuse(format!(
+                    "the carried certificate of height {at} is for block {}, not the one on the chain",
+                    certificate.block_hash
+                ));
+            }
+            let (_, voters) = self.voters_since(at);
+            if let Err(e) =
+                certificate.verify(&self.genesis.chain_id, at, &certificate.block_hash, &voters)
+            {
+                return refuse(format!("carried certificate of height {at}: {e}"));
+            }
+        }
+        Ok(Ok(()))
     }
 
     /// The certificate of the block at `height`, once a quorum signed it.
@@ -414,5 +498,84 @@ mod tests {
             assert_eq!(counted(&chain, code), n, "{code}");
         }
         assert_eq!(chain.voters_since(3), (0, voters));
+    }
+
+    /// Applies `block` with its certificates replaced by `certificates` (the header's hash of
+    /// them updated and re-signed by the proposer): the refusal's message, if refused.
+    fn refusal_with(chain: &Chain, block: &Block, certificates: Vec<CommitCertificate>) -> String {
+        let mut altered = block.clone();
+        altered.header.certificates_hash = Block::certificates_hash(chain.suite(), &certificates);
+        altered.certificates = certificates;
+        altered.signature = altered.header.sign(&key(2));
+        match chain.apply_entry(altered.header.height, &altered.to_bytes()) {
+            Ok(Applied::Refused(refusal)) => refusal.to_string(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn blocks_carry_earlier_certificates_and_a_forged_or_misplaced_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = chain_n(dir.path());
+        let suite = chain.suite();
+        let first = build(&chain, 1);
+        apply(&chain, &first);
+        chain
+            .receive_votes("m", vec![m_vote(1, first.header.hash(suite))])
+            .unwrap();
+        let certificate_1 = chain.certificate(1).unwrap().unwrap();
+
+        // The next block carries it, under the header's hash, and the chain records that.
+        let second = build(&chain, 2);
+        assert_eq!(second.certificates, vec![certificate_1.clone()]);
+        apply(&chain, &second);
+        assert_eq!(chain.carried_through(), 1);
+        assert_eq!(chain.storage().carried_through().unwrap(), 1);
+        chain
+            .receive_votes("m", vec![m_vote(2, second.header.hash(suite))])
+            .unwrap();
+        let certificate_2 = chain.certificate(2).unwrap().unwrap();
+
+        let third = build(&chain, 3);
+        assert_eq!(third.certificates, vec![certificate_2.clone()]);
+        // Certificates that do not match the header's hash of them.
+        let mut unhashed = third.clone();
+        unhashed.certificates.clear();
+        match chain.apply_entry(3, &unhashed.to_bytes()).unwrap() {
+            Applied::Refused(refusal) => assert!(refusal.to_string().contains("hash"), "{refusal}"),
+            other => panic!("{other:?}"),
+        }
+        // One carried before.
+        let again = refusal_with(&chain, &third, vec![certificate_1.clone()]);
+        assert!(again.contains("not between 1 and 3"), "{again}");
+        // A forged vote.
+        let mut forged = certificate_2.clone();
+        forged.votes[0].signature.0[3] ^= 1;
+        let forged = refusal_with(&chain, &third, vec![forged]);
+        assert!(forged.contains("does not verify"), "{forged}");
+        // Fewer than a quorum.
+        let mut short = certificate_2.clone();
+        short.votes.truncate(1);
+        let short = refusal_with(&chain, &third, vec![short]);
+        assert!(short.contains("quorum"), "{short}");
+        // Another block at that height, signed by both voters.
+        let other_block = Hash([7; 32]);
+        let other = CommitCertificate::new(
+            CHAIN,
+            2,
+            other_block,
+            vec![
+                CommitVote::sign(&key(2), "n", CHAIN, 2, &other_block),
+                CommitVote::sign(&key(4), "m", CHAIN, 2, &other_block),
+            ],
+        );
+        let other = refusal_with(&chain, &third, vec![other]);
+        assert!(other.contains("not the one on the chain"), "{other}");
+        // Too many.
+        let many = refusal_with(&chain, &third, vec![certificate_2.clone(); 9]);
+        assert!(many.contains("more than 8"), "{many}");
+        // The block as built is applied.
+        apply(&chain, &third);
+        assert_eq!(chain.carried_through(), 2);
     }
 }

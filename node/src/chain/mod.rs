@@ -78,6 +78,8 @@ pub struct Chain {
     built: Mutex<std::collections::VecDeque<build::Built>>,
     /// Votes gathered toward commit certificates.
     certifier: Mutex<certify::Certifier>,
+    /// The highest height whose certificate a stored block carried.
+    carried_through: Mutex<u64>,
     /// Sends this node's votes to its peers (set by the network).
     vote_sender: std::sync::OnceLock<Box<dyn Fn(PeerVote) + Send + Sync>>,
 }
@@ -170,6 +172,7 @@ impl Chain {
                 "this node is not in the chain's node registry yet; it will sync blocks and join once governance adds it with these keys"
             ),
         }
+        let carried_through = storage.carried_through()?;
         let metrics = Metrics::new();
         metrics.set_height(head.height);
         metrics.set_mempool_txs_max(config.mempool_txs_max);
@@ -192,6 +195,7 @@ impl Chain {
             leader: Mutex::new(None),
             gossip: std::sync::OnceLock::new(),
             certifier: Mutex::default(),
+            carried_through: Mutex::new(carried_through),
             vote_sender: std::sync::OnceLock::new(),
             membership: tokio::sync::watch::Sender::new(Arc::new(membership)),
             // Room for everything the mempool can hold, twice: a block's transactions are

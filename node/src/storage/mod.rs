@@ -70,6 +70,10 @@ const META_APPLIED: &[u8] = b"applied_index";
 /// outside the state commitment, since each node gathers its own.
 const META_CERTIFICATE: &[u8] = b"cert/";
 
+/// The highest height whose commit certificate a block carried (u64 big-endian): the next block
+/// may carry only higher ones.
+const META_CARRIED: &[u8] = b"certificates_carried";
+
 /// Prefix of the voter sets (`voters/` ‖ height): the set in force from that height on, written
 /// when a block changes it, so a certificate is formed with the voters of its own height.
 const META_VOTERS: &[u8] = b"voters/";
@@ -304,6 +308,15 @@ impl Storage {
         );
         self.add_writes(&mut batch, writes);
         self.add_tree_update(&mut batch, tree, block.header.height)?;
+        if let Some(last) = block.certificates.last() {
+            batch.put_cf(self.cf(CF_META), META_CARRIED, be_height(last.height));
+        }
+        for certificate in &block.certificates {
+            // A certificate the chain carries is as good as one gathered here (the block's
+            // checks verified it), and fills the gap where this node missed the votes.
+            let key = [META_CERTIFICATE, &be_height(certificate.height)[..]].concat();
+            batch.put_cf(self.cf(CF_META), key, certificate.to_bytes());
+        }
         let new_head = Head {
             height: block.header.height,
             hash: *block_hash,
@@ -315,6 +328,18 @@ impl Storage {
         batch.put_cf(self.cf(CF_META), META_APPLIED, applied_index.to_be_bytes());
         self.db.write_opt(batch, &Self::synced())?;
         Ok(new_head)
+    }
+
+    /// The highest height whose certificate a stored block carried (0 before any).
+    pub fn carried_through(&self) -> Result<u64> {
+        let Some(bytes) = self.db.get_cf(self.cf(CF_META), META_CARRIED)? else {
+            return Ok(0);
+        };
+        let bytes: [u8; 8] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Corrupt("carried certificate height is not 8 bytes".into()))?;
+        Ok(u64::from_be_bytes(bytes))
     }
 
     /// The Raft index applied last (0 before any).
@@ -360,6 +385,40 @@ impl Storage {
         CommitCertificate::from_bytes(&bytes)
             .map(Some)
             .map_err(|e| Error::Corrupt(format!("the certificate of height {height}: {e}")))
+    }
+
+    /// The stored certificates of heights `from..to`, in height order, at most `limit`.
+    pub fn certificates_between(
+        &self,
+        from: u64,
+        to: u64,
+        limit: usize,
+    ) -> Result<Vec<CommitCertificate>> {
+        self.scan_cf(
+            CF_META,
+            META_CERTIFICATE,
+            &be_height(from),
+            Some(&be_height(to)),
+            limit,
+        )?
+        .into_iter()
+        .map(|(_, bytes)| {
+            CommitCertificate::from_bytes(&bytes)
+                .map_err(|e| Error::Corrupt(format!("a stored certificate: {e}")))
+        })
+        .collect()
+    }
+
+    /// The height of the stored block with this hash, if any.
+    pub fn height_of_block(&self, hash: &Hash) -> Result<Option<u64>> {
+        let Some(bytes) = self.db.get_cf(self.cf(CF_BLOCK_HASHES), hash.as_bytes())? else {
+            return Ok(None);
+        };
+        let bytes: [u8; 8] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Corrupt("a block height is not 8 bytes".into()))?;
+        Ok(Some(u64::from_be_bytes(bytes)))
     }
 
     /// Records the voter set in force from `height` on.

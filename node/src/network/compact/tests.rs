@@ -32,12 +32,27 @@ fn block(n: u64) -> (Block, Bytes, Vec<usize>) {
         tx_root: Block::compute_tx_root(HashSuite::Sm3, &txs),
         receipts_root: Hash([0; 32]),
         state_root: Hash([0; 32]),
+        certificates_hash: Hash([0; 32]),
         timestamp_ms: 9,
         proposer: key.public_key(),
     };
+    // A carried certificate sits before the transactions, in the prefix the relay sends whole.
+    let certificate = xinlian_core::certificate::CommitCertificate::new(
+        "c",
+        2,
+        Hash([2; 32]),
+        vec![xinlian_core::certificate::CommitVote::sign(
+            &key,
+            "node0",
+            "c",
+            2,
+            &Hash([2; 32]),
+        )],
+    );
     let block = Block {
         signature: header.sign(&key),
         header,
+        certificates: vec![certificate],
         txs,
     };
     let lens = block
