@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use jmt::proof::SparseMerkleProof;
+use jmt::restore::{JellyfishMerkleRestore, StateSnapshotReceiver};
 use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch, TreeWriter};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, RootHash, SimpleHasher, Version};
 
@@ -171,6 +172,95 @@ pub fn verify(
     }
 }
 
+/// The proof that the keys up to `rightmost` (in key-hash order) are all the tree holds at
+/// `version` left of it: what a snapshot chunk ending at `rightmost` comes with.
+pub fn range_proof<R: TreeReader>(
+    suite: HashSuite,
+    reader: &R,
+    version: Version,
+    rightmost: KeyHash,
+) -> Result<Vec<u8>> {
+    fn run<H: SimpleHasher, R: TreeReader>(
+        reader: &R,
+        version: Version,
+        rightmost: KeyHash,
+    ) -> Result<Vec<u8>> {
+        let proof = JellyfishMerkleTree::<R, H>::new(reader)
+            .get_range_proof(rightmost, version)
+            .map_err(|e| tree_error("range proof", e))?;
+        borsh::to_vec(&proof).map_err(|e| tree_error("range proof encoding", e))
+    }
+    match suite {
+        HashSuite::Sm3 => run::<Sm3TreeHasher, R>(reader, version, rightmost),
+        HashSuite::Blake3 => run::<Blake3TreeHasher, R>(reader, version, rightmost),
+    }
+}
+
+/// A tree being rebuilt from a snapshot's chunks, each checked against the expected root as it
+/// comes (jmt's `JellyfishMerkleRestore`): entries in increasing key-hash order, and with each
+/// chunk the proof of what lies right of it. The store receives the finished nodes.
+pub struct Restore(RestoreBySuite);
+
+enum RestoreBySuite {
+    Sm3(JellyfishMerkleRestore<Sm3TreeHasher>),
+    Blake3(JellyfishMerkleRestore<Blake3TreeHasher>),
+}
+
+impl Restore {
+    /// Starts rebuilding the tree of `version`, whose root must come out as `root`. The store
+    /// must hold no tree nodes of a restore begun before (it is not resumed).
+    pub fn new<D: 'static + TreeReader + TreeWriter>(
+        suite: HashSuite,
+        store: std::sync::Arc<D>,
+        version: Version,
+        root: Hash,
+    ) -> Result<Self> {
+        let root = RootHash(root.0);
+        let inner = match suite {
+            HashSuite::Sm3 => RestoreBySuite::Sm3(
+                JellyfishMerkleRestore::new(store, version, root)
+                    .map_err(|e| tree_error("restore", e))?,
+            ),
+            HashSuite::Blake3 => RestoreBySuite::Blake3(
+                JellyfishMerkleRestore::new(store, version, root)
+                    .map_err(|e| tree_error("restore", e))?,
+            ),
+        };
+        Ok(Restore(inner))
+    }
+
+    /// Adds a chunk (after the previous one in key-hash order) with its encoded range proof;
+    /// refused unless the entries so far and the proof give the expected root.
+    pub fn add_chunk(&mut self, chunk: Vec<(KeyHash, Vec<u8>)>, proof: &[u8]) -> Result<()> {
+        if proof.len() > PROOF_BYTES_MAX {
+            return Err(Error::InvalidProof(format!(
+                "range proof is {} bytes, more than {PROOF_BYTES_MAX}",
+                proof.len()
+            )));
+        }
+        let refused = |e: anyhow::Error| Error::InvalidProof(format!("snapshot chunk: {e}"));
+        let undecodable =
+            |e: std::io::Error| Error::InvalidProof(format!("range proof does not decode: {e}"));
+        match &mut self.0 {
+            RestoreBySuite::Sm3(restore) => restore
+                .add_chunk(chunk, borsh::from_slice(proof).map_err(undecodable)?)
+                .map_err(refused),
+            RestoreBySuite::Blake3(restore) => restore
+                .add_chunk(chunk, borsh::from_slice(proof).map_err(undecodable)?)
+                .map_err(refused),
+        }
+    }
+
+    /// Writes the last nodes, root included, once every chunk is in.
+    pub fn finish(self) -> Result<()> {
+        let refused = |e: anyhow::Error| Error::InvalidProof(format!("snapshot: {e}"));
+        match self.0 {
+            RestoreBySuite::Sm3(restore) => restore.finish().map_err(refused),
+            RestoreBySuite::Blake3(restore) => restore.finish().map_err(refused),
+        }
+    }
+}
+
 /// A whole tree in memory, every version kept: for tests, fixtures and tools; the node keeps
 /// its tree in RocksDB.
 #[derive(Default)]
@@ -204,7 +294,11 @@ impl TreeReader for MemoryTree {
             .and_then(|(_, value)| value.clone()))
     }
 
+    /// Only for a restore into an empty tree (which has none); a restore is not resumed.
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        if lock(&self.nodes).is_empty() {
+            return Ok(None);
+        }
         Err(anyhow::anyhow!(
             "MemoryTree does not track the rightmost leaf"
         ))
@@ -330,5 +424,69 @@ mod tests {
             put(suite, &empty, 0, &[]).0,
             *b"SPARSE_MERKLE_PLACEHOLDER_HASH__"
         );
+    }
+
+    /// A snapshot of 300 entries, sent in chunks of 64 in key-hash order with range proofs,
+    /// rebuilds the same tree; a chunk with an altered value, or with an entry left out, is
+    /// refused.
+    #[test]
+    fn a_tree_restores_from_proven_chunks_and_refuses_altered_ones() {
+        for suite in [HashSuite::Sm3, HashSuite::Blake3] {
+            let source = MemoryTree::default();
+            let mut entries: Vec<(KeyHash, Vec<u8>)> = (0..300u32)
+                .map(|i| {
+                    (
+                        key_hash(suite, 0, &i.to_be_bytes()),
+                        i.to_le_bytes().to_vec(),
+                    )
+                })
+                .collect();
+            let (root, batch) = apply(
+                suite,
+                &source,
+                5,
+                entries.iter().map(|(k, v)| (*k, Some(v.clone()))),
+            )
+            .unwrap();
+            source.store(&batch);
+            entries.sort_by_key(|(k, _)| *k);
+            type Chunk = (Vec<(KeyHash, Vec<u8>)>, Vec<u8>);
+            let chunks: Vec<Chunk> = entries
+                .chunks(64)
+                .map(|chunk| {
+                    let last = chunk[chunk.len() - 1].0;
+                    (
+                        chunk.to_vec(),
+                        range_proof(suite, &source, 5, last).unwrap(),
+                    )
+                })
+                .collect();
+
+            let target = std::sync::Arc::new(MemoryTree::default());
+            let mut restore = Restore::new(suite, target.clone(), 5, root).unwrap();
+            for (chunk, proof) in &chunks {
+                restore.add_chunk(chunk.clone(), proof).unwrap();
+            }
+            restore.finish().unwrap();
+            assert_eq!(root_at(suite, target.as_ref(), 5).unwrap(), root);
+
+            let refused = |mut chunk: Vec<(KeyHash, Vec<u8>)>, proof: &[u8]| {
+                let fresh = std::sync::Arc::new(MemoryTree::default());
+                let mut restore = Restore::new(suite, fresh, 5, root).unwrap();
+                restore
+                    .add_chunk(std::mem::take(&mut chunk), proof)
+                    .is_err()
+            };
+            let mut altered = chunks[0].0.clone();
+            altered[3].1[0] ^= 1;
+            assert!(refused(altered, &chunks[0].1), "an altered value");
+            let mut short = chunks[0].0.clone();
+            short.remove(10);
+            assert!(refused(short, &chunks[0].1), "an entry left out");
+            assert!(
+                refused(chunks[0].0.clone(), &chunks[1].1),
+                "another chunk's proof"
+            );
+        }
     }
 }

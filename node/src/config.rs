@@ -82,6 +82,10 @@ pub struct Config {
     /// Raft log entries kept behind the applied index before compaction.
     #[serde(default = "defaults::raft_log_kept_entries")]
     pub raft_log_kept_entries: u64,
+    /// A node at least this many blocks behind what Raft's snapshot names takes a certified
+    /// state snapshot from a peer instead of replaying the blocks (0: always replay).
+    #[serde(default = "defaults::state_sync_min_blocks")]
+    pub state_sync_min_blocks: u64,
     /// RocksDB block cache size.
     #[serde(default = "defaults::rocksdb_cache_bytes")]
     pub rocksdb_cache_bytes: usize,
@@ -210,6 +214,9 @@ mod defaults {
     pub(super) fn raft_log_kept_entries() -> u64 {
         1_000
     }
+    pub(super) fn state_sync_min_blocks() -> u64 {
+        1_000
+    }
     pub(super) fn rocksdb_cache_bytes() -> usize {
         64 << 20
     }
@@ -299,6 +306,7 @@ impl Config {
             raft_election_ticks: defaults::raft_election_ticks(),
             raft_heartbeat_ticks: defaults::raft_heartbeat_ticks(),
             raft_log_kept_entries: defaults::raft_log_kept_entries(),
+            state_sync_min_blocks: defaults::state_sync_min_blocks(),
             http_client_requests_per_second: defaults::http_client_requests_per_second(),
             http_client_request_burst: defaults::http_client_request_burst(),
             sender_txs_per_second: defaults::sender_txs_per_second(),

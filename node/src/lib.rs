@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod network;
 pub mod raft_loop;
 pub mod raft_store;
+pub mod state_sync;
 pub mod storage;
 pub mod tls;
 pub mod trace;
@@ -195,12 +196,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let fetch_network = network.clone();
     let fetcher: raft_loop::BlockFetcher =
         Box::new(move |peer, from, count| fetch_network.fetch_blocks(peer, from, count));
+    let ask_network = network.clone();
+    let asker: state_sync::PeerAsker =
+        Box::new(move |peer, request| ask_network.ask(peer, request));
     let mut raft = raft_loop::RaftLoop::start(
         chain.clone(),
         &config,
         raft_loop::Transport {
             outbound,
             fetcher,
+            asker,
             relay: network.relay(),
         },
     )?;

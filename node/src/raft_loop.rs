@@ -55,6 +55,8 @@ pub struct Transport {
     pub outbound: Outbound,
     /// Block sync.
     pub fetcher: BlockFetcher,
+    /// Other questions to peers (state snapshots).
+    pub asker: crate::state_sync::PeerAsker,
     /// Where proposals are recorded, so the Raft streams can send them as compact blocks.
     pub relay: Arc<crate::network::TxRelay>,
 }
@@ -263,6 +265,7 @@ fn run(
         let mut app = NodeApp {
             chain: &chain,
             fetcher: &transport.fetcher,
+            asker: &transport.asker,
             failure: None,
         };
         let processed = driver.process_ready(&mut app);
@@ -294,6 +297,7 @@ fn run(
 struct NodeApp<'a> {
     chain: &'a Chain,
     fetcher: &'a BlockFetcher,
+    asker: &'a crate::state_sync::PeerAsker,
     /// The node error behind a failed call, kept whole for the loop to stop with.
     failure: Option<Error>,
 }
@@ -348,7 +352,7 @@ impl Application for NodeApp<'_> {
     }
 
     fn catch_up(&mut self, index: u64, from: u64, data: &[u8]) -> Result<(), ConsensusError> {
-        let caught_up = catch_up(self.chain, self.fetcher, index, from, data);
+        let caught_up = catch_up(self.chain, self.fetcher, self.asker, index, from, data);
         self.keep(caught_up)
     }
 
@@ -368,12 +372,24 @@ const SYNC_ROUND_PAUSE: Duration = Duration::from_millis(200);
 fn catch_up(
     chain: &Chain,
     fetcher: &BlockFetcher,
+    asker: &crate::state_sync::PeerAsker,
     index: u64,
     from: u64,
     data: &[u8],
 ) -> Result<()> {
     let (target_height, target_hash): (u64, xinlian_core::Hash) =
         encoding::decode(data, "snapshot", 64)?;
+    let min_gain = chain.state_sync_min_blocks();
+    if min_gain > 0 && target_height >= chain.head().height + min_gain {
+        tracing::info!(target: "xinlian.node.raft", target_height, head = chain.head().height, "far behind: asking peers for a certified state snapshot");
+        let mut peers = chain.membership().voters();
+        peers.sort_by_key(|p| *p != from);
+        let own = chain.own_record().map(|r| r.raft_id);
+        peers.retain(|p| Some(*p) != own);
+        if crate::state_sync::bootstrap(chain, asker, fetcher, &peers, min_gain)?.is_none() {
+            tracing::info!(target: "xinlian.node.raft", "no certified snapshot worth taking; replaying blocks");
+        }
+    }
     tracing::info!(target: "xinlian.node.raft", target_height, index, "catching up by block sync");
     let mut rounds = 0;
     while chain.head().height < target_height {

@@ -29,6 +29,7 @@ mod pipeline;
 mod proofs;
 mod readme;
 mod signed;
+mod state_sync;
 mod sweep;
 mod testnet_cli;
 mod tls;

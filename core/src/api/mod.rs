@@ -58,7 +58,8 @@ pub struct TxStatusResponse {
     pub status: TxState,
     /// Height of the block holding it, once committed.
     pub height: Option<u64>,
-    /// Its receipt, once committed.
+    /// Its receipt, once committed; null also for a transaction of a block this node took with
+    /// a state snapshot rather than executed (another node has it).
     pub receipt: Option<Receipt>,
     /// Why it was rejected, when it was.
     pub error: Option<ErrorBody>,

@@ -189,7 +189,7 @@ async fn get_tx(
                 TxStatusResponse {
                     status: TxState::Committed,
                     height: Some(location.height),
-                    receipt: Some(receipt),
+                    receipt,
                     tx,
                     ..empty
                 }

@@ -397,7 +397,7 @@ fn system_call(chain: &Chain, nonce: u64, call: SystemCall) -> SignedTransaction
 
 fn receipt_ok(chain: &Chain, tx: &SignedTransaction) -> bool {
     let hash = tx.hash(chain.suite());
-    matches!(chain.lookup_tx(&hash).unwrap(), TxLookup::Committed(_, r) if r.is_success())
+    matches!(chain.lookup_tx(&hash).unwrap(), TxLookup::Committed(_, Some(r)) if r.is_success())
 }
 
 /// The leader's pipeline: block 2 is built on block 1 before 1 is applied, reading the state 1

@@ -64,6 +64,25 @@ pub(super) fn answer(
                 }
             }
         }
+        PeerRequest::StateOffer => match chain.state_server().offer(chain) {
+            Ok(offer) => PeerResponse::StateOffer(offer),
+            Err(e) => {
+                tracing::warn!(target: "xinlian.node.sync", error = %e, "a state snapshot could not be offered");
+                PeerResponse::Refused("no snapshot".into())
+            }
+        },
+        PeerRequest::StateChunk { height, after } => {
+            match chain
+                .state_server()
+                .chunk(chain, height, after, pending.sync_bytes_max)
+            {
+                Ok(chunk) => PeerResponse::StateChunk(chunk),
+                Err(e) => {
+                    tracing::warn!(target: "xinlian.node.sync", error = %e, "a state snapshot chunk could not be read");
+                    PeerResponse::Refused("no chunk".into())
+                }
+            }
+        }
         PeerRequest::Blocks { from, count } => {
             PeerResponse::Blocks(blocks_within(chain, from, count, pending.sync_bytes_max))
         }

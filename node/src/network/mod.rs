@@ -87,6 +87,16 @@ pub enum PeerRequest {
     /// The sender's own commit votes (at most [`VOTES_PER_REQUEST_MAX`]); whose they are is the
     /// sender's identity on the transport, never a field of the message.
     Votes(Vec<PeerVote>),
+    /// The certified state snapshot the asked node serves (`crate::state_sync`).
+    StateOffer,
+    /// A chunk of the snapshot at `height`: entries after key hash `after` (from the first when
+    /// `None`).
+    StateChunk {
+        /// The snapshot's height.
+        height: u64,
+        /// The key hash of the last entry received.
+        after: Option<[u8; 32]>,
+    },
 }
 
 /// Most commit votes one request carries.
@@ -101,6 +111,10 @@ pub enum PeerResponse {
     Blocks(Vec<Bytes>),
     /// Signed transactions in canonical bytes, in the order asked.
     Txs(Vec<Bytes>),
+    /// The snapshot offered, if any is certified yet.
+    StateOffer(Option<crate::state_sync::Offer>),
+    /// A chunk; `None` when no snapshot at that height is served (any more).
+    StateChunk(Option<crate::state_sync::Chunk>),
     /// Refused, with the reason.
     Refused(String),
 }
@@ -209,6 +223,15 @@ pub enum Outgoing {
         /// Where the blocks (canonical bytes) or the failure go.
         reply: BlocksReply,
     },
+    /// Ask a peer anything else; the answer goes to `reply`.
+    Ask {
+        /// The peer's Raft id.
+        peer: u64,
+        /// What to ask.
+        request: PeerRequest,
+        /// Where the answer or the failure goes.
+        reply: AskReply,
+    },
     /// Fetch transactions of a compact block from the peer that sent it.
     FetchEntryTxs {
         /// The peer's Raft id.
@@ -222,6 +245,8 @@ pub enum Outgoing {
 
 /// Where the answer to a block fetch goes.
 type BlocksReply = tokio::sync::oneshot::Sender<Result<Vec<Vec<u8>>, String>>;
+/// Where the answer to an [`Outgoing::Ask`] goes.
+type AskReply = tokio::sync::oneshot::Sender<Result<PeerResponse, String>>;
 /// Where the answer to a fetch of a compact block's transactions goes.
 pub(crate) type TxsReply = tokio::sync::oneshot::Sender<Result<Vec<Bytes>, String>>;
 
@@ -229,6 +254,7 @@ pub(crate) type TxsReply = tokio::sync::oneshot::Sender<Result<Vec<Bytes>, Strin
 struct Pending {
     fetches: HashMap<request_response::OutboundRequestId, BlocksReply>,
     tx_fetches: HashMap<request_response::OutboundRequestId, TxsReply>,
+    asks: HashMap<request_response::OutboundRequestId, AskReply>,
     /// Gossip windows per peer.
     gossip: gossip::GossipFlow,
     /// Most bytes of blocks in one sync answer.
@@ -269,6 +295,25 @@ impl NetworkHandle {
                 peer,
                 from,
                 count,
+                reply,
+            })
+            .map_err(|_| "transport stopped".to_string())?;
+        answer
+            .blocking_recv()
+            .map_err(|_| "transport dropped the request".to_string())?
+    }
+
+    /// Asks peer `peer` and waits for the answer (on the calling, non-async thread).
+    pub fn ask(
+        &self,
+        peer: u64,
+        request: PeerRequest,
+    ) -> std::result::Result<PeerResponse, String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.outgoing
+            .blocking_send(Outgoing::Ask {
+                peer,
+                request,
                 reply,
             })
             .map_err(|_| "transport stopped".to_string())?;
@@ -494,6 +539,7 @@ pub fn start(
     let pending = Pending {
         fetches: HashMap::new(),
         tx_fetches: HashMap::new(),
+        asks: HashMap::new(),
         relay: handle.relay(),
         // Half the request limit per gossip request: room for CBOR's framing of each item.
         gossip: gossip::GossipFlow::new(config.raft_message_bytes_max / 2),
@@ -586,6 +632,9 @@ fn send_outgoing(
             Outgoing::FetchEntryTxs { reply, .. } if pending.fault.is_isolated() => {
                 let _ = reply.send(Err("isolated by the fault switch".into()));
             }
+            Outgoing::Ask { reply, .. } if pending.fault.is_isolated() => {
+                let _ = reply.send(Err("isolated by the fault switch".into()));
+            }
             _ if pending.fault.is_isolated() => {
                 chain.metrics().count_dropped_peer_message("isolated")
             }
@@ -601,6 +650,19 @@ fn send_outgoing(
                         .rpc
                         .send_request(&peer_id, PeerRequest::Blocks { from, count });
                     pending.fetches.insert(id, reply);
+                }
+                None => {
+                    let _ = reply.send(Err(format!("no peer with Raft id {peer}")));
+                }
+            },
+            Outgoing::Ask {
+                peer,
+                request,
+                reply,
+            } => match peer_id_of(&links.peers, peer) {
+                Some(peer_id) => {
+                    let id = swarm.behaviour_mut().rpc.send_request(&peer_id, request);
+                    pending.asks.insert(id, reply);
                 }
                 None => {
                     let _ = reply.send(Err(format!("no peer with Raft id {peer}")));
@@ -697,6 +759,11 @@ fn handle_rpc(
                     PeerResponse::Refused(why) => Err(why),
                     other => Err(format!("peer answered {other:?}")),
                 });
+            } else if let Some(reply) = pending.asks.remove(&request_id) {
+                let _ = reply.send(match response {
+                    PeerResponse::Refused(why) => Err(why),
+                    other => Ok(other),
+                });
             } else {
                 pending
                     .gossip
@@ -710,6 +777,8 @@ fn handle_rpc(
             if let Some(reply) = pending.fetches.remove(&request_id) {
                 let _ = reply.send(Err(error.to_string()));
             } else if let Some(reply) = pending.tx_fetches.remove(&request_id) {
+                let _ = reply.send(Err(error.to_string()));
+            } else if let Some(reply) = pending.asks.remove(&request_id) {
                 let _ = reply.send(Err(error.to_string()));
             } else {
                 pending

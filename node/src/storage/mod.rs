@@ -17,8 +17,10 @@
 //! state tree nodes and the new head, so after a crash at any moment the store holds the whole
 //! block or none of it.
 
+mod snapshot;
 mod tree;
 
+pub use snapshot::StateChunk;
 use tree::{CF_TREE, CF_TREE_KEYS, CF_TREE_STALE};
 pub use tree::{ProvenEntry, StateView, TREE_VERSIONS_KEPT, TreeUpdate, update_tree};
 

@@ -1,0 +1,418 @@
+//! Certified state snapshots: a new node, or one far behind, takes the state at a certified
+//! height from a peer instead of replaying every block.
+//!
+//! ```text
+//!  peer:  head h ─checkpoint─▶ read-only copy at h ──StateOffer──▶ (h, header, certificate)
+//!                                    │                  StateChunk ▶ entries after a key hash,
+//!                                    ▼                               in key-hash order, + range proof
+//!  this node: certificate checked against its voters ─▶ each chunk checked against the header's
+//!             state root as it comes (jmt restore) ─▶ tree and entries stored ─▶ the last
+//!             100,000 blocks fetched and checked by hash up to the certified one (their
+//!             transactions must stay unreplayable), not executed ─▶ head = h ─▶ blocks after h
+//!             applied as usual
+//! ```
+//!
+//! The serving side keeps one checkpoint (hard links, see `Storage::checkpoint`), so a transfer
+//! reads one unchanging state however far the chain moves meanwhile; it is replaced once
+//! [`REFRESH_BLOCKS`] behind the head and idle for [`IDLE_BEFORE_REPLACE`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use xinlian_core::certificate::CommitCertificate;
+use xinlian_core::limits::TX_VALIDITY_BLOCKS_MAX;
+use xinlian_core::types::{Block, BlockHeader};
+use xinlian_core::{Hash, encoding, state_tree};
+
+use crate::chain::Chain;
+use crate::network::{PeerRequest, PeerResponse};
+use crate::raft_loop::BlockFetcher;
+use crate::storage::{Head, StateChunk, Storage};
+use crate::{Error, Result};
+
+/// Most entries in one chunk.
+pub const CHUNK_ENTRIES_MAX: usize = 4_096;
+/// A served checkpoint this many blocks behind the head is replaced by a fresh one.
+const REFRESH_BLOCKS: u64 = 1_024;
+/// ... once no chunk of it was asked for this long.
+const IDLE_BEFORE_REPLACE: Duration = Duration::from_secs(60);
+/// How often a node asks its peers for an offer before it replays blocks instead.
+const OFFER_ROUNDS_MAX: u32 = 20;
+const OFFER_PAUSE: Duration = Duration::from_millis(500);
+/// Blocks asked for at once when fetching the history below the snapshot.
+const HISTORY_BATCH: u32 = 64;
+
+/// Asks a peer (by Raft id) and waits for its answer.
+pub type PeerAsker =
+    Box<dyn Fn(u64, PeerRequest) -> std::result::Result<PeerResponse, String> + Send>;
+
+/// What a peer offers: the height of its checkpoint, that block's header and its certificate
+/// (canonical bytes).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Offer {
+    /// The snapshot's height.
+    pub height: u64,
+    /// Its block's header.
+    pub header: Bytes,
+    /// That block's commit certificate.
+    pub certificate: Bytes,
+}
+
+/// A chunk as it travels.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Chunk {
+    /// (space byte ‖ key, value), in key-hash order.
+    pub entries: Vec<(Bytes, Bytes)>,
+    /// The range proof of the last entry.
+    pub proof: Bytes,
+    /// Whether entries follow.
+    pub more: bool,
+}
+
+/// The checkpoint this node serves.
+struct Served {
+    height: u64,
+    storage: Storage,
+    dir: PathBuf,
+    used: Instant,
+}
+
+/// Serves this node's state to peers that bootstrap from it.
+pub struct Server {
+    dir: PathBuf,
+    served: Mutex<Option<Served>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Server {
+    /// A server keeping its checkpoints under `data_dir/state-sync` (emptied now: a checkpoint
+    /// left by an earlier run is not served again).
+    pub fn new(data_dir: &Path) -> Self {
+        let dir = data_dir.join("state-sync");
+        let _ = std::fs::remove_dir_all(&dir);
+        Server {
+            dir,
+            served: Mutex::new(None),
+        }
+    }
+
+    /// The snapshot this node offers, once its block's certificate formed here. Takes a fresh
+    /// checkpoint when none is served or the one served is old and idle.
+    pub fn offer(&self, chain: &Chain) -> Result<Option<Offer>> {
+        let mut served = lock(&self.served);
+        let head = chain.head().height;
+        let stale = served.as_ref().is_none_or(|s| {
+            s.height + REFRESH_BLOCKS < head && s.used.elapsed() > IDLE_BEFORE_REPLACE
+        });
+        if stale && head > 0 {
+            std::fs::create_dir_all(&self.dir)?;
+            let dir = self.dir.join(format!("at-{head}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            chain.storage().checkpoint(&dir)?;
+            let storage = Storage::open_read_only(&dir)?;
+            let height = storage.head()?.map_or(0, |h| h.height);
+            #[allow(clippy::disallowed_methods)] // the node keeps its own time
+            let used = Instant::now();
+            let fresh = Served {
+                height,
+                storage,
+                dir,
+                used,
+            };
+            if let Some(old) = served.replace(fresh) {
+                drop(old.storage);
+                let _ = std::fs::remove_dir_all(&old.dir);
+            }
+        }
+        let Some(snapshot) = served.as_ref() else {
+            return Ok(None);
+        };
+        let Some(certificate) = chain.storage().certificate(snapshot.height)? else {
+            return Ok(None);
+        };
+        let Some(block) = snapshot.storage.block(snapshot.height)? else {
+            return Ok(None);
+        };
+        Ok(Some(Offer {
+            height: snapshot.height,
+            header: encoding::encode(&block.header).into(),
+            certificate: certificate.to_bytes().into(),
+        }))
+    }
+
+    /// A chunk of the snapshot at `height` after key hash `after`; `None` when this node serves
+    /// no snapshot at that height (any more).
+    pub fn chunk(
+        &self,
+        chain: &Chain,
+        height: u64,
+        after: Option<[u8; 32]>,
+        bytes_max: usize,
+    ) -> Result<Option<Chunk>> {
+        let mut served = lock(&self.served);
+        let Some(snapshot) = served.as_mut().filter(|s| s.height == height) else {
+            return Ok(None);
+        };
+        #[allow(clippy::disallowed_methods)] // the node keeps its own time
+        let now = Instant::now();
+        snapshot.used = now;
+        let chunk =
+            snapshot
+                .storage
+                .state_chunk(chain.suite(), after, CHUNK_ENTRIES_MAX, bytes_max)?;
+        Ok(Some(match chunk {
+            Some(StateChunk {
+                entries,
+                proof,
+                more,
+            }) => Chunk {
+                entries: entries
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+                proof: proof.into(),
+                more,
+            },
+            None => Chunk {
+                entries: Vec::new(),
+                proof: Bytes::new(),
+                more: false,
+            },
+        }))
+    }
+}
+
+/// A checked offer.
+struct Checked {
+    peer: u64,
+    header: BlockHeader,
+    hash: Hash,
+}
+
+/// The offers of `peers` whose certificate certifies their header with this node's voters, the
+/// highest first.
+fn checked_offers(chain: &Chain, ask: &PeerAsker, peers: &[u64]) -> Vec<Checked> {
+    let suite = chain.suite();
+    let voters = chain.voter_set();
+    let chain_id = &chain.genesis().chain_id;
+    let mut offers = Vec::new();
+    for &peer in peers {
+        let Ok(PeerResponse::StateOffer(Some(offer))) = ask(peer, PeerRequest::StateOffer) else {
+            continue;
+        };
+        let (Ok(header), Ok(certificate)) = (
+            encoding::decode::<BlockHeader>(&offer.header, "snapshot header", 64 << 10),
+            CommitCertificate::from_bytes(&offer.certificate),
+        ) else {
+            tracing::warn!(target: "xinlian.node.sync", peer, "a snapshot offer does not decode");
+            continue;
+        };
+        let hash = header.hash(suite);
+        let certified = header.height == offer.height
+            && header.chain_id == *chain_id
+            && certificate
+                .verify(chain_id, header.height, &hash, &voters)
+                .is_ok();
+        if !certified {
+            tracing::warn!(target: "xinlian.node.sync", peer, height = offer.height, "a snapshot offer is not certified by this node's voters");
+            continue;
+        }
+        offers.push(Checked { peer, header, hash });
+    }
+    offers.sort_by_key(|o| std::cmp::Reverse(o.header.height));
+    offers
+}
+
+/// Takes a certified snapshot from a peer when one lies at least `min_gain` blocks above the
+/// head: its state, checked chunk by chunk against the certified state root, and the blocks of
+/// the last [`TX_VALIDITY_BLOCKS_MAX`] heights below it, checked by hash. Returns the height
+/// installed, or `None` when no peer offered one worth taking (the caller replays blocks).
+pub fn bootstrap(
+    chain: &Chain,
+    ask: &PeerAsker,
+    fetch_blocks: &BlockFetcher,
+    peers: &[u64],
+    min_gain: u64,
+) -> Result<Option<u64>> {
+    #[allow(clippy::disallowed_methods)] // the node measures its own work
+    let started = Instant::now();
+    for round in 0..OFFER_ROUNDS_MAX {
+        let head = chain.head().height;
+        let offers = checked_offers(chain, ask, peers);
+        let worth: Vec<Checked> = offers
+            .into_iter()
+            .filter(|o| o.header.height >= head + min_gain)
+            .collect();
+        if worth.is_empty() {
+            if round + 1 < OFFER_ROUNDS_MAX {
+                std::thread::sleep(OFFER_PAUSE);
+            }
+            continue;
+        }
+        for offer in worth {
+            match install(chain, ask, fetch_blocks, &offer) {
+                Ok(entries) => {
+                    tracing::info!(
+                        target: "xinlian.node.sync",
+                        height = offer.header.height,
+                        peer = offer.peer,
+                        entries,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "bootstrapped from a certified snapshot"
+                    );
+                    return Ok(Some(offer.header.height));
+                }
+                Err(e) => tracing::warn!(
+                    target: "xinlian.node.sync",
+                    height = offer.header.height,
+                    peer = offer.peer,
+                    error = %e,
+                    "a snapshot could not be installed; trying another"
+                ),
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Installs the snapshot `offer` names. Returns how many entries it held.
+fn install(
+    chain: &Chain,
+    ask: &PeerAsker,
+    fetch_blocks: &BlockFetcher,
+    offer: &Checked,
+) -> Result<usize> {
+    let suite = chain.suite();
+    let storage = chain.storage();
+    let height = offer.header.height;
+    storage.clear_state()?;
+    let mut restore = storage.restore_tree(suite, height, offer.header.state_root)?;
+    let mut after: Option<[u8; 32]> = None;
+    let mut count = 0;
+    loop {
+        let chunk = match ask(offer.peer, PeerRequest::StateChunk { height, after }) {
+            Ok(PeerResponse::StateChunk(Some(chunk))) => chunk,
+            Ok(other) => return Err(Error::Consensus(format!("peer answered {other:?}"))),
+            Err(e) => return Err(Error::Consensus(e)),
+        };
+        if chunk.entries.is_empty() {
+            if after.is_none() {
+                return Err(Error::Consensus("an empty snapshot".into()));
+            }
+            break;
+        }
+        let entries: Vec<(jmt::KeyHash, Vec<u8>, Vec<u8>)> = chunk
+            .entries
+            .into_iter()
+            .map(|(tree_key, value)| {
+                let (space, key) = tree_key.split_first().unwrap_or((&u8::MAX, &[]));
+                let hash = state_tree::key_hash(suite, *space, key);
+                (hash, tree_key.to_vec(), value.to_vec())
+            })
+            .collect();
+        if entries
+            .iter()
+            .any(|(_, k, _)| k.first().is_none_or(|s| *s > 1))
+        {
+            return Err(Error::Consensus("a snapshot entry names no space".into()));
+        }
+        restore.add_chunk(
+            entries.iter().map(|(h, _, v)| (*h, v.clone())).collect(),
+            &chunk.proof,
+        )?;
+        storage.put_state_entries(&entries)?;
+        count += entries.len();
+        after = entries.last().map(|(h, _, _)| h.0);
+        if !chunk.more {
+            break;
+        }
+    }
+    restore.finish()?;
+    let root = state_tree::root_at(suite, &storage.tree_reader(), height)?;
+    if root != offer.header.state_root {
+        return Err(Error::Consensus(format!(
+            "the restored state's root {root} is not the certified {}",
+            offer.header.state_root
+        )));
+    }
+    let carried_through = fetch_history(chain, fetch_blocks, offer)?;
+    chain.install_snapshot_head(
+        Head {
+            height,
+            hash: offer.hash,
+            state_root: offer.header.state_root,
+            timestamp_ms: offer.header.timestamp_ms,
+        },
+        carried_through,
+    )?;
+    Ok(count)
+}
+
+/// Fetches the blocks of the last [`TX_VALIDITY_BLOCKS_MAX`] heights up to the snapshot's,
+/// from the top down, each checked to be the parent of the one above it (the top one the
+/// certified block), and stores them unexecuted. Returns the highest height whose certificate
+/// they carry.
+fn fetch_history(chain: &Chain, fetch_blocks: &BlockFetcher, offer: &Checked) -> Result<u64> {
+    let suite = chain.suite();
+    let lowest = offer
+        .header
+        .height
+        .saturating_sub(TX_VALIDITY_BLOCKS_MAX)
+        .max(1);
+    let mut expected = offer.hash;
+    let mut top = offer.header.height;
+    let mut carried_through = 0;
+    let mut batch = u64::from(HISTORY_BATCH);
+    while top >= lowest {
+        let from = (top + 1).saturating_sub(batch).max(lowest);
+        let count = u32::try_from(top - from + 1).unwrap_or(HISTORY_BATCH);
+        let fetched = fetch_blocks(offer.peer, from, count).map_err(Error::Consensus)?;
+        let mut blocks = Vec::with_capacity(fetched.len());
+        for (bytes, at) in fetched.into_iter().zip(from..) {
+            let block = Block::from_bytes(&bytes)?;
+            if block.header.height != at {
+                return Err(Error::Consensus(format!(
+                    "asked for block {at}, the peer sent {}",
+                    block.header.height
+                )));
+            }
+            blocks.push((bytes, block));
+        }
+        let Some(reached) = blocks.last().map(|(_, b)| b.header.height) else {
+            return Err(Error::Consensus(format!("the peer sent no block {from}")));
+        };
+        if reached < top {
+            // The answer was cut to fit a message: ask for as many as came.
+            batch = reached - from + 1;
+            continue;
+        }
+        for (_, block) in blocks.iter().rev() {
+            if block.header.hash(suite) != expected {
+                return Err(Error::Consensus(format!(
+                    "block {} does not chain up to the certified block {}",
+                    block.header.height, offer.header.height
+                )));
+            }
+            expected = block.header.parent_hash;
+            if let Some(last) = block.certificates.last() {
+                carried_through = carried_through.max(last.height);
+            }
+        }
+        chain.storage().put_synced_history(suite, &blocks)?;
+        top = from - 1;
+    }
+    if lowest == 1 && expected != chain.genesis().hash() {
+        return Err(Error::Consensus(
+            "the fetched history does not start at this chain's genesis".into(),
+        ));
+    }
+    Ok(carried_through)
+}
