@@ -194,7 +194,39 @@ impl Server {
 struct Checked {
     peer: u64,
     header: BlockHeader,
-    hash: Hash,
+}
+
+/// Where a snapshot's chunks and the blocks below it come from: a peer over the transport, or
+/// (for the benchmark) another store on this machine.
+pub trait SnapshotSource {
+    /// The chunk of the snapshot at `height` after key hash `after`.
+    fn chunk(&self, height: u64, after: Option<[u8; 32]>) -> Result<Chunk>;
+    /// Blocks `from..from + count` in canonical bytes (possibly fewer, from `from`).
+    fn blocks(&self, from: u64, count: u32) -> Result<Vec<Vec<u8>>>;
+}
+
+/// A peer as a snapshot source.
+struct PeerSource<'a> {
+    peer: u64,
+    ask: &'a PeerAsker,
+    fetch_blocks: &'a BlockFetcher,
+}
+
+impl SnapshotSource for PeerSource<'_> {
+    fn chunk(&self, height: u64, after: Option<[u8; 32]>) -> Result<Chunk> {
+        match (self.ask)(self.peer, PeerRequest::StateChunk { height, after }) {
+            Ok(PeerResponse::StateChunk(Some(chunk))) => Ok(chunk),
+            Ok(PeerResponse::StateChunk(None)) => Err(Error::Consensus(format!(
+                "the peer serves no snapshot at {height} any more"
+            ))),
+            Ok(other) => Err(Error::Consensus(format!("peer answered {other:?}"))),
+            Err(e) => Err(Error::Consensus(e)),
+        }
+    }
+
+    fn blocks(&self, from: u64, count: u32) -> Result<Vec<Vec<u8>>> {
+        (self.fetch_blocks)(self.peer, from, count).map_err(Error::Consensus)
+    }
 }
 
 /// The offers of `peers` whose certificate certifies their header with this node's voters, the
@@ -225,7 +257,7 @@ fn checked_offers(chain: &Chain, ask: &PeerAsker, peers: &[u64]) -> Vec<Checked>
             tracing::warn!(target: "xinlian.node.sync", peer, height = offer.height, "a snapshot offer is not certified by this node's voters");
             continue;
         }
-        offers.push(Checked { peer, header, hash });
+        offers.push(Checked { peer, header });
     }
     offers.sort_by_key(|o| std::cmp::Reverse(o.header.height));
     offers
@@ -258,7 +290,12 @@ pub fn bootstrap(
             continue;
         }
         for offer in worth {
-            match install(chain, ask, fetch_blocks, &offer) {
+            let source = PeerSource {
+                peer: offer.peer,
+                ask,
+                fetch_blocks,
+            };
+            match install(chain, &source, &offer.header) {
                 Ok(entries) => {
                     tracing::info!(
                         target: "xinlian.node.sync",
@@ -283,26 +320,18 @@ pub fn bootstrap(
     Ok(None)
 }
 
-/// Installs the snapshot `offer` names. Returns how many entries it held.
-fn install(
-    chain: &Chain,
-    ask: &PeerAsker,
-    fetch_blocks: &BlockFetcher,
-    offer: &Checked,
-) -> Result<usize> {
+/// Installs the snapshot of the block whose header is `header` (its certificate checked by the
+/// caller) from `source`, in place of this node's state. Returns how many entries it held.
+pub fn install(chain: &Chain, source: &dyn SnapshotSource, header: &BlockHeader) -> Result<usize> {
     let suite = chain.suite();
     let storage = chain.storage();
-    let height = offer.header.height;
+    let height = header.height;
     storage.clear_state()?;
-    let mut restore = storage.restore_tree(suite, height, offer.header.state_root)?;
+    let mut restore = storage.restore_tree(suite, height, header.state_root)?;
     let mut after: Option<[u8; 32]> = None;
     let mut count = 0;
     loop {
-        let chunk = match ask(offer.peer, PeerRequest::StateChunk { height, after }) {
-            Ok(PeerResponse::StateChunk(Some(chunk))) => chunk,
-            Ok(other) => return Err(Error::Consensus(format!("peer answered {other:?}"))),
-            Err(e) => return Err(Error::Consensus(e)),
-        };
+        let chunk = source.chunk(height, after)?;
         if chunk.entries.is_empty() {
             if after.is_none() {
                 return Err(Error::Consensus("an empty snapshot".into()));
@@ -337,19 +366,20 @@ fn install(
     }
     restore.finish()?;
     let root = state_tree::root_at(suite, &storage.tree_reader(), height)?;
-    if root != offer.header.state_root {
+    if root != header.state_root {
         return Err(Error::Consensus(format!(
             "the restored state's root {root} is not the certified {}",
-            offer.header.state_root
+            header.state_root
         )));
     }
-    let carried_through = fetch_history(chain, fetch_blocks, offer)?;
+    let hash = header.hash(suite);
+    let carried_through = fetch_history(chain, source, header, hash)?;
     chain.install_snapshot_head(
         Head {
             height,
-            hash: offer.hash,
-            state_root: offer.header.state_root,
-            timestamp_ms: offer.header.timestamp_ms,
+            hash,
+            state_root: header.state_root,
+            timestamp_ms: header.timestamp_ms,
         },
         carried_through,
     )?;
@@ -360,21 +390,22 @@ fn install(
 /// from the top down, each checked to be the parent of the one above it (the top one the
 /// certified block), and stores them unexecuted. Returns the highest height whose certificate
 /// they carry.
-fn fetch_history(chain: &Chain, fetch_blocks: &BlockFetcher, offer: &Checked) -> Result<u64> {
+fn fetch_history(
+    chain: &Chain,
+    source: &dyn SnapshotSource,
+    header: &BlockHeader,
+    hash: Hash,
+) -> Result<u64> {
     let suite = chain.suite();
-    let lowest = offer
-        .header
-        .height
-        .saturating_sub(TX_VALIDITY_BLOCKS_MAX)
-        .max(1);
-    let mut expected = offer.hash;
-    let mut top = offer.header.height;
+    let lowest = header.height.saturating_sub(TX_VALIDITY_BLOCKS_MAX).max(1);
+    let mut expected = hash;
+    let mut top = header.height;
     let mut carried_through = 0;
     let mut batch = u64::from(HISTORY_BATCH);
     while top >= lowest {
         let from = (top + 1).saturating_sub(batch).max(lowest);
         let count = u32::try_from(top - from + 1).unwrap_or(HISTORY_BATCH);
-        let fetched = fetch_blocks(offer.peer, from, count).map_err(Error::Consensus)?;
+        let fetched = source.blocks(from, count)?;
         let mut blocks = Vec::with_capacity(fetched.len());
         for (bytes, at) in fetched.into_iter().zip(from..) {
             let block = Block::from_bytes(&bytes)?;
@@ -398,7 +429,7 @@ fn fetch_history(chain: &Chain, fetch_blocks: &BlockFetcher, offer: &Checked) ->
             if block.header.hash(suite) != expected {
                 return Err(Error::Consensus(format!(
                     "block {} does not chain up to the certified block {}",
-                    block.header.height, offer.header.height
+                    block.header.height, header.height
                 )));
             }
             expected = block.header.parent_hash;

@@ -26,7 +26,9 @@ use xinlian_core::trace::{
     Certificate, CertificateKind, EnterpriseKind, ImportDetails, LotCode, Product, Selection,
     TraceCall, TraceCode,
 };
+use xinlian_core::types::BlockHeader;
 use xinlian_core::types::{Call, OrgRole, SignedTransaction, Transaction};
+use xinlian_node::state_sync::{self, Chunk, SnapshotSource};
 use xinlian_node::trace::{HolderFilter, RECALL_PAGE_LOTS_MAX, TraceReader};
 use xinlian_node::{Chain, Config};
 
@@ -121,10 +123,11 @@ fn uscc(n: usize) -> Uscc {
     Uscc::with_check_character(&format!("91410100MA{n:07}")).unwrap()
 }
 
-fn open(dir: &Path) -> Result<Bench> {
+/// The bench chain's genesis, dated now.
+fn genesis() -> Result<Genesis> {
     let registrar = key(1);
     let node_key = key(2);
-    let genesis = Genesis {
+    Ok(Genesis {
         chain_id: CHAIN_ID.into(),
         suite: Suite::Gm,
         signature_schemes: vec![SignatureScheme::Sm2],
@@ -144,7 +147,10 @@ fn open(dir: &Path) -> Result<Bench> {
                 p2p_peer_id: "bench-peer".into(),
             }],
         }],
-    };
+    })
+}
+
+fn open(dir: &Path, genesis: Genesis) -> Result<Bench> {
     let mut config = Config::new(
         "bench",
         dir.join("data"),
@@ -157,10 +163,10 @@ fn open(dir: &Path) -> Result<Bench> {
     // One importer codes every lot: a block's worth from one sender at a time (a node's default
     // share, a tenth of the mempool, is for many members sharing it).
     config.mempool_sender_share_percent = 100;
-    let chain = Chain::open(&config, genesis, node_key, "bench-peer".into())?;
+    let chain = Chain::open(&config, genesis, key(2), "bench-peer".into())?;
     Ok(Bench {
         chain,
-        registrar,
+        registrar: key(1),
         nonce: 0,
         raft_index: 0,
         txs: 0,
@@ -250,7 +256,8 @@ fn main() -> Result<()> {
     let lots: usize = args.next().map_or(Ok(10_000), |a| a.parse())?;
     let packages: u32 = args.next().map_or(Ok(100), |a| a.parse())?;
     let tmp = tempfile::tempdir()?;
-    let mut bench = open(tmp.path())?;
+    let genesis = genesis()?;
+    let mut bench = open(tmp.path(), genesis.clone())?;
     let started = Instant::now();
 
     // Enterprises: importer 0, cold store 1, wholesaler 2, supermarkets 3..=10, retailers after.
@@ -433,6 +440,7 @@ fn main() -> Result<()> {
         pct(&recalls, 0.99).as_secs_f64() * 1e3
     );
     console(&mut bench, big, &lot_codes)?;
+    bootstrap_vs_replay(&bench, &genesis)?;
     let added = total.saturating_sub(baseline);
     println!(
         "  on disk: {:.1} MiB in all ({:.1} MiB for the trace data): {:.1} bytes per code, {:.0} bytes per event",
@@ -440,6 +448,75 @@ fn main() -> Result<()> {
         added as f64 / 1048576.0,
         added as f64 / codes as f64,
         added as f64 / events as f64
+    );
+    Ok(())
+}
+
+/// The loaded chain's blocks and snapshot, as a peer would send them, without the transport.
+struct LocalSource<'a> {
+    chain: &'a Chain,
+}
+
+impl SnapshotSource for LocalSource<'_> {
+    fn chunk(&self, height: u64, after: Option<[u8; 32]>) -> xinlian_node::Result<Chunk> {
+        let server = self.chain.state_server();
+        server
+            .chunk(self.chain, height, after, 8 << 20)?
+            .ok_or_else(|| xinlian_node::Error::Consensus("no snapshot served".into()))
+    }
+
+    fn blocks(&self, from: u64, count: u32) -> xinlian_node::Result<Vec<Vec<u8>>> {
+        let mut blocks = Vec::new();
+        for height in from..from + u64::from(count) {
+            match self.chain.storage().block_bytes(height)? {
+                Some(bytes) => blocks.push(bytes),
+                None => break,
+            }
+        }
+        Ok(blocks)
+    }
+}
+
+/// A new node onto this chain (issue 13): replaying every block into a fresh store (each block
+/// validated, its signatures checked, executed and stored, as block sync does) against
+/// installing a certified snapshot of the head (`state_sync::install`: chunks of 4,096 entries
+/// with range proofs, each checked against the certified root as the tree is rebuilt, then the
+/// blocks below fetched and checked by hash, unexecuted). Both in one process: the transport is
+/// in neither.
+fn bootstrap_vs_replay(bench: &Bench, genesis: &Genesis) -> Result<()> {
+    let source = &bench.chain;
+    let head = source.head();
+    let replay_dir = tempfile::tempdir()?;
+    let replay = open(replay_dir.path(), genesis.clone())?;
+    let started = Instant::now();
+    for height in 1..=head.height {
+        let bytes = source
+            .storage()
+            .block_bytes(height)?
+            .context("a block of the loaded chain")?;
+        replay.chain.apply_entry(height, &bytes)?;
+    }
+    let replay_time = started.elapsed();
+    anyhow::ensure!(replay.chain.head().state_root == head.state_root);
+    drop(replay);
+
+    let fresh_dir = tempfile::tempdir()?;
+    let fresh = open(fresh_dir.path(), genesis.clone())?;
+    let started = Instant::now();
+    let offer = source
+        .state_server()
+        .offer(source)?
+        .context("the head is not certified")?;
+    let header: BlockHeader = xinlian_core::encoding::decode(&offer.header, "header", 1 << 16)?;
+    let entries = state_sync::install(&fresh.chain, &LocalSource { chain: source }, &header)?;
+    let bootstrap_time = started.elapsed();
+    anyhow::ensure!(fresh.chain.head().state_root == head.state_root);
+    println!(
+        "  a new node onto {} blocks: replay {:.1} s, certified snapshot {:.1} s ({entries} entries and the blocks below, unexecuted): {:.1}x",
+        head.height,
+        replay_time.as_secs_f64(),
+        bootstrap_time.as_secs_f64(),
+        replay_time.as_secs_f64() / bootstrap_time.as_secs_f64()
     );
     Ok(())
 }
