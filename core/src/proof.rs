@@ -21,6 +21,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::certificate::{CertificateError, CommitCertificate, VoterSet};
+use crate::crypto::PublicKey;
 use crate::genesis::Genesis;
 use crate::licence::LicenceId;
 use crate::state_tree;
@@ -114,6 +115,11 @@ pub enum ProvenQuery {
         id: LicenceId,
         /// The presented document's digest, if one was presented.
         document_digest: Option<Hash>,
+    },
+    /// `GET /v1/members/{public_key}`: the organisation and role of a member key.
+    Member {
+        /// The key asked about.
+        public_key: PublicKey,
     },
 }
 

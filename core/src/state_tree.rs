@@ -5,7 +5,7 @@
 //!   (space, key) ──H("xinlian/state-key/v1", space‖key)──▶ key hash ──▶ leaf of a Jellyfish
 //!   value ──────────────────────────────────────────────▶ H(value)      Merkle Tree (jmt crate)
 //!                                                                            │
-//!                          version = block height (genesis state: version 0) ▼
+//!           versions 2h (deletions), 2h+1 (the rest) for block h ▼
 //!                                                                       root ─▶ header.state_root
 //! ```
 //!
@@ -22,7 +22,9 @@ use std::sync::Mutex;
 
 use jmt::proof::SparseMerkleProof;
 use jmt::restore::{JellyfishMerkleRestore, StateSnapshotReceiver};
-use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch, TreeWriter};
+use jmt::storage::{
+    LeafNode, Node, NodeBatch, NodeKey, StaleNodeIndex, TreeReader, TreeUpdateBatch, TreeWriter,
+};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, RootHash, SimpleHasher, Version};
 
 use crate::hash::domains;
@@ -76,33 +78,111 @@ fn tree_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::InvalidProof(format!("state tree {what}: {e}"))
 }
 
-/// Applies one version's writes (`None` deletes) on top of version `version - 1` (nothing for
-/// version 0) and returns the new root and what to store: new nodes and the nodes they make
-/// stale. Nothing is written; the caller stores the batch with the block.
+/// The tree's version that holds the state after block `height` (genesis state: height 0).
+/// Each block takes two versions: `2·height` for its deletions, applied key by key, and
+/// `2·height + 1` for everything it writes, inserted in one pass that hashes each touched node
+/// once (jmt's batch path, which cannot delete). The second is the block's state.
+pub fn tree_version(height: u64) -> Version {
+    2 * height + 1
+}
+
+/// The key of the tree's root at `version`: the node at the empty nibble path.
+pub fn root_key(version: Version) -> NodeKey {
+    NodeKey::new(version, std::iter::empty().collect())
+}
+
+/// Nodes of an update not stored yet, over the stored tree.
+struct Pending<'a, R> {
+    base: &'a R,
+    nodes: &'a NodeBatch,
+}
+
+impl<R: TreeReader> TreeReader for Pending<'_, R> {
+    fn get_node_option(&self, key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        match self.nodes.get_node(key) {
+            Some(node) => Ok(Some(node.clone())),
+            None => self.base.get_node_option(key),
+        }
+    }
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        self.base.get_value_option(max_version, key)
+    }
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        self.base.get_rightmost_leaf()
+    }
+}
+
+/// Applies block `height`'s writes (`None` deletes) on top of the tree of block `height - 1`
+/// (nothing for genesis) and returns the new root and what to store: new nodes and the nodes
+/// they make stale. Nothing is written; the caller stores the batch with the block.
 pub fn apply<R: TreeReader>(
     suite: HashSuite,
     reader: &R,
-    version: Version,
+    height: u64,
     writes: impl IntoIterator<Item = (KeyHash, Option<Vec<u8>>)>,
 ) -> Result<(Hash, TreeUpdateBatch)> {
     fn run<H: SimpleHasher, R: TreeReader>(
         reader: &R,
-        version: Version,
+        height: u64,
         writes: impl IntoIterator<Item = (KeyHash, Option<Vec<u8>>)>,
     ) -> Result<(Hash, TreeUpdateBatch)> {
-        let (root, batch) = JellyfishMerkleTree::<R, H>::new(reader)
-            .put_value_set(writes, version)
-            .map_err(|e| tree_error("update", e))?;
+        let (mut deletes, mut puts) = (Vec::new(), Vec::new());
+        for (key, value) in writes {
+            match value {
+                Some(value) => puts.push((key, value)),
+                None => deletes.push((key, None)),
+            }
+        }
+        let (first, second) = (2 * height, tree_version(height));
+        let no_deletions = deletes.is_empty();
+        let (_, mut batch) = JellyfishMerkleTree::<R, H>::new(reader)
+            .put_value_set(deletes, first)
+            .map_err(|e| tree_error("deletion", e))?;
+        let pending = Pending {
+            base: reader,
+            nodes: &batch.node_batch,
+        };
+        let tree = JellyfishMerkleTree::<Pending<'_, R>, H>::new(&pending);
+        let no_puts = puts.is_empty();
+        let (roots, second_batch) = if no_puts {
+            tree.put_value_sets(vec![Vec::new()], second)
+        } else {
+            tree.batch_put_value_sets(vec![puts], None, second)
+        }
+        .map_err(|e| tree_error("update", e))?;
+        batch.node_batch.merge(second_batch.node_batch);
+        batch
+            .stale_node_index_batch
+            .extend(second_batch.stale_node_index_batch);
+        batch.node_stats.extend(second_batch.node_stats);
+        // A version that changes nothing gets a copy of the root before it and marks nothing
+        // stale; that root is stale all the same.
+        for (empty, version) in [(no_deletions, first), (no_puts, second)] {
+            if empty && version > 0 {
+                batch.stale_node_index_batch.insert(StaleNodeIndex {
+                    stale_since_version: version,
+                    node_key: root_key(version - 1),
+                });
+            }
+        }
+        let root = roots
+            .first()
+            .ok_or_else(|| tree_error("update", "no root"))?;
         Ok((Hash(root.0), batch))
     }
     match suite {
-        HashSuite::Sm3 => run::<Sm3TreeHasher, R>(reader, version, writes),
-        HashSuite::Blake3 => run::<Blake3TreeHasher, R>(reader, version, writes),
+        HashSuite::Sm3 => run::<Sm3TreeHasher, R>(reader, height, writes),
+        HashSuite::Blake3 => run::<Blake3TreeHasher, R>(reader, height, writes),
     }
 }
 
-/// The root at `version`, read from the stored nodes.
-pub fn root_at<R: TreeReader>(suite: HashSuite, reader: &R, version: Version) -> Result<Hash> {
+/// The root after block `height`, read from the stored nodes.
+pub fn root_at<R: TreeReader>(suite: HashSuite, reader: &R, height: u64) -> Result<Hash> {
+    let version = tree_version(height);
     fn run<H: SimpleHasher, R: TreeReader>(reader: &R, version: Version) -> Result<Hash> {
         JellyfishMerkleTree::<R, H>::new(reader)
             .get_root_hash(version)
@@ -115,13 +195,15 @@ pub fn root_at<R: TreeReader>(suite: HashSuite, reader: &R, version: Version) ->
     }
 }
 
-/// The value at `key` as of `version` and the encoded proof of it (of its absence when `None`).
+/// The value at `key` after block `height` and the encoded proof of it (of its absence when
+/// `None`).
 pub fn prove<R: TreeReader>(
     suite: HashSuite,
     reader: &R,
-    version: Version,
+    height: u64,
     key: KeyHash,
 ) -> Result<(Option<Vec<u8>>, Vec<u8>)> {
+    let version = tree_version(height);
     fn run<H: SimpleHasher, R: TreeReader>(
         reader: &R,
         version: Version,
@@ -172,14 +254,15 @@ pub fn verify(
     }
 }
 
-/// The proof that the keys up to `rightmost` (in key-hash order) are all the tree holds at
-/// `version` left of it: what a snapshot chunk ending at `rightmost` comes with.
+/// The proof that the keys up to `rightmost` (in key-hash order) are all the tree holds after
+/// block `height` left of it: what a snapshot chunk ending at `rightmost` comes with.
 pub fn range_proof<R: TreeReader>(
     suite: HashSuite,
     reader: &R,
-    version: Version,
+    height: u64,
     rightmost: KeyHash,
 ) -> Result<Vec<u8>> {
+    let version = tree_version(height);
     fn run<H: SimpleHasher, R: TreeReader>(
         reader: &R,
         version: Version,
@@ -207,14 +290,15 @@ enum RestoreBySuite {
 }
 
 impl Restore {
-    /// Starts rebuilding the tree of `version`, whose root must come out as `root`. The store
-    /// must hold no tree nodes of a restore begun before (it is not resumed).
+    /// Starts rebuilding the tree after block `height`, whose root must come out as `root`. The
+    /// store must hold no tree nodes of a restore begun before (it is not resumed).
     pub fn new<D: 'static + TreeReader + TreeWriter>(
         suite: HashSuite,
         store: std::sync::Arc<D>,
-        version: Version,
+        height: u64,
         root: Hash,
     ) -> Result<Self> {
+        let version = tree_version(height);
         let root = RootHash(root.0);
         let inner = match suite {
             HashSuite::Sm3 => RestoreBySuite::Sm3(
@@ -444,7 +528,7 @@ mod tests {
             let (root, batch) = apply(
                 suite,
                 &source,
-                5,
+                0,
                 entries.iter().map(|(k, v)| (*k, Some(v.clone()))),
             )
             .unwrap();
@@ -457,22 +541,22 @@ mod tests {
                     let last = chunk[chunk.len() - 1].0;
                     (
                         chunk.to_vec(),
-                        range_proof(suite, &source, 5, last).unwrap(),
+                        range_proof(suite, &source, 0, last).unwrap(),
                     )
                 })
                 .collect();
 
             let target = std::sync::Arc::new(MemoryTree::default());
-            let mut restore = Restore::new(suite, target.clone(), 5, root).unwrap();
+            let mut restore = Restore::new(suite, target.clone(), 0, root).unwrap();
             for (chunk, proof) in &chunks {
                 restore.add_chunk(chunk.clone(), proof).unwrap();
             }
             restore.finish().unwrap();
-            assert_eq!(root_at(suite, target.as_ref(), 5).unwrap(), root);
+            assert_eq!(root_at(suite, target.as_ref(), 0).unwrap(), root);
 
             let refused = |mut chunk: Vec<(KeyHash, Vec<u8>)>, proof: &[u8]| {
                 let fresh = std::sync::Arc::new(MemoryTree::default());
-                let mut restore = Restore::new(suite, fresh, 5, root).unwrap();
+                let mut restore = Restore::new(suite, fresh, 0, root).unwrap();
                 restore
                     .add_chunk(std::mem::take(&mut chunk), proof)
                     .is_err()
@@ -487,6 +571,48 @@ mod tests {
                 refused(chunks[0].0.clone(), &chunks[1].1),
                 "another chunk's proof"
             );
+        }
+    }
+
+    /// The root depends on the entries alone, not on the order and the blocks they came in:
+    /// blocks of puts, updates and deletions end at the root of their final entries written at
+    /// once.
+    #[test]
+    fn the_root_is_that_of_the_final_entries_however_they_came() {
+        for suite in [HashSuite::Sm3, HashSuite::Blake3] {
+            let tree = MemoryTree::default();
+            let mut expected = std::collections::BTreeMap::new();
+            let mut root = Hash::ZERO;
+            for height in 0..40u64 {
+                let writes: Vec<(KeyHash, Option<Vec<u8>>)> = (0..25u64)
+                    .map(|i| {
+                        let key = (height * 7 + i * 13) % 150;
+                        let value = ((height + i) % 5 != 0)
+                            .then(|| (height * 1000 + i).to_be_bytes().to_vec());
+                        (key_hash(suite, 0, &key.to_be_bytes()), value)
+                    })
+                    .collect::<std::collections::BTreeMap<_, _>>()
+                    .into_iter()
+                    .collect();
+                for (key, value) in &writes {
+                    match value {
+                        Some(v) => expected.insert(*key, v.clone()),
+                        None => expected.remove(key),
+                    };
+                }
+                let (next, batch) = apply(suite, &tree, height, writes).unwrap();
+                tree.store(&batch);
+                root = next;
+            }
+            let fresh = MemoryTree::default();
+            let (at_once, _) = apply(
+                suite,
+                &fresh,
+                0,
+                expected.into_iter().map(|(k, v)| (k, Some(v))),
+            )
+            .unwrap();
+            assert_eq!(root, at_once);
         }
     }
 }

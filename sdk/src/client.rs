@@ -320,6 +320,22 @@ impl Client {
         Self::answer(response).await
     }
 
+    /// `GET /v1/members/{public_key}?proof=true`, checked against `trust` (see
+    /// [`crate::proof::verify_member`]).
+    pub async fn member_proven(
+        &self,
+        key: &xinlian_core::crypto::PublicKey,
+        trust: &crate::proof::Trust,
+    ) -> Result<crate::proof::VerifiedAnswer<xinlian_core::api::MemberResponse>> {
+        let member: xinlian_core::api::MemberResponse = self
+            .get(&format!(
+                "/v1/members/{}?proof=true",
+                percent_path(&key.to_string())
+            ))
+            .await?;
+        Ok(crate::proof::verify_member(&member, trust)?)
+    }
+
     /// Sends a request signed by `key` (see `xinlian_core::api::auth::signed_request_bytes`),
     /// bound to this node (its `node_id` from `/v1/status`) with a fresh nonce: the queries that
     /// reveal a person's grants and uses need one.

@@ -30,10 +30,10 @@
 use serde::Serialize;
 use xinlian_contracts::views::ProvenReader;
 use xinlian_contracts::views::licence::LicenceReader;
-use xinlian_core::api::BlockResponse;
+use xinlian_contracts::{ExecError, StateReader};
 use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyRequest};
+use xinlian_core::api::{BlockResponse, MemberResponse};
 use xinlian_core::calendar::china_date;
-use xinlian_core::licence::LicenceId;
 use xinlian_core::merkle::{self, InclusionProof};
 pub use xinlian_core::proof::{ProofBundle, ProofError, ProvenQuery, Trust, VerifiedState};
 use xinlian_core::{Hash, HashSuite};
@@ -145,6 +145,29 @@ fn differing_fields<T: Serialize>(served: &T, derived: &T) -> String {
     }
 }
 
+/// Checks `bundle` against `trust`, derives the answer again from its proven entries with
+/// `derive` (given the block's day, China time) and requires it to be `served` (its own proof
+/// field emptied).
+fn verify_with<T: PartialEq + Serialize>(
+    served: T,
+    bundle: &ProofBundle,
+    trust: &Trust,
+    derive: impl FnOnce(&dyn StateReader, u32) -> std::result::Result<Option<T>, ExecError>,
+) -> std::result::Result<VerifiedAnswer<T>, ProofError> {
+    let state = bundle.verify(trust)?;
+    let reader = ProvenReader::new(&state);
+    let derived = derive(&reader, china_date(state.timestamp_ms));
+    let derived = reader.finish(derived)?.ok_or_else(|| {
+        ProofError::AnswerMismatch("the proven state holds nothing to answer with".into())
+    })?;
+    if derived != served {
+        return Err(ProofError::AnswerMismatch(differing_fields(
+            &served, &derived,
+        )));
+    }
+    Ok(verified(derived, &state))
+}
+
 /// Checks a licence record served with `?proof=true`: the bundle against `trust`, then the
 /// record derived again from its proven entries (status as of the block's day, China time) must
 /// be the one served.
@@ -153,28 +176,17 @@ pub fn verify_licence_record(
     trust: &Trust,
 ) -> std::result::Result<VerifiedAnswer<LicenceRecord>, ProofError> {
     let bundle = record.proof.as_deref().ok_or(ProofError::NoBundle)?;
-    let ProvenQuery::Licence { id } = &bundle.query else {
-        return Err(query_mismatch(&bundle.query, &record.licence.id));
+    let id = match &bundle.query {
+        ProvenQuery::Licence { id } if *id == record.licence.id => id,
+        other => return Err(query_mismatch(other, &record.licence.id.to_string())),
     };
-    if *id != record.licence.id {
-        return Err(query_mismatch(&bundle.query, &record.licence.id));
-    }
-    let state = bundle.verify(trust)?;
-    let reader = ProvenReader::new(&state);
-    let derived = LicenceReader::new(&reader).record(id, china_date(state.timestamp_ms));
-    let derived = reader.finish(derived)?.ok_or_else(|| {
-        ProofError::AnswerMismatch(format!("the proven state holds no licence {id}"))
-    })?;
     let served = LicenceRecord {
         proof: None,
         ..record.clone()
     };
-    if derived != served {
-        return Err(ProofError::AnswerMismatch(differing_fields(
-            &served, &derived,
-        )));
-    }
-    Ok(verified(derived, &state))
+    verify_with(served, bundle, trust, |state, day| {
+        LicenceReader::new(state).record(id, day)
+    })
 }
 
 /// Checks a verdict served with `?proof=true` (the window's verify call), as
@@ -185,38 +197,46 @@ pub fn verify_verdict(
     trust: &Trust,
 ) -> std::result::Result<VerifiedAnswer<Verdict>, ProofError> {
     let bundle = verdict.proof.as_deref().ok_or(ProofError::NoBundle)?;
-    let ProvenQuery::LicenceVerdict {
-        id,
-        document_digest,
-    } = &bundle.query
-    else {
-        return Err(query_mismatch(&bundle.query, &verdict.id));
+    let request = match &bundle.query {
+        ProvenQuery::LicenceVerdict {
+            id,
+            document_digest,
+        } if *id == verdict.id => VerifyRequest {
+            id: id.clone(),
+            document_digest: *document_digest,
+            window: None,
+        },
+        other => return Err(query_mismatch(other, &verdict.id.to_string())),
     };
-    if *id != verdict.id {
-        return Err(query_mismatch(&bundle.query, &verdict.id));
-    }
-    let state = bundle.verify(trust)?;
-    let reader = ProvenReader::new(&state);
-    let request = VerifyRequest {
-        id: id.clone(),
-        document_digest: *document_digest,
-        window: None,
-    };
-    let derived = LicenceReader::new(&reader).verify(&request, china_date(state.timestamp_ms));
-    let derived = reader.finish(derived)?;
     let served = Verdict {
         proof: None,
         ..verdict.clone()
     };
-    if derived != served {
-        return Err(ProofError::AnswerMismatch(differing_fields(
-            &served, &derived,
-        )));
-    }
-    Ok(verified(derived, &state))
+    verify_with(served, bundle, trust, |state, day| {
+        LicenceReader::new(state).verify(&request, day).map(Some)
+    })
 }
 
-fn query_mismatch(query: &ProvenQuery, answer: &LicenceId) -> ProofError {
+/// Checks a member's key and role served with `?proof=true`.
+pub fn verify_member(
+    member: &MemberResponse,
+    trust: &Trust,
+) -> std::result::Result<VerifiedAnswer<MemberResponse>, ProofError> {
+    let bundle = member.proof.as_deref().ok_or(ProofError::NoBundle)?;
+    let key = match &bundle.query {
+        ProvenQuery::Member { public_key } if *public_key == member.public_key => public_key,
+        other => return Err(query_mismatch(other, &member.public_key.to_string())),
+    };
+    let served = MemberResponse {
+        proof: None,
+        ..member.clone()
+    };
+    verify_with(served, bundle, trust, |state, _| {
+        xinlian_contracts::views::member(state, trust.suite, key)
+    })
+}
+
+fn query_mismatch(query: &ProvenQuery, answer: &str) -> ProofError {
     ProofError::QueryMismatch {
         bundle: serde_json::to_string(query).unwrap_or_default(),
         answer: answer.to_string(),
@@ -257,6 +277,11 @@ pub fn verify_answer(
         "licence_verdict" => {
             let verdict: Verdict = serde_json::from_value(answer.clone()).map_err(undecodable)?;
             verify_verdict(&verdict, trust).map(as_json)
+        }
+        "member" => {
+            let member: MemberResponse =
+                serde_json::from_value(answer.clone()).map_err(undecodable)?;
+            verify_member(&member, trust).map(as_json)
         }
         other => Err(ProofError::Undecodable(format!(
             "no verifier for answers of kind {other:?}"

@@ -79,6 +79,30 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
             .unwrap();
         assert!(verdict.answer.acceptable, "node {i}: {:?}", verdict.answer);
     }
+    // A member's key and role, proved; a key that is no member gets no proven answer.
+    let admin = xinlian_sdk::keys::read_key_file(&cluster.layout.admin_keys[0], None).unwrap();
+    let member = cluster
+        .client(3)
+        .member_proven(&admin.public_key(), &trust)
+        .await
+        .unwrap();
+    assert_eq!(member.answer.public_key, admin.public_key());
+    let mut forged: Value = reqwest::get(format!(
+        "{}/v1/members/{}?proof=true",
+        cluster.layout.nodes[3].http_url,
+        admin.public_key().to_string().replace(':', "%3A")
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    forged["name"] = "冒名顶替".into();
+    let dir0 = cluster._dir.path().to_path_buf();
+    let (code, out, err) = verify_file(&dir0, &genesis_file, "member", &forged);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("answer_mismatch"), "{err}");
+
     // A licence that was never issued: its absence is proved, and the verdict says so.
     let unknown = LicenceId {
         version: 99,

@@ -9,10 +9,30 @@ pub mod licence;
 
 use std::cell::RefCell;
 
-use xinlian_core::Hash;
+use xinlian_core::api::MemberResponse;
+use xinlian_core::crypto::PublicKey;
 use xinlian_core::proof::{ProofError, StateSpace, VerifiedState};
+use xinlian_core::{Hash, HashSuite};
 
 use crate::{ExecError, Space, StateReader};
+
+/// `GET /v1/members/{public_key}`: the organisation and role of a member key, if registered.
+pub fn member(
+    state: &dyn StateReader,
+    suite: HashSuite,
+    key: &PublicKey,
+) -> Result<Option<MemberResponse>, ExecError> {
+    Ok(
+        crate::system::read_member(state, suite, key)?.map(|member| MemberResponse {
+            public_key: member.public_key,
+            org: member.org,
+            name: member.name,
+            role: member.role,
+            registered_at: member.registered_at,
+            proof: None,
+        }),
+    )
+}
 
 /// The proof bundle's space of a contracts space.
 pub fn state_space(space: Space) -> StateSpace {

@@ -254,6 +254,10 @@ pub struct MemberResponse {
     pub role: crate::types::MemberRole,
     /// Height it was registered at.
     pub registered_at: u64,
+    /// With `?proof=true`: the state entries this answer was derived from, proved under a
+    /// certified block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Box<crate::proof::ProofBundle>>,
 }
 
 /// `event: block` of `GET /v1/events`: a committed block and the outcome of each of its

@@ -290,40 +290,51 @@ async fn block_certificate(
 
 /// A registered member: its organisation and role.
 #[utoipa::path(get, path = "/v1/members/{public_key}", tag = "node",
-    params(("public_key" = String, Path, description = "sm2:04… or ed25519:…")),
+    params(("public_key" = String, Path, description = "sm2:04… or ed25519:…"), proof::ProofParam),
     responses(
-        (status = 200, description = "The member", body = xinlian_core::api::MemberResponse),
+        (status = 200, description = "The member; with proof=true also its proof bundle, the answer then holding as of the bundle's block", body = xinlian_core::api::MemberResponse),
         (status = 400, description = "Malformed key", body = xinlian_core::api::ErrorResponse),
         (status = 404, description = "Not a member", body = xinlian_core::api::ErrorResponse),
+        (status = 503, description = "proof=true and this node holds no certificate for its head yet (certificate_pending) or no block (no_certified_block)", body = xinlian_core::api::ErrorResponse),
     ))]
 async fn member(
     State(chain): State<Arc<Chain>>,
     ApiPath(public_key): ApiPath<String>,
+    ApiQuery(param): ApiQuery<proof::ProofParam>,
 ) -> Result<Json<xinlian_core::api::MemberResponse>, ApiError> {
     let key: xinlian_core::crypto::PublicKey =
         public_key.parse().map_err(|e: xinlian_core::Error| {
             ApiError::bad_request("invalid_public_key", e.to_string())
         })?;
     let shown = key.to_string();
-    let member = blocking(&chain, move |c| {
-        let member = xinlian_contracts::system::read_member(c.storage(), c.suite(), &key)
-            .map_err(crate::Error::from)?;
-        Ok(member)
-    })
-    .await?;
-    let member = member.ok_or_else(|| {
+    let not_found = || {
         ApiError::not_found(
             "member_not_found",
             format!("{shown} is not a registered member"),
         )
-    })?;
-    Ok(Json(xinlian_core::api::MemberResponse {
-        public_key: member.public_key,
-        org: member.org,
-        name: member.name,
-        role: member.role,
-        registered_at: member.registered_at,
-    }))
+    };
+    let suite = chain.suite();
+    if !param.proof {
+        let member = blocking(&chain, move |c| {
+            Ok(xinlian_contracts::views::member(c.storage(), suite, &key)?)
+        })
+        .await?;
+        return member.map(Json).ok_or_else(not_found);
+    }
+    let query = xinlian_core::proof::ProvenQuery::Member {
+        public_key: key.clone(),
+    };
+    let proving = proof::derive(&chain, move |state, _| {
+        Ok(xinlian_contracts::views::member(state, suite, &key)?)
+    })
+    .await?;
+    if proving.answer.is_none() {
+        return Err(not_found());
+    }
+    let (member, bundle) = proving.certify(&chain, query).await?;
+    let mut member = member.ok_or_else(not_found)?;
+    member.proof = Some(Box::new(bundle));
+    Ok(Json(member))
 }
 
 /// Chain and node status.

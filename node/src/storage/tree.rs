@@ -9,8 +9,9 @@
 //!
 //! The tree's leaves hold hashes only; values stay where they were, in `state` and `index`, so
 //! the tree adds no second copy of them. `tree_keys` leads from a leaf back to its value (a
-//! proof's value, a snapshot chunk's entries, in key-hash order). Nodes stale for more than
-//! [`TREE_VERSIONS_KEPT`] versions are deleted in the batch of a later block, so the tree keeps
+//! proof's value, a snapshot chunk's entries, in key-hash order). Each block takes two of the
+//! tree's versions (`state_tree::tree_version`). Nodes stale for more than
+//! [`TREE_VERSIONS_KEPT`] blocks are deleted in the batch of a later block, so the tree keeps
 //! about one live node per entry whatever the chain's age.
 
 use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch};
@@ -26,7 +27,7 @@ pub(super) const CF_TREE: &str = "tree";
 pub(super) const CF_TREE_KEYS: &str = "tree_keys";
 pub(super) const CF_TREE_STALE: &str = "tree_stale";
 
-/// Versions of the tree kept readable behind the head: the head's own and the one before it
+/// Blocks' trees kept readable behind the head: the head's own and the one before it
 /// (a block being built reads its parent's). Older nodes are pruned; a proof or snapshot chunk is
 /// read from one RocksDB snapshot, which keeps what it reads alive while it is open.
 pub const TREE_VERSIONS_KEPT: u64 = 2;
@@ -58,12 +59,12 @@ fn space_byte(space: Space) -> u8 {
     space as u8
 }
 
-/// The tree at `version` after `writes`, on top of `base` (the stored tree at `version - 1`,
-/// with a built block's update over it when the leader builds ahead).
+/// The tree after block `height`'s `writes`, on top of `base` (the stored tree of the block
+/// before, with a built block's update over it when the leader builds ahead).
 pub fn update_tree(
     suite: HashSuite,
     base: &impl TreeReader,
-    version: Version,
+    height: u64,
     writes: &WriteSet,
 ) -> Result<TreeUpdate> {
     let mut preimages = Vec::with_capacity(writes.len());
@@ -74,17 +75,12 @@ pub fn update_tree(
         preimages.push((hash, value.as_ref().map(|_| tree_key)));
         entries.push((hash, value.clone()));
     }
-    let (root, batch) = state_tree::apply(suite, base, version, entries)?;
+    let (root, batch) = state_tree::apply(suite, base, height, entries)?;
     Ok(TreeUpdate {
         root,
         batch,
         preimages,
     })
-}
-
-/// The key of the tree's root at `version`: the node at the empty nibble path.
-fn root_key(version: Version) -> NodeKey {
-    NodeKey::new(version, std::iter::empty().collect())
 }
 
 fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
@@ -269,23 +265,23 @@ impl Storage {
         })
     }
 
-    /// Whether the tree's root node at `version` is stored: false for a store written before
+    /// Whether the tree's root node after block `height` is stored: false for a store written before
     /// the chain had a state tree.
-    pub fn has_tree_at(&self, version: Version) -> Result<bool> {
-        let root = root_key(version);
+    pub fn has_tree_at(&self, height: u64) -> Result<bool> {
+        let root = state_tree::root_key(state_tree::tree_version(height));
         Ok(self
             .db
             .get_pinned_cf(self.cf(CF_TREE), node_key_bytes(&root))?
             .is_some())
     }
 
-    /// Adds `update`, made for `version`, to `batch`: its nodes, its stale index, the keys of
-    /// its leaves, and the pruning of nodes stale for more than [`TREE_VERSIONS_KEPT`] versions.
+    /// Adds `update`, made for block `height`, to `batch`: its nodes, its stale index, the keys
+    /// of its leaves, and the pruning of nodes stale for more than [`TREE_VERSIONS_KEPT`] blocks.
     pub(super) fn add_tree_update(
         &self,
         batch: &mut WriteBatch,
         update: &TreeUpdate,
-        version: Version,
+        height: u64,
     ) -> Result<()> {
         let (tree, keys, stale) = (
             self.cf(CF_TREE),
@@ -295,16 +291,6 @@ impl Storage {
         for (key, node) in update.batch.node_batch.nodes() {
             let node = borsh::to_vec(node).map_err(|e| corrupt("tree node", e))?;
             batch.put_cf(tree, node_key_bytes(key), node);
-        }
-        if update.batch.stale_node_index_batch.is_empty() && version > 0 {
-            // A version that changed nothing gets a copy of the previous root and marks nothing
-            // stale; the previous root is stale all the same.
-            let previous = [
-                &version.to_be_bytes()[..],
-                &node_key_bytes(&root_key(version - 1)),
-            ]
-            .concat();
-            batch.put_cf(stale, previous, []);
         }
         for index in &update.batch.stale_node_index_batch {
             let key = [
@@ -320,7 +306,9 @@ impl Storage {
                 None => batch.delete_cf(keys, hash.0),
             }
         }
-        let Some(prune_through) = version.checked_sub(TREE_VERSIONS_KEPT) else {
+        let Some(prune_through) =
+            state_tree::tree_version(height).checked_sub(2 * TREE_VERSIONS_KEPT)
+        else {
             return Ok(());
         };
         let iter = self
@@ -350,20 +338,20 @@ mod tests {
 
     const SUITE: HashSuite = HashSuite::Sm3;
 
-    /// Stores `writes` as `version` the way a block's batch does, with a head that names it.
-    fn store(storage: &Storage, version: Version, writes: &[(&str, Option<&str>)]) -> Hash {
+    /// Stores `writes` as block `height` the way a block's batch does, with a head naming it.
+    fn store(storage: &Storage, height: u64, writes: &[(&str, Option<&str>)]) -> Hash {
         let writes: WriteSet = writes
             .iter()
             .map(|(k, v)| ((Space::State, k.as_bytes().to_vec()), v.map(|v| v.into())))
             .collect();
-        let update = update_tree(SUITE, &storage.tree_reader(), version, &writes).unwrap();
+        let update = update_tree(SUITE, &storage.tree_reader(), height, &writes).unwrap();
         let mut batch = WriteBatch::default();
         storage.add_writes(&mut batch, &writes);
         storage
-            .add_tree_update(&mut batch, &update, version)
+            .add_tree_update(&mut batch, &update, height)
             .unwrap();
         let head = Head {
-            height: version,
+            height,
             hash: Hash::ZERO,
             state_root: update.root,
             timestamp_ms: 0,
