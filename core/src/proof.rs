@@ -25,6 +25,7 @@ use crate::crypto::PublicKey;
 use crate::genesis::Genesis;
 use crate::licence::LicenceId;
 use crate::state_tree;
+use crate::trace::TraceCode;
 use crate::types::BlockHeader;
 use crate::{Hash, HashSuite};
 
@@ -115,6 +116,12 @@ pub enum ProvenQuery {
         id: LicenceId,
         /// The presented document's digest, if one was presented.
         document_digest: Option<Hash>,
+    },
+    /// `GET /v1/trace/codes/{code}`: a trace code's lineage and status.
+    TraceCode {
+        /// The code asked about.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        code: TraceCode,
     },
     /// `GET /v1/members/{public_key}`: the organisation and role of a member key.
     Member {

@@ -5,27 +5,26 @@
 //! the chain's length: a code is one lot record plus its events and those of its ancestors; a
 //! recall list is one prefix scan of holders per lot.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use borsh::BorshDeserialize;
 use xinlian_contracts::coldchain::{self, search};
-use xinlian_contracts::{Overlay, Space, system};
+use xinlian_contracts::views::trace::CodeReader;
+use xinlian_contracts::{Overlay, Space};
 use xinlian_core::api::trace::{
-    CodeStatus, CodeTrace, EnterpriseRef, HolderRow, Hop, IncomingShipment, LotHops, LotSummary,
-    RecallList, StockLine, StockResponse,
+    CodeTrace, EnterpriseRef, HolderRow, IncomingShipment, LotSummary, RecallList, StockLine,
+    StockResponse,
 };
 use xinlian_core::ids::Uscc;
 use xinlian_core::trace::{
-    Enterprise, Holding, Lot, LotCode, LotNumber, LotOrder, Serials, Shipment, TraceCode,
-    TraceEvent,
+    Enterprise, Holding, Lot, LotCode, LotNumber, LotOrder, Shipment, TraceCode,
 };
 use xinlian_core::{Hash, HashSuite};
 
 use crate::Result;
 use crate::storage::Storage;
 
-/// Most events read per lot for a trace (a lot sold package by package can have many).
-pub const EVENTS_READ_MAX: usize = 10_000;
+pub use xinlian_contracts::views::trace::EVENTS_READ_MAX;
 /// Most lots one recall list covers.
 pub const RECALL_LOTS_MAX: usize = 100_000;
 /// Most index keys a lot search reads before filtering.
@@ -100,7 +99,8 @@ pub struct HolderFilter {
 pub struct TraceReader<'a> {
     storage: &'a Storage,
     suite: HashSuite,
-    names: HashMap<Uscc, EnterpriseRef>,
+    /// A code's answer, and enterprise names (`xinlian_contracts::views::trace`).
+    codes: CodeReader<'a>,
 }
 
 impl<'a> TraceReader<'a> {
@@ -109,7 +109,7 @@ impl<'a> TraceReader<'a> {
         TraceReader {
             storage,
             suite,
-            names: HashMap::new(),
+            codes: CodeReader::new(storage),
         }
     }
 
@@ -134,200 +134,12 @@ impl<'a> TraceReader<'a> {
 
     /// How an enterprise (or another organisation, such as a regulator) is shown.
     pub fn enterprise_ref(&mut self, uscc: &Uscc) -> Result<EnterpriseRef> {
-        if let Some(known) = self.names.get(uscc) {
-            return Ok(known.clone());
-        }
-        let shown = match self.enterprise(uscc)? {
-            Some(e) => EnterpriseRef {
-                uscc: e.uscc,
-                name: e.name,
-                kind: Some(e.kind),
-                kind_label: e.kind.label().to_string(),
-                region: e.region,
-            },
-            None => {
-                let org: Option<system::Organisation> =
-                    self.get(Space::State, &system::org_key(uscc))?;
-                EnterpriseRef {
-                    uscc: uscc.clone(),
-                    name: org.map(|o| o.name).unwrap_or_default(),
-                    kind: None,
-                    kind_label: "监管部门".into(),
-                    region: 0,
-                }
-            }
-        };
-        self.names.insert(uscc.clone(), shown.clone());
-        Ok(shown)
-    }
-
-    /// A lot's events, oldest first, at most [`EVENTS_READ_MAX`]; and whether there are more.
-    fn events(&self, lot: &Lot) -> Result<(Vec<TraceEvent>, bool)> {
-        let entries = self.storage.scan(
-            Space::State,
-            &coldchain::events_prefix(lot.number),
-            &[],
-            None,
-            EVENTS_READ_MAX,
-        )?;
-        let mut events = Vec::with_capacity(entries.len());
-        for (_, bytes) in entries {
-            events.push(decode(&bytes, "trace event")?);
-        }
-        Ok((events, lot.events as usize > EVENTS_READ_MAX))
-    }
-
-    fn hop(&mut self, event: TraceEvent) -> Result<Hop> {
-        let actor = self.enterprise_ref(&event.actor)?;
-        let counterparty = match &event.counterparty {
-            Some(uscc) => Some(self.enterprise_ref(uscc)?),
-            None => None,
-        };
-        Ok(Hop {
-            kind: event.kind,
-            label: event.kind.label().to_string(),
-            actor,
-            counterparty,
-            quantity: event.serials.count(),
-            related_lot: event.related_lot.map(LotCode),
-            reference: event.reference,
-            note: event.note,
-            at_ms: event.at_ms,
-            height: event.height,
-            tx: event.tx,
-        })
-    }
-
-    /// The lot and its ancestors, each with the serials that concern the code (`None`: all).
-    fn lineage(&self, lot: Lot, focus: Option<Serials>) -> Result<Vec<(Lot, Option<Serials>)>> {
-        let mut chain = vec![(lot, focus)];
-        while chain.len() <= coldchain::SPLIT_DEPTH_MAX {
-            let Some((parent, serials)) = chain[chain.len() - 1].0.parent.clone() else {
-                break;
-            };
-            let Some(parent) = self.lot(parent)? else {
-                break;
-            };
-            chain.push((parent, Some(serials)));
-        }
-        Ok(chain)
+        Ok(self.codes.enterprise_ref(uscc)?)
     }
 
     /// A code's trace, or `None` for an unknown code.
     pub fn code(&mut self, code: TraceCode) -> Result<Option<CodeTrace>> {
-        let Some(lot) = self.lot(code.lot)? else {
-            return Ok(None);
-        };
-        if code.serial.is_some_and(|s| s == 0 || s > lot.packages) {
-            return Ok(None);
-        }
-        let focus = code.serial.map(single);
-        let chain = self.lineage(lot.clone(), focus)?;
-        let (mut status, mut order_reason, mut order_lot) = (CodeStatus::Normal, None, None);
-        for (ancestor, _) in &chain {
-            match &ancestor.order {
-                LotOrder::Recalled { reason } => {
-                    (status, order_reason, order_lot) = (
-                        CodeStatus::Recalled,
-                        Some(reason.clone()),
-                        Some(LotCode(ancestor.number)),
-                    );
-                    break;
-                }
-                LotOrder::Held { reason } if status == CodeStatus::Normal => {
-                    (status, order_reason, order_lot) = (
-                        CodeStatus::Held,
-                        Some(reason.clone()),
-                        Some(LotCode(ancestor.number)),
-                    );
-                }
-                _ => {}
-            }
-        }
-        let mut holder = None;
-        if let Some(serial) = code.serial {
-            let (where_, who) = self.package_state(&lot, serial)?;
-            holder = match who {
-                Some(uscc) => Some(self.enterprise_ref(&uscc)?),
-                None => None,
-            };
-            if status == CodeStatus::Normal {
-                status = where_;
-            }
-        }
-        let mut certificates = Vec::new();
-        let mut lineage = Vec::with_capacity(chain.len());
-        for (ancestor, focus) in chain.iter() {
-            certificates.extend(ancestor.certificates.iter().cloned());
-            lineage.push(self.lot_hops(ancestor, focus.as_ref())?);
-        }
-        let root = &chain[chain.len() - 1].0;
-        Ok(Some(CodeTrace {
-            code,
-            lot: LotCode(lot.number),
-            status,
-            order_reason,
-            order_lot,
-            holder,
-            digital_link: lot
-                .product
-                .gtin
-                .as_ref()
-                .map(|gtin| code.digital_link(gtin, &lot.batch)),
-            product: lot.product.name.clone(),
-            category: lot.product.category.clone(),
-            specification: lot.product.specification.clone(),
-            gtin: lot.product.gtin.clone(),
-            origin_country: lot.origin_country.clone(),
-            production_date: lot.production_date,
-            shelf_life_days: lot.shelf_life_days,
-            batch: lot.batch.clone(),
-            import: root.import.clone(),
-            certificates,
-            lineage,
-        }))
-    }
-
-    fn lot_hops(&mut self, lot: &Lot, focus: Option<&Serials>) -> Result<LotHops> {
-        let (events, truncated) = self.events(lot)?;
-        let mut hops = Vec::new();
-        for event in events {
-            let concerns = match focus {
-                None => true,
-                Some(f) => event.serials.is_empty() || event.serials.intersects(f),
-            };
-            if concerns {
-                hops.push(self.hop(event)?);
-            }
-        }
-        Ok(LotHops {
-            lot: LotCode(lot.number),
-            coded_by: self.enterprise_ref(&lot.coded_by)?,
-            specification: lot.product.specification.clone(),
-            unit: lot.unit.clone(),
-            packages: lot.packages,
-            hops,
-            truncated,
-        })
-    }
-
-    /// Where one package is: sold, disposed, split, in someone's stock, or in transit.
-    fn package_state(&self, lot: &Lot, serial: u32) -> Result<(CodeStatus, Option<Uscc>)> {
-        if lot.sold.contains(serial) {
-            return Ok((CodeStatus::Sold, None));
-        }
-        if lot.disposed.contains(serial) {
-            return Ok((CodeStatus::Disposed, None));
-        }
-        if lot.split.contains(serial) {
-            return Ok((CodeStatus::Split, None));
-        }
-        for (uscc, holding) in self.holdings(lot.number)?.0 {
-            if holding.stock.contains(serial) {
-                return Ok((CodeStatus::Normal, Some(uscc)));
-            }
-        }
-        Ok((CodeStatus::InTransit, None))
+        Ok(self.codes.code(code)?)
     }
 
     /// Everyone who ever held part of a lot, with what they did, and whether [`PER_LOT_MAX`]
@@ -630,10 +442,6 @@ impl<'a> TraceReader<'a> {
         };
         Ok(Some((page, next)))
     }
-}
-
-fn single(serial: u32) -> Serials {
-    Serials::try_from(vec![(serial, serial)]).unwrap_or_default()
 }
 
 pub(crate) fn summary(lot: &Lot) -> LotSummary {

@@ -233,6 +233,19 @@ impl Client {
         self.get(&format!("/v1/trace/codes/{code}")).await
     }
 
+    /// `GET /v1/trace/codes/{code}?proof=true`, checked against `trust` (see
+    /// [`crate::proof::verify_trace_code`]).
+    pub async fn trace_code_proven(
+        &self,
+        code: &TraceCode,
+        trust: &crate::proof::Trust,
+    ) -> Result<crate::proof::VerifiedAnswer<CodeTrace>> {
+        let trace: CodeTrace = self
+            .get(&format!("/v1/trace/codes/{code}?proof=true"))
+            .await?;
+        Ok(crate::proof::verify_trace_code(&trace, trust)?)
+    }
+
     /// `GET /v1/trace/codes/{code}/holders`: the recall list of the code's lot and its
     /// descendants, optionally only in `region` or of `kind`, every page of it added up. It
     /// names enterprises and their stock, so it is a signed query: `key` is a member of a

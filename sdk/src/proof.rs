@@ -1,6 +1,7 @@
 //! Offline checks of what a node served.
 //!
-//! - **Proven answers** (`?proof=true`): [`verify_licence_record`], [`verify_verdict`] and, for
+//! - **Proven answers** (`?proof=true`): [`verify_licence_record`], [`verify_verdict`],
+//!   [`verify_trace_code`], [`verify_member`] and, for
 //!   any saved response, [`verify_answer`] check the bundle against a [`Trust`] made from the
 //!   genesis (the commit certificate's quorum of voters, the header, every entry's state proof)
 //!   and derive the answer again from the proven entries alone; the node's answer must be that
@@ -32,6 +33,7 @@ use xinlian_contracts::views::ProvenReader;
 use xinlian_contracts::views::licence::LicenceReader;
 use xinlian_contracts::{ExecError, StateReader};
 use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyRequest};
+use xinlian_core::api::trace::CodeTrace;
 use xinlian_core::api::{BlockResponse, MemberResponse};
 use xinlian_core::calendar::china_date;
 use xinlian_core::merkle::{self, InclusionProof};
@@ -217,6 +219,26 @@ pub fn verify_verdict(
     })
 }
 
+/// Checks a trace code's answer served with `?proof=true`: its lineage, hops, holder and status
+/// derived again from the proven lots, events and holder lists.
+pub fn verify_trace_code(
+    trace: &CodeTrace,
+    trust: &Trust,
+) -> std::result::Result<VerifiedAnswer<CodeTrace>, ProofError> {
+    let bundle = trace.proof.as_deref().ok_or(ProofError::NoBundle)?;
+    let code = match &bundle.query {
+        ProvenQuery::TraceCode { code } if *code == trace.code => *code,
+        other => return Err(query_mismatch(other, &trace.code.to_string())),
+    };
+    let served = CodeTrace {
+        proof: None,
+        ..trace.clone()
+    };
+    verify_with(served, bundle, trust, |state, _| {
+        xinlian_contracts::views::trace::CodeReader::new(state).code(code)
+    })
+}
+
 /// Checks a member's key and role served with `?proof=true`.
 pub fn verify_member(
     member: &MemberResponse,
@@ -277,6 +299,10 @@ pub fn verify_answer(
         "licence_verdict" => {
             let verdict: Verdict = serde_json::from_value(answer.clone()).map_err(undecodable)?;
             verify_verdict(&verdict, trust).map(as_json)
+        }
+        "trace_code" => {
+            let trace: CodeTrace = serde_json::from_value(answer.clone()).map_err(undecodable)?;
+            verify_trace_code(&trace, trust).map(as_json)
         }
         "member" => {
             let member: MemberResponse =

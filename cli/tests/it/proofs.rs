@@ -79,6 +79,41 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
             .unwrap();
         assert!(verdict.answer.acceptable, "node {i}: {:?}", verdict.answer);
     }
+    // Every demo trace code's lineage and status, proved at a node, and the same as the plain
+    // answer; a hop left out of a served trace is caught.
+    for (what, code) in &demo.cold_chain.codes {
+        let proven = cluster
+            .client(2)
+            .trace_code_proven(code, &trust)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let plain = cluster.client(2).trace_code(code).await.unwrap();
+        assert_eq!(proven.answer.status, plain.status, "{what}");
+        assert_eq!(proven.answer.lineage.len(), plain.lineage.len(), "{what}");
+    }
+    let (_, code) = demo
+        .cold_chain
+        .codes
+        .iter()
+        .find(|(_, code)| code.serial.is_some())
+        .unwrap();
+    let mut trace: Value = reqwest::get(format!(
+        "{}/v1/trace/codes/{code}?proof=true",
+        cluster.layout.nodes[1].http_url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let dir0 = cluster._dir.path().to_path_buf();
+    let (ok, out, err) = verify_file(&dir0, &genesis_file, "trace", &trace);
+    assert_eq!(ok, 0, "{out}{err}");
+    trace["lineage"][0]["hops"].as_array_mut().unwrap().pop();
+    let (code_left_out, out, err) = verify_file(&dir0, &genesis_file, "trace-short", &trace);
+    assert_eq!(code_left_out, 3, "{out}{err}");
+    assert!(err.contains("answer_mismatch"), "{err}");
+
     // A member's key and role, proved; a key that is no member gets no proven answer.
     let admin = xinlian_sdk::keys::read_key_file(&cluster.layout.admin_keys[0], None).unwrap();
     let member = cluster
@@ -98,7 +133,6 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
     .await
     .unwrap();
     forged["name"] = "冒名顶替".into();
-    let dir0 = cluster._dir.path().to_path_buf();
     let (code, out, err) = verify_file(&dir0, &genesis_file, "member", &forged);
     assert_eq!(code, 3, "{out}{err}");
     assert!(err.contains("answer_mismatch"), "{err}");

@@ -60,6 +60,22 @@ pub fn events_prefix(lot: LotNumber) -> Vec<u8> {
     [b"cc/ev/".as_slice(), &lot.to_be_bytes()].concat()
 }
 
+/// State key of how many enterprises ever held part of `lot` (u32).
+pub fn lot_holders_count_key(lot: LotNumber) -> Vec<u8> {
+    [b"cc/nholders/".as_slice(), &lot.to_be_bytes()].concat()
+}
+
+/// State key of the `seq`-th enterprise to hold part of `lot`, in the order they first did: with
+/// the count, a list a proof can show complete (the `cc/holders/` index cannot).
+pub fn lot_holder_key(lot: LotNumber, seq: u32) -> Vec<u8> {
+    [
+        b"cc/holder/".as_slice(),
+        &lot.to_be_bytes(),
+        &seq.to_be_bytes(),
+    ]
+    .concat()
+}
+
 /// State key of what `uscc` did with `lot`.
 pub fn holding_key(lot: LotNumber, uscc: &Uscc) -> Vec<u8> {
     [
@@ -419,9 +435,22 @@ fn load_holding(state: &Overlay<'_>, lot: LotNumber, uscc: &Uscc) -> Result<Hold
         .unwrap_or_default())
 }
 
-/// Stores a holding and keeps the holder and stock indexes in line with it.
-fn store_holding(state: &mut Overlay<'_>, lot: LotNumber, uscc: &Uscc, holding: &Holding) {
-    state.put_value(Space::State, holding_key(lot, uscc), holding);
+/// Stores a holding and keeps the holder list and the holder and stock indexes in line with it.
+fn store_holding(
+    state: &mut Overlay<'_>,
+    lot: LotNumber,
+    uscc: &Uscc,
+    holding: &Holding,
+) -> Result<(), ExecError> {
+    let key = holding_key(lot, uscc);
+    if state.get(Space::State, &key)?.is_none() {
+        let count: u32 = state
+            .get_value(Space::State, &lot_holders_count_key(lot))?
+            .unwrap_or(0);
+        state.put_value(Space::State, lot_holder_key(lot, count), uscc);
+        state.put_value(Space::State, lot_holders_count_key(lot), &(count + 1));
+    }
+    state.put_value(Space::State, key, holding);
     let holder = [holders_prefix(lot), uscc.as_str().as_bytes().to_vec()].concat();
     state.put(Space::Index, holder, Vec::new());
     let stock = [stock_prefix(uscc), lot.to_be_bytes().to_vec()].concat();
@@ -430,6 +459,7 @@ fn store_holding(state: &mut Overlay<'_>, lot: LotNumber, uscc: &Uscc, holding: 
     } else {
         state.put(Space::Index, stock, Vec::new());
     }
+    Ok(())
 }
 
 /// The packages a selection names from `holding`'s stock.

@@ -190,7 +190,7 @@ pub(super) fn commission(
         last_event_ms: ctx.block.timestamp_ms,
         ..Holding::default()
     };
-    store_holding(state, number, &sender.org, &holding);
+    store_holding(state, number, &sender.org, &holding)?;
     search::index_lot(state, ctx.rules.suite, &lot, enterprise.region);
     state.put_value(Space::Index, tx_lot_key(&ctx.tx_hash), &number);
     store_lot(state, &lot);
@@ -239,7 +239,7 @@ pub(super) fn ship(
     let now = ctx.block.timestamp_ms;
     holding.shipped += serials.count();
     holding.last_event_ms = now;
-    store_holding(state, lot.number, &sender.org, &holding);
+    store_holding(state, lot.number, &sender.org, &holding)?;
     let shipment = Shipment {
         id: ctx.tx_hash,
         lot: lot.number,
@@ -294,7 +294,7 @@ pub(super) fn receive(
         holding.first_in_ms = now;
     }
     holding.last_event_ms = now;
-    store_holding(state, lot.number, &sender.org, &holding);
+    store_holding(state, lot.number, &sender.org, &holding)?;
     shipment.received_at_ms = Some(now);
     state.put_value(Space::State, shipment_key(id), &shipment);
     let transit = [transit_prefix(&sender.org), id.as_bytes().to_vec()].concat();
@@ -329,7 +329,7 @@ pub(super) fn split(
     let child_number = next_lot_number(state, enterprise.region)?;
     holding.split += serials.count();
     holding.last_event_ms = now;
-    store_holding(state, lot.number, &sender.org, &holding);
+    store_holding(state, lot.number, &sender.org, &holding)?;
     lot.split.insert(&serials);
     let mut child = Lot {
         number: child_number,
@@ -369,7 +369,7 @@ pub(super) fn split(
         last_event_ms: now,
         ..Holding::default()
     };
-    store_holding(state, child_number, &sender.org, &child_holding);
+    store_holding(state, child_number, &sender.org, &child_holding)?;
     let child_key = [
         children_prefix(lot.number),
         child_number.to_be_bytes().to_vec(),
@@ -390,7 +390,7 @@ pub(super) fn sell(
     let (mut lot, mut holding, serials) = take(state, sender, code, selection, true)?;
     holding.sold += serials.count();
     holding.last_event_ms = ctx.block.timestamp_ms;
-    store_holding(state, lot.number, &sender.org, &holding);
+    store_holding(state, lot.number, &sender.org, &holding)?;
     lot.sold.insert(&serials);
     let mut sold = event(ctx, EventKind::Sold, &sender.org);
     sold.serials = serials;
@@ -412,7 +412,7 @@ pub(super) fn dispose(
     let (mut lot, mut holding, serials) = take(state, sender, code, selection, false)?;
     holding.disposed += serials.count();
     holding.last_event_ms = ctx.block.timestamp_ms;
-    store_holding(state, lot.number, &sender.org, &holding);
+    store_holding(state, lot.number, &sender.org, &holding)?;
     lot.disposed.insert(&serials);
     let mut disposed = event(ctx, EventKind::Disposed, &sender.org);
     disposed.serials = serials;

@@ -6,6 +6,7 @@
 //! answer derived from a bundle that lacks one fails rather than comes out short.
 
 pub mod licence;
+pub mod trace;
 
 use std::cell::RefCell;
 

@@ -134,6 +134,10 @@ pub struct CodeTrace {
     pub certificates: Vec<Certificate>,
     /// The lot and its ancestors, this lot first, the first station last.
     pub lineage: Vec<LotHops>,
+    /// With `?proof=true`: the state entries this trace was derived from, proved under a
+    /// certified block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Box<crate::proof::ProofBundle>>,
 }
 
 /// One enterprise's part in one lot of a recall list.

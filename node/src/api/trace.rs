@@ -11,13 +11,16 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use xinlian_contracts::Overlay;
 use xinlian_contracts::system;
+use xinlian_contracts::views::trace::CodeReader;
 use xinlian_core::Hash;
 use xinlian_core::api::trace::{CodeTrace, CodedLot, LotsResponse, RecallList, StockResponse};
 use xinlian_core::ids::Uscc;
+use xinlian_core::proof::ProvenQuery;
 use xinlian_core::trace::{EnterpriseKind, LotCode, TraceCode};
 use xinlian_core::types::OrgRole;
 
 use super::paging::{next_link, page};
+use super::proof::{self, ProofParam};
 use super::signed::Guard;
 use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
@@ -100,22 +103,39 @@ fn code_not_found(code: &TraceCode) -> ApiError {
 
 /// A code's lineage back to the first station, its hops, certificates and status.
 #[utoipa::path(get, path = "/v1/trace/codes/{code}", tag = "trace",
-    params(("code" = String, Path, description = "Lot or package code with its check character")),
+    params(("code" = String, Path, description = "Lot or package code with its check character"), ProofParam),
     responses(
-        (status = 200, description = "The code's trace", body = CodeTrace),
+        (status = 200, description = "The code's trace; with proof=true also its proof bundle, the trace then holding as of the bundle's block", body = CodeTrace),
         (status = 400, description = "Malformed code or bad check character", body = xinlian_core::api::ErrorResponse),
         (status = 404, description = "No such code", body = xinlian_core::api::ErrorResponse),
+        (status = 503, description = "proof=true and this node holds no certificate for its head yet (certificate_pending) or no block (no_certified_block)", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn code(
     State(chain): State<Arc<Chain>>,
     ApiPath(code): ApiPath<String>,
+    ApiQuery(param): ApiQuery<ProofParam>,
 ) -> Result<Json<CodeTrace>, ApiError> {
     let code = parse_code(&code)?;
-    let trace = blocking(&chain, move |c| {
-        Ok(TraceReader::new(c.storage(), c.suite()).code(code)?)
+    if !param.proof {
+        let trace = blocking(&chain, move |c| {
+            Ok(TraceReader::new(c.storage(), c.suite()).code(code)?)
+        })
+        .await?;
+        return trace.map(Json).ok_or_else(|| code_not_found(&code));
+    }
+    let proving = proof::derive(&chain, move |state, _| {
+        Ok(CodeReader::new(state).code(code)?)
     })
     .await?;
-    trace.map(Json).ok_or_else(|| code_not_found(&code))
+    if proving.answer.is_none() {
+        return Err(code_not_found(&code));
+    }
+    let (trace, bundle) = proving
+        .certify(&chain, ProvenQuery::TraceCode { code })
+        .await?;
+    let mut trace = trace.ok_or_else(|| code_not_found(&code))?;
+    trace.proof = Some(Box::new(bundle));
+    Ok(Json(trace))
 }
 
 /// Filters of a recall list.

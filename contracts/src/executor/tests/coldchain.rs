@@ -253,6 +253,22 @@ fn a_lot_travels_from_the_port_to_the_shelf_with_quantities_conserved() {
         record.events, 7,
         "coded, 2 shipped, 2 received, sold, disposed"
     );
+    // The holders in the order they first held part of the lot, each once, by count and
+    // sequence number: the list a proven trace reads.
+    let count: u32 = t
+        .read(Space::State, &crate::coldchain::lot_holders_count_key(lot))
+        .unwrap();
+    let holders: Vec<Uscc> = (0..count)
+        .map(|seq| {
+            t.read(Space::State, &crate::coldchain::lot_holder_key(lot, seq))
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        holders,
+        [IMPORTER, COLD_STORE, SUPERMARKET].map(uscc),
+        "each holder once, in order"
+    );
 }
 
 #[test]
