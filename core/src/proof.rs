@@ -123,6 +123,15 @@ pub enum ProvenQuery {
         #[cfg_attr(feature = "openapi", schema(value_type = String))]
         code: TraceCode,
     },
+    /// `GET /v1/auth/grants/{id}` (signed): a grant and its uses `from..from + limit`.
+    Grant {
+        /// The grant.
+        id: Hash,
+        /// The first use's sequence number.
+        from: u32,
+        /// Most uses.
+        limit: u32,
+    },
     /// `GET /v1/members/{public_key}`: the organisation and role of a member key.
     Member {
         /// The key asked about.

@@ -122,6 +122,7 @@ impl<'a> AuthReader<'a> {
             uses_next: page
                 .next
                 .map(|cursor| format!("/v1/auth/grants/{id}?after={}", hex::encode(cursor))),
+            proof: None,
         }))
     }
 

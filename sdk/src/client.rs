@@ -422,6 +422,26 @@ impl Client {
         self.all_uses(key, view).await
     }
 
+    /// `GET /v1/auth/grants/{id}?proof=true` signed by `key`: the grant and the first page of its
+    /// uses (up to 1,000; `uses_next` gives the next, also to be asked with `proof=true`),
+    /// checked against `trust` (see [`crate::proof::verify_grant`]).
+    pub async fn grant_proven(
+        &self,
+        key: &PrivateKey,
+        id: &Hash,
+        trust: &crate::proof::Trust,
+    ) -> Result<crate::proof::VerifiedAnswer<GrantView>> {
+        let view: GrantView = self
+            .signed(
+                key,
+                reqwest::Method::GET,
+                &format!("/v1/auth/grants/{id}?proof=true"),
+                None,
+            )
+            .await?;
+        Ok(crate::proof::verify_grant(&view, trust)?)
+    }
+
     /// The grants a department holds (signed by one of its members, an auditor or a regulator),
     /// every page, each grant with every use.
     pub async fn grants_held(&self, key: &PrivateKey, org: &Uscc) -> Result<GrantsResponse> {

@@ -1,7 +1,7 @@
 //! Offline checks of what a node served.
 //!
 //! - **Proven answers** (`?proof=true`): [`verify_licence_record`], [`verify_verdict`],
-//!   [`verify_trace_code`], [`verify_member`] and, for
+//!   [`verify_trace_code`], [`verify_grant`], [`verify_member`] and, for
 //!   any saved response, [`verify_answer`] check the bundle against a [`Trust`] made from the
 //!   genesis (the commit certificate's quorum of voters, the header, every entry's state proof)
 //!   and derive the answer again from the proven entries alone; the node's answer must be that
@@ -32,6 +32,7 @@ use serde::Serialize;
 use xinlian_contracts::views::ProvenReader;
 use xinlian_contracts::views::licence::LicenceReader;
 use xinlian_contracts::{ExecError, StateReader};
+use xinlian_core::api::auth::GrantView;
 use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyRequest};
 use xinlian_core::api::trace::CodeTrace;
 use xinlian_core::api::{BlockResponse, MemberResponse};
@@ -239,6 +240,28 @@ pub fn verify_trace_code(
     })
 }
 
+/// Checks a page of a grant's uses served with `?proof=true` (the grantor's, grantee's or an
+/// overseer's signed query): the grant with its count of uses, and each use of the page, derived
+/// again from the proven entries, so a node cannot hide a use inside the page's range, and the
+/// count says how many there are in all.
+pub fn verify_grant(
+    view: &GrantView,
+    trust: &Trust,
+) -> std::result::Result<VerifiedAnswer<GrantView>, ProofError> {
+    let bundle = view.proof.as_deref().ok_or(ProofError::NoBundle)?;
+    let (id, from, limit) = match &bundle.query {
+        ProvenQuery::Grant { id, from, limit } if *id == view.grant.id => (*id, *from, *limit),
+        other => return Err(query_mismatch(other, &view.grant.id.to_string())),
+    };
+    let served = GrantView {
+        proof: None,
+        ..view.clone()
+    };
+    verify_with(served, bundle, trust, |state, _| {
+        xinlian_contracts::views::auth::grant_page(state, &id, from, limit)
+    })
+}
+
 /// Checks a member's key and role served with `?proof=true`.
 pub fn verify_member(
     member: &MemberResponse,
@@ -303,6 +326,10 @@ pub fn verify_answer(
         "trace_code" => {
             let trace: CodeTrace = serde_json::from_value(answer.clone()).map_err(undecodable)?;
             verify_trace_code(&trace, trust).map(as_json)
+        }
+        "grant" => {
+            let view: GrantView = serde_json::from_value(answer.clone()).map_err(undecodable)?;
+            verify_grant(&view, trust).map(as_json)
         }
         "member" => {
             let member: MemberResponse =

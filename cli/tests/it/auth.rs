@@ -58,6 +58,29 @@ async fn the_holder_sees_every_use_and_nobody_else_can_pry() {
             .iter()
             .any(|u| u.action == Action::Verify && u.licence.is_some())
     );
+    // The same, proved: the grant with its count and every use of the page, under a certified
+    // block, checked against the genesis; nobody else gets even the proven answer.
+    let trust = xinlian_core::proof::Trust::from_genesis(
+        &xinlian_node::load_genesis(&cluster.layout.genesis_file).unwrap(),
+    );
+    let proven = cluster
+        .client(1)
+        .grant_proven(&holder, &auth.grant.0, &trust)
+        .await
+        .unwrap();
+    assert_eq!((proven.answer.uses.len(), proven.answer.grant.uses), (2, 2));
+    assert_eq!(proven.answer.uses, used.uses);
+    let nobody = xinlian_core::crypto::PrivateKey::from_seed(
+        xinlian_core::crypto::SignatureScheme::Sm2,
+        [77; 32],
+    )
+    .unwrap();
+    let pried = cluster
+        .client(1)
+        .grant_proven(&nobody, &auth.grant.0, &trust)
+        .await
+        .unwrap_err();
+    assert_eq!(pried.node_code(), Some("unknown_sender"), "{pried}");
     let revoked = first
         .grants
         .iter()

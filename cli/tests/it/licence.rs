@@ -13,7 +13,7 @@ use xinlian_core::licence::{LicenceId, LicenceStatus};
 
 use crate::cluster::Cluster;
 
-fn licence<'a>(
+pub(crate) fn licence<'a>(
     demo: &'a [xinlian_testnet::DemoLicence],
     what: &str,
 ) -> &'a xinlian_testnet::DemoLicence {

@@ -14,21 +14,13 @@ use xinlian_core::proof::Trust;
 use xinlian_sdk::SdkError;
 
 use crate::cluster::Cluster;
+use crate::licence::licence;
 
 fn xinlian(args: &[&str]) -> Output {
     Command::new(crate::harness::XINLIAN)
         .args(args)
         .output()
         .unwrap()
-}
-
-fn demo_licence<'a>(
-    demo: &'a [xinlian_testnet::DemoLicence],
-    what: &str,
-) -> &'a xinlian_testnet::DemoLicence {
-    demo.iter()
-        .find(|l| l.what.contains(what))
-        .unwrap_or_else(|| panic!("no demo licence {what}"))
 }
 
 /// `xinlian verify` on `answer` saved to a file: (exit code, stdout, stderr).
@@ -63,8 +55,8 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
     let demo = xinlian_testnet::load_demo(&cluster.layout).await.unwrap();
     let genesis_file = cluster.layout.genesis_file.clone();
     let trust = Trust::from_genesis(&xinlian_node::load_genesis(&genesis_file).unwrap());
-    let valid = demo_licence(&demo.licences, "有效");
-    let revoked = demo_licence(&demo.licences, "已吊销");
+    let valid = licence(&demo.licences, "有效");
+    let revoked = licence(&demo.licences, "已吊销");
 
     // Every node's answers verify, each certified by at least a quorum of the four voters.
     for i in 0..4 {

@@ -5,6 +5,7 @@
 //! state and sequence-numbered keys), so every entry an answer depends on can be proved, and an
 //! answer derived from a bundle that lacks one fails rather than comes out short.
 
+pub mod auth;
 pub mod licence;
 pub mod trace;
 

@@ -70,6 +70,11 @@ pub struct GrantView {
     /// `uses` ends with the last one. Nothing is cut off silently.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uses_next: Option<String>,
+    /// With `?proof=true`: the state entries this page was derived from (the grant with its
+    /// count of uses, and each use of the page by its sequence number), proved under a certified
+    /// block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Box<crate::proof::ProofBundle>>,
 }
 
 /// Answer to the grant listings, a page at a time.

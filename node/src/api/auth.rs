@@ -15,9 +15,11 @@ use xinlian_core::api::auth::{GrantView, GrantsResponse, ResolveRequest, UsageRe
 use xinlian_core::auth::{Grantee, is_use_code, use_code_digest};
 use xinlian_core::crypto::PublicKey;
 use xinlian_core::ids::Uscc;
+use xinlian_core::proof::ProvenQuery;
 use xinlian_core::types::OrgRole;
 
 use super::paging::{next_link, page};
+use super::proof;
 use super::signed::Guard;
 use super::{ApiError, ApiPath, ApiQuery, blocking};
 use crate::auth::{AuthReader, GRANTS_PAGE_MAX, USES_PAGE_MAX};
@@ -61,6 +63,9 @@ pub(super) struct PageQuery {
     after: Option<String>,
     /// Items per page (1 to 1,000; 1,000 if absent).
     limit: Option<usize>,
+    /// Also return the proof bundle of the page (`docs/formats.md`).
+    #[serde(default)]
+    proof: bool,
 }
 
 /// The grants a holder has given and every use of them (signed by the holder, an auditor or a
@@ -112,19 +117,48 @@ pub(super) async fn grant(
         USES_PAGE_MAX,
     )?;
     let signer = guard.verify(&chain, &method, &uri, &headers, &[])?;
-    let view = blocking(&chain, move |c| {
-        Ok(AuthReader::new(c.storage(), c.suite()).view(&id, cursor.as_deref(), limit)?)
+    let not_found = || ApiError::not_found("grant_not_found", format!("no grant {id}"));
+    let allowed = |view: &GrantView| -> Result<(), ApiError> {
+        let grantee = match &view.grant.grantee {
+            Grantee::Org(org) => *org == signer.org,
+            Grantee::Member(key) => *key == signer.public_key,
+        };
+        if view.grant.grantor != signer.public_key && !grantee && !oversees(&chain, &signer)? {
+            return Err(forbidden("this grant"));
+        }
+        Ok(())
+    };
+    if !query.proof {
+        let view = blocking(&chain, move |c| {
+            Ok(AuthReader::new(c.storage(), c.suite()).view(&id, cursor.as_deref(), limit)?)
+        })
+        .await?
+        .ok_or_else(not_found)?;
+        allowed(&view)?;
+        return Ok(Json(view));
+    }
+    // A page by sequence number: the cursor is the last use's, as `uses_next` gives it.
+    let from = match cursor.as_deref() {
+        None => 0,
+        Some(cursor) => <[u8; 4]>::try_from(cursor)
+            .map(|seq| u32::from_be_bytes(seq).saturating_add(1))
+            .map_err(|_| {
+                ApiError::bad_request("invalid_cursor", "not a cursor of this grant's uses".into())
+            })?,
+    };
+    let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+    let proving = proof::derive(&chain, move |state, _| {
+        Ok(xinlian_contracts::views::auth::grant_page(
+            state, &id, from, limit,
+        )?)
     })
     .await?;
-    let view =
-        view.ok_or_else(|| ApiError::not_found("grant_not_found", format!("no grant {id}")))?;
-    let grantee = match &view.grant.grantee {
-        Grantee::Org(org) => *org == signer.org,
-        Grantee::Member(key) => *key == signer.public_key,
-    };
-    if view.grant.grantor != signer.public_key && !grantee && !oversees(&chain, &signer)? {
-        return Err(forbidden("this grant"));
-    }
+    allowed(proving.answer.as_ref().ok_or_else(not_found)?)?;
+    let (view, bundle) = proving
+        .certify(&chain, ProvenQuery::Grant { id, from, limit })
+        .await?;
+    let mut view = view.ok_or_else(not_found)?;
+    view.proof = Some(Box::new(bundle));
     Ok(Json(view))
 }
 

@@ -137,6 +137,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 /// `Query<T>` whose rejections are [`ApiError`]s (`invalid_query`, naming the parameter).
 pub struct ApiQuery<T>(pub T);
 
+impl<T: DeserializeOwned> ApiQuery<T> {
+    /// The query of `uri`, for a handler that reads its body first: an extractor that refused
+    /// the query before the body was read would answer while the client still sends it.
+    pub fn from_uri(uri: &axum::http::Uri) -> Result<T, ApiError> {
+        Query::<T>::try_from_uri(uri)
+            .map(|Query(value)| value)
+            .map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 

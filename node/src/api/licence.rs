@@ -117,9 +117,10 @@ pub(super) async fn record(
 pub(super) async fn verify(
     State(chain): State<Arc<Chain>>,
     Extension(counter): Extension<Arc<Verifications>>,
-    ApiQuery(param): ApiQuery<ProofParam>,
+    uri: axum::http::Uri,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<Json<Verdict>, ApiError> {
+    let param: ProofParam = ApiQuery::from_uri(&uri)?;
     let window = window_label(body.window.as_deref())?;
     let request = VerifyRequest {
         id: parse_id(&body.id)?,

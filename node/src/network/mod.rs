@@ -289,14 +289,23 @@ impl NetworkHandle {
         from: u64,
         count: u32,
     ) -> std::result::Result<Vec<Vec<u8>>, String> {
+        self.request(|reply| Outgoing::FetchBlocks {
+            peer,
+            from,
+            count,
+            reply,
+        })
+    }
+
+    /// Queues the request `make` builds around its reply channel and waits for the answer (on
+    /// the calling, non-async thread).
+    fn request<T>(
+        &self,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<std::result::Result<T, String>>) -> Outgoing,
+    ) -> std::result::Result<T, String> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.outgoing
-            .blocking_send(Outgoing::FetchBlocks {
-                peer,
-                from,
-                count,
-                reply,
-            })
+            .blocking_send(make(reply))
             .map_err(|_| "transport stopped".to_string())?;
         answer
             .blocking_recv()
@@ -309,17 +318,11 @@ impl NetworkHandle {
         peer: u64,
         request: PeerRequest,
     ) -> std::result::Result<PeerResponse, String> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.outgoing
-            .blocking_send(Outgoing::Ask {
-                peer,
-                request,
-                reply,
-            })
-            .map_err(|_| "transport stopped".to_string())?;
-        answer
-            .blocking_recv()
-            .map_err(|_| "transport dropped the request".to_string())?
+        self.request(|reply| Outgoing::Ask {
+            peer,
+            request,
+            reply,
+        })
     }
 
     /// Sets where lost Raft messages are reported (once, when the consensus loop starts).

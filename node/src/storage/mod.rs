@@ -332,28 +332,30 @@ impl Storage {
         Ok(new_head)
     }
 
-    /// The highest height whose certificate a stored block carried (0 before any).
-    pub fn carried_through(&self) -> Result<u64> {
-        let Some(bytes) = self.db.get_cf(self.cf(CF_META), META_CARRIED)? else {
-            return Ok(0);
+    /// The big-endian u64 stored at `key` of `cf`, if any.
+    fn stored_u64(&self, cf: &str, key: &[u8], what: &str) -> Result<Option<u64>> {
+        let Some(bytes) = self.db.get_cf(self.cf(cf), key)? else {
+            return Ok(None);
         };
         let bytes: [u8; 8] = bytes
             .as_slice()
             .try_into()
-            .map_err(|_| Error::Corrupt("carried certificate height is not 8 bytes".into()))?;
-        Ok(u64::from_be_bytes(bytes))
+            .map_err(|_| Error::Corrupt(format!("{what} is not 8 bytes")))?;
+        Ok(Some(u64::from_be_bytes(bytes)))
+    }
+
+    /// The highest height whose certificate a stored block carried (0 before any).
+    pub fn carried_through(&self) -> Result<u64> {
+        Ok(self
+            .stored_u64(CF_META, META_CARRIED, "carried certificate height")?
+            .unwrap_or(0))
     }
 
     /// The Raft index applied last (0 before any).
     pub fn applied_index(&self) -> Result<u64> {
-        let Some(bytes) = self.db.get_cf(self.cf(CF_META), META_APPLIED)? else {
-            return Ok(0);
-        };
-        let bytes: [u8; 8] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::Corrupt("applied index is not 8 bytes".into()))?;
-        Ok(u64::from_be_bytes(bytes))
+        Ok(self
+            .stored_u64(CF_META, META_APPLIED, "applied index")?
+            .unwrap_or(0))
     }
 
     /// Records a Raft index applied without a block (a membership change, a refused proposal).
@@ -413,14 +415,7 @@ impl Storage {
 
     /// The height of the stored block with this hash, if any.
     pub fn height_of_block(&self, hash: &Hash) -> Result<Option<u64>> {
-        let Some(bytes) = self.db.get_cf(self.cf(CF_BLOCK_HASHES), hash.as_bytes())? else {
-            return Ok(None);
-        };
-        let bytes: [u8; 8] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::Corrupt("a block height is not 8 bytes".into()))?;
-        Ok(Some(u64::from_be_bytes(bytes)))
+        self.stored_u64(CF_BLOCK_HASHES, hash.as_bytes(), "a block height")
     }
 
     /// Records the voter set in force from `height` on.
