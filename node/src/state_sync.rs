@@ -276,6 +276,7 @@ pub fn bootstrap(
 ) -> Result<Option<u64>> {
     #[allow(clippy::disallowed_methods)] // the node measures its own work
     let started = Instant::now();
+    let mut cleared = false;
     for round in 0..OFFER_ROUNDS_MAX {
         let head = chain.head().height;
         let offers = checked_offers(chain, ask, peers);
@@ -295,6 +296,7 @@ pub fn bootstrap(
                 ask,
                 fetch_blocks,
             };
+            cleared = true;
             match install(chain, &source, &offer.header) {
                 Ok(entries) => {
                     tracing::info!(
@@ -316,6 +318,13 @@ pub fn bootstrap(
                 ),
             }
         }
+    }
+    if cleared {
+        // This node's own state went with the first attempt: replaying blocks on it would
+        // diverge, so stop (the store is marked, and refuses to open until wiped).
+        return Err(Error::Corrupt(
+            "no certified snapshot could be installed, and this node's state was cleared for one: wipe the data directory and start the node again to take a fresh snapshot".into(),
+        ));
     }
     Ok(None)
 }

@@ -164,7 +164,7 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
 
     // Each alteration fails with its own reason.
     type Alter = fn(&mut Value);
-    let alterations: [(&str, Alter, &str); 8] = [
+    let alterations: [(&str, Alter, &str); 10] = [
         (
             "value",
             |a| {
@@ -198,12 +198,29 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
             "bad_certificate",
         ),
         (
+            "non-voter",
+            |a| {
+                let votes = a["proof"]["certificate"]["votes"].as_array_mut().unwrap();
+                let last = votes.len() - 1;
+                votes[last]["node_id"] = "node9".into();
+            },
+            "is not a voter at this height",
+        ),
+        (
+            "other height",
+            |a| {
+                let height = a["proof"]["certificate"]["height"].as_u64().unwrap();
+                a["proof"]["certificate"]["height"] = (height + 1).into();
+            },
+            "the certificate is for height",
+        ),
+        (
             "below quorum",
             |a| {
                 let votes = a["proof"]["certificate"]["votes"].as_array_mut().unwrap();
                 votes.truncate(2);
             },
-            "bad_certificate",
+            "fewer than the quorum",
         ),
         (
             "answer",

@@ -144,6 +144,12 @@ impl Chain {
         let storage = Storage::open(&config.data_dir, config.rocksdb_cache_bytes)?;
         let head = match (storage.genesis()?, storage.head()?) {
             (Some(stored), Some(head)) if stored == genesis => {
+                if storage.snapshot_incomplete()? {
+                    return Err(Error::Corrupt(format!(
+                        "the store at {} was taking a state snapshot when the node stopped, so its state is partial: wipe the data directory and start the node again to take a fresh one",
+                        config.data_dir.display()
+                    )));
+                }
                 if !storage.has_tree_at(head.height)? {
                     return Err(Error::Corrupt(format!(
                         "the store at {} holds blocks up to {} but no state tree: it was written by a release before the state tree (block headers now carry the tree's root); move it aside and let the node sync again",

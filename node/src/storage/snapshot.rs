@@ -90,7 +90,18 @@ impl TreeReader for RestoreStore {
     }
 }
 
+/// Present while a snapshot is being installed: the state is not the head's.
+const META_SNAPSHOT_INCOMPLETE: &[u8] = b"snapshot_incomplete";
+
 impl Storage {
+    /// Whether a snapshot was being installed when the node stopped, so the state is partial.
+    pub fn snapshot_incomplete(&self) -> Result<bool> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(CF_META), META_SNAPSHOT_INCOMPLETE)?
+            .is_some())
+    }
+
     /// Up to `entries_max` entries after key hash `after` (from the first when `None`), within
     /// `bytes_max` bytes (the first entry goes even alone), with the range proof of the last at
     /// the head's version. `None` when no entry lies after `after`.
@@ -146,9 +157,11 @@ impl Storage {
         }))
     }
 
-    /// Forgets every state entry and the whole tree, before a snapshot is installed.
+    /// Forgets every state entry and the whole tree, before a snapshot is installed, and marks
+    /// the store as holding an incomplete state until [`Storage::finish_snapshot`].
     pub fn clear_state(&self) -> Result<()> {
         let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_META), META_SNAPSHOT_INCOMPLETE, []);
         // Keys are ASCII paths, hashes or node keys: all sort below this bound.
         let end = [0xffu8; 512];
         for cf in [CF_STATE, CF_INDEX, CF_TREE, CF_TREE_KEYS, CF_TREE_STALE] {
@@ -230,8 +243,43 @@ impl Storage {
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_META), META_HEAD, encoding::encode(head));
         batch.put_cf(self.cf(CF_META), META_CARRIED, be_height(carried_through));
+        batch.delete_cf(self.cf(CF_META), META_SNAPSHOT_INCOMPLETE);
         self.db.write_opt(batch, &Self::synced())?;
         self.put_voters(head.height, voters)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot being installed marks the store until its head is written, so a node that
+    /// stops halfway never takes its partial state for the head's.
+    #[test]
+    fn a_store_is_marked_incomplete_from_clearing_until_the_snapshot_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path(), 1 << 20).unwrap();
+        assert!(!storage.snapshot_incomplete().unwrap());
+        storage.clear_state().unwrap();
+        assert!(storage.snapshot_incomplete().unwrap());
+        drop(storage);
+        let reopened = Storage::open(dir.path(), 1 << 20).unwrap();
+        assert!(
+            reopened.snapshot_incomplete().unwrap(),
+            "the mark survives a restart"
+        );
+        let head = Head {
+            height: 5,
+            hash: Hash([5; 32]),
+            state_root: Hash([6; 32]),
+            timestamp_ms: 7,
+        };
+        reopened
+            .finish_snapshot(&head, 3, &VoterSet::default())
+            .unwrap();
+        assert!(!reopened.snapshot_incomplete().unwrap());
+        assert_eq!(reopened.head().unwrap(), Some(head));
+        assert_eq!(reopened.carried_through().unwrap(), 3);
     }
 }
