@@ -74,6 +74,7 @@ fn today() -> u32 {
         (status = 400, description = "Malformed identifier", body = xinlian_core::api::ErrorResponse),
         (status = 404, description = "No such licence (a proven absence comes with the verify call)", body = xinlian_core::api::ErrorResponse),
         (status = 503, description = "proof=true and this node holds no certificate for its head yet (certificate_pending) or no block (no_certified_block)", body = xinlian_core::api::ErrorResponse),
+        (status = 422, description = "proof=true and the answer is derived from more state entries than a proof bundle carries (proof_too_large)", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn record(
     State(chain): State<Arc<Chain>>,
@@ -113,6 +114,7 @@ pub(super) async fn record(
         (status = 400, description = "Malformed request; invalid_licence_id for a malformed identifier, with the same message as GET /v1/licences/{id}", body = xinlian_core::api::ErrorResponse),
         (status = 415, description = "Not Content-Type: application/json", body = xinlian_core::api::ErrorResponse),
         (status = 503, description = "proof=true and this node holds no certificate for its head yet (certificate_pending) or no block (no_certified_block)", body = xinlian_core::api::ErrorResponse),
+        (status = 422, description = "proof=true and the answer is derived from more state entries than a proof bundle carries (proof_too_large)", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn verify(
     State(chain): State<Arc<Chain>>,

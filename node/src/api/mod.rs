@@ -296,6 +296,7 @@ async fn block_certificate(
         (status = 400, description = "Malformed key", body = xinlian_core::api::ErrorResponse),
         (status = 404, description = "Not a member", body = xinlian_core::api::ErrorResponse),
         (status = 503, description = "proof=true and this node holds no certificate for its head yet (certificate_pending) or no block (no_certified_block)", body = xinlian_core::api::ErrorResponse),
+        (status = 422, description = "proof=true and the answer is derived from more state entries than a proof bundle carries (proof_too_large)", body = xinlian_core::api::ErrorResponse),
     ))]
 async fn member(
     State(chain): State<Arc<Chain>>,

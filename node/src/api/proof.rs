@@ -15,7 +15,7 @@ use serde::Deserialize;
 use xinlian_contracts::views::state_space;
 use xinlian_contracts::{ExecError, Space, StateReader};
 use xinlian_core::Hash;
-use xinlian_core::proof::{HexBytes, ProofBundle, ProvenEntry, ProvenQuery};
+use xinlian_core::proof::{BUNDLE_ENTRIES_MAX, HexBytes, ProofBundle, ProvenEntry, ProvenQuery};
 use xinlian_core::types::BlockHeader;
 
 use super::{ApiError, blocking};
@@ -89,6 +89,17 @@ pub(super) async fn derive<T: Send + 'static>(
             read: RefCell::new(BTreeSet::new()),
         };
         let answer = derive(&recording, view.head().timestamp_ms)?;
+        let read = recording.read.borrow().len();
+        if read > BUNDLE_ENTRIES_MAX {
+            // A bundle a verifier would refuse is not sent: say so instead.
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "proof_too_large",
+                format!(
+                    "this answer is derived from {read} state entries, more than a proof bundle carries ({BUNDLE_ENTRIES_MAX}); ask without proof=true, or for a smaller part"
+                ),
+            ));
+        }
         let header = c
             .storage()
             .block(height)?

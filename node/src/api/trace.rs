@@ -109,6 +109,7 @@ fn code_not_found(code: &TraceCode) -> ApiError {
         (status = 400, description = "Malformed code or bad check character", body = xinlian_core::api::ErrorResponse),
         (status = 404, description = "No such code", body = xinlian_core::api::ErrorResponse),
         (status = 503, description = "proof=true and this node holds no certificate for its head yet (certificate_pending) or no block (no_certified_block)", body = xinlian_core::api::ErrorResponse),
+        (status = 422, description = "proof=true and the answer is derived from more state entries than a proof bundle carries (proof_too_large)", body = xinlian_core::api::ErrorResponse),
     ))]
 pub(super) async fn code(
     State(chain): State<Arc<Chain>>,
