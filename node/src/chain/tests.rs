@@ -492,3 +492,101 @@ fn applied_at(chain: &Chain, index: u64, block: &Block) {
         Applied::Block(_)
     ));
 }
+
+/// A snapshot source over another node's store, as a peer would serve it, that can alter the
+/// value of one entry on its way.
+struct Peer<'a> {
+    chain: &'a Chain,
+    alter: bool,
+}
+
+impl crate::state_sync::SnapshotSource for Peer<'_> {
+    fn chunk(&self, _height: u64, after: Option<[u8; 32]>) -> Result<crate::state_sync::Chunk> {
+        let chunk = self
+            .chain
+            .storage()
+            .state_chunk(self.chain.suite(), after, 16, 1 << 20)?
+            .expect("the peer has entries after this one");
+        let mut entries: Vec<(bytes::Bytes, bytes::Bytes)> = chunk
+            .entries
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        if self.alter {
+            let middle = entries.len() / 2;
+            let (key, value) = entries[middle].clone();
+            let mut altered = value.to_vec();
+            altered.push(1);
+            entries[middle] = (key, altered.into());
+        }
+        Ok(crate::state_sync::Chunk {
+            entries,
+            proof: chunk.proof.into(),
+            more: chunk.more,
+        })
+    }
+
+    fn blocks(&self, from: u64, count: u32) -> Result<Vec<Vec<u8>>> {
+        Ok((from..from + u64::from(count))
+            .map_while(|h| self.chain.storage().block_bytes(h).ok().flatten())
+            .collect())
+    }
+}
+
+/// A snapshot installs the peer's state under its certified root, with the blocks below it
+/// unexecuted and their transactions counted as committed; one altered entry on the way is
+/// refused, and leaves the store marked incomplete rather than taken for the head's state.
+#[test]
+fn a_snapshot_installs_the_peers_state_and_refuses_an_altered_entry() {
+    let (source_dir, good_dir, bad_dir) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let source = chain(source_dir.path());
+    let mut last = Hash::ZERO;
+    for nonce in 1..=40 {
+        let tx = evidence(&source, nonce);
+        last = tx.hash(source.suite());
+        source.submit(tx).unwrap();
+        if nonce % 10 == 0 {
+            let block = source.build_block(1_000 * nonce).unwrap().unwrap();
+            let height = block.header.height;
+            source.apply_entry(height, &block.to_bytes()).unwrap();
+        }
+    }
+    let head = source.head();
+    let header = source.storage().block(head.height).unwrap().unwrap().header;
+
+    let good = chain(good_dir.path());
+    let entries = crate::state_sync::install(
+        &good,
+        &Peer {
+            chain: &source,
+            alter: false,
+        },
+        &header,
+    )
+    .unwrap();
+    assert!(entries > 16, "several chunks: {entries} entries");
+    assert_eq!(good.head(), head);
+    assert!(!good.storage().snapshot_incomplete().unwrap());
+    assert!(
+        xinlian_contracts::StateReader::tx_committed(good.storage(), &last).unwrap(),
+        "a transaction of the history"
+    );
+
+    let bad = chain(bad_dir.path());
+    let err = crate::state_sync::install(
+        &bad,
+        &Peer {
+            chain: &source,
+            alter: true,
+        },
+        &header,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("snapshot chunk"), "{err}");
+    assert_eq!(bad.head().height, 0);
+    assert!(bad.storage().snapshot_incomplete().unwrap());
+}
