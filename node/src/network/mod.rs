@@ -1,8 +1,8 @@
 //! The peer-to-peer transport: libp2p over TCP with Noise and Yamux. Raft messages travel on one
 //! long-lived stream per peer (`raft_stream.rs`, `/xinlian/raft/2`), blocks the leader proposed
-//! as compact blocks (`compact.rs`); transaction gossip, block sync and the fetches of compact
-//! blocks' missing transactions use a request-response protocol (`/xinlian/peer/2`, CBOR), answered
-//! in `answer.rs`.
+//! as compact blocks (`compact.rs`); transaction gossip, block sync, the fetches of compact
+//! blocks' missing transactions, commit votes and state snapshots use a request-response protocol
+//! (`/xinlian/peer/2`, CBOR, its messages in `messages.rs`), answered in `answer.rs`.
 //!
 //! Only the nodes in the chain's node registry may connect (an allow list that follows every
 //! governance change); a Raft message must come from the peer whose registry record has the Raft
@@ -25,7 +25,6 @@ use libp2p::{
     Multiaddr, PeerId, StreamProtocol, allow_block_list, connection_limits, identity, noise, tcp,
     yamux,
 };
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use xinlian_consensus::Message;
 use xinlian_core::crypto::PrivateKey;
@@ -40,9 +39,11 @@ use crate::{Config, Error, Result};
 mod answer;
 mod compact;
 mod gossip;
+mod messages;
 mod raft_stream;
 
 pub use compact::{CompactEntry, TxRelay, encode_frame as raft_frame};
+pub use messages::{PeerRequest, PeerResponse, VOTES_PER_REQUEST_MAX};
 use raft_stream::{RaftSenders, SharedPeers, StreamContext};
 
 /// Version 2: byte strings travel as CBOR byte strings (version 1 wrote each byte as a number),
@@ -58,66 +59,6 @@ pub const SYNC_BLOCKS_MAX: u32 = 64;
 const PEER_CONNECTIONS_MAX: u32 = 2;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const REDIAL_INTERVAL: Duration = Duration::from_secs(2);
-
-/// What one peer asks another.
-#[derive(Debug, Serialize, Deserialize)]
-pub enum PeerRequest {
-    /// A Raft message, protobuf-encoded. Refused since Raft moved to its own streams; kept so a
-    /// node of the previous version gets a clear refusal instead of an unreadable request.
-    Raft(Vec<u8>),
-    /// Signed transactions (canonical bytes) admitted by the sender.
-    Txs(Vec<Bytes>),
-    /// Blocks from `from` on, at most `count`.
-    Blocks {
-        /// First height.
-        from: u64,
-        /// How many.
-        count: u32,
-    },
-    /// Transactions of a block the asked node proposed and sent compactly: the block entry at
-    /// Raft (`term`, `index`), the transactions at `positions` in it.
-    EntryTxs {
-        /// The entry's term.
-        term: u64,
-        /// The entry's index.
-        index: u64,
-        /// Positions in the block's transaction list (at most `BLOCK_TXS_MAX`).
-        positions: Vec<u32>,
-    },
-    /// The sender's own commit votes (at most [`VOTES_PER_REQUEST_MAX`]); whose they are is the
-    /// sender's identity on the transport, never a field of the message.
-    Votes(Vec<PeerVote>),
-    /// The certified state snapshot the asked node serves (`crate::state_sync`).
-    StateOffer,
-    /// A chunk of the snapshot at `height`: entries after key hash `after` (from the first when
-    /// `None`).
-    StateChunk {
-        /// The snapshot's height.
-        height: u64,
-        /// The key hash of the last entry received.
-        after: Option<[u8; 32]>,
-    },
-}
-
-/// Most commit votes one request carries.
-pub const VOTES_PER_REQUEST_MAX: usize = 64;
-
-/// The answer.
-#[derive(Debug, Serialize, Deserialize)]
-pub enum PeerResponse {
-    /// Received.
-    Ack,
-    /// Blocks in canonical bytes, in height order.
-    Blocks(Vec<Bytes>),
-    /// Signed transactions in canonical bytes, in the order asked.
-    Txs(Vec<Bytes>),
-    /// The snapshot offered, if any is certified yet.
-    StateOffer(Option<crate::state_sync::Offer>),
-    /// A chunk; `None` when no snapshot at that height is served (any more).
-    StateChunk(Option<crate::state_sync::Chunk>),
-    /// Refused, with the reason.
-    Refused(String),
-}
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
