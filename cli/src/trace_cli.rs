@@ -149,14 +149,23 @@ pub(crate) enum TraceCommand {
     ///
     /// Example: xinlian trace recall --key regulator.pem --lot <code> --reason 核酸检测阳性
     Recall(OrderArgs),
-    /// Show a code's lineage, hops, certificates and status as JSON.
+    /// Show a code's lineage, hops, certificates and status as JSON. With --proof it comes with
+    /// its proof bundle (save it for `xinlian verify`); with --genesis the bundle is checked here
+    /// against the genesis's voters and the trace derived again from it, or the command exits 3
+    /// with the reason.
     ///
-    /// Example: xinlian trace show <code>
+    /// Example: xinlian trace show <code> --genesis genesis.toml
     Show {
         #[command(flatten)]
         node: NodeArg,
         /// A lot or package code.
         code: TraceCode,
+        /// Ask for the proof bundle too.
+        #[arg(long)]
+        proof: bool,
+        /// The chain's genesis (TOML), to verify the answer against its voters.
+        #[arg(long)]
+        genesis: Option<std::path::PathBuf>,
     },
     /// The recall list of a code's lot and its descendants as JSON (a signed query by a
     /// regulator's member key: the list names enterprises and their stock).
@@ -467,8 +476,30 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
             )
             .await?;
         }
-        TraceCommand::Show { node, code } => {
-            print_json(&node.client()?.trace_code(&code).await?)?;
+        TraceCommand::Show {
+            node,
+            code,
+            proof,
+            genesis,
+        } => {
+            let client = node.client()?;
+            match (genesis, proof) {
+                (Some(genesis), _) => {
+                    let trust = xinlian_core::proof::Trust::from_genesis(
+                        &xinlian_node::load_genesis(&genesis)?,
+                    );
+                    let verified = client
+                        .trace_code_proven(&code, &trust)
+                        .await
+                        .map_err(crate::commands::unverified)?;
+                    print_json(&serde_json::json!({
+                        "trace": verified.answer,
+                        "proven": crate::commands::proven_summary(&verified),
+                    }))?;
+                }
+                (None, true) => print_json(&client.trace_code_with_proof(&code).await?)?,
+                (None, false) => print_json(&client.trace_code(&code).await?)?,
+            }
         }
         TraceCommand::Holders {
             signer,

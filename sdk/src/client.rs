@@ -233,6 +233,13 @@ impl Client {
         self.get(&format!("/v1/trace/codes/{code}")).await
     }
 
+    /// `GET /v1/trace/codes/{code}?proof=true` as the node sent it, not checked: to save and
+    /// check elsewhere ([`crate::proof::verify_trace_code`], `xinlian verify`).
+    pub async fn trace_code_with_proof(&self, code: &TraceCode) -> Result<CodeTrace> {
+        self.get(&format!("/v1/trace/codes/{code}?proof=true"))
+            .await
+    }
+
     /// `GET /v1/trace/codes/{code}?proof=true`, checked against `trust` (see
     /// [`crate::proof::verify_trace_code`]).
     pub async fn trace_code_proven(
@@ -240,9 +247,7 @@ impl Client {
         code: &TraceCode,
         trust: &crate::proof::Trust,
     ) -> Result<crate::proof::VerifiedAnswer<CodeTrace>> {
-        let trace: CodeTrace = self
-            .get(&format!("/v1/trace/codes/{code}?proof=true"))
-            .await?;
+        let trace = self.trace_code_with_proof(code).await?;
         Ok(crate::proof::verify_trace_code(&trace, trust)?)
     }
 
