@@ -64,7 +64,7 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
 
 /// `verify`: a saved proven answer checked against `genesis`.
 fn verify_answer(genesis: &Path, file: &Path) -> Result<()> {
-    let trust = Trust::from_genesis(&xinlian_node::load_genesis(genesis)?);
+    let trust = trust(genesis)?;
     let text = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
@@ -80,6 +80,11 @@ fn verify_answer(genesis: &Path, file: &Path) -> Result<()> {
         "proven": proven_summary(&verified),
         "answer": verified.answer,
     }))
+}
+
+/// What a verifier trusts: the voters of the genesis file at `genesis`.
+pub(crate) fn trust(genesis: &Path) -> Result<Trust> {
+    Ok(Trust::from_genesis(&xinlian_node::load_genesis(genesis)?))
 }
 
 /// What a verified answer holds as of: the certified block and how many voters signed it.

@@ -11,7 +11,6 @@ use xinlian_core::licence::{
     FaceField, HolderIdType, LicenceCall, LicenceDraft, LicenceId, LicenceStatus, LicenceTypeCode,
     SealKind, StatusAction,
 };
-use xinlian_core::proof::Trust;
 use xinlian_core::types::Call;
 use xinlian_core::{Hash, HashSuite};
 use xinlian_sdk::now_ms;
@@ -383,7 +382,7 @@ pub(crate) async fn license(command: LicenseCommand) -> Result<()> {
                 print_json(&verdict)?;
                 return judged(&verdict);
             };
-            let trust = Trust::from_genesis(&xinlian_node::load_genesis(&genesis)?);
+            let trust = crate::commands::trust(&genesis)?;
             let verdict = client
                 .verify_licence_proven(None, &id, digest, &trust)
                 .await

@@ -485,9 +485,7 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
             let client = node.client()?;
             match (genesis, proof) {
                 (Some(genesis), _) => {
-                    let trust = xinlian_core::proof::Trust::from_genesis(
-                        &xinlian_node::load_genesis(&genesis)?,
-                    );
+                    let trust = crate::commands::trust(&genesis)?;
                     let verified = client
                         .trace_code_proven(&code, &trust)
                         .await

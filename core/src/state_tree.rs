@@ -91,10 +91,13 @@ pub fn root_key(version: Version) -> NodeKey {
     NodeKey::new(version, std::iter::empty().collect())
 }
 
-/// Nodes of an update not stored yet, over the stored tree.
-struct Pending<'a, R> {
-    base: &'a R,
-    nodes: &'a NodeBatch,
+/// Nodes of an update not stored yet, over the stored tree: what the next update reads when
+/// it is made before the one it builds on is stored.
+pub struct Pending<'a, R> {
+    /// The stored tree.
+    pub base: &'a R,
+    /// The nodes not stored yet.
+    pub nodes: &'a NodeBatch,
 }
 
 impl<R: TreeReader> TreeReader for Pending<'_, R> {

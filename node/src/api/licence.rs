@@ -92,15 +92,13 @@ pub(super) async fn record(
         return record.map(Json).ok_or_else(not_found);
     }
     let query = ProvenQuery::Licence { id: id.clone() };
-    let proving = proof::derive(&chain, move |state, block_ms| {
+    let (mut record, bundle) = proof::derive(&chain, move |state, block_ms| {
         Ok(LicenceReader::new(state).record(&id, china_date(block_ms))?)
     })
-    .await?;
-    if proving.answer.is_none() {
-        return Err(not_found());
-    }
-    let (record, bundle) = proving.certify(&chain, query).await?;
-    let mut record = record.ok_or_else(not_found)?;
+    .await?
+    .certify_found(&chain, query)
+    .await?
+    .ok_or_else(not_found)?;
     record.proof = Some(Box::new(bundle));
     Ok(Json(record))
 }

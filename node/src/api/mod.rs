@@ -325,15 +325,13 @@ async fn member(
     let query = xinlian_core::proof::ProvenQuery::Member {
         public_key: key.clone(),
     };
-    let proving = proof::derive(&chain, move |state, _| {
+    let (mut member, bundle) = proof::derive(&chain, move |state, _| {
         Ok(xinlian_contracts::views::member(state, suite, &key)?)
     })
-    .await?;
-    if proving.answer.is_none() {
-        return Err(not_found());
-    }
-    let (member, bundle) = proving.certify(&chain, query).await?;
-    let mut member = member.ok_or_else(not_found)?;
+    .await?
+    .certify_found(&chain, query)
+    .await?
+    .ok_or_else(not_found)?;
     member.proof = Some(Box::new(bundle));
     Ok(Json(member))
 }

@@ -165,3 +165,19 @@ impl<T> Proving<T> {
         ))
     }
 }
+
+impl<T> Proving<Option<T>> {
+    /// For an answer that may be absent: `None` at once (an absence the handler reports, with
+    /// no certificate to wait for), else the answer with its bundle.
+    pub(super) async fn certify_found(
+        self,
+        chain: &Arc<Chain>,
+        query: ProvenQuery,
+    ) -> Result<Option<(T, ProofBundle)>, ApiError> {
+        if self.answer.is_none() {
+            return Ok(None);
+        }
+        let (answer, bundle) = self.certify(chain, query).await?;
+        Ok(answer.map(|answer| (answer, bundle)))
+    }
+}

@@ -124,17 +124,13 @@ pub(super) async fn code(
         .await?;
         return trace.map(Json).ok_or_else(|| code_not_found(&code));
     }
-    let proving = proof::derive(&chain, move |state, _| {
+    let (mut trace, bundle) = proof::derive(&chain, move |state, _| {
         Ok(CodeReader::new(state).code(code)?)
     })
-    .await?;
-    if proving.answer.is_none() {
-        return Err(code_not_found(&code));
-    }
-    let (trace, bundle) = proving
-        .certify(&chain, ProvenQuery::TraceCode { code })
-        .await?;
-    let mut trace = trace.ok_or_else(|| code_not_found(&code))?;
+    .await?
+    .certify_found(&chain, ProvenQuery::TraceCode { code })
+    .await?
+    .ok_or_else(|| code_not_found(&code))?;
     trace.proof = Some(Box::new(bundle));
     Ok(Json(trace))
 }

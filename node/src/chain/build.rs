@@ -120,14 +120,10 @@ impl Chain {
             .executor
             .execute_block_hashed(base, &context, &txs, &hashes)?;
         let suite = self.suite();
+        let stored = self.storage.tree_reader();
         let tree = match parent {
-            Some(p) => update_tree(
-                suite,
-                &self.storage.tree_reader_with(&p.tree),
-                height,
-                &outcome.writes,
-            )?,
-            None => update_tree(suite, &self.storage.tree_reader(), height, &outcome.writes)?,
+            Some(p) => update_tree(suite, &p.tree.over(&stored), height, &outcome.writes)?,
+            None => update_tree(suite, &stored, height, &outcome.writes)?,
         };
         let header = BlockHeader {
             chain_id: self.genesis.chain_id.clone(),

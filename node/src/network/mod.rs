@@ -587,44 +587,31 @@ fn send_outgoing(
                 from,
                 count,
                 reply,
-            } => match peer_id_of(&links.peers, peer) {
-                Some(peer_id) => {
-                    let id = swarm
-                        .behaviour_mut()
-                        .rpc
-                        .send_request(&peer_id, PeerRequest::Blocks { from, count });
-                    pending.fetches.insert(id, reply);
-                }
-                None => {
-                    let _ = reply.send(Err(format!("no peer with Raft id {peer}")));
-                }
-            },
+            } => request_peer(
+                swarm,
+                &links.peers,
+                peer,
+                PeerRequest::Blocks { from, count },
+                reply,
+                &mut pending.fetches,
+            ),
             Outgoing::Ask {
                 peer,
                 request,
                 reply,
-            } => match peer_id_of(&links.peers, peer) {
-                Some(peer_id) => {
-                    let id = swarm.behaviour_mut().rpc.send_request(&peer_id, request);
-                    pending.asks.insert(id, reply);
-                }
-                None => {
-                    let _ = reply.send(Err(format!("no peer with Raft id {peer}")));
-                }
-            },
+            } => request_peer(swarm, &links.peers, peer, request, reply, &mut pending.asks),
             Outgoing::FetchEntryTxs {
                 peer,
                 request,
                 reply,
-            } => match peer_id_of(&links.peers, peer) {
-                Some(peer_id) => {
-                    let id = swarm.behaviour_mut().rpc.send_request(&peer_id, request);
-                    pending.tx_fetches.insert(id, reply);
-                }
-                None => {
-                    let _ = reply.send(Err(format!("no peer with Raft id {peer}")));
-                }
-            },
+            } => request_peer(
+                swarm,
+                &links.peers,
+                peer,
+                request,
+                reply,
+                &mut pending.tx_fetches,
+            ),
             Outgoing::Tx(tx) => {
                 let bytes = Bytes::from(tx.to_bytes());
                 pending.relay.held(bytes.clone());
@@ -656,6 +643,30 @@ fn send_outgoing(
 }
 
 /// The peer id of Raft member `raft_id`, if it is in the registry.
+/// Sends `request` to the peer with Raft id `peer`, keeping `reply` under the request's id in
+/// `waiting` for its answer; answers `reply` at once when no such peer is known.
+fn request_peer<T>(
+    swarm: &mut libp2p::Swarm<Behaviour>,
+    peers: &SharedPeers,
+    peer: u64,
+    request: PeerRequest,
+    reply: tokio::sync::oneshot::Sender<std::result::Result<T, String>>,
+    waiting: &mut HashMap<
+        request_response::OutboundRequestId,
+        tokio::sync::oneshot::Sender<std::result::Result<T, String>>,
+    >,
+) {
+    match peer_id_of(peers, peer) {
+        Some(peer_id) => {
+            let id = swarm.behaviour_mut().rpc.send_request(&peer_id, request);
+            waiting.insert(id, reply);
+        }
+        None => {
+            let _ = reply.send(Err(format!("no peer with Raft id {peer}")));
+        }
+    }
+}
+
 fn peer_id_of(peers: &SharedPeers, raft_id: u64) -> Option<PeerId> {
     peers.read().ok()?.raft_to_peer.get(&raft_id).copied()
 }

@@ -313,12 +313,7 @@ impl Storage {
         if let Some(last) = block.certificates.last() {
             batch.put_cf(self.cf(CF_META), META_CARRIED, be_height(last.height));
         }
-        for certificate in &block.certificates {
-            // A certificate the chain carries is as good as one gathered here (the block's
-            // checks verified it), and fills the gap where this node missed the votes.
-            let key = [META_CERTIFICATE, &be_height(certificate.height)[..]].concat();
-            batch.put_cf(self.cf(CF_META), key, certificate.to_bytes());
-        }
+        self.add_carried_certificates(&mut batch, block);
         let new_head = Head {
             height: block.header.height,
             hash: *block_hash,
@@ -349,6 +344,16 @@ impl Storage {
         Ok(self
             .stored_u64(CF_META, META_CARRIED, "carried certificate height")?
             .unwrap_or(0))
+    }
+
+    /// Keeps the certificates `block` carries as this node's own: one the chain carries is as
+    /// good as one gathered here (the block's checks verified it), and fills the gap where this
+    /// node missed the votes.
+    fn add_carried_certificates(&self, batch: &mut WriteBatch, block: &Block) {
+        for certificate in &block.certificates {
+            let key = [META_CERTIFICATE, &be_height(certificate.height)[..]].concat();
+            batch.put_cf(self.cf(CF_META), key, certificate.to_bytes());
+        }
     }
 
     /// The Raft index applied last (0 before any).

@@ -15,7 +15,7 @@ use xinlian_core::{Hash, HashSuite, encoding, state_tree};
 use super::tree::{CF_TREE, CF_TREE_KEYS, CF_TREE_STALE};
 use super::{
     CF_BLOCK_HASHES, CF_BLOCKS, CF_INDEX, CF_META, CF_RECEIPTS, CF_STATE, CF_TXS, Head,
-    META_CARRIED, META_CERTIFICATE, META_HEAD, Storage, TxLocation, be_height, corrupt,
+    META_CARRIED, META_HEAD, Storage, TxLocation, be_height, corrupt,
 };
 use crate::{Error, Result};
 
@@ -222,10 +222,7 @@ impl Storage {
                 // A receipt from an earlier life of this store would not be this chain's.
                 batch.delete_cf(self.cf(CF_RECEIPTS), tx.hash(suite).as_bytes());
             }
-            for certificate in &block.certificates {
-                let key = [META_CERTIFICATE, &be_height(certificate.height)[..]].concat();
-                batch.put_cf(self.cf(CF_META), key, certificate.to_bytes());
-            }
+            self.add_carried_certificates(&mut batch, block);
         }
         self.db.write(batch)?;
         Ok(())

@@ -14,7 +14,7 @@
 //! [`TREE_VERSIONS_KEPT`] blocks are deleted in the batch of a later block, so the tree keeps
 //! about one live node per entry whatever the chain's age.
 
-use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, Version};
 use rocksdb::{DB, Direction, IteratorMode, SnapshotWithThreadMode, WriteBatch};
 use xinlian_contracts::{Space, WriteSet};
@@ -46,6 +46,17 @@ pub struct TreeUpdate {
     preimages: Vec<(KeyHash, Option<Vec<u8>>)>,
 }
 
+impl TreeUpdate {
+    /// `base` with this update's nodes over it, for a block built on this one before it is
+    /// stored.
+    pub fn over<'a, R: TreeReader>(&'a self, base: &'a R) -> state_tree::Pending<'a, R> {
+        state_tree::Pending {
+            base,
+            nodes: &self.batch.node_batch,
+        }
+    }
+}
+
 impl std::fmt::Debug for TreeUpdate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TreeUpdate")
@@ -60,7 +71,8 @@ fn space_byte(space: Space) -> u8 {
 }
 
 /// The tree after block `height`'s `writes`, on top of `base` (the stored tree of the block
-/// before, with a built block's update over it when the leader builds ahead).
+/// before, with a built block's update over it when the leader builds ahead: see
+/// [`TreeUpdate::over`]).
 pub fn update_tree(
     suite: HashSuite,
     base: &impl TreeReader,
@@ -110,12 +122,10 @@ impl Source for SnapshotWithThreadMode<'_, DB> {
     }
 }
 
-/// A [`TreeReader`] over the store through `source`, with `pending` nodes (a built block's,
-/// not stored yet) over it.
+/// A [`TreeReader`] over the store through `source`.
 struct Reader<'a, S: Source> {
     storage: &'a Storage,
     source: S,
-    pending: Option<&'a NodeBatch>,
 }
 
 impl<S: Source> Reader<'_, S> {
@@ -138,9 +148,6 @@ impl<S: Source> Reader<'_, S> {
 
 impl<S: Source> TreeReader for Reader<'_, S> {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        if let Some(node) = self.pending.and_then(|p| p.get_node(node_key)) {
-            return Ok(Some(node.clone()));
-        }
         let Some(bytes) = self
             .source
             .read(self.storage, CF_TREE, &node_key_bytes(node_key))
@@ -199,7 +206,6 @@ impl StateView<'_> {
         Reader {
             storage: self.storage,
             source: &self.snapshot,
-            pending: None,
         }
     }
 
@@ -238,16 +244,6 @@ impl Storage {
         Reader {
             storage: self,
             source: Live,
-            pending: None,
-        }
-    }
-
-    /// The stored tree with `pending` (a built block's update, not stored yet) over it.
-    pub fn tree_reader_with<'a>(&'a self, pending: &'a TreeUpdate) -> impl TreeReader + 'a {
-        Reader {
-            storage: self,
-            source: Live,
-            pending: Some(&pending.batch.node_batch),
         }
     }
 
@@ -314,6 +310,7 @@ impl Storage {
         let iter = self
             .db
             .iterator_cf(stale, IteratorMode::From(&[], Direction::Forward));
+        let mut last = None;
         for item in iter.take(PRUNED_PER_BLOCK_MAX) {
             let (key, _) = item?;
             let since = key
@@ -325,7 +322,12 @@ impl Storage {
                 break;
             }
             batch.delete_cf(tree, &key[8..]);
-            batch.delete_cf(stale, &key);
+            last = Some(key);
+        }
+        // The index entries read go in one range tombstone: point tombstones would pile up at
+        // the front of the index, where every block's pruning starts reading, until compaction.
+        if let Some(last) = last {
+            batch.delete_range_cf(stale, [].as_slice(), [&last[..], &[0]].concat().as_slice());
         }
         Ok(())
     }
