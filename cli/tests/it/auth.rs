@@ -81,6 +81,24 @@ async fn the_holder_sees_every_use_and_nobody_else_can_pry() {
         .await
         .unwrap_err();
     assert_eq!(pried.node_code(), Some("unknown_sender"), "{pried}");
+    // A proven page asked after something that is no use's cursor is refused with its own code.
+    let node2 = &cluster.layout.nodes[2];
+    let odd_cursor = signed_get(
+        &node2.http_url,
+        &format!("/v1/auth/grants/{}?proof=true&after=abcd", auth.grant.0),
+        &Signing {
+            key: &holder,
+            claimed: None,
+            audience: &node2.id,
+            claimed_audience: None,
+            time: xinlian_sdk::now_ms(),
+            nonce: [9; 16],
+        },
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(error(odd_cursor).await, (400, "invalid_cursor".into()));
     let revoked = first
         .grants
         .iter()

@@ -129,6 +129,34 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
     assert_eq!(code, 3, "{out}{err}");
     assert!(err.contains("answer_mismatch"), "{err}");
 
+    // `proof` is true or false: anything else is refused before any work, on every proven read.
+    let base = &cluster.layout.nodes[0].http_url;
+    let http = reqwest::Client::new();
+    let member_path = admin.public_key().to_string().replace(':', "%3A");
+    for path in [
+        format!("/v1/licences/{}", valid.id),
+        format!("/v1/trace/codes/{}", demo.cold_chain.codes[0].1),
+        format!("/v1/members/{member_path}"),
+    ] {
+        let answer = http
+            .get(format!("{base}{path}?proof=maybe"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 400, "{path}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_query", "{path}");
+    }
+    let answer = http
+        .post(format!("{base}/v1/licences/verify?proof=maybe"))
+        .json(&serde_json::json!({ "id": valid.id.to_string() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 400);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_query");
+
     // A licence that was never issued: its absence is proved, and the verdict says so.
     let unknown = LicenceId {
         version: 99,
