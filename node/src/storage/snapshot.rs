@@ -214,13 +214,14 @@ impl Storage {
                     height: block.header.height,
                     index: u32::try_from(index).unwrap_or(u32::MAX),
                 };
+                let hash = tx.hash(suite);
                 batch.put_cf(
                     self.cf(CF_TXS),
-                    tx.hash(suite).as_bytes(),
+                    hash.as_bytes(),
                     encoding::encode(&location),
                 );
                 // A receipt from an earlier life of this store would not be this chain's.
-                batch.delete_cf(self.cf(CF_RECEIPTS), tx.hash(suite).as_bytes());
+                batch.delete_cf(self.cf(CF_RECEIPTS), hash.as_bytes());
             }
             self.add_carried_certificates(&mut batch, block);
         }
