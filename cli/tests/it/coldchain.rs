@@ -590,6 +590,14 @@ async fn scan_page_in_chromium(cluster: &Cluster, recalled: &TraceCode, sold: &T
         "{dom}"
     );
     assert!(dom.matches("class=\"hop\"").count() >= 5, "{dom}");
+    // The trace shown is the one derived again from state proven under a certified block,
+    // signed by at least three of the four departments' nodes.
+    assert!(
+        dom.contains("proof verified")
+            && dom.contains("data-voters=\"4\"")
+            && dom.contains("已核验"),
+        "{dom}"
+    );
     assert!(
         dom.contains("首站赋码") && dom.contains("挪威冰鲜三文鱼"),
         "{dom}"

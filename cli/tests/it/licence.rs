@@ -617,6 +617,12 @@ async fn window_pages(
             "{}: {dom}",
             node.id
         );
+        // The verdict is checked against the departments' signatures, and the page says so.
+        assert!(
+            dom.contains("proof verified") && dom.contains("4 个部门节点中的"),
+            "{}: {dom}",
+            node.id
+        );
         let url = format!(
             "{}/verify/{}?digest={}",
             node.http_url, revoked.id, revoked.digest

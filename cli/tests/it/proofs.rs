@@ -2,7 +2,8 @@
 //! `?proof=true` verify against nothing but the genesis, through the SDK and `xinlian verify`;
 //! altering any part of a saved answer (a value, a proof, the header, the certificate, the answer
 //! itself, an entry left out) fails with its own reason; and a node whose RocksDB was altered on
-//! disk to turn a revoked licence valid is caught by the client verifying its answer.
+//! disk to turn a revoked licence valid is caught by the client verifying its answer, and by
+//! that node's own window and scan pages, which check what they show as a client would.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -275,8 +276,14 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
         );
     }
 
-    // Someone with the disk of node 3 turns the revoked licence valid. The node serves the lie,
-    // and a client that verifies is not fooled.
+    // Someone with the disk of node 3 turns the revoked licence valid, and rewrites the batch
+    // number of a lot. The node serves the lie, and a client that verifies is not fooled.
+    let (_, scanned) = demo
+        .cold_chain
+        .codes
+        .iter()
+        .find(|(_, code)| code.serial.is_some())
+        .unwrap();
     cluster.kill_9(3);
     {
         let storage =
@@ -289,6 +296,12 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
             borsh::from_slice(&db.get_cf(state, &key).unwrap().unwrap()).unwrap();
         licence.state = LicenceState::Valid;
         db.put_cf(state, &key, borsh::to_vec(&licence).unwrap())
+            .unwrap();
+        let key = xinlian_contracts::coldchain::lot_key(scanned.lot);
+        let mut lot: xinlian_core::trace::Lot =
+            borsh::from_slice(&db.get_cf(state, &key).unwrap().unwrap()).unwrap();
+        lot.batch = "FORGED-BATCH".into();
+        db.put_cf(state, &key, borsh::to_vec(&lot).unwrap())
             .unwrap();
     }
     cluster.spawn(3);
@@ -307,6 +320,64 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
         SdkError::Unverified(e) => assert_eq!(e.code(), "bad_state_proof", "{e}"),
         other => panic!("expected a failed proof, got {other}"),
     }
+    // The liar's own window page checks the verdict it would show, as a client would: it shows
+    // no verdict, only that the check failed and why; never the green of a valid licence.
+    let liar_url = &cluster.layout.nodes[3].http_url;
+    let page = |url: String| async move {
+        let response = crate::harness::http_get(url).await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    let (status, window) = page(format!(
+        "{liar_url}/verify/{}?digest={}",
+        revoked.id, revoked.digest
+    ))
+    .await;
+    assert_eq!(status, 500, "{window}");
+    assert!(
+        window.contains("proof failed") && window.contains("bad_state_proof"),
+        "{window}"
+    );
+    assert!(
+        !window.contains("真实有效") && !window.contains("verdict ok"),
+        "{window}"
+    );
+    // Its scan page of a code of the altered lot does the same, and never shows the forged
+    // batch; a licence page of an entry left untouched still verifies there.
+    let (status, scan) = page(format!("{liar_url}/scan/{scanned}")).await;
+    assert_eq!(status, 500, "{scan}");
+    assert!(
+        scan.contains("proof failed") && scan.contains("核验未通过"),
+        "{scan}"
+    );
+    assert!(!scan.contains("FORGED-BATCH"), "{scan}");
+    let (status, untouched) = page(format!(
+        "{liar_url}/verify/{}?digest={}",
+        valid.id, valid.digest
+    ))
+    .await;
+    assert_eq!(status, 200, "{untouched}");
+    assert!(
+        untouched.contains("proof verified") && untouched.contains("真实有效"),
+        "{untouched}"
+    );
+    // An honest node's pages verify, and say at which height and by how many signatures.
+    let honest_url = &cluster.layout.nodes[0].http_url;
+    let (status, scan) = page(format!("{honest_url}/scan/{scanned}")).await;
+    assert_eq!(status, 200, "{scan}");
+    assert!(
+        scan.contains("proof verified") && scan.contains("data-voters=\"4\""),
+        "{scan}"
+    );
+    let (_, window) = page(format!(
+        "{honest_url}/verify/{}?digest={}",
+        revoked.id, revoked.digest
+    ))
+    .await;
+    assert!(
+        window.contains("proof verified") && window.contains("verdict bad"),
+        "{window}"
+    );
+
     // The honest nodes still prove the truth.
     let truth = cluster
         .client(0)

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod licence;
 pub mod trace;
+pub mod verify;
 
 use std::cell::RefCell;
 

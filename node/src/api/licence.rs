@@ -14,8 +14,8 @@ use xinlian_core::calendar::china_date;
 use xinlian_core::licence::{LicenceId, LicenceStatus, QrPayload};
 use xinlian_core::proof::ProvenQuery;
 
-use super::html::{escape, respond};
-use super::proof::{self, ProofParam};
+use super::html::{Checked, PROOF_STYLE, escape, respond};
+use super::proof::{self, PageProof, ProofParam};
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, blocking};
 use crate::chain::Chain;
 use crate::console::Verifications;
@@ -244,6 +244,7 @@ pub(super) async fn page(
                     "“{}”不是有效的证照标识：可能输错或已损坏，请重新扫码或重新输入",
                     escape(&id)
                 ),
+                "",
             ),
         );
     };
@@ -251,7 +252,7 @@ pub(super) async fn page(
         Some(None) => {
             return respond(
                 StatusCode::BAD_REQUEST,
-                &verdict_page(None, "文件摘要格式错误（应为 64 位十六进制）"),
+                &verdict_page(None, "文件摘要格式错误（应为 64 位十六进制）", ""),
             );
         }
         Some(Some(d)) => Some(d),
@@ -260,7 +261,7 @@ pub(super) async fn page(
     let Ok(window) = window_label(query.window.as_deref()) else {
         return respond(
             StatusCode::BAD_REQUEST,
-            &verdict_page(None, "窗口名称应为 1 至 64 个字符"),
+            &verdict_page(None, "窗口名称应为 1 至 64 个字符", ""),
         );
     };
     let request = VerifyRequest {
@@ -268,20 +269,96 @@ pub(super) async fn page(
         document_digest: digest,
         window: None,
     };
-    match blocking(&chain, move |c| {
-        let verdict = LicenceReader::new(c.storage()).verify(&request, today())?;
+    let (proven, checked) = match proven_verdict(&chain, request.clone()).await {
+        failed @ PageProof::Failed(_) => {
+            // Nothing this node says about the licence is shown: the clerk must not accept it
+            // on this node's word.
+            let checked = Checked::of(&failed);
+            let _ = blocking(&chain, move |c| {
+                counter.count(
+                    c.storage(),
+                    crate::now_ms(),
+                    ["page", "not_acceptable", &window],
+                );
+                Ok(())
+            })
+            .await;
+            return respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &verdict_page(
+                    None,
+                    "本节点的答案未通过链上签名核验，请勿据此受理",
+                    &checked.notice(),
+                ),
+            );
+        }
+        PageProof::Verified(verified) => {
+            let checked = Checked::verified(&verified);
+            let day = china_date(verified.block_time_ms);
+            (Some((verified.answer, day)), checked)
+        }
+        unavailable => (None, Checked::of(&unavailable)),
+    };
+    let shown = blocking(&chain, move |c| {
+        let today = today();
+        let reader = LicenceReader::new(c.storage());
+        let (verdict, checked) = match proven {
+            Some((verdict, day)) if day == today => (verdict, checked),
+            // Proven as of another day (no block since midnight): it stands if today's date
+            // gives the same verdict (an expiry may fall in between); if not, today's verdict,
+            // said to be unverified.
+            Some((verdict, day)) => {
+                let now = reader.verify(&request, today)?;
+                if now == verdict {
+                    (now, checked)
+                } else {
+                    let reason = format!(
+                        "最近的已签名区块在 {}-{:02}-{:02}，按今日日期判定的结果未经签名核验",
+                        day / 10_000,
+                        day / 100 % 100,
+                        day % 100
+                    );
+                    (now, Checked::Unverified(reason))
+                }
+            }
+            None => (reader.verify(&request, today)?, checked),
+        };
         counter.count(
             c.storage(),
             crate::now_ms(),
             ["page", outcome(&verdict), &window],
         );
-        Ok(verdict)
+        Ok((verdict, checked))
+    })
+    .await;
+    match shown {
+        Ok((verdict, checked)) => respond(
+            StatusCode::OK,
+            &verdict_page(Some(&verdict), "", &checked.notice()),
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The verdict for the window page, proven and checked as a client would check it.
+async fn proven_verdict(chain: &Arc<Chain>, request: VerifyRequest) -> PageProof<Verdict> {
+    let query = ProvenQuery::LicenceVerdict {
+        id: request.id.clone(),
+        document_digest: request.document_digest,
+    };
+    let proven = match proof::derive(chain, move |state, block_ms| {
+        Ok(LicenceReader::new(state).verify(&request, china_date(block_ms))?)
     })
     .await
     {
-        Ok(verdict) => respond(StatusCode::OK, &verdict_page(Some(&verdict), "")),
-        Err(e) => e.into_response(),
-    }
+        Ok(proving) => proving.certify(chain, query).await,
+        Err(unavailable) => Err(unavailable),
+    };
+    proof::check_for_page(chain, proven, |mut verdict: Verdict, bundle, trust| {
+        verdict.proof = Some(Box::new(bundle));
+        xinlian_contracts::views::verify::verify_verdict(&verdict, trust)
+    })
+    .await
 }
 
 const STYLE: &str = "body{font-family:-apple-system,'PingFang SC','Noto Sans CJK SC','WenQuanYi Zen Hei','Microsoft YaHei',sans-serif;margin:0;background:#f4f6f8;color:#1f2933}\
@@ -292,14 +369,15 @@ section{background:#fff;margin:12px;border-radius:8px;padding:14px 16px;max-widt
 table{width:100%;border-collapse:collapse;font-size:16px}th,td{padding:6px 4px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}th{color:#52606d;font-weight:normal;width:5.5em;white-space:nowrap}td{word-break:break-all}\
 ul#reasons{font-size:20px;color:#c62828;margin:0;padding-left:22px}ul#reasons.unchecked{color:#7a4f01}code{word-break:break-all}";
 
-fn verdict_page(verdict: Option<&Verdict>, problem: &str) -> String {
+/// The page; `notice` (HTML) says whether the verdict was verified.
+fn verdict_page(verdict: Option<&Verdict>, problem: &str, notice: &str) -> String {
     let mut page = format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>证照核验</title><style>{STYLE}</style></head><body><header>信链 · 电子证照核验</header>"
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>证照核验</title><style>{STYLE}{PROOF_STYLE}</style></head><body><header>信链 · 电子证照核验</header>"
     );
     let Some(v) = verdict else {
         let _ = write!(
             page,
-            "<div id=\"verdict\" class=\"verdict bad\">无法核验<small>{problem}</small></div></body></html>"
+            "<div id=\"verdict\" class=\"verdict bad\">无法核验<small>{problem}</small></div>{notice}</body></html>"
         );
         return page;
     };
@@ -317,7 +395,7 @@ fn verdict_page(verdict: Option<&Verdict>, problem: &str) -> String {
     };
     let _ = write!(
         page,
-        "<div id=\"verdict\" class=\"verdict {class}\">{headline}<small>{}</small></div>",
+        "<div id=\"verdict\" class=\"verdict {class}\">{headline}<small>{}</small></div>{notice}",
         escape(v.name.as_deref().unwrap_or(""))
     );
     if !v.reasons.is_empty() {
@@ -414,14 +492,14 @@ mod tests {
 
     #[test]
     fn green_only_for_a_checked_document() {
-        let page = verdict_page(Some(&verdict(Some(true), LicenceStatus::Valid)), "");
+        let page = verdict_page(Some(&verdict(Some(true), LicenceStatus::Valid)), "", "");
         assert!(page.contains("verdict ok") && page.contains("真实有效"));
-        let page = verdict_page(Some(&verdict(None, LicenceStatus::Valid)), "");
+        let page = verdict_page(Some(&verdict(None, LicenceStatus::Valid)), "", "");
         assert!(page.contains("verdict unchecked") && page.contains("未核验证照文件"));
         assert!(!page.contains("真实有效") && page.contains("未出示，未核验"));
-        let page = verdict_page(Some(&verdict(None, LicenceStatus::Revoked)), "");
+        let page = verdict_page(Some(&verdict(None, LicenceStatus::Revoked)), "", "");
         assert!(page.contains("verdict bad") && page.contains("证照当前不可用"));
-        let page = verdict_page(Some(&verdict(Some(false), LicenceStatus::Valid)), "");
+        let page = verdict_page(Some(&verdict(Some(false), LicenceStatus::Valid)), "", "");
         assert!(page.contains("verdict bad") && page.contains("证照不真实"));
     }
 }

@@ -13,9 +13,12 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use xinlian_contracts::views::state_space;
+use xinlian_contracts::views::verify::VerifiedAnswer;
 use xinlian_contracts::{ExecError, Space, StateReader};
 use xinlian_core::Hash;
-use xinlian_core::proof::{BUNDLE_ENTRIES_MAX, HexBytes, ProofBundle, ProvenEntry, ProvenQuery};
+use xinlian_core::proof::{
+    BUNDLE_ENTRIES_MAX, HexBytes, ProofBundle, ProofError, ProvenEntry, ProvenQuery, Trust,
+};
 use xinlian_core::types::BlockHeader;
 
 use super::{ApiError, blocking};
@@ -179,5 +182,55 @@ impl<T> Proving<Option<T>> {
         }
         let (answer, bundle) = self.certify(chain, query).await?;
         Ok(answer.map(|answer| (answer, bundle)))
+    }
+}
+
+/// What the trust of a verifier at `height` is on this node: the chain of its genesis and the
+/// voters in force there, as this node recorded them when they changed.
+pub(super) fn trust_at(chain: &Chain, height: u64) -> Trust {
+    Trust {
+        chain_id: chain.genesis().chain_id.clone(),
+        suite: chain.suite(),
+        voters: chain.voters_since(height).1,
+    }
+}
+
+/// How a page's answer stands against the voters' signatures.
+pub(super) enum PageProof<T> {
+    /// The answer derived again from entries proven under a certified block.
+    Verified(VerifiedAnswer<T>),
+    /// No proof could be had now (no certificate yet, no block, an answer too large to prove):
+    /// the page shows this node's answer and says it is unverified, and why.
+    Unavailable(ApiError),
+    /// The proof failed: what this node's store holds is not what the voters certified.
+    Failed(ProofError),
+}
+
+/// Checks a proven answer for a page as a client would (`xinlian_sdk::proof`): `verify`
+/// attaches the bundle and runs the SDK's check against the trust at the bundle's height.
+/// A page runs this on its own node's answer, so a store altered under the node, or state that
+/// went astray, shows as a failed proof instead of as fact; it cannot, of course, protect a
+/// reader from a node whose operator changed its code; for that the reader verifies the bundle
+/// (`?proof=true`) with their own copy of the genesis.
+pub(super) async fn check_for_page<T: Send + 'static>(
+    chain: &Arc<Chain>,
+    proven: Result<(T, ProofBundle), ApiError>,
+    verify: impl FnOnce(T, ProofBundle, &Trust) -> Result<VerifiedAnswer<T>, ProofError>
+    + Send
+    + 'static,
+) -> PageProof<T> {
+    let (answer, bundle) = match proven {
+        Ok(proven) => proven,
+        Err(unavailable) => return PageProof::Unavailable(unavailable),
+    };
+    let checked = blocking(chain, move |c| {
+        let trust = trust_at(c, bundle.header.height);
+        Ok(verify(answer, bundle, &trust))
+    })
+    .await;
+    match checked {
+        Ok(Ok(verified)) => PageProof::Verified(verified),
+        Ok(Err(failed)) => PageProof::Failed(failed),
+        Err(unavailable) => PageProof::Unavailable(unavailable),
     }
 }

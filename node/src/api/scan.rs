@@ -12,10 +12,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use xinlian_contracts::views::trace::CodeReader;
 use xinlian_core::api::trace::{CodeStatus, CodeTrace, RecallList};
+use xinlian_core::proof::ProvenQuery;
 use xinlian_core::trace::{EventKind, TraceCode};
 
-use super::html::{escape, respond};
+use super::html::{Checked, PROOF_STYLE, china_time, escape, respond};
+use super::proof::{self, PageProof};
 use super::signed::Guard;
 use super::trace::EnterpriseView;
 use super::{ApiError, ApiPath, ApiQuery, blocking};
@@ -76,10 +79,57 @@ pub(super) async fn page(
         }
     }
     let regulator = query.view.as_deref() == Some("regulator");
+    let not_found = || {
+        respond(
+            StatusCode::NOT_FOUND,
+            &message_page("未找到追溯码", &format!("链上没有追溯码 {code}。")),
+        )
+    };
+    // The trace shown is the one derived again from state proven under a certified block,
+    // checked as a client's SDK would; without a proof to be had now, this node's answer, said
+    // to be unverified.
+    let proven = match proof::derive(&chain, move |state, _| {
+        Ok(CodeReader::new(state).code(code)?)
+    })
+    .await
+    {
+        Ok(proving) => proving
+            .certify_found(&chain, ProvenQuery::TraceCode { code })
+            .await
+            .transpose(),
+        Err(unavailable) => Some(Err(unavailable)),
+    };
+    let Some(proven) = proven else {
+        return not_found();
+    };
+    let checked = proof::check_for_page(&chain, proven, |mut trace: CodeTrace, bundle, trust| {
+        trace.proof = Some(Box::new(bundle));
+        xinlian_contracts::views::verify::verify_trace_code(&trace, trust)
+    })
+    .await;
+    let notice = Checked::of(&checked);
+    let verified = match checked {
+        PageProof::Verified(verified) => Some(verified.answer),
+        PageProof::Unavailable(_) => None,
+        PageProof::Failed(_) => {
+            return respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &message_page_with(
+                    "追溯信息核验未通过",
+                    &notice.notice(),
+                    "请稍后重试，或使用其他节点的扫码页面。",
+                ),
+            );
+        }
+    };
     let found = blocking(&chain, move |c| {
         let mut reader = TraceReader::new(c.storage(), c.suite());
-        let Some(trace) = reader.code(code)? else {
-            return Ok(None);
+        let trace = match verified {
+            Some(trace) => trace,
+            None => match reader.code(code)? {
+                Some(trace) => trace,
+                None => return Ok(None),
+            },
         };
         // The page shows the first lots of a recall; a larger one is for the paged API, and
         // the page says so.
@@ -94,11 +144,11 @@ pub(super) async fn page(
     })
     .await;
     match found {
-        Ok(Some((trace, recall))) => respond(StatusCode::OK, &trace_page(&trace, recall.as_ref())),
-        Ok(None) => respond(
-            StatusCode::NOT_FOUND,
-            &message_page("未找到追溯码", &format!("链上没有追溯码 {code}。")),
+        Ok(Some((trace, recall))) => respond(
+            StatusCode::OK,
+            &trace_page(&trace, recall.as_ref(), &notice),
         ),
+        Ok(None) => not_found(),
         Err(e) => e.into_response(),
     }
 }
@@ -158,19 +208,15 @@ ol.timeline li:before{content:'';position:absolute;left:-8px;top:2px;width:13px;
 .when{color:#52606d;font-size:12px}.what{font-weight:bold}.qr{text-align:center}.qr img{width:180px;height:180px}";
 
 fn message_page(title: &str, message: &str) -> String {
-    format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head>\
-         <body><header><h1>信链 · 冷链食品追溯</h1></header><section id=\"message\"><h2>{title}</h2><p>{message}</p></section></body></html>"
-    )
+    message_page_with(title, "", message)
 }
 
-/// `YYYY-MM-DD HH:MM` (UTC+8, the users' time zone) of a block time.
-fn time(ms: u64) -> String {
-    let secs = ms / 1000 + 8 * 3600;
-    let days = (secs / 86_400) as i64;
-    let (hh, mm) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    let (y, m, d) = xinlian_core::calendar::civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}")
+/// A page with only a message; `notice` (HTML) goes under the header.
+fn message_page_with(title: &str, notice: &str, message: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{STYLE}{PROOF_STYLE}</style></head>\
+         <body><header><h1>信链 · 冷链食品追溯</h1></header>{notice}<section id=\"message\"><h2>{title}</h2><p>{message}</p></section></body></html>"
+    )
 }
 
 fn banner(trace: &CodeTrace) -> String {
@@ -190,16 +236,17 @@ fn banner(trace: &CodeTrace) -> String {
     format!("<div id=\"banner\" class=\"banner {class}\">{text}</div>")
 }
 
-fn trace_page(trace: &CodeTrace, recall: Option<&RecallList>) -> String {
+fn trace_page(trace: &CodeTrace, recall: Option<&RecallList>, checked: &Checked) -> String {
     let mut page = String::with_capacity(8192);
     let title = escape(&trace.product);
     let _ = write!(
         page,
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{title} · 追溯</title><style>{STYLE}</style></head><body>\
-         <header><h1>{title}</h1><p>追溯码 <span id=\"code\">{}</span></p></header>{}",
+         <title>{title} · 追溯</title><style>{STYLE}{PROOF_STYLE}</style></head><body>\
+         <header><h1>{title}</h1><p>追溯码 <span id=\"code\">{}</span></p></header>{}{}",
         trace.code,
-        banner(trace)
+        banner(trace),
+        checked.notice()
     );
     product_section(&mut page, trace);
     certificates_section(&mut page, trace);
@@ -299,7 +346,7 @@ fn timeline_section(page: &mut String, trace: &CodeTrace) {
             let _ = write!(
                 page,
                 "<li class=\"hop\"><div class=\"when\">{}</div><div class=\"what\">{}{quantity}</div><div>{}（{}）{other}{note}</div></li>",
-                time(hop.at_ms),
+                china_time(hop.at_ms),
                 hop.label,
                 escape(&hop.actor.name),
                 hop.actor.kind_label,
@@ -312,7 +359,7 @@ fn timeline_section(page: &mut String, trace: &CodeTrace) {
 fn recall_section(page: &mut String, recall: &RecallList) {
     let _ = write!(
         page,
-        "<section id=\"recall\"><h2>涉及企业（监管视图）</h2><p class=\"when\">批次 {} 及其分装批次共 {} 个，追溯码 {} 个；库存合计 {}，在途 {}。</p>\
+        "<section id=\"recall\"><h2>涉及企业（监管视图）</h2><p class=\"when\">批次 {} 及其分装批次共 {} 个，追溯码 {} 个；库存合计 {}，在途 {}。名单为本节点的答案，未附证明。</p>\
          <table><tr><th>企业</th><td>入/出/售/库存</td></tr>",
         recall.lot, recall.lots_total, recall.codes, recall.stock_total, recall.in_transit_total
     );
@@ -339,12 +386,4 @@ fn recall_section(page: &mut String, recall: &RecallList) {
         );
     }
     page.push_str("</table></section>");
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_are_shown_in_china_time() {
-        assert_eq!(super::time(0), "1970-01-01 08:00");
-    }
 }
