@@ -149,8 +149,14 @@ mod tests {
             voters: 4,
         }
         .notice();
-        assert!(verified.contains("第 64 块（1970-01-01 08:00）"), "{verified}");
-        assert!(verified.contains("4 个部门节点中的 3 个签名确认"), "{verified}");
+        assert!(
+            verified.contains("第 64 块（1970-01-01 08:00）"),
+            "{verified}"
+        );
+        assert!(
+            verified.contains("4 个部门节点中的 3 个签名确认"),
+            "{verified}"
+        );
         let failed = super::Checked::Failed {
             code: "bad_state_proof",
             reason: "key <script>".into(),
