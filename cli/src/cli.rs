@@ -97,10 +97,14 @@ pub(crate) enum Command {
     /// Example: xinlian license show <identifier> --proof > record.json;
     ///   xinlian verify --genesis genesis.toml record.json
     Verify {
-        /// The chain's genesis (TOML), the trust anchor: its nodes are the voters (right until
-        /// governance changes the voters; docs/formats.md).
+        /// The chain's genesis (TOML), the trust anchor: its nodes are the first voters.
         #[arg(long)]
         genesis: PathBuf,
+        /// Follow governance's changes of the voters since genesis as this node serves them,
+        /// each checked against the voters before it (the node is not trusted); without it,
+        /// the genesis voters are trusted.
+        #[arg(long, value_name = "URL")]
+        node: Option<String>,
         /// The saved answer (JSON with its `proof` field), or `-`.
         file: PathBuf,
     },
@@ -482,8 +486,9 @@ pub(crate) enum BlockCommand {
         node: NodeArg,
         /// Height, or `latest` (whose certificate may not have formed yet).
         height: String,
-        /// The chain's genesis (TOML), the trust anchor: its nodes are the voters (right until
-        /// governance changes the voters; docs/formats.md).
+        /// The chain's genesis (TOML), the trust anchor: its nodes are the first voters, and
+        /// governance's changes of them are followed from the node, each checked against the
+        /// voters before it (docs/formats.md).
         #[arg(long)]
         genesis: PathBuf,
     },

@@ -58,13 +58,21 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
             genesis,
         }) => verify_block(&node.client()?, &height, &genesis).await,
         Command::Testnet(command) => crate::testnet_cli::run(command).await,
-        Command::Verify { genesis, file } => verify_answer(&genesis, &file),
+        Command::Verify {
+            genesis,
+            node,
+            file,
+        } => verify_answer(&genesis, node.as_deref(), &file).await,
     }
 }
 
-/// `verify`: a saved proven answer checked against `genesis`.
-fn verify_answer(genesis: &Path, file: &Path) -> Result<()> {
-    let trust = trust(genesis)?;
+/// `verify`: a saved proven answer checked against `genesis`, and against the voters' changes
+/// since as `node` serves them when it is given.
+async fn verify_answer(genesis: &Path, node: Option<&str>, file: &Path) -> Result<()> {
+    let trust = match node {
+        Some(node) => trust_from(genesis, &Client::new(node)?, None).await?,
+        None => trust(genesis)?,
+    };
     let text = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
@@ -85,6 +93,19 @@ fn verify_answer(genesis: &Path, file: &Path) -> Result<()> {
 /// What a verifier trusts: the voters of the genesis file at `genesis`.
 pub(crate) fn trust(genesis: &Path) -> Result<Trust> {
     Ok(Trust::from_genesis(&xinlian_node::load_genesis(genesis)?))
+}
+
+/// The voters of the genesis file at `genesis`, then every change of them `client` serves
+/// (below height `below` when given), each checked against the voters before it.
+pub(crate) async fn trust_from(
+    genesis: &Path,
+    client: &Client,
+    below: Option<u64>,
+) -> Result<Trust> {
+    client
+        .follow_voter_changes(&trust(genesis)?, below)
+        .await
+        .map_err(unverified)
 }
 
 /// What a verified answer holds as of: the certified block and how many voters signed it.
@@ -128,12 +149,12 @@ async fn block_at(client: &Client, height: &str) -> Result<xinlian_core::api::Bl
 
 /// `block verify`: the block's certificate checked against `genesis`'s voters, with the hash
 /// computed here from the header the node sent.
-async fn verify_block(client: &Client, height: &str, genesis: &Path) -> Result<()> {
-    let genesis = xinlian_node::load_genesis(genesis)?;
+async fn verify_block(client: &Client, height: &str, genesis_file: &Path) -> Result<()> {
+    let genesis = xinlian_node::load_genesis(genesis_file)?;
     let block = block_at(client, height).await?;
     let height = block.header.height;
     let block_hash = block.header.hash(genesis.hash_suite());
-    let voters = xinlian_core::certificate::VoterSet::from_genesis(&genesis);
+    let voters = trust_from(genesis_file, client, Some(height)).await?.voters;
     let Some(certificate) = block.certificate else {
         return Err(crate::report::NotAcceptable(format!(
             "block {height} has no commit certificate at this node yet (a quorum of votes forms a moment after the block commits; try again)"

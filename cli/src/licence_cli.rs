@@ -382,7 +382,7 @@ pub(crate) async fn license(command: LicenseCommand) -> Result<()> {
                 print_json(&verdict)?;
                 return judged(&verdict);
             };
-            let trust = crate::commands::trust(&genesis)?;
+            let trust = crate::commands::trust_from(&genesis, &client, None).await?;
             let verdict = client
                 .verify_licence_proven(None, &id, digest, &trust)
                 .await

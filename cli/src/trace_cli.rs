@@ -485,7 +485,7 @@ pub(crate) async fn run(command: TraceCommand) -> Result<()> {
             let client = node.client()?;
             match (genesis, proof) {
                 (Some(genesis), _) => {
-                    let trust = crate::commands::trust(&genesis)?;
+                    let trust = crate::commands::trust_from(&genesis, &client, None).await?;
                     let verified = client
                         .trace_code_proven(&code, &trust)
                         .await

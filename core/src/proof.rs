@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use crate::certificate::{CertificateError, CommitCertificate, VoterSet};
@@ -34,7 +35,19 @@ pub const BUNDLE_ENTRIES_MAX: usize = 4_096;
 
 /// Which keyspace an entry is in, as the state tree's key hash includes it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum StateSpace {
     /// Contract state.
@@ -54,7 +67,7 @@ impl StateSpace {
 }
 
 /// Bytes carried as lowercase hex in JSON.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Default, BorshSerialize, BorshDeserialize)]
 pub struct HexBytes(pub Vec<u8>);
 
 impl fmt::Display for HexBytes {
@@ -85,7 +98,7 @@ crate::text_serde::serde_as_text!(HexBytes, "^([0-9a-f]{2})*$", "Bytes in lowerc
 
 /// One state entry and the proof of it under the header's state root.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProvenEntry {
     /// Its keyspace.
@@ -137,6 +150,9 @@ pub enum ProvenQuery {
         /// The key asked about.
         public_key: PublicKey,
     },
+    /// `GET /v1/gov/voter-changes`: the voters in force after a block that changed them, proved
+    /// under that block, which the voters before the change certify.
+    Voters,
 }
 
 /// The state entries an answer was derived from, with their proofs, the header whose state root
@@ -164,16 +180,21 @@ pub struct Trust {
     pub suite: HashSuite,
     /// The voters in force at the heights it checks.
     pub voters: VoterSet,
+    /// The height from which they are in force: 0 for the genesis voters, the block after the
+    /// last change followed (`xinlian_contracts::views::verify::follow_voter_change`).
+    pub since: u64,
 }
 
 impl Trust {
     /// Trust in the founding voters of `genesis`. After governance changes the voters, a client
-    /// builds its [`Trust`] with the voters in force (`GET /v1/gov/voters`, checked once).
+    /// follows the changes from here, each proved under the block that made it and certified by
+    /// the voters before it (`GET /v1/gov/voter-changes`).
     pub fn from_genesis(genesis: &Genesis) -> Self {
         Trust {
             chain_id: genesis.chain_id.clone(),
             suite: genesis.hash_suite(),
             voters: VoterSet::from_genesis(genesis),
+            since: 0,
         }
     }
 }
@@ -243,6 +264,16 @@ pub enum ProofError {
     /// The answer sent beside the bundle is not the one the proven entries give.
     #[error("the answer differs from the one its proven state gives: {0}")]
     AnswerMismatch(String),
+    /// A change of the voters older than the voters already trusted.
+    #[error(
+        "the voter change at block {height} is older than the voters trusted from block {since}"
+    )]
+    StaleVoterChange {
+        /// The change's block.
+        height: u64,
+        /// Where the trusted voters took over.
+        since: u64,
+    },
 }
 
 impl ProofError {
@@ -259,6 +290,7 @@ impl ProofError {
             ProofError::NoBundle => "no_bundle",
             ProofError::QueryMismatch { .. } => "query_mismatch",
             ProofError::AnswerMismatch(_) => "answer_mismatch",
+            ProofError::StaleVoterChange { .. } => "stale_voter_change",
         }
     }
 }

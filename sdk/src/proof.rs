@@ -6,6 +6,10 @@
 //!   genesis (the commit certificate's quorum of voters, the header, every entry's state proof)
 //!   and derive the answer again from the proven entries alone; the node's answer must be that
 //!   one. Nothing of the node that served it is trusted.
+//! - **Voters over time**: a [`Trust`] from the genesis follows governance's changes of the
+//!   voters with [`follow_voter_changes`] (or [`crate::Client::follow_voter_changes`], which asks
+//!   any node for them): each change is proved under the block that made it, certified by the
+//!   voters before it, so the node that serves them is not trusted either.
 //! - **Inclusion**: that a transaction is in a block, proven against the block header's
 //!   transaction root, and that the header is signed by its proposer.
 //!
@@ -30,8 +34,8 @@
 
 use serde::Serialize;
 pub use xinlian_contracts::views::verify::{
-    VerifiedAnswer, verify_grant, verify_licence_record, verify_member, verify_trace_code,
-    verify_verdict,
+    VerifiedAnswer, follow_voter_change, follow_voter_changes, verify_grant, verify_licence_record,
+    verify_member, verify_trace_code, verify_verdict,
 };
 use xinlian_core::api::auth::GrantView;
 use xinlian_core::api::licence::{LicenceRecord, Verdict};
@@ -147,5 +151,34 @@ pub fn verify_answer(
         other => Err(ProofError::Undecodable(format!(
             "no verifier for answers of kind {other:?}"
         ))),
+    }
+}
+
+impl crate::Client {
+    /// `GET /v1/gov/voter-changes`: follows the changes of the voters after `trust`'s as this
+    /// node serves them, checking each against the voters before it (see
+    /// [`follow_voter_changes`]); with `below`, only those made by blocks below that height
+    /// (the voters of an older block). The node is not trusted: a change it forged fails, and
+    /// one it withholds leaves the client trusting the voters before it, so an answer it then
+    /// accepts still carries a quorum of signatures of voters the consortium admitted.
+    pub async fn follow_voter_changes(&self, trust: &Trust, below: Option<u64>) -> Result<Trust> {
+        let mut trust = trust.clone();
+        loop {
+            let after = trust.since.saturating_sub(1);
+            let page: xinlian_core::api::VoterChangesResponse = self
+                .get(&format!("/v1/gov/voter-changes?after={after}"))
+                .await?;
+            let served = page.changes.len();
+            let wanted: Vec<_> = page
+                .changes
+                .into_iter()
+                .take_while(|change| below.is_none_or(|below| change.height < below))
+                .collect();
+            let done = wanted.is_empty() || wanted.len() < served || page.next_after.is_none();
+            trust = follow_voter_changes(&trust, &wanted)?;
+            if done {
+                return Ok(trust);
+            }
+        }
     }
 }

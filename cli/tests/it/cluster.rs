@@ -514,6 +514,17 @@ async fn governance_adds_a_voter_and_a_learner_and_removes_the_leader() {
     );
     cluster.assert_certified(0, first, &before).await;
     cluster.assert_certified(0, height, &after).await;
+    // A client that trusts only the genesis follows the change from any node: the block that
+    // made it is certified by the three voters before it, and proves the four after it.
+    let followed = crate::voter_changes::follow_from_genesis(&cluster, 1, &before, &after).await;
+    crate::voter_changes::forged_changes_are_refused(&cluster, 2, &followed).await;
+    let admin = keys::read_key_file(&cluster.layout.admin_keys[0], None).unwrap();
+    let member = cluster
+        .client(voter)
+        .member_proven(&admin.public_key(), &followed)
+        .await
+        .unwrap();
+    assert_eq!(member.voters, 4);
 
     // A learner replicates (and forwards transactions) without a vote.
     let (learner, change) = cluster.spawn_joiner(true).await;
@@ -534,6 +545,7 @@ async fn governance_adds_a_voter_and_a_learner_and_removes_the_leader() {
     );
 
     // Remove the leader: it hands leadership over first, then leaves and is cut off.
+    let last_before_removal = cluster.client(0).status().await.unwrap().height;
     let leader = cluster.leader(None).await;
     let leader_raft_id = leader as u64 + 1;
     let dir = cluster._dir.path().to_path_buf();
@@ -569,17 +581,25 @@ async fn governance_adds_a_voter_and_a_learner_and_removes_the_leader() {
         "a removed node still commits"
     );
     assert_eq!(removed.leader, None);
-    let metrics =
-        crate::harness::http_get(format!("{}/metrics", cluster.layout.nodes[leader].http_url))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-    assert!(
-        metrics.contains("xinlian_peers_connected 0"),
-        "the others keep a removed node connected"
-    );
+    // The others cut the removed node off (each on its own time: poll).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let metrics =
+            crate::harness::http_get(format!("{}/metrics", cluster.layout.nodes[leader].http_url))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+        if metrics.contains("xinlian_peers_connected 0") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the others keep a removed node connected"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for i in &others {
         cluster.wait_height(*i, last).await;
     }
@@ -590,6 +610,38 @@ async fn governance_adds_a_voter_and_a_learner_and_removes_the_leader() {
     assert_eq!(voters.voters.len(), 3, "four voters less the removed one");
     // Asked of a node still in the chain: the removed one (perhaps node 0) applies no more.
     cluster.assert_certified(others[0], last, &voters).await;
+    // Followed from the genesis again, through both changes (the learner changed no voter),
+    // and an answer saved now verifies offline with `xinlian verify --node`.
+    let before_removal = cluster
+        .client(others[0])
+        .voters_at(last_before_removal)
+        .await
+        .unwrap();
+    crate::voter_changes::follow_from_genesis(&cluster, others[1], &before_removal, &voters).await;
+    let path = admin.public_key().to_string().replace(':', "%3A");
+    let saved = cluster._dir.path().join("member-after-removal.json");
+    let answer = crate::harness::http_get(format!(
+        "{}/v1/members/{path}?proof=true",
+        cluster.layout.nodes[others[0]].http_url
+    ))
+    .await
+    .unwrap()
+    .bytes()
+    .await
+    .unwrap();
+    std::fs::write(&saved, answer).unwrap();
+    let followed = Command::new(XINLIAN)
+        .args(["verify", "--genesis"])
+        .arg(&cluster.layout.genesis_file)
+        .args(["--node", &cluster.layout.nodes[others[2]].http_url])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(
+        followed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&followed.stderr)
+    );
 
     // Restarted, a removed node refuses to take part and says why.
     cluster.kill_9(leader);

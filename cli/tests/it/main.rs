@@ -33,3 +33,4 @@ mod state_sync;
 mod sweep;
 mod testnet_cli;
 mod tls;
+mod voter_changes;

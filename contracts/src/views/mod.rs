@@ -13,6 +13,7 @@ pub mod verify;
 use std::cell::RefCell;
 
 use xinlian_core::api::MemberResponse;
+use xinlian_core::certificate::VoterSet;
 use xinlian_core::crypto::PublicKey;
 use xinlian_core::proof::{ProofError, StateSpace, VerifiedState};
 use xinlian_core::{Hash, HashSuite};
@@ -35,6 +36,19 @@ pub fn member(
             proof: None,
         }),
     )
+}
+
+/// The voters after the state's block: the registry's nodes that are neither removed nor
+/// learners, the set whose quorum certifies the blocks after it (`docs/consensus.md`). Read
+/// through the registry's list of node ids and each node's record, so a proof of it is complete.
+pub fn voters(state: &dyn StateReader) -> Result<VoterSet, ExecError> {
+    let nodes = crate::governance::list_nodes(&crate::Overlay::new(state))?;
+    Ok(VoterSet::new(
+        nodes
+            .into_iter()
+            .filter(|node| !node.removed && !node.learner)
+            .map(|node| (node.id, node.public_key)),
+    ))
 }
 
 /// The proof bundle's space of a contracts space.

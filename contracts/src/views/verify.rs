@@ -6,11 +6,12 @@
 
 use serde::Serialize;
 use xinlian_core::Hash;
-use xinlian_core::api::MemberResponse;
 use xinlian_core::api::auth::GrantView;
 use xinlian_core::api::licence::{LicenceRecord, Verdict, VerifyRequest};
 use xinlian_core::api::trace::CodeTrace;
+use xinlian_core::api::{MemberResponse, VoterChange};
 use xinlian_core::calendar::china_date;
+use xinlian_core::certificate::VoterSet;
 use xinlian_core::proof::{ProofBundle, ProofError, ProvenQuery, Trust, VerifiedState};
 
 use super::ProvenReader;
@@ -207,4 +208,59 @@ fn query_mismatch(query: &ProvenQuery, answer: &str) -> ProofError {
         bundle: serde_json::to_string(query).unwrap_or_default(),
         answer: answer.to_string(),
     }
+}
+
+/// Follows one change of the voters, as `GET /v1/gov/voter-changes` serves it: the registry
+/// proved under the block that changed it, certified by the voters `trust` holds (a block is
+/// certified by the voters it was committed under, so the change block by the old ones). The
+/// voters the change names must be the ones its proven registry gives. Returns the trust in the
+/// new voters, from the block after the change. A change older than `trust` is refused, so a node
+/// cannot lead a client back to voters that were since removed.
+pub fn follow_voter_change(trust: &Trust, change: &VoterChange) -> Result<Trust, ProofError> {
+    let bundle = &change.proof;
+    if bundle.query != ProvenQuery::Voters || bundle.header.height != change.height {
+        return Err(query_mismatch(
+            &bundle.query,
+            &format!("the voters after block {}", change.height),
+        ));
+    }
+    if change.height < trust.since {
+        return Err(ProofError::StaleVoterChange {
+            height: change.height,
+            since: trust.since,
+        });
+    }
+    let state = bundle.verify(trust)?;
+    let reader = ProvenReader::new(&state);
+    let derived = super::voters(&reader);
+    let voters = reader.finish(derived)?;
+    let named = VoterSet::new(
+        change
+            .voters
+            .iter()
+            .map(|v| (v.node_id.clone(), v.public_key.clone())),
+    );
+    if named != voters {
+        return Err(ProofError::AnswerMismatch(
+            "the voters named are not the ones the proven registry gives".into(),
+        ));
+    }
+    if voters.is_empty() {
+        return Err(ProofError::Undecodable(
+            "the proven registry leaves no voter".into(),
+        ));
+    }
+    Ok(Trust {
+        chain_id: trust.chain_id.clone(),
+        suite: trust.suite,
+        voters,
+        since: change.height + 1,
+    })
+}
+
+/// Follows `changes` in order (oldest first) from `trust`: see [`follow_voter_change`].
+pub fn follow_voter_changes(trust: &Trust, changes: &[VoterChange]) -> Result<Trust, ProofError> {
+    changes.iter().try_fold(trust.clone(), |trust, change| {
+        follow_voter_change(&trust, change)
+    })
 }

@@ -188,6 +188,31 @@ pub struct VoterEntry {
     pub public_key: crate::crypto::PublicKey,
 }
 
+/// One change of the voters: who votes after the block at `height`, with the proof of it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoterChange {
+    /// The block that changed the voters; the new ones certify the blocks after it.
+    pub height: u64,
+    /// The voters from `height + 1` on.
+    pub voters: Vec<VoterEntry>,
+    /// The node registry proved under that block's header, whose certificate the voters before
+    /// the change signed (query `{"kind": "voters"}`).
+    pub proof: crate::proof::ProofBundle,
+}
+
+/// Answer to `GET /v1/gov/voter-changes`: the changes after a height, oldest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoterChangesResponse {
+    /// The changes, oldest first.
+    pub changes: Vec<VoterChange>,
+    /// Ask again with `after` = this for the ones after these; absent when these are all.
+    pub next_after: Option<u64>,
+}
+
 impl VotersResponse {
     /// The set as a verifier takes it.
     pub fn voter_set(&self) -> crate::certificate::VoterSet {

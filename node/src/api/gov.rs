@@ -1,14 +1,16 @@
-//! Governance reads: the node registry and proposals.
+//! Governance reads: the node registry, the voters and their changes, and proposals.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
 use xinlian_contracts::{Overlay, governance};
 use xinlian_core::Hash;
 use xinlian_core::api::{
-    GovNodesResponse, ProposalStatus, ProposalView, ProposalsResponse, VoterEntry, VotersResponse,
+    GovNodesResponse, ProposalStatus, ProposalView, ProposalsResponse, VoterChangesResponse,
+    VoterEntry, VotersResponse,
 };
 use xinlian_core::types::Proposal;
 
@@ -88,6 +90,63 @@ pub(super) async fn voters(
                 public_key: public_key.clone(),
             })
             .collect(),
+    }))
+}
+
+/// `GET /v1/gov/voter-changes`: which changes.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VoterChangesQuery {
+    /// Only changes made by blocks above this height (default 0: every change since genesis).
+    #[param(minimum = 0)]
+    after: Option<u64>,
+}
+
+/// Changes of the voters in one answer: governance changes them a few times a year.
+const VOTER_CHANGES_PAGE: usize = 64;
+
+/// Every change of the voters after a height, oldest first, each with the proof of the new
+/// voters: the node registry proved under the block that changed it, whose certificate the
+/// voters before the change signed. A client that trusts only the genesis follows them in order
+/// (`xinlian_sdk::proof::follow_voter_changes`) to the voters of today, trusting no node.
+#[utoipa::path(get, path = "/v1/gov/voter-changes", tag = "governance",
+    params(VoterChangesQuery),
+    responses(
+        (status = 200, description = "The changes, oldest first; next_after when there are more", body = VoterChangesResponse),
+        (status = 400, description = "Not a height", body = xinlian_core::api::ErrorResponse),
+        (status = 404, description = "Above the head (block_not_found)", body = xinlian_core::api::ErrorResponse),
+        (status = 503, description = "The next change's block has no certificate on this node yet (certificate_pending)", body = xinlian_core::api::ErrorResponse),
+    ))]
+pub(super) async fn voter_changes(
+    State(chain): State<Arc<Chain>>,
+    ApiQuery(query): ApiQuery<VoterChangesQuery>,
+) -> Result<Json<VoterChangesResponse>, ApiError> {
+    let after = query.after.unwrap_or(0);
+    let head = chain.head().height;
+    if after > head {
+        return Err(ApiError::not_found(
+            "block_not_found",
+            format!("no block at height {after} yet (the head is {head})"),
+        ));
+    }
+    let (changes, more) = blocking(&chain, move |c| {
+        Ok(c.voter_changes(after, VOTER_CHANGES_PAGE)?)
+    })
+    .await?;
+    if changes.is_empty() && more {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "certificate_pending",
+            format!(
+                "the next change of the voters after block {after} has no commit certificate on this node yet; ask again"
+            ),
+        ));
+    }
+    let next_after = more.then(|| changes.last().map_or(after, |c| c.height));
+    Ok(Json(VoterChangesResponse {
+        changes,
+        next_after,
     }))
 }
 

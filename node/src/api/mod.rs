@@ -61,6 +61,7 @@ pub fn router(
         .route("/v1/members/{public_key}", get(member))
         .route("/v1/gov/nodes", get(gov::nodes))
         .route("/v1/gov/voters", get(gov::voters))
+        .route("/v1/gov/voter-changes", get(gov::voter_changes))
         .route("/v1/gov/proposals", get(gov::proposals))
         .route("/v1/gov/proposals/{id}", get(gov::proposal))
         .route("/v1/trace/codes/{code}", get(trace::code))

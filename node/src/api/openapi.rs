@@ -20,6 +20,7 @@ use utoipa::OpenApi;
         super::member,
         super::gov::nodes,
         super::gov::voters,
+        super::gov::voter_changes,
         super::gov::proposals,
         super::gov::proposal,
         super::trace::code,

@@ -5,25 +5,20 @@
 //! bundle waits for the head's commit certificate, which the voters' signatures complete within
 //! moments of the block.
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde::Deserialize;
-use xinlian_contracts::views::state_space;
+use xinlian_contracts::StateReader;
 use xinlian_contracts::views::verify::VerifiedAnswer;
-use xinlian_contracts::{ExecError, Space, StateReader};
-use xinlian_core::Hash;
 use xinlian_core::proof::{
-    BUNDLE_ENTRIES_MAX, HexBytes, ProofBundle, ProofError, ProvenEntry, ProvenQuery, Trust,
+    BUNDLE_ENTRIES_MAX, ProofBundle, ProofError, ProvenEntry, ProvenQuery, Trust,
 };
 use xinlian_core::types::BlockHeader;
 
 use super::{ApiError, blocking};
 use crate::chain::Chain;
-use crate::storage::StateView;
 
 /// How long a proven answer waits for its block's certificate.
 const CERTIFICATE_WAIT: Duration = Duration::from_secs(3);
@@ -40,27 +35,6 @@ pub(super) struct ProofParam {
     /// block.
     #[serde(default)]
     pub proof: bool,
-}
-
-/// Reads through one view and remembers what it read.
-struct Recording<'a> {
-    view: &'a StateView<'a>,
-    read: RefCell<BTreeSet<(Space, Vec<u8>)>>,
-}
-
-impl StateReader for Recording<'_> {
-    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
-        self.read.borrow_mut().insert((space, key.to_vec()));
-        self.view
-            .get(space, key)
-            .map_err(|e| ExecError::Storage(e.to_string()))
-    }
-
-    fn tx_committed(&self, _tx_hash: &Hash) -> Result<bool, ExecError> {
-        Err(ExecError::Storage(
-            "a proven answer reads state entries only".into(),
-        ))
-    }
 }
 
 /// An answer with its proved entries, waiting for its block's certificate.
@@ -87,19 +61,16 @@ pub(super) async fn derive<T: Send + 'static>(
                 "the chain has no block yet to prove an answer against".into(),
             ));
         }
-        let recording = Recording {
-            view: &view,
-            read: RefCell::new(BTreeSet::new()),
-        };
-        let answer = derive(&recording, view.head().timestamp_ms)?;
-        let read = recording.read.borrow().len();
-        if read > BUNDLE_ENTRIES_MAX {
+        let (answer, read) = view.record(|state| derive(state, view.head().timestamp_ms));
+        let answer = answer?;
+        if read.len() > BUNDLE_ENTRIES_MAX {
             // A bundle a verifier would refuse is not sent: say so instead.
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "proof_too_large",
                 format!(
-                    "this answer is derived from {read} state entries, more than a proof bundle carries ({BUNDLE_ENTRIES_MAX}); ask without proof=true, or for a smaller part"
+                    "this answer is derived from {} state entries, more than a proof bundle carries ({BUNDLE_ENTRIES_MAX}); ask without proof=true, or for a smaller part",
+                    read.len()
                 ),
             ));
         }
@@ -108,20 +79,7 @@ pub(super) async fn derive<T: Send + 'static>(
             .block(height)?
             .ok_or_else(|| ApiError::internal(format!("block {height} is missing")))?
             .header;
-        let entries = recording
-            .read
-            .into_inner()
-            .into_iter()
-            .map(|(space, key)| {
-                let proven = view.prove(suite, space, &key)?;
-                Ok(ProvenEntry {
-                    space: state_space(space),
-                    key: HexBytes(proven.key),
-                    value: proven.value.map(HexBytes),
-                    proof: HexBytes(proven.proof),
-                })
-            })
-            .collect::<Result<Vec<_>, crate::Error>>()?;
+        let entries = view.prove_all(suite, read)?;
         Ok(Proving {
             answer,
             header,
@@ -188,10 +146,12 @@ impl<T> Proving<Option<T>> {
 /// What the trust of a verifier at `height` is on this node: the chain of its genesis and the
 /// voters in force there, as this node recorded them when they changed.
 pub(super) fn trust_at(chain: &Chain, height: u64) -> Trust {
+    let (since, voters) = chain.voters_since(height);
     Trust {
         chain_id: chain.genesis().chain_id.clone(),
         suite: chain.suite(),
-        voters: chain.voters_since(height).1,
+        voters,
+        since,
     }
 }
 

@@ -165,8 +165,8 @@ impl Chain {
         {
             self.reload_membership()?;
         }
-        // After the membership reload, so a block that changes the voters is voted on by the
-        // voters it leaves in force.
+        // After the membership reload, so a block that changes the voters records the change
+        // (it is still voted on by the voters before it).
         self.vote_on(new_head.height, block_hash)?;
         let done: Vec<Hash> = outcome.receipts.iter().map(|r| r.tx_hash).collect();
         self.finish(&done);

@@ -67,13 +67,23 @@ impl Chain {
     /// After applying the block `block_hash` at `height`: signs this node's vote if it is a
     /// voter, sends it to the peers, and stores the certificate if a quorum is now in.
     pub(super) fn vote_on(&self, height: u64, block_hash: Hash) -> Result<()> {
-        let voters = self.voter_set();
-        {
+        // A block is certified by the voters it was committed under; voters it changes take
+        // over from the next block. So the voters a client already trusts certify the block
+        // that changes them, and the registry proved under that block tells the client who
+        // comes next (`voter_change.rs`).
+        let after = self.voter_set();
+        let (voters, changed) = {
             let mut certifier = lock(&self.certifier);
-            if certifier.history.values().next_back() != Some(&voters) {
-                self.storage.put_voters(height, &voters)?;
-                certifier.history.insert(height, voters.clone());
+            let changed = certifier.history.values().next_back() != Some(&after);
+            if changed {
+                self.storage.put_voters(height + 1, &after)?;
+                certifier.history.insert(height + 1, after.clone());
             }
+            let voters = certifier.voters_of(height).cloned().unwrap_or(after);
+            (voters, changed)
+        };
+        if changed {
+            self.record_voter_change(height)?;
         }
         let vote = voters.key(&self.node_id).is_some().then(|| {
             CommitVote::sign(
@@ -258,8 +268,9 @@ impl Chain {
         self.storage.certificate(height)
     }
 
-    /// The voters in force now (the registry as of the head): active nodes that are not
-    /// learners.
+    /// The voters the registry as of the head names, who certify the blocks after it: active
+    /// nodes that are not learners (`xinlian_contracts::views::voters` reads the same from
+    /// state).
     pub fn voter_set(&self) -> VoterSet {
         let membership = self.membership();
         VoterSet::new(

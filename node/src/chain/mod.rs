@@ -12,6 +12,7 @@ mod admission;
 mod apply;
 mod build;
 mod certify;
+mod voter_change;
 
 pub use admission::{Gossip, SubmitError};
 pub use apply::{Applied, BlockRefusal};

@@ -14,10 +14,15 @@
 //! [`TREE_VERSIONS_KEPT`] blocks are deleted in the batch of a later block, so the tree keeps
 //! about one live node per entry whatever the chain's age.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, Version};
 use rocksdb::{DB, Direction, IteratorMode, SnapshotWithThreadMode, WriteBatch};
-use xinlian_contracts::{Space, WriteSet};
+use xinlian_contracts::views::state_space;
+use xinlian_contracts::{ExecError, Space, StateReader, WriteSet};
+use xinlian_core::proof::HexBytes;
 use xinlian_core::{Hash, HashSuite, state_tree};
 
 use super::{CF_INDEX, CF_STATE, Head, META_HEAD, Storage, corrupt};
@@ -229,6 +234,62 @@ impl StateView<'_> {
             Space::Index => CF_INDEX,
         };
         self.snapshot.read(self.storage, cf, key)
+    }
+
+    /// Runs `derive` over this view and returns what it gave with every entry it read, in key
+    /// order: the entries a proof of its answer must prove.
+    pub fn record<T>(&self, derive: impl FnOnce(&dyn StateReader) -> T) -> (T, Reads) {
+        let recording = Recording {
+            view: self,
+            read: RefCell::new(BTreeSet::new()),
+        };
+        let answer = derive(&recording);
+        (answer, recording.read.into_inner())
+    }
+
+    /// Proves each of `reads` (present with its value, or absent) under the head's state root,
+    /// as a proof bundle carries them.
+    pub fn prove_all(
+        &self,
+        suite: HashSuite,
+        reads: Reads,
+    ) -> Result<Vec<xinlian_core::proof::ProvenEntry>> {
+        reads
+            .into_iter()
+            .map(|(space, key)| {
+                let proven = self.prove(suite, space, &key)?;
+                Ok(xinlian_core::proof::ProvenEntry {
+                    space: state_space(space),
+                    key: HexBytes(proven.key),
+                    value: proven.value.map(HexBytes),
+                    proof: HexBytes(proven.proof),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The entries a derivation read.
+pub type Reads = BTreeSet<(Space, Vec<u8>)>;
+
+/// Reads through one view and remembers what it read.
+struct Recording<'a> {
+    view: &'a StateView<'a>,
+    read: RefCell<Reads>,
+}
+
+impl StateReader for Recording<'_> {
+    fn get(&self, space: Space, key: &[u8]) -> std::result::Result<Option<Vec<u8>>, ExecError> {
+        self.read.borrow_mut().insert((space, key.to_vec()));
+        self.view
+            .get(space, key)
+            .map_err(|e| ExecError::Storage(e.to_string()))
+    }
+
+    fn tx_committed(&self, _tx_hash: &Hash) -> std::result::Result<bool, ExecError> {
+        Err(ExecError::Storage(
+            "a proven answer reads state entries only".into(),
+        ))
     }
 }
 
