@@ -22,8 +22,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use xinlian_contracts::views::verify::follow_voter_changes;
 use xinlian_core::certificate::CommitCertificate;
 use xinlian_core::limits::TX_VALIDITY_BLOCKS_MAX;
+use xinlian_core::proof::Trust;
 use xinlian_core::types::{Block, BlockHeader};
 use xinlian_core::{Hash, encoding, state_tree};
 
@@ -59,7 +61,15 @@ pub struct Offer {
     pub header: Bytes,
     /// That block's commit certificate.
     pub certificate: Bytes,
+    /// Every change of the voters up to the snapshot's height, oldest first, each with its
+    /// proof (as `GET /v1/gov/voter-changes` serves them), so a node that knows only older
+    /// voters, the genesis ones for a new node, can check the certificate: it follows them.
+    #[serde(default)]
+    pub voter_changes: Vec<xinlian_core::api::VoterChange>,
 }
+
+/// Most voter changes an offer carries: governance changes the voters a few times a year.
+pub const OFFER_VOTER_CHANGES_MAX: usize = 256;
 
 /// A chunk as it travels.
 #[derive(Debug, Serialize, Deserialize)]
@@ -141,10 +151,13 @@ impl Server {
         let Some(block) = snapshot.storage.block(snapshot.height)? else {
             return Ok(None);
         };
+        let (mut voter_changes, _) = chain.voter_changes(0, OFFER_VOTER_CHANGES_MAX)?;
+        voter_changes.retain(|change| change.height <= snapshot.height);
         Ok(Some(Offer {
             height: snapshot.height,
             header: encoding::encode(&block.header).into(),
             certificate: certificate.to_bytes().into(),
+            voter_changes,
         }))
     }
 
@@ -194,6 +207,8 @@ impl Server {
 struct Checked {
     peer: u64,
     header: BlockHeader,
+    /// The changes of the voters it carried that this node had not applied, each checked.
+    voter_changes: Vec<xinlian_core::api::VoterChange>,
 }
 
 /// Where a snapshot's chunks and the blocks below it come from: a peer over the transport, or
@@ -229,15 +244,26 @@ impl SnapshotSource for PeerSource<'_> {
     }
 }
 
-/// The offers of `peers` whose certificate certifies their header with this node's voters, the
-/// highest first.
+/// The offers of `peers` whose certificate certifies their header with the voters in force
+/// there, the highest first: this node's voters, followed through the changes the offer carries
+/// above its head (each certified by the voters before it, see `xinlian_contracts::views::
+/// verify::follow_voter_change`).
 fn checked_offers(chain: &Chain, ask: &PeerAsker, peers: &[u64]) -> Vec<Checked> {
     let suite = chain.suite();
-    let voters = chain.voter_set();
+    let own = Trust {
+        chain_id: chain.genesis().chain_id.clone(),
+        suite,
+        voters: chain.voter_set(),
+        since: chain.head().height + 1,
+    };
     let chain_id = &chain.genesis().chain_id;
     let mut offers = Vec::new();
     for &peer in peers {
         let Ok(PeerResponse::StateOffer(Some(offer))) = ask(peer, PeerRequest::StateOffer) else {
+            continue;
+        };
+        let Some((voters, voter_changes)) = followed_voters(&own, &offer) else {
+            tracing::warn!(target: "xinlian.node.sync", peer, height = offer.height, "a snapshot offer's changes of the voters do not verify");
             continue;
         };
         let (Ok(header), Ok(certificate)) = (
@@ -257,10 +283,36 @@ fn checked_offers(chain: &Chain, ask: &PeerAsker, peers: &[u64]) -> Vec<Checked>
             tracing::warn!(target: "xinlian.node.sync", peer, height = offer.height, "a snapshot offer is not certified by this node's voters");
             continue;
         }
-        offers.push(Checked { peer, header });
+        offers.push(Checked {
+            peer,
+            header,
+            voter_changes,
+        });
     }
     offers.sort_by_key(|o| std::cmp::Reverse(o.header.height));
     offers
+}
+
+/// The voters in force at the offer's height, from `own` followed through the offer's changes
+/// above `own.since` and below that height, and every change it carries from there up to its
+/// height (all checked); `None` when one fails.
+fn followed_voters(
+    own: &Trust,
+    offer: &Offer,
+) -> Option<(
+    xinlian_core::certificate::VoterSet,
+    Vec<xinlian_core::api::VoterChange>,
+)> {
+    let new: Vec<_> = offer
+        .voter_changes
+        .iter()
+        .filter(|change| change.height >= own.since && change.height <= offer.height)
+        .cloned()
+        .collect();
+    let below = new.iter().take_while(|c| c.height < offer.height).count();
+    let at_height = follow_voter_changes(own, &new[..below]).ok()?;
+    follow_voter_changes(&at_height, &new[below..]).ok()?;
+    Some((at_height.voters, new))
 }
 
 /// Takes a certified snapshot from a peer when one lies at least `min_gain` blocks above the
@@ -297,7 +349,11 @@ pub fn bootstrap(
                 fetch_blocks,
             };
             cleared = true;
-            match install(chain, &source, &offer.header) {
+            match install(chain, &source, &offer.header).and_then(|entries| {
+                chain
+                    .adopt_voter_changes(&offer.voter_changes)
+                    .map(|()| entries)
+            }) {
                 Ok(entries) => {
                     tracing::info!(
                         target: "xinlian.node.sync",

@@ -439,10 +439,23 @@ impl Cluster {
     /// Writes and starts one more node (not in the registry yet), returning the change that
     /// admits it.
     pub(crate) async fn spawn_joiner(&mut self, learner: bool) -> (usize, GovChange) {
+        self.spawn_joiner_with(learner, |_| {}).await
+    }
+
+    /// [`Cluster::spawn_joiner`], with its configuration file's text changed by `tweak` first.
+    pub(crate) async fn spawn_joiner_with(
+        &mut self,
+        learner: bool,
+        tweak: impl Fn(&mut String),
+    ) -> (usize, GovChange) {
         let dir = self._dir.path().to_path_buf();
         let prepared = xinlian_testnet::prepare_node(&dir, &mut self.layout, learner)
             .await
             .unwrap();
+        let config = &self.layout.nodes[prepared.index].config_file;
+        let mut text = std::fs::read_to_string(config).unwrap();
+        tweak(&mut text);
+        std::fs::write(config, text).unwrap();
         self.children.push(None);
         self.spawn(prepared.index);
         xinlian_testnet::wait_healthy(&self.layout, Duration::from_secs(30))

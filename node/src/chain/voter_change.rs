@@ -3,6 +3,8 @@
 //! (`certify.rs`), and the registry proved under that block names the voters after it.
 
 use xinlian_core::api::{VoterChange, VoterEntry};
+use xinlian_core::certificate::VoterSet;
+use xinlian_core::crypto::PublicKey;
 use xinlian_core::proof::{ProofBundle, ProvenQuery};
 
 use super::Chain;
@@ -78,5 +80,33 @@ impl Chain {
             });
         }
         Ok((changes, more))
+    }
+
+    /// Keeps the changes of the voters a certified snapshot's offer carried, already checked
+    /// (`crate::state_sync`), as if this node had applied their blocks: their proofs and
+    /// certificates to serve, and the voters by height.
+    pub(crate) fn adopt_voter_changes(&self, changes: &[VoterChange]) -> Result<()> {
+        for change in changes {
+            let proof = &change.proof;
+            if self.storage.certificate(change.height)?.is_none() {
+                self.storage.put_certificate(&proof.certificate)?;
+            }
+            let voters: Vec<(String, PublicKey)> = change
+                .voters
+                .iter()
+                .map(|v| (v.node_id.clone(), v.public_key.clone()))
+                .collect();
+            self.storage.put_voter_change(&VoterChangeRecord {
+                header: proof.header.clone(),
+                voters: voters.clone(),
+                entries: proof.entries.clone(),
+            })?;
+            self.storage
+                .put_voters(change.height + 1, &VoterSet::new(voters))?;
+        }
+        if !changes.is_empty() {
+            self.load_voter_history()?;
+        }
+        Ok(())
     }
 }

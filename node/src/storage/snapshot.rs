@@ -229,8 +229,9 @@ impl Storage {
         Ok(())
     }
 
-    /// Makes a restored snapshot the head, with the highest carried certificate and the voters
-    /// of its height, in one synced batch after everything else is written.
+    /// Makes a restored snapshot the head, with the highest carried certificate, in one synced
+    /// batch after everything else is written; then records `voters` (those its state names) as
+    /// in force from the block after it.
     pub fn finish_snapshot(
         &self,
         head: &Head,
@@ -243,7 +244,7 @@ impl Storage {
         batch.put_cf(self.cf(CF_META), META_CARRIED, be_height(carried_through));
         batch.delete_cf(self.cf(CF_META), META_SNAPSHOT_INCOMPLETE);
         self.db.write_opt(batch, &Self::synced())?;
-        self.put_voters(head.height, voters)?;
+        self.put_voters(head.height + 1, voters)?;
         Ok(())
     }
 }
