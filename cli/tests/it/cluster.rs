@@ -464,6 +464,18 @@ impl Cluster {
         (prepared.index, prepared.change)
     }
 
+    /// Passes the proposal `change` that adds a fourth node as a voter, and waits until Raft
+    /// counts it among the voters.
+    pub(crate) async fn admit_fourth_voter(&self, change: GovChange) {
+        xinlian_testnet::pass_proposal(&self.layout, change, "add a voter")
+            .await
+            .unwrap();
+        self.wait_registry(0, "the new node becomes a Raft voter", |n| {
+            n.raft_voters == [1, 2, 3, 4]
+        })
+        .await;
+    }
+
     /// The same block hash at every height up to `height` on the nodes `among`.
     pub(crate) async fn assert_identical_among(&self, among: &[usize], height: u64) {
         for h in 1..=height {
@@ -497,14 +509,7 @@ async fn governance_adds_a_voter_and_a_learner_and_removes_the_leader() {
     assert_eq!(joining.height, 0, "peers served blocks to a non-member");
 
     // Admitted by a majority of organisations, it catches up and becomes a voter.
-    xinlian_testnet::pass_proposal(&cluster.layout, change, "add a voter")
-        .await
-        .unwrap();
-    cluster
-        .wait_registry(0, "the new node becomes a Raft voter", |n| {
-            n.raft_voters == [1, 2, 3, 4]
-        })
-        .await;
+    cluster.admit_fourth_voter(change).await;
     assert_eq!(
         cluster.client(voter).status().await.unwrap().membership,
         NodeMembership::Voter

@@ -18,6 +18,16 @@ fn snapshot_soon(text: &mut String) {
         .replace("state_sync_min_blocks = 1000", "state_sync_min_blocks = 5");
 }
 
+/// Node `i`'s log says it took a certified snapshot.
+fn assert_bootstrapped(cluster: &Cluster, i: usize) {
+    let log = std::fs::read_to_string(&cluster.layout.nodes[i].log_file).unwrap();
+    assert!(
+        log.contains("bootstrapped from a certified snapshot"),
+        "the node did not bootstrap from a snapshot:\n{}",
+        cluster.log_tail(i)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_wiped_node_bootstraps_from_a_certified_snapshot_and_then_agrees_block_for_block() {
     let mut cluster = Cluster::start_with(4, snapshot_soon).await;
@@ -36,12 +46,7 @@ async fn a_wiped_node_bootstraps_from_a_certified_snapshot_and_then_agrees_block
     }
     cluster.spawn(down);
     cluster.wait_height(down, last.1).await;
-    let log = std::fs::read_to_string(&cluster.layout.nodes[down].log_file).unwrap();
-    assert!(
-        log.contains("bootstrapped from a certified snapshot"),
-        "the node did not bootstrap from a snapshot:\n{}",
-        cluster.log_tail(down)
-    );
+    assert_bootstrapped(&cluster, down);
 
     // It follows the chain from there: blocks committed through it land everywhere, and every
     // node holds the same blocks, the ones below the snapshot included.
@@ -94,14 +99,7 @@ async fn after_the_voters_changed_a_wiped_node_follows_them_to_a_certified_snaps
     let mut cluster = Cluster::start_with(3, snapshot_soon).await;
     cluster.leader(None).await;
     let (_, change) = cluster.spawn_joiner_with(false, snapshot_soon).await;
-    xinlian_testnet::pass_proposal(&cluster.layout, change, "add a voter")
-        .await
-        .unwrap();
-    cluster
-        .wait_registry(0, "the new node becomes a Raft voter", |n| {
-            n.raft_voters == [1, 2, 3, 4]
-        })
-        .await;
+    cluster.admit_fourth_voter(change).await;
     // A genesis node is wiped: it knows only the three genesis voters, while the blocks it
     // missed are certified by three of the four, the new one among them (one of the four is
     // down, and a certificate needs three).
@@ -117,12 +115,7 @@ async fn after_the_voters_changed_a_wiped_node_follows_them_to_a_certified_snaps
     }
     cluster.spawn(down);
     cluster.wait_height(down, last.1).await;
-    let log = std::fs::read_to_string(&cluster.layout.nodes[down].log_file).unwrap();
-    assert!(
-        log.contains("bootstrapped from a certified snapshot"),
-        "the node did not bootstrap from a snapshot:\n{}",
-        cluster.log_tail(down)
-    );
+    assert_bootstrapped(&cluster, down);
     // It keeps the change it followed, and serves it: a client that trusts only the genesis
     // follows the voters through it.
     let genesis =
