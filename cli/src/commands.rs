@@ -69,10 +69,6 @@ pub(crate) async fn run(args: Cli) -> Result<()> {
 /// `verify`: a saved proven answer checked against `genesis`, and against the voters' changes
 /// since as `node` serves them when it is given.
 async fn verify_answer(genesis: &Path, node: Option<&str>, file: &Path) -> Result<()> {
-    let trust = match node {
-        Some(node) => trust_from(genesis, &Client::new(node)?, None).await?,
-        None => trust(genesis)?,
-    };
     let text = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
@@ -80,6 +76,13 @@ async fn verify_answer(genesis: &Path, node: Option<&str>, file: &Path) -> Resul
     };
     let answer: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    // The voters of the answer's block: the changes made below it (a saved answer may be older
+    // than today's voters).
+    let height = answer["proof"]["header"]["height"].as_u64();
+    let trust = match node {
+        Some(node) => trust_from(genesis, &Client::new(node)?, height).await?,
+        None => trust(genesis)?,
+    };
     let verified =
         xinlian_sdk::proof::verify_answer(&answer, &trust).map_err(|e| unverified(e.into()))?;
     print_json(&serde_json::json!({

@@ -158,16 +158,29 @@ impl crate::Client {
     /// `GET /v1/gov/voter-changes`: follows the changes of the voters after `trust`'s as this
     /// node serves them, checking each against the voters before it (see
     /// [`follow_voter_changes`]); with `below`, only those made by blocks below that height
-    /// (the voters of an older block). The node is not trusted: a change it forged fails, and
+    /// (the voters of an older block). Ends, with the voters reached, where the node can prove no
+    /// further (a change whose certificate has not formed there yet). The node is not trusted:
+    /// a change it forged fails, and
     /// one it withholds leaves the client trusting the voters before it, so an answer it then
     /// accepts still carries a quorum of signatures of voters the consortium admitted.
     pub async fn follow_voter_changes(&self, trust: &Trust, below: Option<u64>) -> Result<Trust> {
         let mut trust = trust.clone();
         loop {
             let after = trust.since.saturating_sub(1);
-            let page: xinlian_core::api::VoterChangesResponse = self
+            let page: xinlian_core::api::VoterChangesResponse = match self
                 .get(&format!("/v1/gov/voter-changes?after={after}"))
-                .await?;
+                .await
+            {
+                Ok(page) => page,
+                // The next change's certificate has not formed at this node yet, or the node is
+                // behind the voters already followed: the changes it can prove end here.
+                Err(crate::SdkError::Node { code, .. })
+                    if code == "certificate_pending" || code == "block_not_found" =>
+                {
+                    return Ok(trust);
+                }
+                Err(e) => return Err(e),
+            };
             let served = page.changes.len();
             let wanted: Vec<_> = page
                 .changes

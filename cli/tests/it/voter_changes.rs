@@ -3,12 +3,16 @@
 //! voters before it, so a forged, altered or replayed change is refused. Driven by
 //! `cluster::governance_adds_a_voter_and_a_learner_and_removes_the_leader`.
 
+use std::path::PathBuf;
+use std::process::Command;
+
 use serde_json::Value;
 use xinlian_core::api::{VoterChangesResponse, VotersResponse};
 use xinlian_core::proof::Trust;
 use xinlian_sdk::proof::follow_voter_changes;
 
 use crate::cluster::Cluster;
+use crate::harness::XINLIAN;
 
 /// The voters `expected`, followed from the genesis as node `serving` serves the changes; the
 /// block of the last change is certified by the voters before it. Returns the trust.
@@ -84,4 +88,40 @@ pub(crate) async fn forged_changes_are_refused(cluster: &Cluster, serving: usize
     let changes: VoterChangesResponse = serde_json::from_value(served).unwrap();
     let replayed = follow_voter_changes(trust, &changes.changes[..1]).unwrap_err();
     assert_eq!(replayed.code(), "stale_voter_change", "{replayed}");
+}
+
+/// Node `i`'s proven answer about the first admin's key, saved to a file named after `what`.
+pub(crate) async fn save_member_answer(cluster: &Cluster, i: usize, what: &str) -> PathBuf {
+    let admin = xinlian_sdk::keys::read_key_file(&cluster.layout.admin_keys[0], None).unwrap();
+    let path = admin.public_key().to_string().replace(':', "%3A");
+    let answer = crate::harness::http_get(format!(
+        "{}/v1/members/{path}?proof=true",
+        cluster.layout.nodes[i].http_url
+    ))
+    .await
+    .unwrap()
+    .bytes()
+    .await
+    .unwrap();
+    let saved = cluster._dir.path().join(format!("member-{what}.json"));
+    std::fs::write(&saved, answer).unwrap();
+    saved
+}
+
+/// `xinlian verify --genesis … --node` on `saved`, following the changes node `i` serves up to
+/// the answer's block: it verifies.
+pub(crate) fn verify_following(cluster: &Cluster, saved: &PathBuf, i: usize) {
+    let verified = Command::new(XINLIAN)
+        .args(["verify", "--genesis"])
+        .arg(&cluster.layout.genesis_file)
+        .args(["--node", &cluster.layout.nodes[i].http_url])
+        .arg(saved)
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}: {}",
+        saved.display(),
+        String::from_utf8_lossy(&verified.stderr)
+    );
 }

@@ -47,8 +47,9 @@ pub(crate) struct Certifier {
     rounds: BTreeMap<u64, Round>,
     /// Heights certified lately, so later votes for them cost nothing.
     certified: BTreeSet<u64>,
-    /// The voter set in force from each height on where it changed (the registry after
-    /// applying that block), as stored; a block's votes count against its own height's set.
+    /// The voter set in force from each height on where it changed (the registry after the
+    /// block below it, which the block that changed it is still certified by), as stored; a
+    /// block's votes count against its own height's set.
     history: BTreeMap<u64, VoterSet>,
 }
 
@@ -72,19 +73,20 @@ impl Chain {
         // that changes them, and the registry proved under that block tells the client who
         // comes next (`voter_change.rs`).
         let after = self.voter_set();
-        let (voters, changed) = {
-            let mut certifier = lock(&self.certifier);
-            let changed = certifier.history.values().next_back() != Some(&after);
-            if changed {
-                self.storage.put_voters(height + 1, &after)?;
-                certifier.history.insert(height + 1, after.clone());
-            }
-            let voters = certifier.voters_of(height).cloned().unwrap_or(after);
-            (voters, changed)
-        };
+        let changed = lock(&self.certifier).history.values().next_back() != Some(&after);
         if changed {
+            // The proof first: a node stopped before the history records the change finds
+            // the change unrecorded at start and proves it again (`load_voter_history`).
             self.record_voter_change(height)?;
+            self.storage.put_voters(height + 1, &after)?;
+            lock(&self.certifier)
+                .history
+                .insert(height + 1, after.clone());
         }
+        let voters = lock(&self.certifier)
+            .voters_of(height)
+            .cloned()
+            .unwrap_or(after);
         let vote = voters.key(&self.node_id).is_some().then(|| {
             CommitVote::sign(
                 &self.node_key,
@@ -302,11 +304,19 @@ impl Chain {
     /// its history with the voters of its head.
     pub(super) fn load_voter_history(&self) -> Result<()> {
         let mut history = self.storage.voter_history()?;
+        let voters = self.voter_set();
+        let head = self.head().height;
         if history.is_empty() {
-            let voters = self.voter_set();
-            let head = self.head().height;
             self.storage.put_voters(head, &voters)?;
-            history.insert(head, voters);
+            history.insert(head, voters.clone());
+        }
+        // A change is recorded just after its block is stored; a node stopped in between
+        // records it here, since that block is still its head.
+        let unrecorded = history.values().next_back() != Some(&voters);
+        if unrecorded {
+            self.record_voter_change(head)?;
+            self.storage.put_voters(head + 1, &voters)?;
+            history.insert(head + 1, voters);
         }
         lock(&self.certifier).history = history;
         Ok(())
