@@ -116,6 +116,31 @@ async fn regossip(chain: std::sync::Arc<Chain>, network: network::NetworkHandle)
     }
 }
 
+/// How often a node whose head has not moved sends its vote on it again, and how many times.
+const REVOTE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+const REVOTES_MAX: u32 = 15;
+
+/// Sends this node's vote on a head that stays put again, every [`REVOTE_INTERVAL`] for at
+/// most [`REVOTES_MAX`] times, so a peer that was not connected when the vote first went
+/// (restarting, reconnecting) still certifies an idle chain's head. A peer that already
+/// certified it drops the vote unchecked.
+async fn revote(chain: std::sync::Arc<Chain>) {
+    let mut interval = tokio::time::interval(REVOTE_INTERVAL);
+    let (mut last, mut sent) = (0, 0);
+    loop {
+        interval.tick().await;
+        let head = chain.head().height;
+        if head != last {
+            (last, sent) = (head, 0);
+        } else if sent < REVOTES_MAX {
+            sent += 1;
+            if let Err(e) = chain.resend_head_vote() {
+                tracing::warn!(target: "xinlian.node", error = %e, "could not vote on the head again");
+            }
+        }
+    }
+}
+
 /// How often the data directory's free space is read for the metrics.
 const DISK_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -222,6 +247,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     )?;
     tokio::spawn(regossip(chain.clone(), network.clone()));
     tokio::spawn(watch_disk(chain.clone(), config.data_dir.clone()));
+    tokio::spawn(revote(chain.clone()));
     let vote_network = network.clone();
     chain.set_vote_sender(Box::new(move |vote| {
         vote_network.send(network::Outgoing::Vote(vote))

@@ -154,3 +154,48 @@ async fn every_committed_block_is_certified_by_a_quorum_of_the_genesis_voters_at
         .await
         .unwrap();
 }
+
+/// A vote goes once, to the peers connected then; on an idle chain no later block follows. A
+/// node that lost its head's certificate (stopped before the votes came, here: removed from its
+/// store) gets it again from the votes its peers send again while the head stays put.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_heads_certificate_forms_again_at_a_node_that_missed_the_votes() {
+    let mut cluster = Cluster::start(4).await;
+    let (_, head) = cluster.commit_via(0, "the last block for a while").await;
+    for i in 0..4 {
+        cluster.wait_height(i, head).await;
+        certificate_at(&cluster.client(i), head).await;
+    }
+    cluster.kill_9(3);
+    {
+        let storage =
+            xinlian_node::storage::Storage::open(&cluster.layout.nodes[3].data_dir, 1 << 20)
+                .unwrap();
+        let db = storage.db();
+        let meta = db.cf_handle("meta").unwrap();
+        db.delete_cf(meta, [b"cert/".as_slice(), &head.to_be_bytes()].concat())
+            .unwrap();
+        assert!(storage.certificate(head).unwrap().is_none());
+    }
+    cluster.spawn(3);
+    xinlian_testnet::wait_healthy(&cluster.layout, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let client = cluster.client(3);
+    assert_eq!(
+        client.status().await.unwrap().height,
+        head,
+        "the chain stayed idle"
+    );
+    let certificate = certificate_at(&client, head).await;
+    let genesis = xinlian_node::load_genesis(&cluster.layout.genesis_file).unwrap();
+    let block = client.block(head).await.unwrap();
+    certificate
+        .verify(
+            &genesis.chain_id,
+            head,
+            &block.header.hash(genesis.hash_suite()),
+            &VoterSet::from_genesis(&genesis),
+        )
+        .unwrap();
+}

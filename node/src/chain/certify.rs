@@ -283,6 +283,56 @@ impl Chain {
         )
     }
 
+    /// Sends this node's vote on the head again, if it is a voter there. A vote goes once to
+    /// the peers connected at the time: one reconnecting then misses it, and on an idle chain no
+    /// later block's votes follow, so that peer would never certify the head (its proven
+    /// answers would wait in vain). Called while the head stays put (`crate::revote`). A node
+    /// restarted at a head it holds no certificate for counts its own vote there again, so the
+    /// others' votes sent again complete it.
+    pub fn resend_head_vote(&self) -> Result<()> {
+        let head = self.head();
+        if head.height == 0 {
+            return Ok(());
+        }
+        let voters = lock(&self.certifier)
+            .voters_of(head.height)
+            .cloned()
+            .unwrap_or_else(|| self.voter_set());
+        if voters.key(&self.node_id).is_none() {
+            return Ok(());
+        }
+        let vote = CommitVote::sign(
+            &self.node_key,
+            &self.node_id,
+            &self.genesis.chain_id,
+            head.height,
+            &head.hash,
+        );
+        let uncertified = self.storage.certificate(head.height)?.is_none();
+        let formed = {
+            let mut certifier = lock(&self.certifier);
+            if uncertified && !certifier.certified.contains(&head.height) {
+                let round = certifier.rounds.entry(head.height).or_default();
+                round.applied.get_or_insert(head.hash);
+                round
+                    .votes
+                    .insert(self.node_id.clone(), (head.hash, vote.signature));
+                self.try_certify(&mut certifier, head.height)
+            } else {
+                None
+            }
+        };
+        self.store_certificate(formed)?;
+        if let Some(send) = self.vote_sender.get() {
+            send(PeerVote {
+                height: head.height,
+                block_hash: head.hash,
+                signature: vote.signature,
+            });
+        }
+        Ok(())
+    }
+
     /// Sends this node's votes to its peers (set once by the network).
     pub fn set_vote_sender(&self, send: Box<dyn Fn(PeerVote) + Send + Sync>) {
         let _ = self.vote_sender.set(send);
