@@ -35,7 +35,7 @@
 use serde::Serialize;
 pub use xinlian_contracts::views::verify::{
     VerifiedAnswer, follow_voter_change, follow_voter_changes, verify_grant, verify_licence_record,
-    verify_member, verify_trace_code, verify_verdict,
+    verify_member, verify_trace_absent, verify_trace_code, verify_verdict,
 };
 use xinlian_core::api::auth::GrantView;
 use xinlian_core::api::licence::{LicenceRecord, Verdict};
@@ -101,15 +101,7 @@ pub fn verify_block(suite: HashSuite, block: &BlockResponse) -> Result<()> {
 }
 
 fn as_json<T: Serialize>(v: VerifiedAnswer<T>) -> VerifiedAnswer<serde_json::Value> {
-    VerifiedAnswer {
-        answer: serde_json::to_value(&v.answer).unwrap_or_default(),
-        height: v.height,
-        block_hash: v.block_hash,
-        block_time_ms: v.block_time_ms,
-        signers: v.signers,
-        voters: v.voters,
-        entries: v.entries,
-    }
+    v.map(|answer| serde_json::to_value(&answer).unwrap_or_default())
 }
 
 /// Checks any proven answer as it came over HTTP (a saved response): which kind it is comes from

@@ -466,6 +466,8 @@ async fn bad_input(cluster: &Cluster, client: &Client, salmon: LotCode) {
         status == 404 && body.contains("未找到追溯码"),
         "{status} {body}"
     );
+    // The code's absence is proved too, as a client would check it.
+    assert!(body.contains("proof verified"), "{body}");
 
     // Quantities: zero is refused (at admission now, with the contract's own code: a bound
     // that needs no state never enters a mempool); negative or beyond u32 does not decode.

@@ -102,6 +102,20 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
     let dir0 = cluster._dir.path().to_path_buf();
     let (ok, out, err) = verify_file(&dir0, &genesis_file, "trace", &trace);
     assert_eq!(ok, 0, "{out}{err}");
+    // The bundle of a code on chain cannot pass for a proof that it is absent (the scan page's
+    // "not on chain" is checked this way), nor for another code's.
+    let bundle: xinlian_core::proof::ProofBundle =
+        serde_json::from_value(trace["proof"].clone()).unwrap();
+    let claimed_absent = xinlian_sdk::proof::verify_trace_absent(*code, &bundle, &trust);
+    assert_eq!(claimed_absent.unwrap_err().code(), "answer_mismatch");
+    let (_, other) = demo
+        .cold_chain
+        .codes
+        .iter()
+        .find(|(_, other)| other != code)
+        .unwrap();
+    let other_code = xinlian_sdk::proof::verify_trace_absent(*other, &bundle, &trust);
+    assert_eq!(other_code.unwrap_err().code(), "query_mismatch");
     trace["lineage"][0]["hops"].as_array_mut().unwrap().pop();
     let (code_left_out, out, err) = verify_file(&dir0, &genesis_file, "trace-short", &trace);
     assert_eq!(code_left_out, 3, "{out}{err}");

@@ -13,6 +13,7 @@ use xinlian_core::api::{MemberResponse, VoterChange};
 use xinlian_core::calendar::china_date;
 use xinlian_core::certificate::VoterSet;
 use xinlian_core::proof::{ProofBundle, ProofError, ProvenQuery, Trust, VerifiedState};
+use xinlian_core::trace::TraceCode;
 
 use super::ProvenReader;
 use super::licence::LicenceReader;
@@ -35,6 +36,21 @@ pub struct VerifiedAnswer<T> {
     pub voters: usize,
     /// How many state entries were proved.
     pub entries: usize,
+}
+
+impl<T> VerifiedAnswer<T> {
+    /// The same verification of another form of the answer.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> VerifiedAnswer<U> {
+        VerifiedAnswer {
+            answer: f(self.answer),
+            height: self.height,
+            block_hash: self.block_hash,
+            block_time_ms: self.block_time_ms,
+            signers: self.signers,
+            voters: self.voters,
+            entries: self.entries,
+        }
+    }
 }
 
 fn verified<T>(answer: T, state: &VerifiedState) -> VerifiedAnswer<T> {
@@ -160,6 +176,27 @@ pub fn verify_trace_code(
     verify_with(served, bundle, trust, |state, _| {
         super::trace::CodeReader::new(state).code(code)
     })
+}
+
+/// Checks that the trace code `code` is not on chain: `bundle` (as a node proves the answer it
+/// found absent, query `trace_code`) must give no answer for it.
+pub fn verify_trace_absent(
+    code: TraceCode,
+    bundle: &ProofBundle,
+    trust: &Trust,
+) -> Result<VerifiedAnswer<()>, ProofError> {
+    if bundle.query != (ProvenQuery::TraceCode { code }) {
+        return Err(query_mismatch(&bundle.query, &code.to_string()));
+    }
+    let state = bundle.verify(trust)?;
+    let reader = ProvenReader::new(&state);
+    let derived = super::trace::CodeReader::new(&reader).code(code);
+    match reader.finish(derived)? {
+        None => Ok(verified((), &state)),
+        Some(_) => Err(ProofError::AnswerMismatch(format!(
+            "the proven state holds trace code {code}, which the node said is not on chain"
+        ))),
+    }
 }
 
 /// Checks a page of a grant's uses served with `?proof=true` (the grantor's, grantee's or an

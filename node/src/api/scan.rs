@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use xinlian_contracts::views::trace::CodeReader;
+use xinlian_contracts::views::verify::{verify_trace_absent, verify_trace_code};
 use xinlian_core::api::trace::{CodeStatus, CodeTrace, RecallList};
 use xinlian_core::proof::ProvenQuery;
 use xinlian_core::trace::{EventKind, TraceCode};
@@ -79,37 +80,46 @@ pub(super) async fn page(
         }
     }
     let regulator = query.view.as_deref() == Some("regulator");
-    let not_found = || {
+    let not_found = |checked: &Checked| {
         respond(
             StatusCode::NOT_FOUND,
-            &message_page("未找到追溯码", &format!("链上没有追溯码 {code}。")),
+            &message_page_with(
+                "未找到追溯码",
+                &checked.notice(),
+                &format!("链上没有追溯码 {code}。"),
+            ),
         )
     };
-    // The trace shown is the one derived again from state proven under a certified block,
-    // checked as a client's SDK would; without a proof to be had now, this node's answer, said
-    // to be unverified.
+    // The trace shown, or the code's absence, is derived again from state proven under a
+    // certified block, checked as a client's SDK would; without a proof to be had now, this
+    // node's answer, said to be unverified.
     let proven = match proof::derive(&chain, move |state, _| {
         Ok(CodeReader::new(state).code(code)?)
     })
     .await
     {
-        Ok(proving) => proving
-            .certify_found(&chain, ProvenQuery::TraceCode { code })
-            .await
-            .transpose(),
-        Err(unavailable) => Some(Err(unavailable)),
+        Ok(proving) => {
+            proving
+                .certify(&chain, ProvenQuery::TraceCode { code })
+                .await
+        }
+        Err(unavailable) => Err(unavailable),
     };
-    let Some(proven) = proven else {
-        return not_found();
-    };
-    let checked = proof::check_for_page(&chain, proven, |mut trace: CodeTrace, bundle, trust| {
-        trace.proof = Some(Box::new(bundle));
-        xinlian_contracts::views::verify::verify_trace_code(&trace, trust)
-    })
-    .await;
+    let checked =
+        proof::check_for_page(&chain, proven, move |answer, bundle, trust| match answer {
+            Some(mut trace) => {
+                trace.proof = Some(Box::new(bundle));
+                verify_trace_code(&trace, trust).map(|v| v.map(Some))
+            }
+            None => verify_trace_absent(code, &bundle, trust).map(|v| v.map(|()| None)),
+        })
+        .await;
     let notice = Checked::of(&checked);
     let verified = match checked {
-        PageProof::Verified(verified) => Some(verified.answer),
+        PageProof::Verified(verified) => match verified.answer {
+            Some(trace) => Some(trace),
+            None => return not_found(&notice),
+        },
         PageProof::Unavailable(_) => None,
         PageProof::Failed(_) => {
             return respond(
@@ -148,7 +158,7 @@ pub(super) async fn page(
             StatusCode::OK,
             &trace_page(&trace, recall.as_ref(), &notice),
         ),
-        Ok(None) => not_found(),
+        Ok(None) => not_found(&notice),
         Err(e) => e.into_response(),
     }
 }
