@@ -168,9 +168,7 @@ async fn an_idle_heads_certificate_forms_again_at_a_node_that_missed_the_votes()
     }
     cluster.kill_9(3);
     {
-        let storage =
-            xinlian_node::storage::Storage::open(&cluster.layout.nodes[3].data_dir, 1 << 20)
-                .unwrap();
+        let storage = cluster.open_store(3);
         let db = storage.db();
         let meta = db.cf_handle("meta").unwrap();
         db.delete_cf(meta, [b"cert/".as_slice(), &head.to_be_bytes()].concat())
@@ -187,15 +185,8 @@ async fn an_idle_heads_certificate_forms_again_at_a_node_that_missed_the_votes()
         head,
         "the chain stayed idle"
     );
-    let certificate = certificate_at(&client, head).await;
     let genesis = xinlian_node::load_genesis(&cluster.layout.genesis_file).unwrap();
-    let block = client.block(head).await.unwrap();
-    certificate
-        .verify(
-            &genesis.chain_id,
-            head,
-            &block.header.hash(genesis.hash_suite()),
-            &VoterSet::from_genesis(&genesis),
-        )
-        .unwrap();
+    cluster
+        .assert_certified(3, head, &VoterSet::from_genesis(&genesis))
+        .await;
 }

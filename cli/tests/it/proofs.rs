@@ -300,9 +300,7 @@ async fn proven_licence_answers_verify_offline_and_every_alteration_is_caught() 
         .unwrap();
     cluster.kill_9(3);
     {
-        let storage =
-            xinlian_node::storage::Storage::open(&cluster.layout.nodes[3].data_dir, 1 << 20)
-                .unwrap();
+        let storage = cluster.open_store(3);
         let db = storage.db();
         let state = db.cf_handle("state").unwrap();
         let key = xinlian_contracts::licence::licence_key(&revoked.id);

@@ -31,7 +31,9 @@ pub(crate) async fn follow_from_genesis(
     assert_eq!(trust.voters, expected.voter_set());
     assert_eq!(trust.since, expected.since_height);
     let changed_at = trust.since - 1;
-    cluster.assert_certified(serving, changed_at, before).await;
+    cluster
+        .assert_certified(serving, changed_at, &before.voter_set())
+        .await;
     trust
 }
 

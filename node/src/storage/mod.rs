@@ -23,7 +23,7 @@ mod voter_changes;
 
 pub use snapshot::StateChunk;
 use tree::{CF_TREE, CF_TREE_KEYS, CF_TREE_STALE};
-pub use tree::{ProvenEntry, Reads, StateView, TREE_VERSIONS_KEPT, TreeUpdate, update_tree};
+pub use tree::{Reads, StateView, TREE_VERSIONS_KEPT, TreeUpdate, update_tree};
 pub use voter_changes::VoterChangeRecord;
 
 use std::collections::BTreeMap;

@@ -22,7 +22,7 @@ use jmt::{KeyHash, OwnedValue, Version};
 use rocksdb::{DB, Direction, IteratorMode, SnapshotWithThreadMode, WriteBatch};
 use xinlian_contracts::views::state_space;
 use xinlian_contracts::{ExecError, Space, StateReader, WriteSet};
-use xinlian_core::proof::HexBytes;
+use xinlian_core::proof::{HexBytes, ProvenEntry};
 use xinlian_core::{Hash, HashSuite, state_tree};
 
 use super::{CF_INDEX, CF_STATE, Head, META_HEAD, Storage, corrupt};
@@ -180,19 +180,6 @@ impl<S: Source> TreeReader for Reader<'_, S> {
     }
 }
 
-/// One entry of the state with the proof of it under the state root of `head`.
-#[derive(Clone, Debug)]
-pub struct ProvenEntry {
-    /// Its space.
-    pub space: Space,
-    /// Its key.
-    pub key: Vec<u8>,
-    /// Its value; `None` when the proof shows it absent.
-    pub value: Option<Vec<u8>>,
-    /// The proof, as `xinlian_core::state_tree::prove` encodes it.
-    pub proof: Vec<u8>,
-}
-
 /// State and tree as of one instant: reads and proofs that agree with one head, however far the
 /// chain moves meanwhile.
 pub struct StateView<'a> {
@@ -215,15 +202,15 @@ impl StateView<'_> {
     }
 
     /// The value at `key` in `space`, with the proof of it (or of its absence) under the head's
-    /// state root.
+    /// state root, as a proof bundle carries it.
     pub fn prove(&self, suite: HashSuite, space: Space, key: &[u8]) -> Result<ProvenEntry> {
         let hash = state_tree::key_hash(suite, space_byte(space), key);
         let (value, proof) = state_tree::prove(suite, &self.reader(), self.head.height, hash)?;
         Ok(ProvenEntry {
-            space,
-            key: key.to_vec(),
-            value,
-            proof,
+            space: state_space(space),
+            key: HexBytes(key.to_vec()),
+            value: value.map(HexBytes),
+            proof: HexBytes(proof),
         })
     }
 
@@ -249,22 +236,10 @@ impl StateView<'_> {
 
     /// Proves each of `reads` (present with its value, or absent) under the head's state root,
     /// as a proof bundle carries them.
-    pub fn prove_all(
-        &self,
-        suite: HashSuite,
-        reads: Reads,
-    ) -> Result<Vec<xinlian_core::proof::ProvenEntry>> {
+    pub fn prove_all(&self, suite: HashSuite, reads: Reads) -> Result<Vec<ProvenEntry>> {
         reads
             .into_iter()
-            .map(|(space, key)| {
-                let proven = self.prove(suite, space, &key)?;
-                Ok(xinlian_core::proof::ProvenEntry {
-                    space: state_space(space),
-                    key: HexBytes(proven.key),
-                    value: proven.value.map(HexBytes),
-                    proof: HexBytes(proven.proof),
-                })
-            })
+            .map(|(space, key)| self.prove(suite, space, &key))
             .collect()
     }
 }
@@ -452,13 +427,13 @@ mod tests {
             state_tree::verify(
                 SUITE,
                 &root,
-                state_tree::key_hash(SUITE, 0, &entry.key),
-                entry.value.as_deref(),
-                &entry.proof,
+                state_tree::key_hash(SUITE, 0, &entry.key.0),
+                entry.value.as_ref().map(|v| v.0.as_slice()),
+                &entry.proof.0,
             )
         };
         let one = view.prove(SUITE, Space::State, b"lic/1").unwrap();
-        assert_eq!(one.value.as_deref(), Some(&b"revoked"[..]));
+        assert_eq!(one.value, Some(HexBytes(b"revoked".to_vec())));
         check(&one).unwrap();
         let two = view.prove(SUITE, Space::State, b"lic/2").unwrap();
         assert_eq!(two.value, None);
@@ -476,7 +451,7 @@ mod tests {
             .unwrap()
             .prove(SUITE, Space::State, b"lic/1")
             .unwrap();
-        assert_eq!(forged.value.as_deref(), Some(&b"valid"[..]));
+        assert_eq!(forged.value, Some(HexBytes(b"valid".to_vec())));
         let err = check(&forged).unwrap_err();
         assert!(err.to_string().contains("does not verify"), "{err}");
     }
@@ -519,8 +494,8 @@ mod tests {
                 SUITE,
                 &view.head().state_root,
                 state_tree::key_hash(SUITE, 0, key.as_bytes()),
-                entry.value.as_deref(),
-                &entry.proof,
+                entry.value.as_ref().map(|v| v.0.as_slice()),
+                &entry.proof.0,
             )
             .unwrap();
         }
