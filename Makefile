@@ -8,7 +8,7 @@ TESTNET_DIR ?= .xinlian-testnet
 # Days of demo history before today, for the console's charts (docs/console.md).
 HISTORY_DAYS ?= 21
 
-.PHONY: deps build run run-tls test lint fmt check bench-trace bench-crypto bench-load kill-campaign flood fuzz
+.PHONY: deps build run run-tls test lint fmt check bench-trace bench-crypto bench-load bench-apply kill-campaign flood fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -62,6 +62,12 @@ bench-crypto: deps
 ## one in .xinlian-bench, runs a pressure run per suite, stops it.
 bench-load: deps
 	scripts/bench-load.sh
+
+## The apply path alone (docs/BENCHMARKS.md): the blocks a stopped node holds (by default those
+## `make bench-load` left in .xinlian-bench/node1; NODE_DIR for another) replayed into fresh
+## stores in one process, RUNS times (default 5): time per transaction and per stage.
+bench-apply: deps
+	CARGO_TARGET_DIR=$(HOME)/.cache/xinlian/target-release cargo run --release -p xinlian-benches --features trace --bin apply-bench -- $${NODE_DIR:-.xinlian-bench/node1} $${RUNS:-5}
 
 ## The long kill -9 campaign (docs/consensus.md): 100 SIGKILLs of a random node or the leader on a
 ## 4-node chain under SM2 load; `make test` runs the same test with 20. XINLIAN_KILL_SEED replays.

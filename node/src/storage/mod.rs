@@ -29,6 +29,7 @@ pub use voter_changes::VoterChangeRecord;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use rocksdb::{
@@ -114,6 +115,10 @@ pub struct TxLocation {
 /// The RocksDB store.
 pub struct Storage {
     db: Arc<DB>,
+    /// The version from which the stale-node index may hold entries not yet pruned (a hint to
+    /// seek to, kept in memory: 0 after opening, so the first block reads the index from the
+    /// start).
+    tree_prune_from: AtomicU64,
 }
 
 fn db_options(cache_bytes: usize) -> (Options, Options) {
@@ -157,7 +162,7 @@ impl Storage {
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, cf_opts.clone()));
         let db = DB::open_cf_descriptors_read_only(&db_opts, dir, cfs, false)?;
-        Ok(Storage { db: Arc::new(db) })
+        Ok(Storage::over(db))
     }
 
     /// Writes a consistent copy of the whole store (every column family as of one instant) to
@@ -188,7 +193,14 @@ impl Storage {
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, cf_opts.clone()));
         let db = DB::open_cf_descriptors(&db_opts, dir, cfs)?;
-        Ok(Storage { db: Arc::new(db) })
+        Ok(Storage::over(db))
+    }
+
+    fn over(db: DB) -> Self {
+        Storage {
+            db: Arc::new(db),
+            tree_prune_from: AtomicU64::new(0),
+        }
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
@@ -224,10 +236,11 @@ impl Storage {
         };
         let mut batch = WriteBatch::default();
         self.add_writes(&mut batch, writes);
-        self.add_tree_update(&mut batch, &tree, 0)?;
+        let prune_from = self.add_tree_update(&mut batch, &tree, 0)?;
         batch.put_cf(self.cf(CF_META), META_GENESIS, encoding::encode(genesis));
         batch.put_cf(self.cf(CF_META), META_HEAD, encoding::encode(&head));
         self.db.write_opt(batch, &Self::synced())?;
+        self.tree_pruned_to(prune_from);
         Ok(head)
     }
 
@@ -311,7 +324,7 @@ impl Storage {
             "tree update is not the block's"
         );
         self.add_writes(&mut batch, writes);
-        self.add_tree_update(&mut batch, tree, block.header.height)?;
+        let prune_from = self.add_tree_update(&mut batch, tree, block.header.height)?;
         if let Some(last) = block.certificates.last() {
             batch.put_cf(self.cf(CF_META), META_CARRIED, be_height(last.height));
         }
@@ -326,6 +339,7 @@ impl Storage {
         // The Raft index of this block, in the same batch: a crash never applies it twice.
         batch.put_cf(self.cf(CF_META), META_APPLIED, applied_index.to_be_bytes());
         self.db.write_opt(batch, &Self::synced())?;
+        self.tree_pruned_to(prune_from);
         Ok(new_head)
     }
 

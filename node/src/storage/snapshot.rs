@@ -168,6 +168,7 @@ impl Storage {
             batch.delete_range_cf(self.cf(cf), [].as_slice(), end.as_slice());
         }
         self.db.write_opt(batch, &Self::synced())?;
+        self.tree_pruned_to(0);
         Ok(())
     }
 

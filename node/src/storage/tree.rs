@@ -16,6 +16,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
 
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, Version};
@@ -309,12 +310,14 @@ impl Storage {
 
     /// Adds `update`, made for block `height`, to `batch`: its nodes, its stale index, the keys
     /// of its leaves, and the pruning of nodes stale for more than [`TREE_VERSIONS_KEPT`] blocks.
+    /// Returns the version from which stale nodes may remain after this batch: the caller hands
+    /// it to [`Storage::tree_pruned_to`] once the batch is written.
     pub(super) fn add_tree_update(
         &self,
         batch: &mut WriteBatch,
         update: &TreeUpdate,
         height: u64,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         let (tree, keys, stale) = (
             self.cf(CF_TREE),
             self.cf(CF_TREE_KEYS),
@@ -338,16 +341,21 @@ impl Storage {
                 None => batch.delete_cf(keys, hash.0),
             }
         }
+        let from = self.tree_prune_from.load(Ordering::Relaxed);
         let Some(prune_through) =
             state_tree::tree_version(height).checked_sub(2 * TREE_VERSIONS_KEPT)
         else {
-            return Ok(());
+            return Ok(from);
         };
-        let iter = self
-            .db
-            .iterator_cf(stale, IteratorMode::From(&[], Direction::Forward));
-        let mut last = None;
-        for item in iter.take(PRUNED_PER_BLOCK_MAX) {
+        // Read from where the last written batch left off: what lies before it was deleted by
+        // range tombstones, which an iterator from the start would step over key by key (5% of
+        // a follower's CPU under load when it did).
+        let iter = self.db.iterator_cf(
+            stale,
+            IteratorMode::From(&from.to_be_bytes(), Direction::Forward),
+        );
+        let (mut last, mut next_from) = (None, prune_through + 1);
+        for (read, item) in iter.enumerate() {
             let (key, _) = item?;
             let since = key
                 .get(..8)
@@ -355,6 +363,11 @@ impl Storage {
                 .map(u64::from_be_bytes)
                 .ok_or_else(|| Error::Corrupt("short stale-node key".into()))?;
             if since > prune_through {
+                break;
+            }
+            if read == PRUNED_PER_BLOCK_MAX {
+                // Cut short: the next block goes on from this version.
+                next_from = since;
                 break;
             }
             batch.delete_cf(tree, &key[8..]);
@@ -365,7 +378,14 @@ impl Storage {
         if let Some(last) = last {
             batch.delete_range_cf(stale, [].as_slice(), [&last[..], &[0]].concat().as_slice());
         }
-        Ok(())
+        Ok(next_from)
+    }
+
+    /// Records that the batch whose tree update returned `from` was written: the next block's
+    /// pruning reads the stale-node index from there. Until the first (after opening, or after
+    /// the tree was cleared: `from` 0), it reads from the start.
+    pub(super) fn tree_pruned_to(&self, from: u64) {
+        self.tree_prune_from.store(from, Ordering::Relaxed);
     }
 }
 
@@ -385,7 +405,7 @@ mod tests {
         let update = update_tree(SUITE, &storage.tree_reader(), height, &writes).unwrap();
         let mut batch = WriteBatch::default();
         storage.add_writes(&mut batch, &writes);
-        storage
+        let prune_from = storage
             .add_tree_update(&mut batch, &update, height)
             .unwrap();
         let head = Head {
@@ -400,6 +420,7 @@ mod tests {
             encoding::encode(&head),
         );
         storage.db.write(batch).unwrap();
+        storage.tree_pruned_to(prune_from);
         update.root
     }
 
@@ -459,7 +480,7 @@ mod tests {
     #[test]
     fn stale_nodes_are_pruned_so_the_tree_does_not_grow_with_versions() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path(), 1 << 20).unwrap();
+        let mut storage = Storage::open(dir.path(), 1 << 20).unwrap();
         let keys: Vec<String> = (0..100).map(|i| format!("k{i}")).collect();
         let first: Vec<(&str, Option<&str>)> =
             keys.iter().map(|k| (k.as_str(), Some("0"))).collect();
@@ -478,6 +499,12 @@ mod tests {
                     .collect()
             };
             store(&storage, version, &writes);
+            if version == 150 {
+                // Pruning goes on from where the last block left it; a store opened again
+                // reads the stale-node index from its start once.
+                drop(storage);
+                storage = Storage::open(dir.path(), 1 << 20).unwrap();
+            }
         }
         let nodes = count(&storage, CF_TREE);
         // Live nodes plus those of the versions kept: nowhere near 300 versions' worth.
