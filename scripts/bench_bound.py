@@ -28,8 +28,8 @@ def main():
     criterion_dir, nodes, reports = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
     # The CPUs this process may run on (affinity, containers), or CORES to say otherwise.
     cores = int(os.environ.get("CORES", len(os.sched_getaffinity(0))))
-    print(f"| suite | verify / s / core | bound ({cores} cores, {nodes} nodes) | committed / s | of the bound | p50 | p99 | concurrency |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"| suite | verify / s / core | bound ({cores} cores, {nodes} nodes) | committed / s | of the bound | p50 | p99 | concurrency | node CPU / tx |")
+    print("|---|---|---|---|---|---|---|---|---|")
     by_suite = {}
     for path in reports:
         report = json.loads(Path(path).read_text())
@@ -56,10 +56,13 @@ def row(criterion_dir, cores, nodes, report, label):
         bound = cores * rate / nodes
         rate_text, bound_text = f"{rate:,.0f}", f"{bound:,.0f} tx/s"
         share = f"{100 * committed / bound:.0f}%"
+    # The nodes' CPU per committed transaction, all nodes together (absent from older reports).
+    per_tx = report.get("node_cpu_us_per_committed")
+    cpu_text = "n/a" if per_tx is None else f"{per_tx:,.0f} µs"
     return (
         f"| {label}{report['suite']} ({scheme}) | {rate_text} | {bound_text} | {committed:,.0f} "
         f"| {share} | {report['latency_ms']['p50']:.0f} ms "
-        f"| {report['latency_ms']['p99']:.0f} ms | {report['concurrency']} |"
+        f"| {report['latency_ms']['p99']:.0f} ms | {report['concurrency']} | {cpu_text} |"
     )
 
 

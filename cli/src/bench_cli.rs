@@ -1,8 +1,9 @@
 //! `xinlian bench`: the load generator. It registers senders, signs every measured transaction
 //! up front (so its own signing does not compete with the nodes during the run), submits them
 //! round-robin to the nodes under a concurrency bound and an optional rate, and learns commits
-//! from node 0's event stream. It reports rates, submit-to-commit latency, and every refusal by
-//! its code: nothing is hidden, nothing is retried.
+//! from node 0's event stream. It reports rates, submit-to-commit latency, every refusal by its
+//! code (nothing is hidden, nothing is retried), and the CPU time the nodes used per committed
+//! transaction, from their own `xinlian_process_cpu_seconds_total`.
 
 // A load generator measures time: reading the clock is its job.
 #![allow(clippy::disallowed_methods)]
@@ -118,6 +119,11 @@ struct Report {
     committed_per_second: f64,
     latency_ms: Latency,
     success_ratio: f64,
+    /// CPU seconds the nodes' processes used from the first submission until the last
+    /// transaction settled, summed over the nodes; absent when a node does not say.
+    node_cpu_seconds: Option<f64>,
+    /// That, in microseconds per committed transaction (all nodes together).
+    node_cpu_us_per_committed: Option<f64>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -275,6 +281,7 @@ async fn drive(
         progress.clone(),
     ));
     let offsets = schedule.offsets(total);
+    let cpu_before = nodes_cpu_seconds(clients).await;
     let started = Instant::now();
     let mut submitters = tokio::task::JoinSet::new();
     for (i, ((hash, tx), offset)) in txs.into_iter().zip(offsets).enumerate() {
@@ -308,8 +315,32 @@ async fn drive(
     }
     watcher.abort();
     progress.finish_and_clear();
+    let node_cpu = match (cpu_before, nodes_cpu_seconds(clients).await) {
+        (Some(before), Some(after)) => Some(after - before),
+        _ => None,
+    };
     let tally = std::mem::take(&mut *lock(&tally));
-    Ok(report(args, clients.len(), tally, started, submit_seconds))
+    let mut report = report(args, clients.len(), tally, started, submit_seconds);
+    report.node_cpu_seconds = node_cpu;
+    report.node_cpu_us_per_committed =
+        node_cpu.map(|seconds| seconds * 1e6 / report.committed.max(1) as f64);
+    Ok(report)
+}
+
+/// The CPU seconds the nodes' processes have used, summed over `clients`
+/// (`xinlian_process_cpu_seconds_total`): what a run costs the nodes, read before and after it,
+/// is a steadier measure of the node's efficiency than its rate on a machine others share.
+/// `None` when a node does not export it (not on Linux) or its metrics cannot be read.
+async fn nodes_cpu_seconds(clients: &[Client]) -> Option<f64> {
+    let mut total = 0.0;
+    for client in clients {
+        let text = client.metrics().await.ok()?;
+        let value = text
+            .lines()
+            .find_map(|line| line.strip_prefix("xinlian_process_cpu_seconds_total "))?;
+        total += value.trim().parse::<f64>().ok()?;
+    }
+    Some(total)
 }
 
 async fn submit(
@@ -482,6 +513,8 @@ fn report(
             max: percentile(1.0),
         },
         success_ratio: tally.succeeded as f64 / args.txs.max(1) as f64,
+        node_cpu_seconds: None,
+        node_cpu_us_per_committed: None,
         rejected_on_submit: tally.rejected_on_submit,
         failed_receipts: tally.failed_receipts,
         dropped: tally.dropped,
@@ -532,6 +565,14 @@ fn print_report(args: &BenchArgs, report: Report) -> Result<()> {
         report.timed_out,
         report.not_sent
     )?;
+    if let (Some(seconds), Some(per_tx)) =
+        (report.node_cpu_seconds, report.node_cpu_us_per_committed)
+    {
+        outln!(
+            "  node CPU  {seconds:.1} s on {} nodes, {per_tx:.0} µs per committed transaction",
+            report.nodes
+        )?;
+    }
     for (what, counts) in [
         ("refused on submit", &report.rejected_on_submit),
         ("refused in receipt", &report.failed_receipts),

@@ -120,6 +120,26 @@ impl Client {
         Self::answer(response).await
     }
 
+    /// `GET /metrics`: the node's metrics in the Prometheus text format.
+    pub async fn metrics(&self) -> Result<String> {
+        let response = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let body = response.text().await.map_err(transport)?;
+        if !status.is_success() {
+            return Err(SdkError::Node {
+                status: status.as_u16(),
+                code: status_code_name(status),
+                message: body,
+            });
+        }
+        Ok(body)
+    }
+
     /// `GET /v1/status`.
     pub async fn status(&self) -> Result<StatusResponse> {
         self.get("/v1/status").await

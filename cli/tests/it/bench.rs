@@ -55,6 +55,13 @@ async fn every_workload_commits_and_refusals_are_reported() {
         assert!(report["latency_ms"]["p50"].as_f64().unwrap() > 0.0);
         assert!(report["committed_per_second"].as_f64().unwrap() > 0.0);
         assert_eq!(report["rejected_on_submit"], serde_json::json!({}));
+        // What the run cost the node, from its own process CPU counter.
+        let cpu = report["node_cpu_seconds"].as_f64().unwrap();
+        let per_tx = report["node_cpu_us_per_committed"].as_f64().unwrap();
+        assert!(
+            cpu > 0.0 && (per_tx - cpu * 1e6 / 60.0).abs() < 1e-6,
+            "{report}"
+        );
     }
 
     // Half the submissions go to a node that is not there: reported as transport refusals,
@@ -76,6 +83,8 @@ async fn every_workload_commits_and_refusals_are_reported() {
     assert_eq!(report["rejected_on_submit"]["transport"], 30, "{report}");
     assert_eq!(report["succeeded"], 30, "{report}");
     assert_eq!(report["success_ratio"], 0.5);
+    // A node whose metrics cannot be read: no CPU figure rather than a partial one.
+    assert!(report["node_cpu_seconds"].is_null(), "{report}");
 
     // Bad arguments are refused before anything is sent.
     for (args, expected) in [
