@@ -331,11 +331,25 @@ impl TraceCall {
 #[serde(try_from = "Vec<(u32, u32)>", into = "Vec<(u32, u32)>")]
 pub struct Serials(Vec<(u32, u32)>);
 
+/// The canonical encoding holds the ranges as they are kept (sorted, disjoint, not adjacent), and
+/// nothing else: ranges that would be merged are refused rather than merged, so a transaction has
+/// one encoding (found by the `decode` fuzz target: two adjacent ranges decoded to one range and
+/// encoded back shorter). JSON from clients may still list ranges in any form
+/// ([`Serials::try_from`]).
 impl BorshDeserialize for Serials {
     fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
         let ranges = Vec::<(u32, u32)>::deserialize_reader(reader)?;
-        Serials::try_from(ranges)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        let kept = ranges.windows(2).all(|pair| {
+            let ((_, end), (next, _)) = (pair[0], pair[1]);
+            end.checked_add(1).is_some_and(|after| after < next)
+        });
+        if !kept {
+            return Err(invalid(
+                "serial ranges must be sorted, disjoint and not adjacent".into(),
+            ));
+        }
+        Serials::try_from(ranges).map_err(invalid)
     }
 }
 
@@ -939,5 +953,27 @@ mod tests {
         assert_eq!(stock.ranges(), &[(23, 30)]);
         assert!(Serials::try_from(vec![(0, 1)]).is_err());
         assert!(Serials::try_from(vec![(3, 2)]).is_err());
+    }
+
+    /// The canonical encoding takes ranges only as they are kept, so what decodes encodes back to
+    /// the same bytes; JSON still merges what it is given.
+    #[test]
+    fn serials_decode_only_from_their_one_encoding() {
+        let kept = Serials::try_from(vec![(1, 3), (5, 9), (20, u32::MAX)]).unwrap();
+        let bytes = borsh::to_vec(&kept).unwrap();
+        assert_eq!(borsh::from_slice::<Serials>(&bytes).unwrap(), kept);
+        for ranges in [
+            vec![(1, 3), (4, 9)],        // adjacent
+            vec![(1, 5), (3, 9)],        // overlapping
+            vec![(5, 9), (1, 3)],        // out of order
+            vec![(1, u32::MAX), (1, 2)], // nothing can follow the last serial
+            vec![(0, 3)],                // serial 0
+            vec![(4, 3)],                // empty
+        ] {
+            let bytes = borsh::to_vec(&ranges).unwrap();
+            assert!(borsh::from_slice::<Serials>(&bytes).is_err(), "{ranges:?}");
+        }
+        let json: Serials = serde_json::from_str("[[4,9],[1,3]]").unwrap();
+        assert_eq!(json.ranges(), &[(1, 9)]);
     }
 }
