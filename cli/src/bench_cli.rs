@@ -320,11 +320,14 @@ async fn drive(
         _ => None,
     };
     let tally = std::mem::take(&mut *lock(&tally));
-    let mut report = report(args, clients.len(), tally, started, submit_seconds);
-    report.node_cpu_seconds = node_cpu;
-    report.node_cpu_us_per_committed =
-        node_cpu.map(|seconds| seconds * 1e6 / report.committed.max(1) as f64);
-    Ok(report)
+    Ok(report(
+        args,
+        clients.len(),
+        tally,
+        started,
+        submit_seconds,
+        node_cpu,
+    ))
 }
 
 /// The CPU seconds the nodes' processes have used, summed over `clients`
@@ -471,6 +474,7 @@ fn report(
     mut tally: Tally,
     started: Instant,
     submit_seconds: f64,
+    node_cpu_seconds: Option<f64>,
 ) -> Report {
     tally.latencies.sort();
     let percentile = |p: f64| -> f64 {
@@ -513,8 +517,9 @@ fn report(
             max: percentile(1.0),
         },
         success_ratio: tally.succeeded as f64 / args.txs.max(1) as f64,
-        node_cpu_seconds: None,
-        node_cpu_us_per_committed: None,
+        node_cpu_seconds,
+        node_cpu_us_per_committed: node_cpu_seconds
+            .map(|seconds| seconds * 1e6 / tally.committed.max(1) as f64),
         rejected_on_submit: tally.rejected_on_submit,
         failed_receipts: tally.failed_receipts,
         dropped: tally.dropped,
